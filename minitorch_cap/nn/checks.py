@@ -1,0 +1,73 @@
+"""Input validation shared by every module: one place for the clear errors the SPEC asks for.
+
+Shapes are given as keyword arguments in axis order, each a letter bound to an expected
+size or ``None`` (any size)::
+
+    x = float_input("LSTM.forward", "x", x, dtype, N=None, T=None, D=self.input_dim)
+
+A wrong rank or size raises ``ValueError`` naming the owner, the input, the expected
+shape and the shape received; a wrong kind of array raises ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _shape_text(dims: dict) -> str:
+    return "(" + ", ".join(k if v is None else f"{k}={v}" for k, v in dims.items()) + ")"
+
+
+def _check_shape(owner: str, name: str, array: np.ndarray, dims: dict) -> None:
+    expected = list(dims.values())
+    if array.ndim != len(expected) or any(e is not None and e != s for e, s in zip(expected, array.shape)):
+        raise ValueError(f"{owner}: expected {name} of shape {_shape_text(dims)}, got shape {array.shape}")
+
+
+def float_input(owner: str, name: str, value, dtype, **dims) -> np.ndarray:
+    """Validate a real-valued input and return it as an array of the module's ``dtype``.
+
+    Integer arrays are converted (they hold real values); booleans, strings and objects
+    are rejected. No copy is made when ``value`` already has ``dtype``.
+    """
+    array = np.asarray(value)
+    if array.dtype == np.bool_ or not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise TypeError(f"{owner}: expected {name} to be a real-valued array, got dtype {array.dtype}")
+    _check_shape(owner, name, array, dims)
+    return array.astype(dtype, copy=False)
+
+
+def index_input(owner: str, name: str, value, high: int, **dims) -> np.ndarray:
+    """Validate an array of integer ids in ``[0, high)``; floats and booleans are refused.
+
+    Negative ids are an error (numpy would silently wrap them around).
+    """
+    array = np.asarray(value)
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{owner}: expected {name} to be an integer array of ids, got dtype {array.dtype}")
+    _check_shape(owner, name, array, dims)
+    if array.size:
+        low, top = int(array.min()), int(array.max())
+        if low < 0 or top >= high:
+            bad = low if low < 0 else top
+            raise ValueError(f"{owner}: {name} holds id {bad}, outside the valid range [0, {high})")
+    return array
+
+
+def mask_input(owner: str, name: str, value, **dims) -> np.ndarray:
+    """Validate a 0/1 mask (bool, integer or float) and return it as a bool array."""
+    array = np.asarray(value)
+    if array.dtype != np.bool_:
+        if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+            raise TypeError(f"{owner}: expected {name} to be a boolean mask, got dtype {array.dtype}")
+        if array.size and not np.all((array == 0) | (array == 1)):
+            raise ValueError(f"{owner}: {name} must hold only 0/1 (or True/False)")
+        array = array.astype(bool)
+    _check_shape(owner, name, array, dims)
+    return array
+
+
+def check_finite(owner: str, name: str, array: np.ndarray) -> None:
+    """Refuse NaN or infinity where it would poison training."""
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{owner}: {name} contains NaN or infinity")

@@ -1,0 +1,50 @@
+"""Word embedding: a lookup table of word vectors.
+
+Shapes: N batch, T time steps, V vocabulary size, D word-vector size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .checks import float_input, index_input
+from .init import scaled_randn
+from .module import Module
+from .parameter import Parameter
+
+
+class Embedding(Module):
+    """``idx (N, T) int -> W[idx] (N, T, D)``; weights ``W (V, D)``, initialised ``randn / 100``.
+
+    Ids must lie in ``[0, V)``; negative ids are refused rather than wrapped around.
+    ``backward(dout)`` scatter-adds ``dout`` into ``W.grad`` and returns ``None``
+    (an integer input has no gradient).
+    """
+
+    def __init__(self, vocab_size: int, dim: int, dtype=np.float32, rng=None):
+        super().__init__(dtype)
+        self.vocab_size, self.dim = int(vocab_size), int(dim)
+        self.W = Parameter(scaled_randn(rng, (self.vocab_size, self.dim), 100.0), self.dtype)
+
+    def forward(self, idx):
+        idx = index_input("Embedding.forward", "idx", idx, self.vocab_size, N=None, T=None)
+        self._save_for_backward(idx=idx)  # idx (N, T)
+        return self.W.data[idx]
+
+    def backward(self, dout):
+        idx = self._saved()["idx"]
+        N, T = idx.shape
+        dout = float_input("Embedding.backward", "dout", dout, self.dtype, N=N, T=T, D=self.dim)
+        scatter_add_rows(self.W.grad, idx.reshape(-1), dout.reshape(N * T, self.dim))
+        return None
+
+    def extra_repr(self) -> str:
+        return f"vocab_size={self.vocab_size}, dim={self.dim}, dtype={self.dtype.name}"
+
+
+def scatter_add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``target[rows[k]] += values[k]`` for every k, with repeated rows summed (in place).
+
+    target (V, D), rows (K,) int, values (K, D).
+    """
+    np.add.at(target, rows, values)

@@ -1,0 +1,62 @@
+"""Temporal softmax cross-entropy: the captioning loss (a Criterion in Torch's words).
+
+Shapes: N batch, T time steps, V vocabulary size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .checks import float_input, index_input, mask_input
+from .module import Module
+
+
+class TemporalSoftmaxLoss(Module):
+    """``scores (N, T, V), targets (N, T) int, mask (N, T) -> loss`` (a Python float).
+
+    ``loss = -(1/Z) * sum_{n,t} mask[n,t] * log softmax(scores[n,t])[targets[n,t]]``
+
+    with ``Z = N`` (``normalize='batch'``, the SPEC and CS231n: summed over time,
+    averaged over the batch) or ``Z =`` number of unmasked tokens
+    (``normalize='tokens'``). ``mask=None`` counts every position. The log-softmax is
+    shifted by the row maximum (stable), and only unmasked positions are computed.
+
+    ``backward(dloss=1.0)`` returns ``dscores (N, T, V)``; masked positions get zeros.
+    """
+
+    def __init__(self, normalize: str = "batch", dtype=np.float32):
+        super().__init__(dtype)
+        if normalize not in ("batch", "tokens"):
+            raise ValueError(f"TemporalSoftmaxLoss: normalize must be 'batch' or 'tokens', got {normalize!r}")
+        self.normalize = normalize
+
+    def forward(self, scores, targets, mask=None):
+        owner = "TemporalSoftmaxLoss.forward"
+        scores = float_input(owner, "scores", scores, self.dtype, N=None, T=None, V=None)
+        N, T, V = scores.shape
+        targets = index_input(owner, "targets", targets, V, N=N, T=T)
+        mask = np.ones((N, T), dtype=bool) if mask is None else mask_input(owner, "mask", mask, N=N, T=T)
+        rows = np.flatnonzero(mask)                         # (M,) unmasked positions in N*T order
+        picked = scores.reshape(N * T, V)[rows]             # (M, V) copy we own
+        picked -= picked.max(axis=1, keepdims=True)
+        probs = np.exp(picked)                              # (M, V) unnormalised
+        sums = probs.sum(axis=1)                            # (M,)
+        chosen = targets.reshape(-1)[rows]                  # (M,)
+        log_likelihood = picked[np.arange(rows.size), chosen] - np.log(sums)
+        Z = N if self.normalize == "batch" else max(rows.size, 1)
+        loss = -float(log_likelihood.sum(dtype=self.dtype)) / Z
+        probs /= sums[:, None]
+        self._save_for_backward(probs=probs, rows=rows, chosen=chosen, shape=(N, T, V), Z=Z)
+        return loss
+
+    def backward(self, dloss=1.0):
+        cache = self._saved()
+        probs, rows, chosen, (N, T, V), Z = cache["probs"], cache["rows"], cache["chosen"], cache["shape"], cache["Z"]
+        dscores = np.zeros((N * T, V), dtype=self.dtype)
+        d = probs * self.dtype.type(float(dloss) / Z)          # softmax - one-hot, scaled
+        d[np.arange(rows.size), chosen] -= self.dtype.type(float(dloss) / Z)
+        dscores[rows] = d
+        return dscores.reshape(N, T, V)
+
+    def extra_repr(self) -> str:
+        return f"normalize={self.normalize!r}"

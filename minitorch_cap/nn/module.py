@@ -1,0 +1,212 @@
+"""`Module`: the stateful forward/backward contract every layer follows."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import OrderedDict
+from typing import Any, Iterator
+
+import numpy as np
+
+from .parameter import Parameter
+
+
+class Module:
+    """Base class of every layer, loss and model (the Torch7 ``nn.Module`` contract).
+
+    * ``forward(*inputs)`` computes the output and, in training mode, keeps on the
+      module what its backward needs (its *cache*). ``module(*inputs)`` is ``forward``.
+    * ``backward(grad_output)`` uses the cache of the **last** forward. It returns the
+      gradient of each float input of that forward (a tuple in input order when there
+      are several, the bare array when there is one, ``None`` when every input is an
+      integer index) and **adds** the parameter gradients into ``p.grad``.
+      Calling it twice doubles the parameter gradients; ``zero_grad()`` resets them.
+    * ``backward`` with no cached forward raises ``RuntimeError``; so does a backward
+      in eval mode, where forward keeps no cache.
+    * Assigning a ``Parameter`` or a ``Module`` to an attribute registers it, in order;
+      ``named_parameters()`` yields dotted names such as ``rnn.Wx``.
+    * ``state_dict()`` / ``load_state_dict()`` save and restore parameter arrays by
+      dotted name (strict: names, shapes and dtypes must match).
+
+    Subclasses implement ``forward`` and ``backward`` and may override ``extra_repr``.
+    """
+
+    def __init__(self, dtype=np.float32):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_cache", None)
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "dtype", _float_dtype(dtype, type(self).__name__))
+
+    # ----------------------------------------------------------------- registration
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    # ----------------------------------------------------------------- the contract
+    def forward(self, *inputs):
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def backward(self, grad_output):
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def __call__(self, *inputs):
+        return self.forward(*inputs)
+
+    def _save_for_backward(self, **arrays) -> None:
+        """Keep what backward needs; in eval mode keep nothing."""
+        object.__setattr__(self, "_cache", arrays if self.training else None)
+
+    def _saved(self) -> dict:
+        """The cache of the last training-mode forward, or a clear ``RuntimeError``."""
+        name = type(self).__name__
+        if self._cache is None:
+            if not self.training:
+                raise RuntimeError(
+                    f"{name}.backward: the module is in eval mode, where forward keeps no cache; "
+                    "call .train() and run forward again before backward"
+                )
+            raise RuntimeError(f"{name}.backward: no forward has been cached; call forward() before backward()")
+        return self._cache
+
+    def clear_cache(self) -> None:
+        """Drop the cached forward of this module and of every descendant (frees memory)."""
+        for module in self.modules():
+            object.__setattr__(module, "_cache", None)
+
+    # ----------------------------------------------------------------- traversal
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        yield from self._modules.items()
+
+    def children(self) -> Iterator["Module"]:
+        yield from self._modules.values()
+
+    def modules(self) -> Iterator["Module"]:
+        """This module and every descendant, depth first."""
+        yield self
+        for child in self._modules.values():
+            yield from child.modules()
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Own parameters first, then each child's, with dotted names (``rnn.Wx``)."""
+        for name, param in self._parameters.items():
+            yield prefix + name, param
+        for child_name, child in self._modules.items():
+            yield from child.named_parameters(prefix + child_name + ".")
+
+    def parameters(self) -> Iterator[Parameter]:
+        for _, param in self.named_parameters():
+            yield param
+
+    def num_parameters(self) -> int:
+        return sum(p.size for p in self.parameters())
+
+    def zero_grad(self) -> None:
+        for param in self.parameters():
+            param.zero_grad()
+
+    # ----------------------------------------------------------------- modes, dtype
+    def train(self, mode: bool = True) -> "Module":
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+            if not mode:
+                object.__setattr__(module, "_cache", None)
+        return self
+
+    def eval(self) -> "Module":
+        """Inference mode: forward keeps no cache (and existing caches are dropped)."""
+        return self.train(False)
+
+    def to(self, dtype) -> "Module":
+        """Convert every parameter (and gradient) to ``dtype`` in place; drops caches."""
+        dtype = _float_dtype(dtype, type(self).__name__)
+        for module in self.modules():
+            object.__setattr__(module, "dtype", dtype)
+            object.__setattr__(module, "_cache", None)
+        for param in self.parameters():
+            param.astype(dtype)
+        return self
+
+    # ----------------------------------------------------------------- saving
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """A copy of every parameter array, keyed by dotted name, in registration order."""
+        return OrderedDict((name, param.data.copy()) for name, param in self.named_parameters())
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+        """Copy arrays from ``state`` into the parameters (in place).
+
+        Strict by default: every parameter must be present, no unknown name may
+        appear, and shapes and dtypes must match exactly. With ``strict=False``
+        missing and unknown names are allowed, but shapes and dtypes are still checked.
+        Nothing is written unless every check passes.
+        """
+        owner = f"{type(self).__name__}.load_state_dict"
+        params = OrderedDict(self.named_parameters())
+        if strict:
+            missing = [name for name in params if name not in state]
+            unexpected = [name for name in state if name not in params]
+            if missing or unexpected:
+                raise ValueError(
+                    f"{owner}: names do not match; missing {missing or 'none'}, "
+                    f"unexpected {unexpected or 'none'}"
+                )
+        staged = []
+        for name, value in state.items():
+            if name not in params:
+                continue
+            param = params[name]
+            array = np.asarray(value)
+            if array.shape != param.shape:
+                raise ValueError(f"{owner}: '{name}' expected shape {param.shape}, got {array.shape}")
+            if array.dtype != param.dtype:
+                raise TypeError(
+                    f"{owner}: '{name}' expected dtype {param.dtype}, got {array.dtype} "
+                    f"(convert the model with .to({array.dtype.name}) or the array with .astype)"
+                )
+            staged.append((param, array))
+        for param, array in staged:
+            param.data[...] = array
+
+    # ----------------------------------------------------------------- repr
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not self._modules:
+            return head + ")"
+        lines = [head]
+        for name, child in self._modules.items():
+            child_lines = repr(child).splitlines()
+            lines.append(f"  ({name}): {child_lines[0]}")
+            lines.extend("  " + line for line in child_lines[1:])
+        lines.append(")")
+        return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def naming_child(name: str):
+    """Re-raise an error from inside child ``name`` with the child's name in front (Torch's rethrowErrors)."""
+    try:
+        yield
+    except (ValueError, TypeError, RuntimeError, IndexError) as exc:
+        raise type(exc)(f"{name}: {exc}") from exc
+
+
+def _float_dtype(dtype, owner: str) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"{owner}: dtype must be float32 or float64, got {dtype}")
+    return dtype
