@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from minitorch_cap.gradcheck import check_module
+from minitorch_cap.nn import Embedding
+
+
+def test_lookup_and_scatter_add_with_repeats():
+    emb = Embedding(5, 3, dtype=np.float64)
+    idx = np.array([[0, 3, 3], [3, 1, 0]])
+    out = emb.forward(idx)
+    np.testing.assert_array_equal(out, emb.W.data[idx])
+    assert emb.backward(np.ones((2, 3, 3))) is None
+    np.testing.assert_array_equal(emb.W.grad[:, 0], [2, 1, 0, 3, 0])
+
+
+def test_gradient_check_skips_integer_input():
+    rng = np.random.default_rng(0)
+    emb = Embedding(6, 4, dtype=np.float64, rng=rng)
+    report = check_module(emb, rng.integers(0, 6, size=(3, 5)))
+    assert report.skipped == ["input[0]"] and set(report.errors) == {"W"}
+    report.assert_close(1e-7)
+
+
+def test_init_is_randn_over_100():
+    np.random.seed(0)
+    emb = Embedding(4, 2, dtype=np.float64)
+    np.random.seed(0)
+    np.testing.assert_array_equal(emb.W.data, np.random.randn(4, 2) / 100)
+
+
+@pytest.mark.parametrize("idx, error, message", [
+    (np.array([[0, -1]]), ValueError, r"id -1, outside the valid range \[0, 5\)"),
+    (np.array([[0, 5]]), ValueError, r"id 5, outside the valid range \[0, 5\)"),
+    (np.array([[0.0, 1.0]]), TypeError, "integer array of ids, got dtype float64"),
+    (np.array([[True, False]]), TypeError, "integer array of ids, got dtype bool"),
+    (np.array([0, 1]), ValueError, r"expected idx of shape \(N, T\), got shape \(2,\)"),
+])
+def test_bad_ids(idx, error, message):
+    with pytest.raises(error, match="Embedding.forward: .*" + message):
+        Embedding(5, 2).forward(idx)
+
+
+def test_backward_shape_is_checked():
+    emb = Embedding(5, 2)
+    emb.forward(np.zeros((2, 3), dtype=int))
+    with pytest.raises(ValueError, match=r"expected dout of shape \(N=2, T=3, D=2\)"):
+        emb.backward(np.zeros((2, 3, 4)))

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from minitorch_cap.gradcheck import check_module
+from minitorch_cap.nn import LSTM
+
+
+def make(seed=0):
+    rng = np.random.default_rng(seed)
+    lstm = LSTM(4, 3, dtype=np.float64, rng=rng)
+    lstm.b.data[...] = 0.3 * rng.standard_normal(12)
+    return lstm, rng
+
+
+def test_gate_order_is_i_f_o_g():
+    lstm, rng = make()
+    assert LSTM.GATES == ("i", "f", "o", "g")
+    x, h0 = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3))
+    lstm.b.data[6:9] = -1e4  # the output gate is the third block: closing it zeroes h
+    np.testing.assert_allclose(lstm.forward(x, h0), 0, atol=1e-300)
+
+
+def test_c0_gradient_is_returned_when_c0_is_given():
+    lstm, rng = make()
+    x, h0, c0 = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    report = check_module(lstm, x, h0, c0)
+    assert set(report.errors) >= {"input[0]", "input[1]", "input[2]"}
+    report.assert_close(1e-7)
+    lstm.forward(x, h0)
+    assert len(lstm.backward(np.ones((2, 3, 3)))) == 2
+
+
+def test_default_c0_is_zeros():
+    lstm, rng = make()
+    x, h0 = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3))
+    np.testing.assert_array_equal(lstm.forward(x, h0), lstm.forward(x, h0, np.zeros((2, 3))))
+
+
+def test_step_returns_h_and_c_and_checks_prev_c():
+    lstm, rng = make()
+    next_h, next_c = lstm.step(rng.standard_normal((2, 4)), np.zeros((2, 3)), np.zeros((2, 3)))
+    assert next_h.shape == next_c.shape == (2, 3)
+    with pytest.raises(ValueError, match=r"LSTM.step: expected prev_c of shape \(N=2, H=3\)"):
+        lstm.step(np.zeros((2, 4)), np.zeros((2, 3)), np.zeros((1, 3)))
+
+
+def test_large_preactivations_do_not_warn():
+    lstm, rng = make()
+    lstm.Wx.data[...] *= 1e4
+    with np.errstate(all="raise"):
+        h = lstm.forward(rng.standard_normal((2, 3, 4)), np.zeros((2, 3)))
+    assert np.isfinite(h).all()
