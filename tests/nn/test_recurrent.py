@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import require_oracle
+from tests.conftest import require_oracle
 from minitorch_cap.gradcheck import check_module
 from minitorch_cap.nn import GRU, LSTM, RNN
 

@@ -1,0 +1,50 @@
+"""The ``minitorch-cap`` command: one module per subcommand.
+
+Each subcommand module (``train.py``, ``sample.py``, ``evaluate.py``, ``summary.py``) defines
+``register(subparsers)``, which adds its parser and sets ``func`` to a function taking the
+parsed ``argparse.Namespace`` and returning an exit code. Modules are imported only when the
+command line is parsed, so ``minitorch-cap --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = ("train", "sample", "evaluate", "summary")
+
+DESCRIPTION = """\
+Train and use image captioners built with minitorch_cap.
+
+  minitorch-cap train                 train an LSTM on the built-in shapes data set (about 2 minutes)
+  minitorch-cap train --data-dir D    train on the CS231n COCO files in D
+  minitorch-cap sample CKPT           caption validation images with a checkpoint
+  minitorch-cap evaluate CKPT         BLEU, CIDEr-D and ROUGE-L of decoded captions
+  minitorch-cap summary CKPT          the parameter table of a checkpoint
+
+Run 'minitorch-cap COMMAND --help' for the options of each command.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="minitorch-cap", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``minitorch-cap`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
