@@ -1,0 +1,153 @@
+"""Pictures written by training and sampling (matplotlib, Agg backend: no display needed).
+
+* ``plot_loss_curve(history, path)`` — training (and validation) loss per iteration/epoch.
+* :func:`plot_caption_grid` — a PNG grid of images with generated and reference captions.
+* :func:`write_caption_html` — the same as an HTML page of image URLs (COCO has no pixels here).
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+# ---------------------------------------------------------------- caption pictures (CLI helper)
+#: Colours that mark a generated caption judged correct / incorrect by a data set's checker.
+CORRECT_COLOUR, WRONG_COLOUR, NEUTRAL_COLOUR = "#1a7f37", "#cf222e", "#000000"
+
+
+#: Height in inches of the band that holds the title of a caption grid.
+TITLE_HEIGHT = 0.35
+
+
+def caption_grid_size(n_images: int, *, columns: int = 4, title: bool = False, cell_width: float = 3.0,
+                      image_height: float = 1.9, text_height: float = 1.2, dpi: int = 100) -> tuple[int, int]:
+    """Pixel size ``(width, height)`` of the PNG :func:`plot_caption_grid` writes for ``n_images``."""
+    cols = max(1, min(int(columns), int(n_images)))
+    rows = -(-int(n_images) // cols)
+    height = rows * (image_height + text_height) + (TITLE_HEIGHT if title else 0.0)
+    return round(cols * cell_width * dpi), round(height * dpi)
+
+
+def plot_caption_grid(images, generated, references, path, *, correct=None, columns: int = 4,
+                      max_references: int = 2, title: str | None = None, cell_width: float = 3.0,
+                      image_height: float = 1.9, text_height: float = 1.2, dpi: int = 100):
+    """Write a PNG grid: each image with its generated caption and some reference captions.
+
+    * ``images``: uint8 array (N, S, S, 3) (or float in [0, 1]), one picture per caption.
+    * ``generated``: N strings, the model's captions.
+    * ``references``: N strings or lists of strings (the first ``max_references`` are shown).
+    * ``correct``: optional N booleans (e.g. a data set's caption checker); the generated
+      caption is then drawn in green with a check mark when True and in red with a cross
+      when False.
+
+    The figure is laid out on a fixed grid (no tight bounding box), so its pixel size is
+    exactly :func:`caption_grid_size` — ``columns * cell_width * dpi`` wide and
+    ``(rows * (image_height + text_height) + title band) * dpi`` high, where the title band
+    is ``TITLE_HEIGHT`` inches when a title is given. Returns the path written.
+    """
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    images = np.asarray(images)
+    n = len(images)
+    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"plot_caption_grid: images must have shape (N, S, S, 3), got {images.shape}")
+    generated, references = list(generated), list(references)
+    if len(generated) != n or len(references) != n:
+        raise ValueError(f"plot_caption_grid: got {n} images, {len(generated)} generated captions and "
+                         f"{len(references)} reference lists; they must be equal")
+    if correct is not None:
+        correct = [bool(c) for c in correct]
+        if len(correct) != n:
+            raise ValueError(f"plot_caption_grid: correct has {len(correct)} entries for {n} images")
+    if n == 0:
+        raise ValueError("plot_caption_grid: no images to draw")
+
+    width_px, height_px = caption_grid_size(n, columns=columns, title=bool(title), cell_width=cell_width,
+                                            image_height=image_height, text_height=text_height, dpi=dpi)
+    top_band = TITLE_HEIGHT if title else 0.0
+    cols = max(1, min(int(columns), n))
+    rows = -(-n // cols)
+    fig_w, fig_h = width_px / dpi, height_px / dpi
+    cell_h = image_height + text_height
+    fig = plt.figure(figsize=(fig_w, fig_h), dpi=dpi)
+    # Characters per line at 7.5 pt in a cell of ``cell_width`` inches (about 0.058 in per char).
+    wrap = max(12, int((cell_width - 0.2) / 0.058))
+    try:
+        for k in range(n):
+            r, c = divmod(k, cols)
+            left, top = c * cell_width, top_band + r * cell_h                      # inches from the top-left
+            pad = 0.1
+            ax = fig.add_axes([(left + (cell_width - image_height + 2 * pad) / 2) / fig_w,
+                               1 - (top + image_height - pad) / fig_h,
+                               (image_height - 2 * pad) / fig_w, (image_height - 2 * pad) / fig_h])
+            ax.imshow(images[k], interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if correct is None:
+                mark, colour = "", NEUTRAL_COLOUR
+            else:
+                mark, colour = ("\u2713 ", CORRECT_COLOUR) if correct[k] else ("\u2717 ", WRONG_COLOUR)
+            for spine in ax.spines.values():
+                spine.set_edgecolor(colour)
+                spine.set_linewidth(2.0 if correct is not None else 0.5)
+            refs = [references[k]] if isinstance(references[k], str) else list(references[k])
+            x_text = (left + pad) / fig_w
+            y = 1 - (top + image_height + 0.02) / fig_h
+            gen_lines = textwrap.wrap(mark + (generated[k] or "(empty caption)"), wrap) or [""]
+            fig.text(x_text, y, "\n".join(gen_lines), va="top", ha="left", fontsize=7.5,
+                     fontweight="bold", color=colour, family="DejaVu Sans")
+            y -= (len(gen_lines) * 0.135 + 0.06) / fig_h
+            ref_lines = []
+            for ref in refs[:max(0, int(max_references))]:
+                ref_lines += textwrap.wrap("ref: " + ref, wrap, subsequent_indent="  ")
+            if ref_lines:
+                fig.text(x_text, y, "\n".join(ref_lines), va="top", ha="left", fontsize=7, color="#57606a",
+                         family="DejaVu Sans")
+        if title:
+            fig.text(0.5, 1 - (TITLE_HEIGHT / 2) / fig_h, title, fontsize=10, ha="center", va="center")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=dpi, facecolor="white")
+    finally:
+        plt.close(fig)
+    return path
+
+
+def write_caption_html(urls, generated, references, path, *, correct=None, title: str = "Generated captions"):
+    """Write an HTML page: one row per image with the image (by URL), the generated caption
+    and every reference caption. ``correct`` (optional N booleans) colours the generated
+    caption green or red. All text is HTML-escaped. Returns the path written.
+    """
+    urls, generated, references = list(urls), list(generated), list(references)
+    n = len(urls)
+    if len(generated) != n or len(references) != n:
+        raise ValueError(f"write_caption_html: got {n} urls, {len(generated)} generated captions and "
+                         f"{len(references)} reference lists; they must be equal")
+    if correct is not None and len(correct) != n:
+        raise ValueError(f"write_caption_html: correct has {len(correct)} entries for {n} urls")
+    esc = html.escape
+    rows = []
+    for k in range(n):
+        refs = [references[k]] if isinstance(references[k], str) else list(references[k])
+        style = "" if correct is None else f' style="color:{CORRECT_COLOUR if correct[k] else WRONG_COLOUR}"'
+        ref_items = "".join(f"<li>{esc(r)}</li>" for r in refs)
+        rows.append(f'<tr><td><a href="{esc(urls[k], quote=True)}"><img src="{esc(urls[k], quote=True)}" '
+                    f'alt="{esc(urls[k], quote=True)}" loading="lazy"></a></td>'
+                    f'<td><p class="gen"{style}>{esc(generated[k])}</p><ul>{ref_items}</ul></td></tr>')
+    page = (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{esc(title)}</title>\n<style>body{{font-family:sans-serif;margin:1em}}"
+        "td{vertical-align:top;padding:6px;border-bottom:1px solid #ddd}img{max-width:320px;max-height:240px}"
+        ".gen{font-weight:bold}ul{color:#57606a;margin:0;padding-left:1.2em}</style></head><body>\n"
+        f"<h1>{esc(title)}</h1>\n<table>\n<tr><th>image</th><th>generated (bold) and reference captions</th></tr>\n"
+        + "\n".join(rows) + "\n</table>\n</body></html>\n"
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
