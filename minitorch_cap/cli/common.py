@@ -1,0 +1,268 @@
+"""Pieces shared by the ``train``, ``sample`` and ``summary`` commands.
+
+* :class:`UserError` and :func:`user_errors`: a mistake the user can fix (missing file, bad
+  option value) is printed as one clear line on stderr and the command returns 2 — never a
+  traceback.
+* :func:`add_data_options` / :func:`load_data`: the built-in shapes data set by default, the
+  course's COCO files with ``--data-dir``.
+* :func:`write_caption_outputs`: caption the validation images and write the pictures
+  (a PNG grid for the built-in data, an HTML page of image URLs for COCO) and, for the
+  built-in data, the share of fully correct captions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+#: Exit code of a command stopped by a user error (argparse uses the same one).
+USAGE_ERROR = 2
+
+
+class UserError(Exception):
+    """A problem the user caused and can fix; the CLI prints it without a traceback."""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description and epilog as written and shows each option's default value.
+
+    Flags (``store_true``/``store_false``) and options whose default is ``None`` (their help
+    says what happens without them) get no "(default: ...)" suffix.
+    """
+
+    def _get_help_string(self, action):
+        help_text = action.help or ""
+        if ("%(default)" in help_text or action.default in (None, argparse.SUPPRESS)
+                or isinstance(action.default, bool) or not action.option_strings):
+            return help_text
+        return help_text + " (default: %(default)s)"
+
+
+def add_command(subparsers, name: str, *, help: str, description: str, epilog: str) -> argparse.ArgumentParser:
+    """Add the parser of one subcommand with the shared formatting."""
+    return subparsers.add_parser(name, help=help, description=description, epilog=epilog,
+                                 formatter_class=HelpFormatter)
+
+
+def user_errors(command: str):
+    """Decorator for ``run(args)``: a :class:`UserError` becomes a message on stderr and exit code 2."""
+    def wrap(run):
+        @functools.wraps(run)
+        def wrapped(args) -> int:
+            try:
+                return int(run(args) or 0)
+            except UserError as exc:
+                print(f"minitorch-cap {command}: error: {exc}", file=sys.stderr)
+                return USAGE_ERROR
+            except KeyboardInterrupt:
+                print(f"minitorch-cap {command}: interrupted", file=sys.stderr)
+                return 130
+        return wrapped
+    return wrap
+
+
+# ------------------------------------------------------------------------------- option types
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+def unit_float(text: str) -> float:
+    """argparse type: a float in (0, 1] (a decay factor)."""
+    value = positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text}")
+    return value
+
+
+# ------------------------------------------------------------------------------------ data
+def add_data_options(parser: argparse.ArgumentParser, *, with_seed: bool = True) -> None:
+    """``--data-dir``, ``--max-train`` and ``--data-seed``: where the images and captions come from."""
+    group = parser.add_argument_group("data")
+    group.add_argument("--data-dir", metavar="DIR", default=None,
+                       help="folder with the CS231n COCO files (coco2014_captions.h5, "
+                            "train2014_vgg16_fc7_pca.h5, ...); default: the built-in shapes data set")
+    group.add_argument("--max-train", metavar="N", type=positive_int, default=None,
+                       help="keep only N training captions (COCO) or N training images (built-in)")
+    group.add_argument("--no-pca", dest="pca_features", action="store_false",
+                       help="COCO: read the 4096-d fc7 features instead of the 512-d PCA ones")
+    if with_seed:
+        group.add_argument("--data-seed", metavar="S", type=int, default=0,
+                           help="seed that generates the built-in data set")
+
+
+def load_data(args) -> dict:
+    """The data dict of the SPEC: built-in shapes by default, COCO files with ``--data-dir``.
+
+    Problems with the files (missing, malformed) become a :class:`UserError`.
+    """
+    if getattr(args, "data_dir", None) is None:
+        from ..data import shapes
+
+        kwargs = {"seed": getattr(args, "data_seed", 0)}
+        if getattr(args, "max_train", None) is not None:
+            kwargs["num_train"] = args.max_train
+        return shapes.load_shapes_data(**kwargs)
+    from ..data import load_coco_data
+
+    data_dir = Path(args.data_dir)
+    if not data_dir.is_dir():
+        raise UserError(f"--data-dir {str(data_dir)!r} is not a folder; it should hold the CS231n COCO files "
+                        "(run the course's get_coco_captioning.sh to download them)")
+    try:
+        return load_coco_data(str(data_dir), max_train=args.max_train, pca_features=args.pca_features)
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(str(exc)) from None
+
+
+def is_builtin(data: dict) -> bool:
+    """True for the built-in shapes data set (it carries the pixels of its validation images)."""
+    return "val_images" in data
+
+
+def load_checkpoint_model(path: str):
+    """``load_model(path)`` with a missing or unreadable file reported as a :class:`UserError`."""
+    from ..training import load_model
+
+    if not Path(path).is_file():
+        raise UserError(f"checkpoint {path!r} not found (train one with 'minitorch-cap train --out DIR', "
+                        "which writes DIR/checkpoint.h5)")
+    try:
+        return load_model(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"cannot load checkpoint {path!r}: {exc}") from None
+
+
+def check_compatible(model, data: dict, source: str) -> None:
+    """The model's feature size and vocabulary must match the data's."""
+    D = data["val_features"].shape[1]
+    if model.input_dim != D:
+        raise UserError(f"the model expects {model.input_dim}-d image features but {source} has {D}-d features "
+                        "(use the same data and --no-pca setting as in training)")
+    if dict(model.word_to_idx) != {w: int(i) for w, i in data["word_to_idx"].items()}:
+        raise UserError(f"the model's vocabulary differs from the vocabulary of {source} "
+                        "(use the data the model was trained on)")
+
+
+# ------------------------------------------------------------------------------ captioning
+def decode(captions, idx_to_word) -> list[str]:
+    """Word ids (N, T) -> N strings (``decode_captions`` of the SPEC)."""
+    from ..data import decode_captions
+
+    out = decode_captions(np.asarray(captions), idx_to_word)
+    return [out] if isinstance(out, str) else list(out)
+
+
+def split_images(data: dict, split: str = "val") -> tuple[np.ndarray, list[list[str]]]:
+    """The distinct images of a split, in order, and the reference captions of each.
+
+    Returns ``(image_idxs (M,), references)`` where ``references[m]`` lists the decoded
+    captions of image ``image_idxs[m]``.
+    """
+    idxs = np.asarray(data[f"{split}_image_idxs"])
+    captions = decode(data[f"{split}_captions"], data["idx_to_word"])
+    images = np.unique(idxs)
+    refs: dict[int, list[str]] = {int(i): [] for i in images}
+    for i, cap in zip(idxs.tolist(), captions):
+        refs[int(i)].append(cap)
+    return images, [refs[int(i)] for i in images]
+
+
+def generate(model, features, max_length: int = 30, batch_size: int = 1000) -> list[str]:
+    """Greedy captions of ``features (N, D)`` as strings, decoded in batches."""
+    out: list[str] = []
+    for start in range(0, len(features), batch_size):
+        out += decode(model.sample(features[start:start + batch_size], max_length=max_length), model.idx_to_word)
+    return out
+
+
+def caption_report(model, data: dict, split: str = "val", max_length: int = 30, max_images: int | None = None) -> dict:
+    """Caption the distinct images of ``split`` (all, or the first ``max_images``) and, for the
+    built-in data, check each caption.
+
+    Returns a dict with ``image_idxs``, ``generated``, ``references`` and, for the built-in
+    data set, ``correct`` (one bool per image) and ``accuracy`` (their mean).
+    """
+    image_idxs, references = split_images(data, split)
+    if max_images is not None:
+        image_idxs, references = image_idxs[:max_images], references[:max_images]
+    generated = generate(model, data[f"{split}_features"][image_idxs], max_length=max_length)
+    report = {"image_idxs": image_idxs, "generated": generated, "references": references}
+    if is_builtin(data):
+        from ..data import shapes
+
+        attributes = data[f"{split}_attributes"]
+        correct = [bool(shapes.check_caption(g, attributes[int(i)])) for g, i in zip(generated, image_idxs)]
+        report["correct"] = correct
+        report["accuracy"] = float(np.mean(correct)) if correct else float("nan")
+    return report
+
+
+def write_caption_outputs(report: dict, data: dict, out_dir: Path, *, num_images: int = 16, split: str = "val",
+                          title: str = "") -> list[Path]:
+    """Write the pictures of a :func:`caption_report` into ``out_dir``; return the paths written.
+
+    * Built-in data: ``captions.png``, a grid of the first ``num_images`` images with the
+      generated caption (green and checked when fully correct, red when not) and two
+      references.
+    * COCO: ``captions.html``, every captioned image (by URL) with its references.
+    Both: ``captions.json``, every image's generated caption and references (and verdict).
+    """
+    from ..plots import plot_caption_grid, write_caption_html
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    idxs, generated, references = report["image_idxs"], report["generated"], report["references"]
+    correct = report.get("correct")
+    urls = data.get(f"{split}_urls")
+    written = []
+    n = min(int(num_images), len(idxs))
+    if is_builtin(data):
+        if "accuracy" in report:
+            heading = f"{title}{' — ' if title else ''}{split} images: {100 * report['accuracy']:.1f}% fully correct " \
+                      f"captions ({sum(correct)}/{len(correct)}); the first {n} shown"
+        else:
+            heading = title
+        written.append(plot_caption_grid(data[f"{split}_images"][idxs[:n]], generated[:n], references[:n],
+                                         out_dir / "captions.png", correct=None if correct is None else correct[:n],
+                                         title=heading))
+    else:
+        n = len(idxs)
+        page_urls = [str(urls[int(i)]) if urls is not None else f"{split} image {int(i)}" for i in idxs[:n]]
+        written.append(write_caption_html(page_urls, generated[:n], references[:n], out_dir / "captions.html",
+                                          correct=None if correct is None else correct[:n],
+                                          title=title or f"Generated captions ({split})"))
+    rows = []
+    for k, i in enumerate(idxs):
+        row = {"image": int(i), "generated": generated[k], "references": references[k]}
+        if urls is not None:
+            row["url"] = str(urls[int(i)])
+        if correct is not None:
+            row["correct"] = correct[k]
+        rows.append(row)
+    path = out_dir / "captions.json"
+    path.write_text(json.dumps(rows, indent=1) + "\n")
+    written.append(path)
+    return written

@@ -1,0 +1,93 @@
+"""``minitorch-cap summary``: the parameter table of a checkpoint or of a configuration."""
+
+from __future__ import annotations
+
+import json
+
+from .common import UserError, add_command, positive_int, user_errors
+
+DESCRIPTION = """\
+Print the parameter table (name, shape, dtype, count, bytes, totals) of a captioning model.
+
+With a CHECKPOINT, the table of the trained model it holds. Without one, the table of a
+fresh model built from the options: its vocabulary and image-feature size come from the
+built-in shapes data set, or from the COCO files in --data-dir.
+"""
+
+EPILOG = """\
+examples:
+  minitorch-cap summary runs/shapes-lstm/checkpoint.h5
+  minitorch-cap summary --cell rnn --hidden-dim 512 --wordvec-dim 256
+  minitorch-cap summary --data-dir datasets/coco_captioning --cell lstm --hidden-dim 512
+"""
+
+
+def register(subparsers) -> None:
+    p = add_command(subparsers, "summary", help="the parameter table of a checkpoint or a configuration",
+                    description=DESCRIPTION, epilog=EPILOG)
+    p.add_argument("checkpoint", nargs="?", metavar="CHECKPOINT", default=None,
+                   help="a checkpoint written by 'minitorch-cap train' (the options below are then ignored)")
+    model = p.add_argument_group("model configuration (without CHECKPOINT)")
+    model.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="lstm", help="recurrent cell")
+    model.add_argument("--hidden-dim", metavar="H", type=positive_int, default=128, help="hidden size H")
+    model.add_argument("--wordvec-dim", metavar="W", type=positive_int, default=128, help="word-vector size W")
+    model.add_argument("--input-dim", metavar="D", type=positive_int, default=None,
+                       help="image-feature size D (default: that of the data)")
+    model.add_argument("--data-dir", metavar="DIR", default=None,
+                       help="take the vocabulary and feature size from the COCO files in DIR "
+                            "(default: the built-in shapes data set)")
+    model.add_argument("--no-pca", dest="pca_features", action="store_false",
+                       help="with --data-dir: the 4096-d fc7 features instead of the 512-d PCA ones")
+    p.add_argument("--format", dest="tablefmt", default="simple", metavar="FMT",
+                   help="table style of the tabulate package (simple, github, grid, ...)")
+    p.set_defaults(func=run)
+
+
+@user_errors("summary")
+def run(args) -> int:
+    from ..model import CaptioningModel
+    from ..summary import summary
+    from .common import load_checkpoint_model
+
+    if args.checkpoint is not None:
+        model = load_checkpoint_model(args.checkpoint)
+        source = f"checkpoint {args.checkpoint}"
+    else:
+        word_to_idx, input_dim, source = _vocabulary_and_input_dim(args)
+        model = CaptioningModel(word_to_idx, input_dim=args.input_dim or input_dim, wordvec_dim=args.wordvec_dim,
+                                hidden_dim=args.hidden_dim, cell_type=args.cell)
+    config = model.config()
+    print(f"{source}: {config['cell_type']} cell, vocabulary {model.vocab_size} words, "
+          f"D={config['input_dim']}, W={config['wordvec_dim']}, H={config['hidden_dim']}")
+    try:
+        print(summary(model, tablefmt=args.tablefmt))
+    except ValueError as exc:  # an unknown table format
+        raise UserError(f"--format {args.tablefmt!r}: {exc}") from None
+    return 0
+
+
+def _vocabulary_and_input_dim(args) -> tuple[dict, int, str]:
+    """The vocabulary and feature size of the data named by the options, without loading features."""
+    if args.data_dir is None:
+        from ..data import shapes
+
+        data = shapes.load_shapes_data(seed=0)
+        return data["word_to_idx"], data["train_features"].shape[1], "built-in shapes configuration"
+    from pathlib import Path
+
+    import h5py
+
+    base = Path(args.data_dir)
+    vocab_path = base / "coco2014_vocab.json"
+    feat_path = base / ("train2014_vgg16_fc7_pca.h5" if args.pca_features else "train2014_vgg16_fc7.h5")
+    for path in (vocab_path, feat_path):
+        if not path.is_file():
+            raise UserError(f"{path} not found: --data-dir must hold the CS231n COCO files "
+                            "(run the course's get_coco_captioning.sh to download them)")
+    try:
+        word_to_idx = json.loads(vocab_path.read_text())["word_to_idx"]
+        with h5py.File(feat_path, "r") as f:
+            input_dim = int(f["features"].shape[1])
+    except (OSError, ValueError, KeyError, IndexError) as exc:
+        raise UserError(f"cannot read the vocabulary or features in {base}: {exc}") from None
+    return word_to_idx, input_dim, f"configuration on {base}"
