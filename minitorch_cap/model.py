@@ -180,3 +180,23 @@ class CaptioningModel(Module):
 
     def extra_repr(self) -> str:
         return f"cell_type={self.cell_type!r}, vocab_size={self.vocab_size}, dtype={self.dtype.name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding methods (owned by the decoding helper): thin delegations to minitorch_cap.decoding,
+# where the algorithms and their documentation live. Greedy ``sample`` above stays the default.
+def _beam_search(self, features, beam_size: int = 3, max_length: int = 30, **options):
+    """Batched beam search; see :func:`minitorch_cap.decoding.beam_search` -> ``BeamSearchResult``."""
+    from .decoding import beam_search
+    return beam_search(self, features, beam_size, max_length, **options)
+
+
+def _sample_stochastic(self, features, max_length: int = 30, **options):
+    """Temperature / top-k sampling; see :func:`minitorch_cap.decoding.sample_stochastic` -> (N, max_length)."""
+    from .decoding import sample_stochastic
+    return sample_stochastic(self, features, max_length, **options)
+
+
+CaptioningModel.beam_search = _beam_search
+CaptioningModel.sample_stochastic = _sample_stochastic
+# ---------------------------------------------------------------------------------------------

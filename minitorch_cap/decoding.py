@@ -1,0 +1,264 @@
+"""Decoding captions from a `CaptioningModel`: greedy, batched beam search, and sampling.
+
+Every decoder drives only the model's decoding primitives ``initial_state(features)`` and
+``decode_step(words, state)``, so it works for every cell type, and never uses teacher forcing.
+Shapes: N images, K beam size, L ``max_length``, V vocabulary size. Captions come back in the
+layout of ``model.sample``: column t holds the t-th generated word (no ``<START>``), and
+after ``<END>`` the row is ``<NULL>``.
+
+* :func:`decode` — the one entry point evaluation uses: greedy (``model.sample``) by
+  default, beam search when ``beam_size > 1`` or ``block_unk``.
+* :func:`beam_search` — batched over images: the N*K live beams go through ONE
+  ``decode_step`` per time step. The search is the one of Show-and-Tell (im2txt): each
+  live beam proposes its K best words; proposals ending in ``<END>`` become finished
+  captions (they do not take a beam slot), the K best other proposals of an image are its
+  new beams. So ``beam_size=1`` is greedy decoding exactly.
+  Finished captions of different lengths are ranked by the length-normalised score
+  ``logprob / lp(length)``, with GNMT's penalty (Wu et al. 2016)
+  ``lp(length) = ((5 + length) / 6) ** alpha``, where ``length`` counts the generated
+  words including ``<END>``. ``alpha = 0`` (the default) ranks by log-probability, as
+  Show-and-Tell and neuraltalk2 do; ``alpha`` around 0.6-1.0 favours longer captions.
+  Log-probabilities are natural logs of the model's probabilities, float64, and include
+  ``<END>``: for a caption c, ``logprob == -model.forward(features, [<START>, *c])``
+  with ``N = 1`` (the SPEC's loss sums over time and averages over the batch).
+  When no beam of an image reaches ``<END>`` within ``max_length`` words, its best
+  unfinished beams are returned (``finished`` is False): there is always a caption.
+* :func:`sample_stochastic` — temperature and top-k sampling with a seeded
+  ``numpy.random.Generator`` (Gumbel-max: exact sampling from ``softmax(scores / T)``
+  restricted to the k best words). ``temperature=0`` or ``top_k=1`` is greedy exactly.
+
+``block_unk=True`` forbids ``<UNK>`` everywhere (its probability stays in the
+normalisation, so log-probabilities remain the model's).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import attrs
+
+from .nn.functional import log_softmax
+
+
+@attrs.frozen
+class BeamSearchResult:
+    """n-best captions per image: the finished ones best first (by ``scores``), then, only when
+    fewer than ``n_best`` finished, the best unfinished beams at ``max_length``.
+
+    captions (N, n_best, L) int64 word ids (``<END>`` included, then ``<NULL>``);
+    logprobs (N, n_best) float64 log-probability of each caption (``-inf`` for a missing
+    entry); scores (N, n_best) float64 the length-normalised ranking score; lengths
+    (N, n_best) words generated, ``<END>`` included; finished (N, n_best) bool, False
+    for a caption that hit ``max_length`` without ``<END>``.
+    """
+
+    captions: np.ndarray
+    logprobs: np.ndarray
+    scores: np.ndarray
+    lengths: np.ndarray
+    finished: np.ndarray
+
+    @property
+    def best(self) -> np.ndarray:
+        """The best caption of each image: (N, L), the layout of ``model.sample``."""
+        return self.captions[:, 0]
+
+
+def length_penalty(length, alpha: float):
+    """GNMT's length penalty ``((5 + length) / 6) ** alpha`` (1 when alpha is 0)."""
+    return ((5.0 + np.asarray(length, dtype=np.float64)) / 6.0) ** float(alpha)
+
+
+def _positive_int(owner: str, name: str, value, low: int = 1) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _start_id(owner: str, model) -> int:
+    if model.start_id is None:
+        raise ValueError(f"{owner}: the model's vocabulary has no '<START>' token to begin a caption with")
+    return int(model.start_id)
+
+
+def _unk_id(owner: str, model, block_unk: bool):
+    if not block_unk:
+        return None
+    unk = model.word_to_idx.get("<UNK>")
+    if unk is None:
+        raise ValueError(f"{owner}: block_unk=True but the model's vocabulary has no '<UNK>' token")
+    return int(unk)
+
+
+def _top_words(scores: np.ndarray, k: int) -> np.ndarray:
+    """Per row, the ids of the k highest scores, best first, ties to the lower id: (R, k)."""
+    if k == 1:
+        return scores.argmax(axis=1)[:, None]
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    values = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -values), axis=1)
+    return np.take_along_axis(part, order, axis=1)
+
+
+def beam_search(model, features, beam_size: int = 3, max_length: int = 30, *, n_best: int = 1,
+                alpha: float = 0.0, block_unk: bool = False) -> BeamSearchResult:
+    """Batched beam search: features (N, D) -> the ``n_best`` (<= beam_size) best captions per image.
+
+    See the module docstring for the search, the length normalisation (``alpha``) and the
+    guarantees (``beam_size=1`` equals ``model.sample``; log-probabilities agree with the loss).
+    """
+    owner = "beam_search"
+    K = _positive_int(owner, "beam_size", beam_size)
+    L = _positive_int(owner, "max_length", max_length)
+    n_best = _positive_int(owner, "n_best", n_best)
+    if n_best > K:
+        raise ValueError(f"{owner}: n_best={n_best} must not exceed beam_size={K}")
+    alpha = float(alpha)
+    if not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"{owner}: alpha must be a finite number >= 0, got {alpha!r}")
+    start, end, null = _start_id(owner, model), model.end_id, int(model.null_id)
+    unk = _unk_id(owner, model, block_unk)
+
+    state0 = model.initial_state(features)
+    N, V = state0[0].shape[0], model.vocab_size
+    Kw = min(K, V)                                           # words proposed per live beam
+    state = tuple(np.repeat(s, K, axis=0) for s in state0)   # (N*K, H) each; slot k of image i is row i*K+k
+    tokens = np.full((N, K, L), null, dtype=np.int64)        # words of each live beam
+    cum = np.full((N, K), -np.inf)                           # log-probability of each live beam
+    cum[:, 0] = 0.0
+    alive = np.zeros((N, K), dtype=bool)
+    alive[:, 0] = True
+    last = np.full((N, K), start, dtype=np.int64)
+    finished = [[] for _ in range(N)]                        # per image: (score, count, logprob, length, words)
+    count = 0
+    best_bound_lp = length_penalty(L, alpha)                 # no caption gets longer than L words
+    rows_of = np.arange(N)[:, None] * K
+    steps = 0
+    for t in range(L):
+        flat = np.flatnonzero(alive.ravel())
+        if flat.size == 0:
+            break
+        steps = t + 1
+        scores, sub_state = model.decode_step(last.ravel()[flat], tuple(s[flat] for s in state))
+        logp = log_softmax(scores.astype(np.float64))        # (R, V)
+        if unk is not None:
+            scores[:, unk] = -np.inf
+            logp[:, unk] = -np.inf
+        words = _top_words(scores, Kw)                       # (R, Kw)
+        total = cum.ravel()[flat][:, None] + np.take_along_axis(logp, words, axis=1)
+        img, slot = flat // K, flat % K
+        cols = slot[:, None] * Kw + np.arange(Kw)
+        table = np.full((N, K * Kw), -np.inf)                # every proposal of every image
+        table_words = np.full((N, K * Kw), null, dtype=np.int64)
+        table[img[:, None], cols] = total
+        table_words[img[:, None], cols] = words
+        if end is not None:
+            ends = (table_words == end) & np.isfinite(table)
+            for i, pos in zip(*np.nonzero(ends)):
+                logprob = float(table[i, pos])
+                caption = np.append(tokens[i, pos // Kw, :t], end)
+                finished[i].append((logprob / float(length_penalty(t + 1, alpha)), count, logprob, t + 1, caption))
+                count += 1
+            table[ends] = -np.inf
+        order = np.argsort(-table, axis=1, kind="stable")[:, :K]
+        cum = np.take_along_axis(table, order, axis=1)
+        alive = np.isfinite(cum)
+        parent = order // Kw
+        new_words = np.where(alive, np.take_along_axis(table_words, order, axis=1), null)
+        tokens = tokens[np.arange(N)[:, None], parent]
+        tokens[:, :, t] = new_words
+        last = new_words
+        full = tuple(np.zeros((N * K,) + s.shape[1:], dtype=s.dtype) for s in sub_state)
+        for f, s in zip(full, sub_state):
+            f[flat] = s
+        state = tuple(f[(rows_of + parent).ravel()] for f in full)
+        # An image is done when no live beam can still enter its top K finished captions:
+        # log-probabilities only fall, so a beam's best future score is cum / lp(L) (cum if alpha = 0).
+        for i in np.flatnonzero(alive.any(axis=1)):
+            if len(finished[i]) >= K:
+                kth_best = sorted((h[0] for h in finished[i]), reverse=True)[K - 1]
+                if cum[i][alive[i]].max() / best_bound_lp <= kth_best:
+                    alive[i] = False
+
+    return _collect(finished, tokens, cum, alive, steps, N, L, n_best, alpha, null)
+
+
+def _collect(finished, tokens, cum, alive, steps, N, L, n_best, alpha, null) -> BeamSearchResult:
+    captions = np.full((N, n_best, L), null, dtype=np.int64)
+    logprobs = np.full((N, n_best), -np.inf)
+    scores = np.full((N, n_best), -np.inf)
+    lengths = np.zeros((N, n_best), dtype=np.int64)
+    done = np.zeros((N, n_best), dtype=bool)
+    for i in range(N):
+        ranked = [(logprob, score, length, words, True)
+                  for score, _, logprob, length, words in sorted(finished[i], key=lambda h: (-h[0], h[1]))]
+        if len(ranked) < n_best:   # fall back on the live beams (at max_length): there is always a caption
+            live = np.flatnonzero(alive[i])
+            live = live[np.argsort(-cum[i, live], kind="stable")]
+            ranked += [(float(cum[i, k]), float(cum[i, k] / length_penalty(steps, alpha)), steps,
+                        tokens[i, k, :steps], False) for k in live]
+        for j, (logprob, score, length, words, fin) in enumerate(ranked[:n_best]):
+            captions[i, j, :len(words)] = words
+            logprobs[i, j], scores[i, j], lengths[i, j], done[i, j] = logprob, score, length, fin
+    return BeamSearchResult(captions, logprobs, scores, lengths, done)
+
+
+def sample_stochastic(model, features, max_length: int = 30, *, temperature: float = 1.0, top_k: int | None = None,
+                      rng=None, block_unk: bool = False) -> np.ndarray:
+    """Random captions: features (N, D) -> word ids (N, max_length), layout of ``model.sample``.
+
+    Each word is drawn from ``softmax(scores / temperature)`` restricted to the ``top_k``
+    best words (all when None). ``rng``: a ``numpy.random.Generator`` or an int seed (same
+    seed, same captions); None draws a fresh unseeded generator. ``temperature=0`` or
+    ``top_k=1`` gives the greedy captions exactly and draws no random numbers.
+    """
+    owner = "sample_stochastic"
+    L = _positive_int(owner, "max_length", max_length)
+    temperature = float(temperature)
+    if not np.isfinite(temperature) or temperature < 0:
+        raise ValueError(f"{owner}: temperature must be a finite number >= 0, got {temperature!r}")
+    if top_k is not None:
+        top_k = _positive_int(owner, "top_k", top_k)
+    if not isinstance(rng, np.random.Generator):
+        if rng is not None and (isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (int, np.integer))):
+            raise TypeError(f"{owner}: rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
+        rng = np.random.default_rng(rng)
+    start, end, null = _start_id(owner, model), model.end_id, int(model.null_id)
+    unk = _unk_id(owner, model, block_unk)
+    greedy = temperature == 0 or top_k == 1
+
+    state = model.initial_state(features)
+    N, V = state[0].shape[0], model.vocab_size
+    captions = np.full((N, L), null, dtype=np.int64)
+    rows = np.arange(N)
+    words = np.full(N, start, dtype=np.int64)
+    for t in range(L):
+        scores, state = model.decode_step(words, state)
+        if unk is not None:
+            scores[:, unk] = -np.inf
+        if greedy:
+            words = scores.argmax(axis=1)
+        else:
+            logits = scores.astype(np.float64) / temperature
+            if top_k is not None and top_k < V:
+                keep = _top_words(logits, top_k)
+                kept = np.full_like(logits, -np.inf)
+                np.put_along_axis(kept, keep, np.take_along_axis(logits, keep, axis=1), axis=1)
+                logits = kept
+            words = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+        captions[rows, t] = words
+        if end is not None:
+            going = words != end
+            if not going.all():
+                rows, words = rows[going], words[going]
+                state = tuple(s[going] for s in state)
+                if rows.size == 0:
+                    break
+    return captions
+
+
+def decode(model, features, *, beam_size: int = 1, max_length: int = 30, alpha: float = 0.0,
+           block_unk: bool = False) -> np.ndarray:
+    """The best caption per image: (N, max_length) word ids. Greedy (``model.sample``) by default."""
+    if _positive_int("decode", "beam_size", beam_size) == 1 and not block_unk:
+        return model.sample(features, max_length=max_length)
+    return beam_search(model, features, beam_size, max_length, alpha=alpha, block_unk=block_unk).best
