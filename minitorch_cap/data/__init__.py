@@ -1,0 +1,20 @@
+"""Data: the course's COCO files, vocabularies, your own data, and the built-in shapes data set.
+
+* ``load_coco_data``, ``sample_coco_minibatch``, ``decode_captions`` — CS231n's COCO helpers
+* ``Vocabulary`` (``tokenize``) — words <-> ids, built from training captions, JSON
+* ``import_captions`` — your captions JSON + features (.npy / HDF5) -> a COCO-format directory
+* ``load_shapes_data``, ``check_caption``, ``caption_accuracy``, ``model_caption_accuracy``,
+  ``extract_features``, ``DEFAULT_TRAINING`` — the built-in data set (no download)
+"""
+
+from .coco import decode_captions, load_coco_data, sample_coco_minibatch
+from .shapes import DEFAULT_TRAINING, load_shapes_data, model_caption_accuracy
+from .shapes_captions import caption_accuracy, check_caption, parse_caption
+from .shapes_features import extract_features
+from .vocabulary import Vocabulary, tokenize
+
+__all__ = [
+    "load_coco_data", "sample_coco_minibatch", "decode_captions", "Vocabulary", "tokenize",
+    "load_shapes_data", "check_caption", "caption_accuracy", "parse_caption", "model_caption_accuracy",
+    "extract_features", "DEFAULT_TRAINING",
+]

@@ -1,0 +1,196 @@
+"""CS231n's COCO captioning files: ``load_coco_data``, ``sample_coco_minibatch``, ``decode_captions``.
+
+The directory (``datasets/coco_captioning`` in the course) holds::
+
+    coco2014_captions.h5        train_captions (N, 17) int, train_image_idxs (N,) int, val_... the same
+    train2014_vgg16_fc7.h5      features (N_train_images, 4096) float32   (pca_features=False)
+    train2014_vgg16_fc7_pca.h5  features (N_train_images, 512) float32    (pca_features=True)
+    val2014_vgg16_fc7[_pca].h5  the same for val
+    coco2014_vocab.json         {"idx_to_word": [...], "word_to_idx": {...}}
+    train2014_urls.txt          one image URL per line, row i <-> feature row i
+    val2014_urls.txt
+
+Everything is validated on load (files, keys, shapes, dtypes, vocabulary, id ranges) so
+that a broken download fails here with a clear message, not later inside training.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from .vocabulary import SPECIAL_TOKENS, Vocabulary
+
+CAPTIONS_FILE = "coco2014_captions.h5"
+VOCAB_FILE = "coco2014_vocab.json"
+URL_FILES = {"train": "train2014_urls.txt", "val": "val2014_urls.txt"}
+SPLITS = ("train", "val")
+
+HOW_TO_GET = ("Get the course's files with the CS231n assignment 3 download script "
+              "(`cd cs231n/datasets && bash get_datasets.sh`, which runs `get_coco_captioning.sh`, "
+              "unpacking coco_captioning/), or write your own with minitorch_cap.data.import_captions.")
+
+
+def feature_file(split: str, pca_features: bool = True) -> str:
+    """File name of a split's features: ``train2014_vgg16_fc7_pca.h5`` and so on."""
+    return f"{split}2014_vgg16_fc7{'_pca' if pca_features else ''}.h5"
+
+
+def _path(base_dir, name: str, pca_features: bool | None = None) -> str:
+    path = os.path.join(os.fspath(base_dir), name)
+    if not os.path.isfile(path):
+        hint = ""
+        if pca_features is not None:
+            other = os.path.join(os.fspath(base_dir), feature_file(name[:name.index("2014")], not pca_features))
+            if os.path.isfile(other):
+                hint = f" ({os.path.basename(other)} is there: pass pca_features={not pca_features})"
+        raise FileNotFoundError(f"load_coco_data: missing file {path!r}{hint}. {HOW_TO_GET}")
+    return path
+
+
+def _read_h5(path: str, keys) -> dict[str, np.ndarray]:
+    import h5py
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise ValueError(f"load_coco_data: {path!r} is not a readable HDF5 file ({e})") from None
+    with f:
+        out = {}
+        for key in keys:
+            if key not in f:
+                raise KeyError(f"load_coco_data: {path!r} has no dataset {key!r} (it has {sorted(f.keys())})")
+            out[key] = f[key][()]                     # one copy in memory, read straight from disk
+        return out
+
+
+def _check_array(path: str, key: str, array: np.ndarray, kind: str, ndim: int) -> None:
+    ok = np.issubdtype(array.dtype, np.integer) if kind == "int" else np.issubdtype(array.dtype, np.floating)
+    if not ok or array.ndim != ndim:
+        want = "an integer" if kind == "int" else "a floating-point"
+        raise ValueError(f"load_coco_data: {key!r} in {path!r} must be {want} array with {ndim} dimension(s), "
+                         f"got dtype {array.dtype} and shape {array.shape}")
+
+
+def _read_urls(path: str) -> np.ndarray:
+    with open(path, encoding="utf-8") as f:
+        return np.asarray([line.strip() for line in f])
+
+
+def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = None,
+                   pca_features: bool = True, rng: np.random.Generator | None = None) -> dict:
+    """Load the course's COCO captioning files into the course's dict.
+
+    Keys: ``train_captions`` / ``val_captions`` (N, T) int32, ``train_image_idxs`` /
+    ``val_image_idxs`` (N,) int32 (rows of the split's features), ``train_features`` /
+    ``val_features`` (N_images, D) float32, ``idx_to_word`` (list), ``word_to_idx`` (dict),
+    ``train_urls`` / ``val_urls`` (N_images,) str.
+
+    ``max_train`` keeps that many training captions drawn at random with replacement, as
+    the course does (``np.random`` unless ``rng`` is given); features are kept whole.
+    """
+    captions_path = _path(base_dir, CAPTIONS_FILE)
+    keys = [f"{s}_{k}" for s in SPLITS for k in ("captions", "image_idxs")]
+    data: dict = _read_h5(captions_path, keys)
+    for s in SPLITS:
+        for key, kind, ndim in ((f"{s}_captions", "int", 2), (f"{s}_image_idxs", "int", 1)):
+            _check_array(captions_path, key, data[key], kind, ndim)
+            data[key] = data[key].astype(np.int32, copy=False)
+        if data[f"{s}_captions"].shape[0] != data[f"{s}_image_idxs"].shape[0]:
+            raise ValueError(f"load_coco_data: in {captions_path!r}, {s}_captions has {data[f'{s}_captions'].shape[0]} "
+                             f"rows but {s}_image_idxs has {data[f'{s}_image_idxs'].shape[0]}")
+        if data[f"{s}_captions"].shape[1] < 2:
+            raise ValueError(f"load_coco_data: {s}_captions in {captions_path!r} needs at least 2 columns, "
+                             f"got shape {data[f'{s}_captions'].shape}")
+
+    for s in SPLITS:
+        path = _path(base_dir, feature_file(s, pca_features), pca_features)
+        features = _read_h5(path, ["features"])["features"]
+        _check_array(path, "features", features, "float", 2)
+        data[f"{s}_features"] = features.astype(np.float32, copy=False)
+    if data["train_features"].shape[1] != data["val_features"].shape[1]:
+        raise ValueError(f"load_coco_data: train features have {data['train_features'].shape[1]} columns "
+                         f"but val features have {data['val_features'].shape[1]}")
+
+    vocab_path = _path(base_dir, VOCAB_FILE)
+    try:
+        vocab = Vocabulary.load(vocab_path)
+    except ValueError as e:
+        raise ValueError(f"load_coco_data: bad vocabulary file: {e}") from None
+    data["idx_to_word"], data["word_to_idx"] = vocab.idx_to_word, vocab.word_to_idx
+
+    for s in SPLITS:
+        path = _path(base_dir, URL_FILES[s])
+        data[f"{s}_urls"] = _read_urls(path)
+        n_images = data[f"{s}_features"].shape[0]
+        if data[f"{s}_urls"].shape[0] != n_images:
+            raise ValueError(f"load_coco_data: {path!r} has {data[f'{s}_urls'].shape[0]} URLs but the {s} features "
+                             f"have {n_images} rows; they must be one per image, in the same order")
+        _check_ids(f"{s}_image_idxs", data[f"{s}_image_idxs"], n_images, f"the {s} features' {n_images} rows")
+        _check_ids(f"{s}_captions", data[f"{s}_captions"], len(vocab), f"the vocabulary of {len(vocab)} words "
+                   f"in {vocab_path!r} (are the vocabulary and the captions out of step?)")
+
+    if max_train is not None:
+        if int(max_train) != max_train or max_train < 1:
+            raise ValueError(f"load_coco_data: max_train must be a positive integer or None, got {max_train!r}")
+        num_train = data["train_captions"].shape[0]
+        mask = (rng.integers(num_train, size=int(max_train)) if rng is not None
+                else np.random.randint(num_train, size=int(max_train)))
+        data["train_captions"] = data["train_captions"][mask]
+        data["train_image_idxs"] = data["train_image_idxs"][mask]
+    return data
+
+
+def _check_ids(name: str, ids: np.ndarray, high: int, what: str) -> None:
+    if ids.size and (ids.min() < 0 or ids.max() >= high):
+        bad = int(ids.min()) if ids.min() < 0 else int(ids.max())
+        raise ValueError(f"load_coco_data: {name} holds id {bad}, outside [0, {high}) — {what}")
+
+
+def sample_coco_minibatch(data: dict, batch_size: int = 100, split: str = "train",
+                          rng: np.random.Generator | None = None):
+    """Draw ``batch_size`` captions of ``split`` at random, with replacement, as the course does.
+
+    Returns ``(captions (B, T) int32, features (B, D) float32, urls (B,) str)``; uses
+    ``np.random`` unless ``rng`` is given.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"sample_coco_minibatch: split must be 'train' or 'val', got {split!r}")
+    for key in (f"{split}_captions", f"{split}_image_idxs", f"{split}_features", f"{split}_urls"):
+        if key not in data:
+            raise KeyError(f"sample_coco_minibatch: the data dict has no {key!r}")
+    split_size = data[f"{split}_captions"].shape[0]
+    mask = rng.choice(split_size, batch_size) if rng is not None else np.random.choice(split_size, batch_size)
+    captions = data[f"{split}_captions"][mask]
+    image_idxs = data[f"{split}_image_idxs"][mask]
+    return captions, data[f"{split}_features"][image_idxs], data[f"{split}_urls"][image_idxs]
+
+
+def decode_captions(captions, idx_to_word):
+    """Word ids -> text, as the course: ``<NULL>`` dropped, each row stops after ``<END>``.
+
+    ``captions`` (N, T) gives a list of N strings, (T,) one string. ``idx_to_word`` is the
+    list (or a dict id -> word). ``<START>`` and ``<END>`` stay in the text, as in the course.
+    """
+    captions = np.asarray(captions)
+    if not np.issubdtype(captions.dtype, np.integer) or captions.ndim not in (1, 2):
+        raise ValueError(f"decode_captions: expected integer ids of shape (N, T) or (T,), "
+                         f"got dtype {captions.dtype} and shape {captions.shape}")
+    high = len(idx_to_word)
+    if captions.size and (captions.min() < 0 or captions.max() >= high):
+        bad = int(captions.min()) if captions.min() < 0 else int(captions.max())
+        raise ValueError(f"decode_captions: id {bad} is outside the vocabulary [0, {high})")
+    singleton = captions.ndim == 1
+    rows = captions[None] if singleton else captions
+    decoded = []
+    for row in rows:
+        words = []
+        for i in row:
+            word = idx_to_word[int(i)]
+            if word != SPECIAL_TOKENS[0]:
+                words.append(word)
+            if word == SPECIAL_TOKENS[2]:
+                break
+        decoded.append(" ".join(words))
+    return decoded[0] if singleton else decoded

@@ -1,0 +1,125 @@
+"""The fixed, object-centric feature extractor of the built-in shapes data set.
+
+It sees pixels only (never the generator's labels) and works in the spirit of region
+features: find the objects, then describe each one.
+
+1. **Foreground.** A pixel is foreground when its brightest channel exceeds
+   ``FOREGROUND_THRESHOLD`` (the background is near black).
+2. **Slots (XY-cut).** If some empty column separates foreground columns, the image is cut
+   there into a left and a right slot; otherwise, if an empty row separates foreground
+   rows, into an upper and a lower slot; otherwise all foreground is slot 1 and slot 2 is
+   empty. Slots are therefore ordered in space (left before right, top before bottom).
+3. **Per slot** (``SLOT_FEATURES``, 22 numbers): present flag; area; mean and standard
+   deviation of R, G, B; centroid x, y; bounding-box width, height; fill ratio
+   (area / box area); aspect (width / height); compactness (4 pi area / perimeter^2,
+   perimeter = boundary pixels); second-order normalised central moments eta20, eta02,
+   eta11; third-order eta30, eta03, eta21, eta12 (orientation and asymmetry: the
+   triangle's point). Lengths are divided by the image size, colours by 255.
+4. **Pair** (``PAIR_FEATURES``, 5 numbers): cut direction (vertical cut, horizontal cut),
+   centroid offset dx, dy from slot 1 to slot 2, and the area ratio slot2/slot1.
+
+``extract_features(images)`` maps uint8 (N, S, S, 3) to float32 (N, 49), in batches, in a
+fraction of a second per thousand images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FOREGROUND_THRESHOLD = 80
+SLOT_FEATURES = ("present", "area", "mean_r", "mean_g", "mean_b", "std_r", "std_g", "std_b", "x", "y",
+                 "width", "height", "fill", "aspect", "compactness", "eta20", "eta02", "eta11",
+                 "eta30", "eta03", "eta21", "eta12")
+PAIR_FEATURES = ("cut_vertical", "cut_horizontal", "dx", "dy", "area_ratio")
+FEATURE_NAMES = tuple(f"slot{k}_{name}" for k in (1, 2) for name in SLOT_FEATURES) + PAIR_FEATURES
+FEATURE_DIM = len(FEATURE_NAMES)
+
+
+def _cut(occupied: np.ndarray) -> np.ndarray:
+    """occupied (N, S) bool profile -> index of the first empty line inside the foreground span, or -1."""
+    N, S = occupied.shape
+    idx = np.arange(S)
+    first = np.where(occupied.any(1), occupied.argmax(1), S)
+    last = np.where(occupied.any(1), S - 1 - occupied[:, ::-1].argmax(1), -1)
+    inside_gap = ~occupied & (idx > first[:, None]) & (idx < last[:, None])
+    return np.where(inside_gap.any(1), inside_gap.argmax(1), -1)
+
+
+def _slot_masks(fg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """fg (N, S, S) -> (slot1, slot2 masks (N, S, S), cut_vertical (N,), cut_horizontal (N,))."""
+    N, S, _ = fg.shape
+    col_cut = _cut(fg.any(1))                        # a vertical line of empty pixels: left | right
+    row_cut = _cut(fg.any(2))                        # a horizontal line: top / bottom
+    vertical = col_cut >= 0
+    horizontal = ~vertical & (row_cut >= 0)
+    idx = np.arange(S)
+    first = np.ones((N, S, S), dtype=bool)
+    first &= ~(vertical[:, None, None] & (idx[None, None, :] >= col_cut[:, None, None]))
+    first &= ~(horizontal[:, None, None] & (idx[None, :, None] >= row_cut[:, None, None]))
+    return fg & first, fg & ~first, vertical, horizontal
+
+
+def _describe(mask: np.ndarray, images: np.ndarray) -> np.ndarray:
+    """One slot: mask (N, S, S) bool, images (N, S, S, 3) float -> (N, len(SLOT_FEATURES))."""
+    N, S, _ = mask.shape
+    m = mask.astype(np.float64)
+    area = m.sum((1, 2))
+    present = area > 0
+    safe = np.maximum(area, 1.0)
+    coords = (np.arange(S) + 0.5) / S
+    ys, xs = coords[None, :, None], coords[None, None, :]
+    cx = (m * xs).sum((1, 2)) / safe
+    cy = (m * ys).sum((1, 2)) / safe
+    colour_sum = np.einsum("nij,nijc->nc", m, images)
+    mean = colour_sum / safe[:, None]
+    sq = np.einsum("nij,nijc->nc", m, images * images) / safe[:, None]
+    std = np.sqrt(np.maximum(sq - mean * mean, 0.0))
+    cols, rows = mask.any(1), mask.any(2)
+    width = np.where(present, S - cols.argmax(1) - cols[:, ::-1].argmax(1), 0) / S
+    height = np.where(present, S - rows.argmax(1) - rows[:, ::-1].argmax(1), 0) / S
+    box = np.maximum(width * height * S * S, 1.0)
+    fill = area / box
+    aspect = np.where(present, width / np.maximum(height, 1.0 / S), 0.0)
+    # boundary pixels: in the mask with a 4-neighbour outside it (image border counts as outside)
+    padded = np.pad(mask, ((0, 0), (1, 1), (1, 1)))
+    interior = padded[:, :-2, 1:-1] & padded[:, 2:, 1:-1] & padded[:, 1:-1, :-2] & padded[:, 1:-1, 2:]
+    perimeter = (mask & ~interior).sum((1, 2))
+    compactness = 4 * np.pi * area / np.maximum(perimeter, 1.0) ** 2
+    # normalised central moments eta_pq = mu_pq / area^(1 + (p+q)/2), in pixel units
+    dx = (xs - cx[:, None, None]) * S
+    dy = (ys - cy[:, None, None]) * S
+
+    def eta(p, q):
+        mu = (m * dx ** p * dy ** q).sum((1, 2))
+        return mu / safe ** (1 + (p + q) / 2)
+
+    feats = [present, area / (S * S), *(mean / 255).T, *(std / 255).T, cx, cy, width, height, fill, aspect,
+             compactness, 10 * eta(2, 0), 10 * eta(0, 2), 10 * eta(1, 1),
+             100 * eta(3, 0), 100 * eta(0, 3), 100 * eta(2, 1), 100 * eta(1, 2)]
+    out = np.stack(feats, axis=1)
+    out[~present] = 0.0
+    return out
+
+
+def extract_features(images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Object-centric features: uint8 images (N, S, S, 3) -> float32 (N, FEATURE_DIM).
+
+    Deterministic, from the pixels alone; see the module docstring for every column
+    (``FEATURE_NAMES``).
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] != 3 or images.shape[1] != images.shape[2]:
+        raise ValueError(f"extract_features: expected uint8 images of shape (N, S, S, 3), got {images.dtype} {images.shape}")
+    out = np.zeros((images.shape[0], FEATURE_DIM), dtype=np.float32)
+    for start in range(0, images.shape[0], batch_size):
+        batch = images[start:start + batch_size].astype(np.float64)
+        fg = batch.max(axis=3) > FOREGROUND_THRESHOLD
+        slot1, slot2, vertical, horizontal = _slot_masks(fg)
+        d1, d2 = _describe(slot1, batch), _describe(slot2, batch)
+        both = (d1[:, 0] > 0) & (d2[:, 0] > 0)
+        i_x, i_y, i_area = SLOT_FEATURES.index("x"), SLOT_FEATURES.index("y"), SLOT_FEATURES.index("area")
+        pair = np.stack([vertical, horizontal,
+                         np.where(both, d2[:, i_x] - d1[:, i_x], 0.0), np.where(both, d2[:, i_y] - d1[:, i_y], 0.0),
+                         np.where(both, d2[:, i_area] / np.maximum(d1[:, i_area], 1e-9), 0.0)], axis=1)
+        out[start:start + batch.shape[0]] = np.concatenate([d1, d2, pair], axis=1)
+    return out

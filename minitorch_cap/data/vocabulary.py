@@ -1,0 +1,191 @@
+"""`Vocabulary`: words <-> ids with the course's special tokens, built from raw caption text.
+
+Ids 0..3 are always ``<NULL>`` (padding), ``<START>``, ``<END>`` and ``<UNK>``, as in
+CS231n's ``coco2014_vocab.json``; the JSON written by :meth:`Vocabulary.save` has that
+file's two keys (``idx_to_word`` list, ``word_to_idx`` map), so either loads the other.
+
+Encoded captions follow the course layout: ``<START> w1 ... wk <END> <NULL> ...`` in an
+int32 row of ``max_length`` ids (17 for COCO); captions longer than ``max_length - 2``
+words are truncated and still end with ``<END>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import Counter
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+NULL, START, END, UNK = "<NULL>", "<START>", "<END>", "<UNK>"
+SPECIAL_TOKENS = (NULL, START, END, UNK)
+
+_PUNCTUATION = re.compile(r"[^\w\s<>]|_")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case, strip punctuation, split on white space: ``"A dog, running!" -> ["a", "dog", "running"]``.
+
+    Special tokens written in the text (``<START>`` ...) are kept as they are.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"tokenize: expected a caption string, got {type(text).__name__}")
+    words = []
+    for raw in text.split():
+        if raw in SPECIAL_TOKENS:
+            words.append(raw)
+            continue
+        word = _PUNCTUATION.sub(" ", raw.lower()).replace("<", " ").replace(">", " ")
+        words.extend(word.split())
+    return words
+
+
+class Vocabulary:
+    """An ordered list of words; ``idx_to_word[:4]`` are ``<NULL>, <START>, <END>, <UNK>``.
+
+    Build one from the training captions with :meth:`build`, or wrap an existing mapping
+    with :meth:`from_word_to_idx`. ``encode`` turns text into id rows, ``decode`` back.
+    """
+
+    def __init__(self, idx_to_word: Sequence[str]):
+        words = [str(w) for w in idx_to_word]
+        if tuple(words[:4]) != SPECIAL_TOKENS:
+            raise ValueError(f"Vocabulary: the first four words must be {list(SPECIAL_TOKENS)}, got {words[:4]}")
+        seen = set()
+        for w in words:
+            if w in seen:
+                raise ValueError(f"Vocabulary: word {w!r} appears twice")
+            seen.add(w)
+        self.idx_to_word: list[str] = words
+        self.word_to_idx: dict[str, int] = {w: i for i, w in enumerate(words)}
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def build(cls, captions: Iterable[str], min_count: int = 1, max_size: int | None = None) -> "Vocabulary":
+        """Vocabulary of the words seen at least ``min_count`` times in ``captions``.
+
+        Pass the TRAINING captions only (raw text; tokenised here). Words are ordered by
+        decreasing count, ties alphabetically; ``max_size`` caps the total size
+        (special tokens included).
+        """
+        if int(min_count) < 1:
+            raise ValueError(f"Vocabulary.build: min_count must be >= 1, got {min_count}")
+        if max_size is not None and int(max_size) < len(SPECIAL_TOKENS):
+            raise ValueError(f"Vocabulary.build: max_size must be >= {len(SPECIAL_TOKENS)}, got {max_size}")
+        counts = Counter(w for text in captions for w in tokenize(text) if w not in SPECIAL_TOKENS)
+        words = sorted((w for w, c in counts.items() if c >= int(min_count)), key=lambda w: (-counts[w], w))
+        if max_size is not None:
+            words = words[: int(max_size) - len(SPECIAL_TOKENS)]
+        return cls(list(SPECIAL_TOKENS) + words)
+
+    @classmethod
+    def from_word_to_idx(cls, word_to_idx: Mapping[str, int]) -> "Vocabulary":
+        """Wrap a ``word_to_idx`` map whose ids are exactly ``0..V-1``."""
+        ids = sorted(int(i) for i in word_to_idx.values())
+        if ids != list(range(len(ids))):
+            raise ValueError("Vocabulary.from_word_to_idx: ids must be exactly 0..V-1 with no gap or repeat")
+        idx_to_word = [""] * len(ids)
+        for w, i in word_to_idx.items():
+            idx_to_word[int(i)] = w
+        return cls(idx_to_word)
+
+    # ------------------------------------------------------------------ queries
+    def __len__(self) -> int:
+        return len(self.idx_to_word)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.word_to_idx
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Vocabulary) and self.idx_to_word == other.idx_to_word
+
+    def __repr__(self) -> str:
+        shown = ", ".join(self.idx_to_word[4:10])
+        return f"Vocabulary(size={len(self)}, words=[{shown}{', ...' if len(self) > 10 else ''}])"
+
+    @property
+    def null_id(self) -> int:
+        return 0
+
+    @property
+    def start_id(self) -> int:
+        return 1
+
+    @property
+    def end_id(self) -> int:
+        return 2
+
+    @property
+    def unk_id(self) -> int:
+        return 3
+
+    # ------------------------------------------------------------------ encoding
+    def encode(self, text: str, max_length: int = 17) -> np.ndarray:
+        """One caption -> int32 (max_length,): ``<START> words <END> <NULL>...``; unknown words -> ``<UNK>``."""
+        if int(max_length) < 3:
+            raise ValueError(f"Vocabulary.encode: max_length must be >= 3 (<START>, a word, <END>), got {max_length}")
+        words = [w for w in tokenize(text) if w not in SPECIAL_TOKENS][: int(max_length) - 2]
+        row = np.zeros(int(max_length), dtype=np.int32)
+        row[0] = self.start_id
+        row[1:1 + len(words)] = [self.word_to_idx.get(w, self.unk_id) for w in words]
+        row[1 + len(words)] = self.end_id
+        return row
+
+    def encode_batch(self, texts: Sequence[str], max_length: int = 17) -> np.ndarray:
+        """Captions -> int32 (N, max_length), rows as :meth:`encode`."""
+        out = np.zeros((len(texts), int(max_length)), dtype=np.int32)
+        for i, text in enumerate(texts):
+            out[i] = self.encode(text, max_length)
+        return out
+
+    def decode(self, captions) -> str | list[str]:
+        """Ids -> text exactly as :func:`minitorch_cap.data.decode_captions` (1-D -> one string)."""
+        from .coco import decode_captions
+        return decode_captions(captions, self.idx_to_word)
+
+    def report(self, texts: Iterable[str], max_length: int = 17) -> dict:
+        """How well this vocabulary covers ``texts``: token counts, ``<UNK>`` rate, truncations.
+
+        Returns ``{"captions", "tokens", "unk_tokens", "unk_rate", "truncated", "vocab_size"}``;
+        ``unk_rate`` is the fraction of word tokens (kept after truncation) that are unknown.
+        """
+        captions = tokens = unk = truncated = 0
+        keep = int(max_length) - 2
+        for text in texts:
+            words = [w for w in tokenize(text) if w not in SPECIAL_TOKENS]
+            captions += 1
+            truncated += len(words) > keep
+            words = words[:keep]
+            tokens += len(words)
+            unk += sum(w not in self.word_to_idx for w in words)
+        return {"captions": captions, "tokens": tokens, "unk_tokens": unk,
+                "unk_rate": unk / tokens if tokens else 0.0, "truncated": truncated, "vocab_size": len(self)}
+
+    # ------------------------------------------------------------------ JSON
+    def to_json_dict(self) -> dict:
+        """``{"idx_to_word": [...], "word_to_idx": {...}}`` — the layout of ``coco2014_vocab.json``."""
+        return {"idx_to_word": list(self.idx_to_word), "word_to_idx": dict(self.word_to_idx)}
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the vocabulary as JSON (the course's ``coco2014_vocab.json`` layout)."""
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_json_dict(), f, ensure_ascii=False)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Vocabulary":
+        """Read a JSON vocabulary (ours or the course's ``coco2014_vocab.json``)."""
+        try:
+            with open(path, encoding="utf-8") as f:
+                payload = json.load(f)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"Vocabulary.load: no vocabulary file at {os.fspath(path)!r}") from None
+        except json.JSONDecodeError as e:
+            raise ValueError(f"Vocabulary.load: {os.fspath(path)!r} is not valid JSON ({e})") from None
+        if not isinstance(payload, dict) or "idx_to_word" not in payload:
+            raise ValueError(f"Vocabulary.load: {os.fspath(path)!r} must hold a JSON object with an 'idx_to_word' list")
+        vocab = cls(payload["idx_to_word"])
+        if "word_to_idx" in payload and {w: int(i) for w, i in payload["word_to_idx"].items()} != vocab.word_to_idx:
+            raise ValueError(f"Vocabulary.load: in {os.fspath(path)!r}, 'word_to_idx' and 'idx_to_word' disagree")
+        return vocab
