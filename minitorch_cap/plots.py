@@ -10,8 +10,52 @@ from __future__ import annotations
 import html
 import textwrap
 from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+# ---------------------------------------------------------------- training curves (training helper)
+
+
+def plot_loss_curve(history: Mapping[str, Any] | Sequence[float], path, title: str | None = None) -> Path:
+    """Save a PNG of the training loss per iteration (and validation loss per epoch, when present).
+
+    ``history`` is ``Trainer.history`` (or the dict read back from ``history.json``) or a
+    plain sequence of per-iteration losses. Returns the path written.
+    """
+    if isinstance(history, Mapping):
+        if "loss_history" not in history:
+            raise KeyError("plot_loss_curve: history has no 'loss_history' (expected Trainer.history or history.json)")
+        losses = np.asarray(history["loss_history"], dtype=np.float64)
+        epochs = [r for r in history.get("epochs", []) if r.get("val_loss") is not None]
+    else:
+        losses, epochs = np.asarray(history, dtype=np.float64), []
+    if losses.ndim != 1 or losses.size == 0:
+        raise ValueError(f"plot_loss_curve: expected a non-empty list of losses, got shape {losses.shape}")
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    try:
+        iterations = np.arange(1, losses.size + 1)
+        ax.plot(iterations, losses, lw=0.8, alpha=0.6 if epochs else 1.0, label="train loss (per iteration)")
+        if epochs:
+            ax.plot([r["iteration"] for r in epochs], [r["val_loss"] for r in epochs], "o-", lw=1.5,
+                    label="validation loss (per epoch)")
+            ax.legend()
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("loss")
+        ax.set_title(title or "Training loss history")
+        ax.grid(True, alpha=0.3)
+        fig.tight_layout()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+    return path
+
 
 # ---------------------------------------------------------------- caption pictures (CLI helper)
 #: Colours that mark a generated caption judged correct / incorrect by a data set's checker.

@@ -1,0 +1,176 @@
+"""Learning-rate schedules, stepped once per epoch by the Trainer.
+
+``ExponentialLR`` and ``StepLR`` use closed forms of the number of steps taken
+(``lr = base_lr * gamma ** epoch``) so a resumed run gets exactly the same rates.
+``ReduceLROnPlateau`` follows a validation metric; its whole state is a few numbers,
+saved by ``state_dict``.
+
+Every scheduler has ``step()`` (``step(metric)`` for the plateau rule), ``last_epoch``
+(steps taken), ``state_dict()`` / ``load_state_dict()`` and ``needs_metric``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .optimizer import Optimizer, check_number
+
+
+class LRScheduler:
+    """Base of the closed-form schedules: ``optimizer.lr = lr_at(last_epoch)`` after each step."""
+
+    needs_metric = False
+    hyperparams: tuple[str, ...] = ()
+
+    def __init__(self, optimizer: Optimizer):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.last_epoch = 0
+
+    def lr_at(self, epoch: int) -> float:
+        raise NotImplementedError
+
+    def step(self) -> float:
+        """Count one epoch and set the optimizer's rate; returns the new rate."""
+        self.last_epoch += 1
+        self.optimizer.lr = self.lr_at(self.last_epoch)
+        return self.optimizer.lr
+
+    def get_last_lr(self) -> float:
+        return self.optimizer.lr
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain JSON-able values: type, hyperparameters, base rate and steps taken."""
+        return {"type": type(self).__name__, "hyperparams": {k: getattr(self, k) for k in self.hyperparams},
+                "base_lr": self.base_lr, "last_epoch": self.last_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, dict) or state.get("type") != type(self).__name__:
+            found = state.get("type") if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"{owner}: the state belongs to {found!r}, not {type(self).__name__}")
+        hyper = state.get("hyperparams", {})
+        if set(hyper) != set(self.hyperparams):
+            raise ValueError(f"{owner}: hyperparameters {sorted(hyper)} do not match {sorted(self.hyperparams)}")
+        probe = type(self)(self.optimizer, **hyper)      # validates the values
+        for key in self.hyperparams:
+            setattr(self, key, getattr(probe, key))
+        self.base_lr = check_number(owner, "base_lr", state["base_lr"])
+        self.last_epoch = int(state["last_epoch"])
+        self._load_extra(state)
+        self.optimizer.lr = self._current_lr(state)
+
+    def _load_extra(self, state: dict[str, Any]) -> None:
+        pass
+
+    def _current_lr(self, state: dict[str, Any]) -> float:
+        return self.lr_at(self.last_epoch)
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.hyperparams)
+        return f"{type(self).__name__}({hyper}, last_epoch={self.last_epoch}, lr={self.optimizer.lr!r})"
+
+
+class ExponentialLR(LRScheduler):
+    """``lr = base_lr * gamma ** epoch`` — CS231n's ``lr_decay`` applied at every epoch end."""
+
+    hyperparams = ("gamma",)
+
+    def __init__(self, optimizer: Optimizer, gamma: float):
+        super().__init__(optimizer)
+        self.gamma = check_number("ExponentialLR", "gamma", gamma, 0.0, 1.0, low_open=True)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** epoch
+
+
+class StepLR(LRScheduler):
+    """``lr = base_lr * gamma ** (epoch // step_size)``: drop by ``gamma`` every ``step_size`` epochs."""
+
+    hyperparams = ("step_size", "gamma")
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
+        super().__init__(optimizer)
+        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
+            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
+        self.step_size = step_size
+        self.gamma = check_number("StepLR", "gamma", gamma, 0.0, 1.0, low_open=True)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the rate by ``factor`` when a metric has not improved for ``patience`` epochs.
+
+    ``step(metric)`` after each epoch. An epoch improves when the metric beats the best so
+    far by more than ``threshold`` (relative: ``best * (1 -/+ threshold)``; absolute:
+    ``best -/+ threshold``) in direction ``mode`` ('min' or 'max'). After a reduction,
+    ``cooldown`` epochs pass before counting bad epochs again; the rate never goes below
+    ``min_lr``. As PyTorch's ``ReduceLROnPlateau``.
+    """
+
+    needs_metric = True
+    hyperparams = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr")
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0):
+        super().__init__(optimizer)
+        owner = "ReduceLROnPlateau"
+        if mode not in ("min", "max"):
+            raise ValueError(f"{owner}: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"{owner}: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        for name, value in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{owner}: {name} must be a non-negative integer, got {value!r}")
+        self.mode, self.threshold_mode = mode, threshold_mode
+        self.factor = check_number(owner, "factor", factor, 0.0, 1.0, low_open=True, high_open=True)
+        self.patience, self.cooldown = patience, cooldown
+        self.threshold = check_number(owner, "threshold", threshold)
+        self.min_lr = check_number(owner, "min_lr", min_lr)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+
+    def is_better(self, value: float, best: float) -> bool:
+        if self.threshold_mode == "rel":
+            margin = abs(best) * self.threshold if math.isfinite(best) else 0.0
+        else:
+            margin = self.threshold
+        return value < best - margin if self.mode == "min" else value > best + margin
+
+    def step(self, metric: float) -> float:  # type: ignore[override]
+        """Record this epoch's metric; reduce the rate after ``patience`` bad epochs. Returns the rate."""
+        value = float(metric)
+        if not math.isfinite(value):
+            raise ValueError(f"ReduceLROnPlateau.step: the metric must be finite, got {value}")
+        self.last_epoch += 1
+        if self.is_better(value, self.best):
+            self.best, self.num_bad_epochs = value, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            self.optimizer.lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        return self.optimizer.lr
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state.update(best=self.best, num_bad_epochs=self.num_bad_epochs,
+                     cooldown_counter=self.cooldown_counter, lr=self.optimizer.lr)
+        return state
+
+    def _load_extra(self, state: dict[str, Any]) -> None:
+        self.best = float(state["best"])
+        self.num_bad_epochs = int(state["num_bad_epochs"])
+        self.cooldown_counter = int(state["cooldown_counter"])
+
+    def _current_lr(self, state: dict[str, Any]) -> float:
+        return float(state["lr"])
