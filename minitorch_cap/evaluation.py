@@ -1,0 +1,190 @@
+"""Evaluate a captioner the way papers do: decode every image of a split, score against all references.
+
+* Decoding is free-running (greedy or beam search), never teacher forced: the model sees only
+  the image features and its own previous words.
+* One hypothesis per image, scored against ALL the reference captions of that image: the
+  caption rows of a split are grouped by ``{split}_image_idxs``.
+* Both sides go through :func:`minitorch_cap.metrics.tokens_from_ids` (stop at ``<END>``,
+  drop ``<NULL>``, ``<START>``, ``<END>``, ``<UNK>``) before BLEU-1..4, CIDEr-D and ROUGE-L
+  (:func:`minitorch_cap.metrics.score_captions`, coco-caption's scale) and the collapse
+  diagnostics. On the built-in shapes data set the share of captions the checker accepts
+  (``caption_accuracy``) is added.
+
+Entry points: :func:`evaluate` -> :class:`Evaluation`; :func:`make_metric` builds a
+``fn(model, data) -> float`` for the Trainer's ``metrics=`` (keep-best, early stopping)::
+
+    trainer = Trainer(model, data, optimizer, metrics={"CIDEr-D": make_metric("CIDEr-D")},
+                      monitor="CIDEr-D", mode="max")
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Callable
+
+import attrs
+import numpy as np
+
+from .decoding import decode
+from .metrics import (DIAGNOSTIC_NAMES, METRIC_NAMES, DocumentFrequency, caption_diagnostics, cider_d,
+                      corpus_bleu, document_frequencies, rouge_l, tokens_from_ids)
+
+#: What :func:`make_metric` accepts: the metrics, the diagnostics and the shapes checker's accuracy.
+SCORE_NAMES = METRIC_NAMES + DIAGNOSTIC_NAMES + ("caption_accuracy",)
+
+
+@attrs.frozen
+class Evaluation:
+    """Scores and captions of one decoded split.
+
+    metrics: ``{'BLEU-1', ..., 'BLEU-4', 'CIDEr-D', 'ROUGE-L'}`` on coco-caption's scale (x100
+    when ``percent``); diagnostics: ``{'distinct_captions', 'vocabulary_used', 'mean_length',
+    'repetition_rate'}`` (+ ``'caption_accuracy'`` on the built-in data set); image_idxs (M,)
+    feature rows of the images; image_ids: COCO ids parsed from the URLs (else the row);
+    hypotheses: M strings; references: M lists of strings; decode_seconds: time spent decoding.
+    """
+
+    metrics: dict
+    diagnostics: dict
+    image_idxs: np.ndarray
+    image_ids: list
+    hypotheses: list
+    references: list
+    decode_seconds: float
+    settings: dict
+
+    def scores(self) -> dict:
+        """Metrics and diagnostics in one flat dict."""
+        return {**self.metrics, **self.diagnostics}
+
+    def results(self) -> list[dict]:
+        """The COCO results format: ``[{"image_id": ..., "caption": ...}, ...]``."""
+        return [{"image_id": i, "caption": c} for i, c in zip(self.image_ids, self.hypotheses)]
+
+
+def _split_keys(data, split: str) -> None:
+    for key in (f"{split}_captions", f"{split}_image_idxs", f"{split}_features", "idx_to_word"):
+        if key not in data:
+            raise KeyError(f"evaluate: the data dict has no {key!r} (expected the keys of load_coco_data)")
+
+
+def split_references(data: dict, split: str = "val", max_images: int | None = None):
+    """The distinct images of a split (sorted) and all their references as token lists.
+
+    Returns ``(image_idxs (M,), references)``, ``references[m]`` a list of token lists.
+    ``max_images`` keeps the first M images.
+    """
+    _split_keys(data, split)
+    idxs = np.asarray(data[f"{split}_image_idxs"])
+    images = np.unique(idxs)
+    if max_images is not None:
+        if int(max_images) < 1:
+            raise ValueError(f"evaluate: max_images must be >= 1, got {max_images!r}")
+        images = images[:int(max_images)]
+    position = {int(i): m for m, i in enumerate(images)}
+    references = [[] for _ in images]
+    captions, idx_to_word = data[f"{split}_captions"], data["idx_to_word"]
+    for row in np.flatnonzero(np.isin(idxs, images)):
+        references[position[int(idxs[row])]].append(tokens_from_ids(captions[row], idx_to_word))
+    return images, references
+
+
+_COCO_ID = re.compile(r"(\d+)\.[A-Za-z]+$")
+
+
+def image_ids(data: dict, split: str, image_idxs) -> list[int]:
+    """COCO image ids parsed from ``{split}_urls`` (``..._000000391895.jpg`` -> 391895), else the rows."""
+    urls = data.get(f"{split}_urls")
+    out = []
+    for i in image_idxs:
+        match = _COCO_ID.search(str(urls[int(i)])) if urls is not None else None
+        out.append(int(match.group(1)) if match else int(i))
+    return out
+
+
+def decode_images(model, features, *, beam_size: int = 1, max_length: int = 30, alpha: float = 0.0,
+                  block_unk: bool = False, batch_size: int = 500) -> np.ndarray:
+    """Decode features (M, D) in batches -> word ids (M, max_length), free-running."""
+    parts = [decode(model, features[s:s + batch_size], beam_size=beam_size, max_length=max_length, alpha=alpha,
+                    block_unk=block_unk) for s in range(0, len(features), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0, max_length), dtype=np.int64)
+
+
+_TRAIN_DF_CACHE: dict = {}
+
+
+def train_document_frequency(data: dict) -> DocumentFrequency:
+    """CIDEr-D document frequencies of the training references (computed once per data dict)."""
+    key = id(data.get("train_captions"))
+    cached = _TRAIN_DF_CACHE.get(key)
+    if cached is None or cached[0] is not data.get("train_captions"):
+        _, refs = split_references(data, "train")
+        cached = (data["train_captions"], document_frequencies(refs))
+        _TRAIN_DF_CACHE.clear()
+        _TRAIN_DF_CACHE[key] = cached
+    return cached[1]
+
+
+def evaluate(model, data: dict, split: str = "val", *, beam_size: int = 1, max_length: int = 30,
+             alpha: float = 0.0, block_unk: bool = False, max_images: int | None = None,
+             cider_df: str | DocumentFrequency = "split", percent: bool = False,
+             batch_size: int = 500) -> Evaluation:
+    """Decode the images of ``split`` and score them; see the module docstring.
+
+    ``cider_df``: ``'split'`` (coco-caption's choice: the references scored), ``'train'`` (the
+    training references; needed for small evaluations) or a :class:`DocumentFrequency`.
+    """
+    images, references = split_references(data, split, max_images)
+    started = time.perf_counter()
+    ids = decode_images(model, data[f"{split}_features"][images], beam_size=beam_size, max_length=max_length,
+                        alpha=alpha, block_unk=block_unk, batch_size=batch_size)
+    seconds = time.perf_counter() - started
+    hypotheses = [tokens_from_ids(row, data["idx_to_word"]) for row in ids]
+    if isinstance(cider_df, DocumentFrequency):
+        df = cider_df
+    elif cider_df == "split":
+        df = None
+    elif cider_df == "train":
+        df = train_document_frequency(data)
+    else:
+        raise ValueError(f"evaluate: cider_df must be 'split', 'train' or a DocumentFrequency, got {cider_df!r}")
+    bleu, _ = corpus_bleu(hypotheses, references)
+    cider, _ = cider_d(hypotheses, references, document_frequency=df)
+    rouge, _ = rouge_l(hypotheses, references)
+    factor = 100.0 if percent else 1.0
+    metrics = {name: float(v) * factor for name, v in zip(METRIC_NAMES, [*bleu, cider, rouge])}
+    diagnostics = caption_diagnostics(hypotheses)
+    texts = [" ".join(h) for h in hypotheses]
+    attributes = data.get(f"{split}_attributes")
+    if attributes is not None:
+        from .data import caption_accuracy
+        diagnostics["caption_accuracy"] = float(caption_accuracy(texts, [attributes[int(i)] for i in images]))
+    settings = {"split": split, "images": int(len(images)), "beam_size": int(beam_size), "max_length": int(max_length),
+                "alpha": float(alpha), "block_unk": bool(block_unk),
+                "cider_df": cider_df if isinstance(cider_df, str) else "given",
+                "scale": "x100" if percent else "coco-caption"}
+    return Evaluation(metrics, diagnostics, images, image_ids(data, split, images), texts,
+                      [[" ".join(r) for r in refs] for refs in references], seconds, settings)
+
+
+def make_metric(name: str = "CIDEr-D", *, split: str = "val", beam_size: int = 1, max_images: int | None = None,
+                max_length: int = 30, **options) -> Callable[[object, dict], float]:
+    """A ``fn(model, data) -> float`` computing one score of :func:`evaluate` (for the Trainer's ``metrics=``).
+
+    ``name`` is one of :data:`SCORE_NAMES`; the other arguments go to :func:`evaluate`
+    (``max_images`` keeps each epoch's evaluation short).
+    """
+    if name not in SCORE_NAMES:
+        raise ValueError(f"make_metric: unknown score {name!r}; expected one of {list(SCORE_NAMES)}")
+
+    def metric(model, data) -> float:
+        result = evaluate(model, data, split, beam_size=beam_size, max_images=max_images, max_length=max_length,
+                          **options)
+        scores = result.scores()
+        if name not in scores:
+            raise ValueError(f"{name} is only available on the built-in shapes data set")
+        return float(scores[name])
+
+    metric.__name__ = metric.__qualname__ = f"{name}@{split}" + (f"/beam{beam_size}" if beam_size > 1 else "")
+    return metric

@@ -1,0 +1,54 @@
+"""``minitorch-cap evaluate``: the table with its scale, results.json (COCO format), scores.json, errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from minitorch_cap.cli import main
+from minitorch_cap.metrics import METRIC_NAMES
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    from minitorch_cap import CaptioningModel
+    from minitorch_cap.data.shapes import load_shapes_data
+    from minitorch_cap.training.checkpoint import save_checkpoint
+
+    data = load_shapes_data(seed=0)   # the data the command loads by default
+    model = CaptioningModel(data["word_to_idx"], input_dim=data["val_features"].shape[1], wordvec_dim=8,
+                            hidden_dim=16, cell_type="lstm", rng=np.random.default_rng(0))
+    return save_checkpoint(tmp_path_factory.mktemp("run") / "checkpoint.h5", model)
+
+
+def test_evaluate_prints_the_table_and_writes_the_files(checkpoint, tmp_path, capsys):
+    out = tmp_path / "eval"
+    assert main(["evaluate", str(checkpoint), "--max-images", "10", "--max-length", "6", "--beam-size", "2",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "coco-caption scale" in printed and "beam size 2" in printed
+    for name in [*METRIC_NAMES, "distinct captions", "vocabulary used", "mean length", "repetition rate",
+                 "checker accepts"]:
+        assert name in printed
+    results = json.loads((out / "results.json").read_text())
+    assert len(results) == 10 and set(results[0]) == {"image_id", "caption"}
+    assert [r["image_id"] for r in results] == list(range(10))
+    scores = json.loads((out / "scores.json").read_text())
+    assert set(scores["metrics"]) == set(METRIC_NAMES) and scores["beam_size"] == 2 and scores["images"] == 10
+    assert scores["scale"] == "coco-caption"
+
+
+def test_percent_scale(checkpoint, tmp_path, capsys):
+    assert main(["evaluate", str(checkpoint), "--max-images", "5", "--max-length", "4", "--percent",
+                 "--out", str(tmp_path)]) == 0
+    assert "x100" in capsys.readouterr().out
+    assert json.loads((tmp_path / "scores.json").read_text())["scale"] == "x100"
+
+
+def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "missing.h5")]) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "x.h5", "--beam-size", "0"])
+    assert exc.value.code == 2
