@@ -131,3 +131,19 @@ def test_a_real_model_greedy_and_beam_on_the_shapes_data():
     assert set(greedy.scores()) == set(SCORE_NAMES) == set(beam.scores())
     assert 0.0 <= greedy.diagnostics["caption_accuracy"] <= 1.0
     assert all(len(refs) == 5 for refs in greedy.references)
+
+
+def test_make_metric_plugs_into_the_trainer_for_keep_best(tmp_path):
+    from minitorch_cap import CaptioningModel
+    from minitorch_cap.data.shapes import load_shapes_data
+    from minitorch_cap.optim import Adam
+    from minitorch_cap.training import Trainer
+
+    data = load_shapes_data(seed=0, num_train=40, num_val=10)
+    model = CaptioningModel(data["word_to_idx"], input_dim=data["val_features"].shape[1], wordvec_dim=8,
+                            hidden_dim=16, cell_type="lstm", rng=np.random.default_rng(0))
+    trainer = Trainer(model, data, Adam(model.named_parameters(), lr=1e-2), batch_size=50, num_epochs=2,
+                      verbose=False, seed=0, metrics={"CIDEr-D": make_metric("CIDEr-D", max_length=8)},
+                      monitor="CIDEr-D", mode="max", out_dir=tmp_path, progress=False)
+    trainer.train()
+    assert (tmp_path / "best.h5").exists()
