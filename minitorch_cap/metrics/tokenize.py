@@ -43,6 +43,10 @@ def tokenize(caption) -> list[str]:
         text = _CLITIC_RE.sub(r" \1", text)
         return _TOKEN_RE.findall(text)
     if isinstance(caption, Sequence) and all(isinstance(w, str) for w in caption):
+        if any(not w or w != w.strip() or len(w.split()) != 1 for w in caption):
+            raise ValueError("tokenize: a token list holds an empty token or one with spaces; give a caption as "
+                             "one string or as a list of single words (not a list of caption strings such "
+                             f"as coco-caption's {{id: [caption]}}), got {list(caption)[:3]!r}")
         return [w for w in caption if w not in SPECIAL_TOKENS]
     raise TypeError(f"tokenize: expected a caption string or a sequence of token strings, got {type(caption).__name__}")
 

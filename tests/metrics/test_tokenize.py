@@ -28,6 +28,10 @@ def test_bad_input():
         tokenize(3)
     with pytest.raises(TypeError, match="caption"):
         tokenize(["a", 1])
+    with pytest.raises(ValueError, match="list of caption strings"):
+        tokenize(["a dog runs"])          # coco-caption's {id: [caption]} given as a hypothesis
+    with pytest.raises(ValueError, match="empty token"):
+        tokenize(["a", ""])
 
 
 def test_tokens_from_ids():
