@@ -37,8 +37,13 @@ CHECKPOINT_NAME, BEST_NAME, HISTORY_NAME = "checkpoint.h5", "best.h5", "history.
 _FIXED_ON_RESUME = ("batch_size", "sampling", "seed", "val_size")
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss or a gradient became NaN or infinite; training stopped before updating the weights."""
+class TrainingDiverged(RuntimeError, ArithmeticError):
+    """The loss or a gradient became NaN or infinite; training stopped before updating the weights.
+
+    A ``RuntimeError`` (and an ``ArithmeticError``, so ``except ArithmeticError`` catches it too).
+    Attributes: ``iteration`` and ``epoch`` (1-based) where it happened, ``checkpoint`` the last
+    good checkpoint written (or ``None``).
+    """
 
     def __init__(self, message: str, iteration: int, epoch: int, checkpoint: Path | None):
         super().__init__(message)
@@ -439,14 +444,15 @@ class Trainer:
         """
         if data is None:
             raise TypeError("Trainer.resume: data is required (the same data set the run was trained on)")
-        fixed = sorted(set(overrides) & set(_FIXED_ON_RESUME))
-        if fixed:
-            raise ValueError(f"Trainer.resume: {fixed} cannot change on resume (the run would no longer be the same)")
         checkpoint = load_checkpoint(path)
         saved = checkpoint["trainer"]
         if saved is None:
             raise CheckpointError(f"{path} holds weights but no training state; start a new run from it with "
                                   "init_from=... (weights only) instead of resume")
+        changed = sorted(k for k in _FIXED_ON_RESUME if k in overrides and overrides[k] != saved["config"][k])
+        if changed:
+            raise ValueError(f"Trainer.resume: {changed} cannot change on resume (the run would no longer be the "
+                             f"same); the checkpoint has {({k: saved['config'][k] for k in changed})}")
         if model is None:
             model = _model_from(checkpoint, path)
         else:
@@ -508,7 +514,7 @@ class Trainer:
 
 def _progress_bar(total: int, initial: int):
     from tqdm.auto import tqdm
-    return tqdm(total=total, initial=initial, desc="train", unit="it", dynamic_ncols=True, leave=False)
+    return tqdm(total=total, initial=initial, desc="train", unit="it", dynamic_ncols=True, leave=True)
 
 
 def _val_subset(num_val: int, size: int | None) -> np.ndarray:
