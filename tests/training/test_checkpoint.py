@@ -1,0 +1,266 @@
+"""HDF5 checkpoints: round trips, atomic writes under failure, clear errors for damaged or foreign files."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from minitorch_cap.optim import SGD
+from minitorch_cap.training import (
+    FORMAT_VERSION, CheckpointError, init_from_checkpoint, load_checkpoint, load_model, save_checkpoint,
+)
+
+from .conftest import make_setup
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def trained(data, cell_type="lstm", steps=3, dtype_model=None):
+    model, opt, sched = make_setup(data, cell_type=cell_type)
+    for _ in range(steps):
+        model.loss(data["train_features"][:8], data["train_captions"][:8])
+        opt.step()
+        sched.step()
+    return model, opt, sched
+
+
+def assert_same_weights(a, b):
+    names_a = [n for n, _ in a.named_parameters()]
+    assert names_a == [n for n, _ in b.named_parameters()]
+    for (name, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+        assert p.dtype == q.dtype, name
+        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+
+
+@pytest.mark.parametrize("cell_type", ["rnn", "lstm", "gru"])
+def test_load_model_rebuilds_config_vocabulary_and_weights(data, tmp_path, cell_type):
+    model, _, _ = trained(data, cell_type)
+    save_checkpoint(tmp_path / "m.h5", model)
+    again = load_model(tmp_path / "m.h5")
+    assert type(again) is type(model) and again.config() == model.config()
+    assert again.word_to_idx == model.word_to_idx and again.idx_to_word == model.idx_to_word
+    assert_same_weights(model, again)
+    features = data["val_features"][:4]
+    np.testing.assert_array_equal(again.sample(features, max_length=6), model.sample(features, max_length=6))
+
+
+def test_float64_model_round_trips(data, tmp_path):
+    model, _, _ = make_setup(data)
+    model.to(np.float64)
+    save_checkpoint(tmp_path / "m.h5", model)
+    again = load_model(tmp_path / "m.h5")
+    assert again.dtype == np.float64
+    assert_same_weights(model, again)
+
+
+def test_optimizer_and_schedule_state_round_trip(data, tmp_path):
+    model, opt, sched = trained(data)
+    save_checkpoint(tmp_path / "m.h5", model, opt, sched, trainer={"epoch": 3, "history": np.arange(4.0),
+                                                                    "nested": {"a": [1, 2], "b": None}})
+    saved = load_checkpoint(tmp_path / "m.h5")
+    assert saved["format_version"] == FORMAT_VERSION
+    state = opt.state_dict()
+    assert saved["optimizer"]["type"] == "Adam" and saved["optimizer"]["hyperparams"] == state["hyperparams"]
+    for name, entry in state["state"].items():
+        assert saved["optimizer"]["state"][name]["step"] == entry["step"] == 3
+        np.testing.assert_array_equal(saved["optimizer"]["state"][name]["m"], entry["m"])
+        np.testing.assert_array_equal(saved["optimizer"]["state"][name]["v"], entry["v"])
+    assert saved["scheduler"] == sched.state_dict()
+    assert saved["trainer"]["epoch"] == 3 and saved["trainer"]["nested"] == {"a": [1, 2], "b": None}
+    np.testing.assert_array_equal(saved["trainer"]["history"], np.arange(4.0))
+    # the loaded state drives a fresh optimizer to the same next step
+    model2 = load_model(tmp_path / "m.h5")
+    opt2 = type(opt)(model2.named_parameters())
+    opt2.load_state_dict(saved["optimizer"])
+    for m in (model, model2):
+        m.loss(data["train_features"][8:16], data["train_captions"][8:16])
+    opt.step()
+    opt2.step()
+    assert_same_weights(model, model2)
+
+
+def test_checkpoint_without_optional_sections(data, tmp_path):
+    model, _, _ = make_setup(data)
+    save_checkpoint(tmp_path / "m.h5", model)
+    saved = load_checkpoint(tmp_path / "m.h5")
+    assert saved["optimizer"] is None and saved["scheduler"] is None and saved["trainer"] is None
+
+
+def test_no_pickle_inside(data, tmp_path):
+    model, opt, sched = trained(data)
+    save_checkpoint(tmp_path / "m.h5", model, opt, sched)
+    kinds = []
+    with h5py.File(tmp_path / "m.h5", "r") as f:
+        f.visititems(lambda name, item: kinds.append(item.dtype.kind) if isinstance(item, h5py.Dataset) else None)
+    assert set(kinds) <= {"f", "i", "u", "O"}   # numbers, and the vocabulary as UTF-8 strings ('O')
+    assert b"pickle" not in (tmp_path / "m.h5").read_bytes()
+
+
+def test_non_finite_weights_are_never_written(data, tmp_path):
+    model, _, _ = make_setup(data)
+    save_checkpoint(tmp_path / "m.h5", model)
+    before = (tmp_path / "m.h5").read_bytes()
+    model.rnn.Wh.data[0, 0] = np.inf
+    with pytest.raises(ValueError, match=r"'rnn\.Wh' holds NaN or infinity; refusing"):
+        save_checkpoint(tmp_path / "m.h5", model)
+    assert (tmp_path / "m.h5").read_bytes() == before
+
+
+def test_a_failing_rename_keeps_the_previous_checkpoint(data, tmp_path, monkeypatch):
+    model, _, _ = make_setup(data)
+    save_checkpoint(tmp_path / "m.h5", model)
+    model.vocab.b.data += 1.0
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(tmp_path / "m.h5", model)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(load_model(tmp_path / "m.h5").vocab.b.data, model.vocab.b.data - 1.0)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.h5"]      # no temporary file left behind
+
+
+def test_a_write_failing_midway_keeps_the_previous_checkpoint(data, tmp_path, monkeypatch):
+    model, opt, sched = trained(data)
+    save_checkpoint(tmp_path / "m.h5", model, opt, sched)
+    before = (tmp_path / "m.h5").read_bytes()
+    original = h5py.Group.create_dataset
+    count = {"n": 0}
+
+    def failing(self, *args, **kwargs):
+        count["n"] += 1
+        if count["n"] == 5:                      # some weights are already in the temporary file
+            raise OSError("I/O error while writing")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(h5py.Group, "create_dataset", failing)
+    model.proj.W.data *= 2
+    with pytest.raises(OSError, match="I/O error"):
+        save_checkpoint(tmp_path / "m.h5", model, opt, sched)
+    monkeypatch.undo()
+    assert (tmp_path / "m.h5").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.h5"]
+    load_checkpoint(tmp_path / "m.h5")
+
+
+def test_a_process_killed_while_writing_leaves_the_previous_checkpoint_loadable(data, tmp_path):
+    model, opt, sched = trained(data)
+    save_checkpoint(tmp_path / "m.h5", model, opt, sched)
+    expected = load_model(tmp_path / "m.h5")
+    # A child process overwrites the checkpoint and is killed (SIGKILL) in the middle of the write.
+    script = textwrap.dedent(f"""
+        import os, signal, h5py
+        from minitorch_cap.training import load_model, save_checkpoint
+        model = load_model({str(tmp_path / 'm.h5')!r})
+        model.proj.W.data[...] = 0
+        original, count = h5py.Group.create_dataset, [0]
+        def dying(self, *args, **kwargs):
+            count[0] += 1
+            if count[0] == 4:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original(self, *args, **kwargs)
+        h5py.Group.create_dataset = dying
+        save_checkpoint({str(tmp_path / 'm.h5')!r}, model)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    leftovers = sorted(p.name for p in tmp_path.iterdir())
+    assert leftovers[0] == ".m.h5.tmp-" + leftovers[0].split("-")[-1] and leftovers[1:] == ["m.h5"]
+    assert_same_weights(load_model(tmp_path / "m.h5"), expected)
+
+
+def test_a_truncated_file_gives_a_clear_error(data, tmp_path):
+    model, opt, sched = trained(data)
+    save_checkpoint(tmp_path / "m.h5", model, opt, sched)
+    raw = (tmp_path / "m.h5").read_bytes()
+    for size in (len(raw) // 2, 1000, 10):
+        (tmp_path / "cut.h5").write_bytes(raw[:size])
+        with pytest.raises(CheckpointError, match=r"cut\.h5 (is not a readable HDF5 checkpoint|is damaged)"):
+            load_checkpoint(tmp_path / "cut.h5")
+    (tmp_path / "empty.h5").write_bytes(b"")
+    with pytest.raises(CheckpointError, match="damaged, truncated or of another kind"):
+        load_model(tmp_path / "empty.h5")
+
+
+def test_corrupted_weights_are_detected_by_the_checksum(data, tmp_path):
+    model, _, _ = make_setup(data)
+    save_checkpoint(tmp_path / "m.h5", model)
+    with h5py.File(tmp_path / "m.h5", "r") as f:
+        dataset = f["model/params/rnn.Wx"]
+        offset, nbytes = dataset.id.get_chunk_info(0).byte_offset, dataset.id.get_chunk_info(0).size
+    raw = bytearray((tmp_path / "m.h5").read_bytes())
+    raw[offset + nbytes // 2] ^= 0xFF
+    (tmp_path / "m.h5").write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match=r"m\.h5 is damaged"):
+        load_model(tmp_path / "m.h5")
+
+
+def test_foreign_files_give_a_clear_error(tmp_path):
+    with h5py.File(tmp_path / "features.h5", "w") as f:
+        f["features"] = np.zeros((3, 4))
+    with pytest.raises(CheckpointError, match="HDF5 file but not a minitorch_cap checkpoint"):
+        load_checkpoint(tmp_path / "features.h5")
+    (tmp_path / "notes.txt").write_text("hello\n" * 100)
+    with pytest.raises(CheckpointError, match="not a readable HDF5 checkpoint"):
+        load_model(tmp_path / "notes.txt")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_model(tmp_path / "missing.h5")
+
+
+def test_a_newer_format_version_is_refused(data, tmp_path):
+    model, _, _ = make_setup(data)
+    save_checkpoint(tmp_path / "m.h5", model)
+    with h5py.File(tmp_path / "m.h5", "a") as f:
+        f.attrs["format_version"] = FORMAT_VERSION + 1
+    with pytest.raises(CheckpointError, match="format version 2; this library reads versions 1..1"):
+        load_model(tmp_path / "m.h5")
+
+
+def test_init_from_checkpoint_copies_weights_only(data, tmp_path):
+    source, opt, sched = trained(data)
+    save_checkpoint(tmp_path / "m.h5", source, opt, sched)
+    model, opt2, _ = make_setup(data, seed=1)
+    init_from_checkpoint(model, tmp_path / "m.h5")
+    assert_same_weights(model, source)
+    assert opt2.state == {}                        # the new optimizer starts fresh
+    other = dict(data["word_to_idx"], extra=len(data["word_to_idx"]))
+    from minitorch_cap import CaptioningModel
+    wrong = CaptioningModel(other, input_dim=12, wordvec_dim=8, hidden_dim=16, cell_type="lstm")
+    with pytest.raises(ValueError, match="vocabulary .* differs"):
+        init_from_checkpoint(wrong, tmp_path / "m.h5")
+
+
+def test_init_from_through_the_trainer(data, tmp_path):
+    from minitorch_cap.training import Trainer
+    source, opt, sched = trained(data)
+    save_checkpoint(tmp_path / "m.h5", source)
+    model, opt2, _ = make_setup(data, seed=1)
+    trainer = Trainer(model, data, opt2, init_from=tmp_path / "m.h5", num_epochs=0, verbose=False)
+    assert trainer.config.init_from == str(tmp_path / "m.h5")
+    assert_same_weights(model, source)
+
+
+def test_vocabulary_ids_must_be_contiguous(data, tmp_path):
+    model, _, _ = make_setup(data)
+    model.word_to_idx = dict(model.word_to_idx, hole=99)
+    with pytest.raises(ValueError, match="ids must be exactly 0..12"):
+        save_checkpoint(tmp_path / "m.h5", model)
+
+
+def test_sgd_without_momentum_has_no_state_to_save(data, tmp_path):
+    model, _, _ = make_setup(data)
+    opt = SGD(model.named_parameters(), lr=0.1)
+    model.loss(data["train_features"][:4], data["train_captions"][:4])
+    opt.step()
+    save_checkpoint(tmp_path / "m.h5", model, opt)
+    saved = load_checkpoint(tmp_path / "m.h5")["optimizer"]
+    assert saved["type"] == "SGD" and all(entry == {} for entry in saved["state"].values())
+    SGD(model.named_parameters(), lr=1.0).load_state_dict(saved)

@@ -1,0 +1,135 @@
+"""Exact resume: an interrupted run continued from its checkpoint equals the uninterrupted run, bit for bit."""
+
+import numpy as np
+import pytest
+
+from minitorch_cap.optim import SGD, ReduceLROnPlateau
+from minitorch_cap.training import CheckpointError, Trainer, load_checkpoint, save_checkpoint
+
+from .conftest import make_caption_data, make_setup
+
+QUIET = dict(verbose=False, progress=False)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def interrupt_after(optimizer, steps):
+    """Make ``optimizer.step`` raise after ``steps`` successful calls (a crash mid-run)."""
+    original, count = optimizer.step, [0]
+
+    def step():
+        if count[0] == steps:
+            raise Interrupted
+        count[0] += 1
+        original()
+
+    optimizer.step = step
+
+
+def run(data, out_dir, cell_type="lstm", stop_after=None, **options):
+    model, opt, sched = make_setup(data, cell_type=cell_type)
+    if stop_after is not None:
+        interrupt_after(opt, stop_after)
+    trainer = Trainer(model, data, opt, sched, out_dir=out_dir, **{**QUIET, **options})
+    if stop_after is None:
+        trainer.train()
+    else:
+        with pytest.raises(Interrupted):
+            trainer.train()
+    return trainer
+
+
+def assert_same_run(resumed, full):
+    assert resumed.loss_history == full.loss_history            # exact float equality, value for value
+    assert resumed.val_loss_history == full.val_loss_history
+    assert [r["train_loss"] for r in resumed.epochs] == [r["train_loss"] for r in full.epochs]
+    assert resumed.optimizer.lr == full.optimizer.lr
+    for (name, p), (_, q) in zip(resumed.model.named_parameters(), full.model.named_parameters()):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+    for name, state in full.optimizer.state.items():
+        for key, value in state.items():
+            np.testing.assert_array_equal(resumed.optimizer.state[name][key], value)
+    assert resumed.rng.bit_generator.state == full.rng.bit_generator.state
+
+
+# 40 captions, batch 8: 5 iterations per epoch. checkpoint_every=3 writes mid-epoch checkpoints.
+@pytest.mark.parametrize("sampling", ["replacement", "shuffle"])
+@pytest.mark.parametrize("stop_after, expected_iteration", [(10, 10), (8, 6), (13, 12)])
+def test_resume_equals_the_uninterrupted_run(data, tmp_path, sampling, stop_after, expected_iteration):
+    options = dict(batch_size=8, num_epochs=4, seed=11, checkpoint_every=3, sampling=sampling)
+    full = run(data, tmp_path / "full", **options)
+    assert len(full.loss_history) == 20
+    run(data, tmp_path / "cut", stop_after=stop_after, **options)
+    saved = load_checkpoint(tmp_path / "cut" / "checkpoint.h5")["trainer"]
+    assert saved["iteration"] == expected_iteration              # 10: an epoch end; 6 and 12: mid-epoch
+    assert saved["epoch_iteration"] == expected_iteration % 5
+    resumed = Trainer.resume(tmp_path / "cut" / "checkpoint.h5", data=data, progress=False)
+    assert len(resumed.loss_history) == expected_iteration
+    resumed.train()
+    assert_same_run(resumed, full)
+
+
+def test_resume_with_the_callers_own_objects_and_a_plateau_schedule(tmp_path):
+    data = make_caption_data()
+    def build():
+        model, opt, _ = make_setup(data, cell_type="gru", gamma=None)
+        return model, opt, ReduceLROnPlateau(opt, factor=0.5, patience=0)
+    options = dict(batch_size=8, num_epochs=4, seed=2, checkpoint_every=4, **QUIET)
+    model, opt, sched = build()
+    full = Trainer(model, data, opt, sched, out_dir=tmp_path / "full", **options)
+    full.train()
+    model, opt, sched = build()
+    interrupt_after(opt, 9)
+    with pytest.raises(Interrupted):
+        Trainer(model, data, opt, sched, out_dir=tmp_path / "cut", **options).train()
+    model, opt, sched = build()                   # fresh objects, as a new process would make
+    resumed = Trainer.resume(tmp_path / "cut" / "checkpoint.h5", model, data, opt, sched)
+    assert resumed.iteration == 8
+    resumed.train()
+    assert_same_run(resumed, full)
+    assert sched.best == full.scheduler.best and sched.num_bad_epochs == full.scheduler.num_bad_epochs
+
+
+def test_resume_can_extend_a_finished_run(data, tmp_path):
+    full = run(data, tmp_path / "full", batch_size=10, num_epochs=3, seed=0)
+    short = run(data, tmp_path / "short", batch_size=10, num_epochs=2, seed=0)
+    assert short.loss_history == full.loss_history[:8]
+    resumed = Trainer.resume(tmp_path / "short" / "checkpoint.h5", data=data, num_epochs=3, progress=False)
+    resumed.train()
+    assert_same_run(resumed, full)
+
+
+def test_resume_refuses_what_would_change_the_run(data, tmp_path):
+    run(data, tmp_path, batch_size=10, num_epochs=1, seed=0)
+    path = tmp_path / "checkpoint.h5"
+    with pytest.raises(ValueError, match=r"\['batch_size'\] cannot change on resume"):
+        Trainer.resume(path, data=data, batch_size=5)
+    Trainer.resume(path, data=data, batch_size=10, seed=0)        # the same values are fine
+    with pytest.raises(ValueError, match="the data has 30 train / 12 val captions, the run .* had 40 / 12"):
+        Trainer.resume(path, data=make_caption_data(num_train=30))
+    model, _, _ = make_setup(data, cell_type="rnn")
+    with pytest.raises(ValueError, match="does not match"):
+        Trainer.resume(path, model, data)
+    model, _, _ = make_setup(data)
+    with pytest.raises(ValueError, match="belongs to a Adam optimizer, not SGD"):
+        Trainer.resume(path, model, data, SGD(model.named_parameters(), lr=0.1))
+    with pytest.raises(TypeError, match="data is required"):
+        Trainer.resume(path)
+
+
+def test_weights_only_checkpoints_cannot_be_resumed(data, tmp_path):
+    model, _, _ = make_setup(data)
+    save_checkpoint(tmp_path / "w.h5", model)
+    with pytest.raises(CheckpointError, match="no training state; .* init_from"):
+        Trainer.resume(tmp_path / "w.h5", data=data)
+
+
+def test_resume_continues_writing_checkpoints_and_history(data, tmp_path):
+    run(data, tmp_path, stop_after=7, batch_size=10, num_epochs=3, seed=0)
+    resumed = Trainer.resume(tmp_path / "checkpoint.h5", data=data, progress=False)
+    resumed.train()
+    saved = load_checkpoint(tmp_path / "checkpoint.h5")["trainer"]
+    assert saved["epoch"] == 3 and saved["iteration"] == 12
+    assert list(saved["loss_history"]) == resumed.loss_history
