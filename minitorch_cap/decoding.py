@@ -130,7 +130,7 @@ def beam_search(model, features, beam_size: int = 3, max_length: int = 30, *, n_
     last = np.full((N, K), start, dtype=np.int64)
     finished = [[] for _ in range(N)]                        # per image: (score, count, logprob, length, words)
     count = 0
-    best_bound_lp = length_penalty(L, alpha)                 # no caption gets longer than L words
+    lp = [float(x) for x in length_penalty(np.arange(L + 1), alpha)]   # lp[length]
     rows_of = np.arange(N)[:, None] * K
     steps = 0
     for t in range(L):
@@ -155,8 +155,8 @@ def beam_search(model, features, beam_size: int = 3, max_length: int = 30, *, n_
             ends = (table_words == end) & np.isfinite(table)
             for i, pos in zip(*np.nonzero(ends)):
                 logprob = float(table[i, pos])
-                caption = np.append(tokens[i, pos // Kw, :t], end)
-                finished[i].append((logprob / float(length_penalty(t + 1, alpha)), count, logprob, t + 1, caption))
+                caption = tokens[i, pos // Kw, :t].tolist() + [end]
+                finished[i].append((logprob / lp[t + 1], count, logprob, t + 1, caption))
                 count += 1
             table[ends] = -np.inf
         order = np.argsort(-table, axis=1, kind="stable")[:, :K]
@@ -171,12 +171,13 @@ def beam_search(model, features, beam_size: int = 3, max_length: int = 30, *, n_
         for f, s in zip(full, sub_state):
             f[flat] = s
         state = tuple(f[(rows_of + parent).ravel()] for f in full)
-        # An image is done when no live beam can still enter its top K finished captions:
-        # log-probabilities only fall, so a beam's best future score is cum / lp(L) (cum if alpha = 0).
+        # An image is done when no live beam can still enter its n_best finished captions (the
+        # search itself does not depend on them): log-probabilities only fall, so a beam's best
+        # future score is cum / lp(L) (cum if alpha = 0); a tie ranks after the earlier caption.
         for i in np.flatnonzero(alive.any(axis=1)):
-            if len(finished[i]) >= K:
-                kth_best = sorted((h[0] for h in finished[i]), reverse=True)[K - 1]
-                if cum[i][alive[i]].max() / best_bound_lp <= kth_best:
+            if len(finished[i]) >= n_best:
+                nth_best = sorted((h[0] for h in finished[i]), reverse=True)[n_best - 1]
+                if cum[i][alive[i]].max() / lp[L] <= nth_best:   # no caption gets longer than L words
                     alive[i] = False
 
     return _collect(finished, tokens, cum, alive, steps, N, L, n_best, alpha, null)

@@ -40,8 +40,11 @@ def test_agrees_with_the_reference(cell, alpha):
     f = np.random.default_rng(12).standard_normal((8, 6))
     K, L = 3, 7
     result = beam_search(model, f, beam_size=K, max_length=L, n_best=K, alpha=alpha)
+    best = beam_search(model, f, beam_size=K, max_length=L, n_best=1, alpha=alpha)   # stops earlier
     for i in range(8):
         expected = reference_beam(model, f[i], K, L, alpha)
+        assert list(best.captions[i, 0, :best.lengths[i, 0]]) == expected[0][2]
+        assert abs(best.logprobs[i, 0] - expected[0][1]) < 1e-10
         for j, (score, logprob, words) in enumerate(expected):
             assert list(result.captions[i, j, :result.lengths[i, j]]) == words
             assert abs(result.logprobs[i, j] - logprob) < 1e-10
