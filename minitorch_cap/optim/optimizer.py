@@ -142,12 +142,14 @@ class Optimizer:
         hyper = dict(state_dict["hyperparams"])
         if set(hyper) != set(self.hyperparams):
             raise ValueError(f"{owner}: hyperparameters {sorted(hyper)} do not match {sorted(self.hyperparams)}")
+        # The constructor validates the values; the state layout follows them (SGD without momentum has none).
+        probe = type(self)(self.params, **{k: tuple(v) if isinstance(v, list) else v for k, v in hyper.items()})
         params = dict(self.params)
         staged = OrderedDict()
         for name, entry in state_dict["state"].items():
             if name not in params:
                 raise ValueError(f"{owner}: state for unknown parameter {name!r}; known: {list(params)}")
-            template = self._init_state(params[name])
+            template = probe._init_state(params[name])
             if set(entry) != set(template):
                 raise ValueError(f"{owner}: state of {name!r} has keys {sorted(entry)}, expected {sorted(template)}")
             staged_entry = {}
@@ -162,8 +164,6 @@ class Optimizer:
                 else:
                     staged_entry[key] = type(ref)(value)
             staged[name] = staged_entry
-        # Validate hyperparameters through the constructor's checks before changing anything.
-        probe = type(self)(self.params, **{k: tuple(v) if isinstance(v, list) else v for k, v in hyper.items()})
         for key in self.hyperparams:
             setattr(self, key, getattr(probe, key))
         self.state = staged

@@ -1,0 +1,100 @@
+"""Adam: a hand-computed step, the course's bias-corrected formula, PyTorch, state and checks."""
+
+import numpy as np
+import pytest
+
+from minitorch_cap.nn import Parameter
+from minitorch_cap.optim import Adam
+from tests.conftest import require_oracle
+
+from .conftest import LRS, random_run, torch_trajectory, trajectory
+
+
+def test_first_steps_by_hand():
+    # step 1: m = 0.05, v = 0.00025; bias-corrected 0.5 and 0.25; w = 1 - 0.1 * 0.5 / (0.5 + eps)
+    w = trajectory(lambda p: Adam(p, lr=0.1), np.array([1.0]), [np.array([0.5]), np.array([0.5])])
+    np.testing.assert_allclose(w[0], [1.0 - 0.1 * 0.5 / (0.5 + 1e-8)], rtol=1e-15)
+    # a constant gradient keeps the corrected ratio at 1: each step moves by lr
+    np.testing.assert_allclose(w[1], [0.8], rtol=1e-7)
+
+
+def reference(w0, grads, lrs, b1, b2, eps, wd=0.0):
+    """CS231n's adam (t counts steps, m and v start at zeros)."""
+    w, m, v, out = w0.copy(), np.zeros_like(w0), np.zeros_like(w0), []
+    for t, (g, lr) in enumerate(zip(grads, lrs), start=1):
+        g = g + wd * w
+        m = b1 * m + (1 - b1) * g
+        mt = m / (1 - b1 ** t)
+        v = b2 * v + (1 - b2) * (g ** 2)
+        vt = v / (1 - b2 ** t)
+        w = w - lr * mt / (np.sqrt(vt) + eps)
+        out.append(w)
+    return np.stack(out)
+
+
+@pytest.mark.parametrize("betas, eps, wd", [((0.9, 0.999), 1e-8, 0.0), ((0.5, 0.9), 1e-3, 0.1)])
+def test_matches_the_course_formula(betas, eps, wd):
+    w0, grads = random_run()
+    got = trajectory(lambda p: Adam(p, lr=1.0, betas=betas, eps=eps, weight_decay=wd), w0, grads, LRS)
+    np.testing.assert_allclose(got, reference(w0, grads, LRS, *betas, eps, wd), rtol=1e-12)
+
+
+def test_agrees_with_pytorch():
+    torch = require_oracle("torch")
+    w0, grads = random_run(5)
+    ours = trajectory(lambda p: Adam(p, lr=1.0, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01), w0, grads, LRS)
+    theirs = torch_trajectory(torch, lambda p: torch.optim.Adam(p, lr=1.0, betas=(0.8, 0.99), eps=1e-6,
+                                                                 weight_decay=0.01), w0, grads, LRS)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_state_is_lazy_per_parameter_and_round_trips():
+    a, b = Parameter(np.ones((2, 3), np.float32)), Parameter(np.ones(3, np.float32))
+    opt = Adam([("a", a), ("b", b)], lr=0.1)
+    assert opt.state == {}
+    a.grad[...] = 1.0
+    opt.step()
+    assert set(opt.state) == {"a", "b"} and opt.state["a"]["step"] == 1
+    assert opt.state["a"]["m"].dtype == np.float32 and a.data.dtype == np.float32
+    saved = opt.state_dict()
+    assert saved["type"] == "Adam" and saved["hyperparams"] == {"lr": 0.1, "betas": [0.9, 0.999], "eps": 1e-8,
+                                                                "weight_decay": 0.0}
+    opt2 = Adam([("a", Parameter(a.data)), ("b", Parameter(b.data))])
+    opt2.load_state_dict(saved)
+    assert opt2.betas == (0.9, 0.999) and opt2.state["a"]["step"] == 1
+    np.testing.assert_array_equal(opt2.state["a"]["v"], opt.state["a"]["v"])
+
+
+def test_load_state_dict_checks_everything_before_changing_anything():
+    a = Parameter(np.ones(3))
+    opt = Adam([("a", a)], lr=0.1)
+    a.grad[...] = 1.0
+    opt.step()
+    good = opt.state_dict()
+    other = Adam([("a", Parameter(np.ones(3)))], lr=0.5)
+    bad_shape = opt.state_dict()
+    bad_shape["state"]["a"]["m"] = np.zeros(4)
+    with pytest.raises(ValueError, match=r"state 'a'/'m' expected float64\(3,\), got float64\(4,\)"):
+        other.load_state_dict(bad_shape)
+    unknown = opt.state_dict()
+    unknown["state"]["zzz"] = unknown["state"].pop("a")
+    with pytest.raises(ValueError, match="unknown parameter 'zzz'"):
+        other.load_state_dict(unknown)
+    bad_hyper = opt.state_dict()
+    bad_hyper["hyperparams"]["betas"] = [0.9, 1.5]
+    with pytest.raises(ValueError, match=r"betas\[1\] must be in"):
+        other.load_state_dict(bad_hyper)
+    assert other.lr == 0.5 and other.state == {}
+    other.load_state_dict(good)
+    assert other.lr == 0.1
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(betas=(0.9,)), TypeError, "betas must be a pair"),
+    (dict(betas=(1.0, 0.999)), ValueError, r"betas\[0\] must be in \[0.0, 1.0\)"),
+    (dict(eps=-1e-8), ValueError, "eps must be in"),
+    (dict(lr=-1e-3), ValueError, "lr must be in"),
+])
+def test_hyperparameters_are_validated(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        Adam([Parameter(np.zeros(2))], **kwargs)

@@ -1,0 +1,58 @@
+"""The Optimizer base: what parameters it accepts, zero_grad, lr, repr."""
+
+import numpy as np
+import pytest
+
+from minitorch_cap import CaptioningModel
+from minitorch_cap.nn import Parameter
+from minitorch_cap.optim import SGD, Adam
+
+
+def small_model():
+    words = {"<NULL>": 0, "<START>": 1, "<END>": 2, "a": 3}
+    return CaptioningModel(words, input_dim=3, wordvec_dim=2, hidden_dim=4, rng=np.random.default_rng(0))
+
+
+def test_accepts_named_parameters_parameters_or_a_module():
+    model = small_model()
+    names = [n for n, _ in model.named_parameters()]
+    assert [n for n, _ in Adam(model.named_parameters()).params] == names
+    assert [n for n, _ in Adam(model).params] == names
+    assert [n for n, _ in Adam(model.parameters()).params] == [str(i) for i in range(len(names))]
+
+
+def test_updates_the_models_arrays_in_place():
+    model = small_model()
+    before = model.vocab.W.data
+    opt = SGD(model.named_parameters(), lr=0.1)
+    model.loss(np.ones((2, 3)), np.array([[1, 3, 2], [1, 2, 0]]))
+    grad = model.vocab.W.grad.copy()
+    expected = before.copy() - 0.1 * grad
+    opt.step()
+    assert model.vocab.W.data is before
+    np.testing.assert_allclose(before, expected, rtol=1e-6)
+    opt.zero_grad()
+    assert all(not p.grad.any() for p in model.parameters())
+
+
+def test_bad_parameter_lists():
+    p = Parameter(np.zeros(2))
+    with pytest.raises(ValueError, match="empty parameter list"):
+        SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="item 1 is ndarray"):
+        SGD([p, np.zeros(2)], lr=0.1)
+    with pytest.raises(ValueError, match="names must be unique"):
+        SGD([("a", p), ("a", Parameter(np.zeros(2)))], lr=0.1)
+    with pytest.raises(ValueError, match="appears twice"):
+        SGD([("a", p), ("b", p)], lr=0.1)
+    with pytest.raises(TypeError, match="got int"):
+        SGD(3, lr=0.1)
+
+
+def test_lr_is_adjustable_and_validated():
+    opt = Adam([Parameter(np.zeros(2))], lr=1e-3)
+    opt.lr = 5e-4
+    assert opt.lr == 5e-4
+    with pytest.raises(ValueError, match="lr must be"):
+        opt.lr = float("inf")
+    assert repr(opt) == "Adam(lr=0.0005, betas=[0.9, 0.999], eps=1e-08, weight_decay=0.0, 1 parameters)"
