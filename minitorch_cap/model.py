@@ -197,6 +197,8 @@ def _sample_stochastic(self, features, max_length: int = 30, **options):
     return sample_stochastic(self, features, max_length, **options)
 
 
-CaptioningModel.beam_search = _beam_search
-CaptioningModel.sample_stochastic = _sample_stochastic
+for _name, _method in (("beam_search", _beam_search), ("sample_stochastic", _sample_stochastic)):
+    _method.__name__, _method.__qualname__ = _name, f"CaptioningModel.{_name}"
+    setattr(CaptioningModel, _name, _method)
+del _name, _method
 # ---------------------------------------------------------------------------------------------
