@@ -93,20 +93,32 @@ class CaptioningModel(Module):
             x = self.embed.forward(words_in)
         with naming_child("rnn"):
             h = self.rnn.forward(x, h0)
+        # Masked positions add nothing to the loss or to any gradient, so only the M unmasked
+        # rows of h reach the vocabulary projection and the softmax (V is the widest axis).
+        # They pass through as one sequence (1, M); the summed loss is then divided by N.
+        N, T, H = h.shape
+        rows = np.flatnonzero(mask)                               # (M,) positions in N*T order
+        h_rows = h.reshape(N * T, H)[rows][None]                  # (1, M, H)
         with naming_child("vocab"):
-            scores = self.vocab.forward(h)
+            scores = self.vocab.forward(h_rows)                   # (1, M, V)
         with naming_child("criterion"):
-            loss = self.criterion.forward(scores, targets, mask)
-        self._save_for_backward()  # the children hold the caches; this marks that a forward ran
-        return loss
+            loss = self.criterion.forward(scores, targets.reshape(-1)[rows][None])
+        # 'batch' normalisation divided by the batch size 1 of that sequence; 'tokens' by M already
+        divisor = N if self.criterion.normalize == "batch" else 1
+        self._save_for_backward(rows=rows, shape=h.shape, divisor=divisor)
+        return loss / divisor
 
     def backward(self, dloss=1.0) -> np.ndarray:
         """Add every parameter's gradient of ``dloss * loss``; return dfeatures (N, D)."""
-        self._saved()
+        cache = self._saved()
+        rows, (N, T, H) = cache["rows"], cache["shape"]
         with naming_child("criterion"):
-            dscores = self.criterion.backward(dloss)
+            dscores = self.criterion.backward(float(dloss) / cache["divisor"])
         with naming_child("vocab"):
-            dh = self.vocab.backward(dscores)
+            dh_rows = self.vocab.backward(dscores)[0]             # (M, H)
+        dh = np.zeros((N * T, H), dtype=self.dtype)               # masked positions: zero gradient
+        dh[rows] = dh_rows
+        dh = dh.reshape(N, T, H)
         with naming_child("rnn"):
             dx, dh0 = self.rnn.backward(dh)
         with naming_child("embed"):
