@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import sys
@@ -50,12 +51,16 @@ def add_command(subparsers, name: str, *, help: str, description: str, epilog: s
 
 
 def user_errors(command: str):
-    """Decorator for ``run(args)``: a :class:`UserError` becomes a message on stderr and exit code 2."""
+    """Decorator for ``run(args)``: a :class:`UserError` becomes a message on stderr and exit code 2.
+
+    The command runs with numpy's BLAS limited to ``args.threads`` threads (default 1).
+    """
     def wrap(run):
         @functools.wraps(run)
         def wrapped(args) -> int:
             try:
-                return int(run(args) or 0)
+                with blas_threads(getattr(args, "threads", 1)):
+                    return int(run(args) or 0)
             except UserError as exc:
                 print(f"minitorch-cap {command}: error: {exc}", file=sys.stderr)
                 return USAGE_ERROR
@@ -64,6 +69,30 @@ def user_errors(command: str):
                 return 130
         return wrapped
     return wrap
+
+
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: the BLAS threads numpy may use (see :func:`blas_threads`)."""
+    parser.add_argument("--threads", metavar="N", type=positive_int, default=1,
+                        help="threads of numpy's BLAS; this model's matrices are small, so one thread is "
+                             "fastest on a shared machine (several threads can be 5-20x slower under load)")
+
+
+@contextlib.contextmanager
+def blas_threads(n: int):
+    """Limit numpy's BLAS to ``n`` threads inside the block (needs threadpoolctl; else no limit).
+
+    Measured here (2 cores, other jobs running): an LSTM training step with H=128 takes
+    about 20 ms with one BLAS thread and 150-480 ms with two, which spin against the other
+    processes; without load one thread is about as fast.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=int(n), user_api="blas"):
+        yield
 
 
 # ------------------------------------------------------------------------------- option types
@@ -75,6 +104,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (a seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
     return value
 
 
@@ -98,19 +138,24 @@ def unit_float(text: str) -> float:
 
 
 # ------------------------------------------------------------------------------------ data
-def add_data_options(parser: argparse.ArgumentParser, *, with_seed: bool = True) -> None:
-    """``--data-dir``, ``--max-train`` and ``--data-seed``: where the images and captions come from."""
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir``, ``--max-train``, ``--max-val``, ``--no-pca``, ``--data-seed``: which data."""
+    from ..data import DEFAULT_TRAINING
+
     group = parser.add_argument_group("data")
     group.add_argument("--data-dir", metavar="DIR", default=None,
                        help="folder with the CS231n COCO files (coco2014_captions.h5, "
                             "train2014_vgg16_fc7_pca.h5, ...); default: the built-in shapes data set")
     group.add_argument("--max-train", metavar="N", type=positive_int, default=None,
-                       help="keep only N training captions (COCO) or N training images (built-in)")
+                       help="keep only N training captions (COCO; default: all) or generate N training "
+                            f"images (built-in; default: {DEFAULT_TRAINING['num_train']}, 5 captions each)")
+    group.add_argument("--max-val", metavar="N", type=positive_int, default=None,
+                       help="built-in data: generate N validation images "
+                            f"(default: {DEFAULT_TRAINING['num_val']})")
     group.add_argument("--no-pca", dest="pca_features", action="store_false",
                        help="COCO: read the 4096-d fc7 features instead of the 512-d PCA ones")
-    if with_seed:
-        group.add_argument("--data-seed", metavar="S", type=int, default=0,
-                           help="seed that generates the built-in data set")
+    group.add_argument("--data-seed", metavar="S", type=non_negative_int, default=0,
+                       help="seed that generates the built-in data set")
 
 
 def load_data(args) -> dict:
@@ -119,12 +164,16 @@ def load_data(args) -> dict:
     Problems with the files (missing, malformed) become a :class:`UserError`.
     """
     if getattr(args, "data_dir", None) is None:
-        from ..data import shapes
+        from ..data import load_shapes_data
 
-        kwargs = {"seed": getattr(args, "data_seed", 0)}
-        if getattr(args, "max_train", None) is not None:
+        kwargs = {"seed": args.data_seed}
+        if args.max_train is not None:
             kwargs["num_train"] = args.max_train
-        return shapes.load_shapes_data(**kwargs)
+        if args.max_val is not None:
+            kwargs["num_val"] = args.max_val
+        return load_shapes_data(**kwargs)
+    if args.max_val is not None:
+        raise UserError("--max-val applies to the built-in data only (COCO's validation split is read as it is)")
     from ..data import load_coco_data
 
     data_dir = Path(args.data_dir)
@@ -168,11 +217,16 @@ def check_compatible(model, data: dict, source: str) -> None:
 
 # ------------------------------------------------------------------------------ captioning
 def decode(captions, idx_to_word) -> list[str]:
-    """Word ids (N, T) -> N strings (``decode_captions`` of the SPEC)."""
+    """Word ids (N, T) -> N readable strings: ``decode_captions`` of the SPEC without the
+    ``<START>`` and ``<END>`` markers it keeps (``<UNK>`` stays visible)."""
     from ..data import decode_captions
 
     out = decode_captions(np.asarray(captions), idx_to_word)
-    return [out] if isinstance(out, str) else list(out)
+    out = [out] if isinstance(out, str) else list(out)
+    return [" ".join(w for w in text.split() if w not in _MARKERS) for text in out]
+
+
+_MARKERS = frozenset({"<START>", "<END>"})
 
 
 def split_images(data: dict, split: str = "val") -> tuple[np.ndarray, list[list[str]]]:
@@ -211,10 +265,10 @@ def caption_report(model, data: dict, split: str = "val", max_length: int = 30, 
     generated = generate(model, data[f"{split}_features"][image_idxs], max_length=max_length)
     report = {"image_idxs": image_idxs, "generated": generated, "references": references}
     if is_builtin(data):
-        from ..data import shapes
+        from ..data import check_caption
 
         attributes = data[f"{split}_attributes"]
-        correct = [bool(shapes.check_caption(g, attributes[int(i)])) for g, i in zip(generated, image_idxs)]
+        correct = [bool(check_caption(g, attributes[int(i)])) for g, i in zip(generated, image_idxs)]
         report["correct"] = correct
         report["accuracy"] = float(np.mean(correct)) if correct else float("nan")
     return report

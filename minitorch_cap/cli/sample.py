@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .common import (add_command, add_data_options, caption_report, check_compatible, is_builtin,
+from .common import (add_command, add_data_options, add_threads_option, caption_report, check_compatible, is_builtin,
                      load_checkpoint_model, load_data, positive_int, user_errors, write_caption_outputs)
 
 DESCRIPTION = """\
@@ -43,6 +43,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-length", metavar="T", type=positive_int, default=30, help="longest caption, in words")
     p.add_argument("--print", dest="print_count", metavar="K", type=int, default=5,
                    help="print the first K generated captions")
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .common import (UserError, add_command, add_data_options, caption_report, check_compatible, is_builtin,
-                     load_checkpoint_model, load_data, positive_float, positive_int, unit_float, user_errors,
-                     write_caption_outputs)
+from ..data import DEFAULT_TRAINING
+from .common import (UserError, add_command, add_data_options, add_threads_option, caption_report, check_compatible,
+                     is_builtin, load_checkpoint_model, load_data, non_negative_int, positive_float, positive_int,
+                     unit_float, user_errors, write_caption_outputs)
 
-#: Settings used when an option is not given: the built-in data set's recommended ones
-#: (reach >= 90% fully correct held-out captions in about two minutes on two cores) and the
-#: course's settings for COCO.
-BUILTIN_DEFAULTS = {"cell": "lstm", "epochs": 12, "batch_size": 100, "lr": 5e-3, "lr_decay": 0.95,
-                    "hidden_dim": 128, "wordvec_dim": 64}
+#: Settings used when an option is not given: on the built-in data, its recommended ones
+#: (``minitorch_cap.data.DEFAULT_TRAINING``: >= 90% fully correct held-out captions in about
+#: two minutes on two cores); on COCO, the course's.
+BUILTIN_DEFAULTS = {"cell": DEFAULT_TRAINING["cell_type"], "epochs": DEFAULT_TRAINING["num_epochs"],
+                    "batch_size": DEFAULT_TRAINING["batch_size"], "lr": DEFAULT_TRAINING["learning_rate"],
+                    "lr_decay": DEFAULT_TRAINING["lr_decay"], "hidden_dim": DEFAULT_TRAINING["hidden_dim"],
+                    "wordvec_dim": DEFAULT_TRAINING["wordvec_dim"]}
 COCO_DEFAULTS = {"cell": "lstm", "epochs": 1, "batch_size": 100, "lr": 5e-3, "lr_decay": 0.95,
                  "hidden_dim": 512, "wordvec_dim": 256}
 
@@ -77,9 +81,9 @@ def register(subparsers) -> None:
     opt.add_argument("--lr-decay", metavar="G", type=unit_float, default=None,
                      help="multiply the learning rate by G after every epoch "
                           f"(built-in/COCO default: {b['lr_decay']}/{c['lr_decay']})")
-    opt.add_argument("--grad-clip", metavar="NORM", type=positive_float, default=None,
+    opt.add_argument("--clip-grad-norm", metavar="NORM", type=positive_float, default=None,
                      help="clip the global gradient norm to NORM (default: no clipping)")
-    opt.add_argument("--seed", metavar="S", type=int, default=0,
+    opt.add_argument("--seed", metavar="S", type=non_negative_int, default=0,
                      help="seed of the initial weights and the minibatch order (a run is repeatable)")
     add_data_options(p)
     run_group = p.add_argument_group("output and run")
@@ -97,6 +101,7 @@ def register(subparsers) -> None:
     run_group.add_argument("--no-progress", dest="progress", action="store_false",
                            help="no progress bar (it is shown only on a terminal anyway)")
     run_group.add_argument("--quiet", action="store_true", help="print only errors and the final result")
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 
@@ -113,10 +118,11 @@ def default_out(args) -> Path:
 
 @user_errors("train")
 def run(args) -> int:
+    from ..data import model_caption_accuracy
     from ..model import CaptioningModel
     from ..optim import Adam, ExponentialLR
     from ..plots import plot_loss_curve
-    from ..training import Trainer
+    from ..training import Trainer, TrainingDiverged
 
     if args.resume and args.init:
         raise UserError("--resume and --init exclude each other (resume continues a run; init only copies weights)")
@@ -135,41 +141,47 @@ def run(args) -> int:
         f"vocabulary of {len(data['word_to_idx'])} words, {data['train_features'].shape[1]}-d features "
         f"({time.perf_counter() - start:.1f} s)")
 
-    if args.init or args.resume:
-        model = load_checkpoint_model(args.init or args.resume)
-        check_compatible(model, data, source)
-        settings["cell"] = model.cell_type
-    else:
-        model = CaptioningModel(data["word_to_idx"], input_dim=data["train_features"].shape[1],
-                                wordvec_dim=settings["wordvec_dim"], hidden_dim=settings["hidden_dim"],
-                                cell_type=settings["cell"], rng=np.random.default_rng(args.seed))
-    optimizer = Adam(model.named_parameters(), lr=settings["lr"])
-    scheduler = ExponentialLR(optimizer, gamma=settings["lr_decay"])
-    trainer_options = dict(batch_size=settings["batch_size"], num_epochs=settings["epochs"], verbose=False,
-                           seed=args.seed, out_dir=str(out), progress=None if args.progress else False)
-    if args.grad_clip is not None:
-        trainer_options["grad_clip"] = args.grad_clip
+    trainer_options = dict(num_epochs=settings["epochs"], verbose=False, out_dir=str(out),
+                           progress=None if args.progress else False)
+    if is_builtin(data):  # held-out accuracy after every epoch, kept in history.json
+        trainer_options["metrics"] = {"val_accuracy": model_caption_accuracy}
     if args.resume:
-        trainer = Trainer.resume(args.resume, model, data, optimizer, scheduler, **trainer_options)
+        check_compatible(load_checkpoint_model(args.resume), data, source)
+        trainer = _resume(args.resume, data, trainer_options)
+        model, cfg = trainer.model, trainer.config
+        settings.update(cell=model.cell_type, hidden_dim=model.hidden_dim, wordvec_dim=model.wordvec_dim,
+                        batch_size=cfg.batch_size, lr=trainer.optimizer.lr)
+        what = f"resuming {args.resume} at epoch {trainer.epoch}"
     else:
-        trainer = Trainer(model, data, optimizer, scheduler, **trainer_options)
-    say(f"training: {settings['cell']} cell, H={model.hidden_dim}, W={model.wordvec_dim}, "
-        f"{settings['epochs']} epochs of {max(n_train // settings['batch_size'], 1)} iterations, "
-        f"batch {settings['batch_size']}, Adam lr {settings['lr']:g} decayed by {settings['lr_decay']} per epoch "
-        f"-> {out}")
+        if args.init:
+            model = load_checkpoint_model(args.init)
+            check_compatible(model, data, source)
+            settings.update(cell=model.cell_type, hidden_dim=model.hidden_dim, wordvec_dim=model.wordvec_dim)
+        else:
+            model = CaptioningModel(data["word_to_idx"], input_dim=data["train_features"].shape[1],
+                                    wordvec_dim=settings["wordvec_dim"], hidden_dim=settings["hidden_dim"],
+                                    cell_type=settings["cell"], rng=np.random.default_rng(args.seed))
+        optimizer = Adam(model.named_parameters(), lr=settings["lr"])
+        scheduler = ExponentialLR(optimizer, gamma=settings["lr_decay"])
+        trainer = Trainer(model, data, optimizer, scheduler, batch_size=settings["batch_size"], seed=args.seed,
+                          clip_grad_norm=args.clip_grad_norm, **trainer_options)
+        what = f"from the weights of {args.init}" if args.init else "from scratch"
+    say(f"training {what}: {settings['cell']} cell, H={settings['hidden_dim']}, W={settings['wordvec_dim']}, "
+        f"{settings['epochs']} epochs of {trainer.iterations_per_epoch} iterations, batch {settings['batch_size']}, "
+        f"Adam lr {settings['lr']:g} decayed by {settings['lr_decay']} per epoch -> {out}")
     try:
         trainer.train()
-    except (FloatingPointError, ArithmeticError) as exc:  # the divergence guard
-        raise UserError(f"training stopped: {exc}") from None
+    except TrainingDiverged as exc:
+        print(f"minitorch-cap train: {exc}", file=sys.stderr)
+        return 1
     train_seconds = time.perf_counter() - start
 
-    history = trainer.history if isinstance(getattr(trainer, "history", None), dict) else {}
-    loss_history = [float(x) for x in trainer.loss_history]
-    val_history = [float(x) for x in getattr(trainer, "val_loss_history", [])]
-    history_path = out / "history.json"
-    if not history_path.exists():  # the Trainer writes it with out_dir; write ours otherwise
-        history_path.write_text(json.dumps({"loss": loss_history, "val_loss": val_history}, indent=1) + "\n")
-    plot_loss_curve(history or {"loss": loss_history, "val_loss": val_history}, out / "loss.png")
+    loss_history, val_history = trainer.loss_history, trainer.val_loss_history
+    if not loss_history:
+        raise UserError(f"no training iterations were run (the run in {out} already has {trainer.epoch} epochs; "
+                        "raise --epochs to continue it)")
+    plot_loss_curve(trainer.history, out / "loss.png",
+                    title=f"{settings['cell'].upper()} training loss ({source})")
 
     model.eval()
     report = caption_report(model, data, "val", max_length=args.max_length,
@@ -177,7 +189,7 @@ def run(args) -> int:
     pictures = write_caption_outputs(report, data, out, num_images=args.num_images,
                                      title=f"{settings['cell'].upper()} after {len(loss_history)} iterations")
     metrics = {
-        "final_loss": loss_history[-1] if loss_history else None,
+        "final_loss": loss_history[-1],
         "final_val_loss": val_history[-1] if val_history else None,
         "iterations": len(loss_history),
         "epochs": settings["epochs"],
@@ -194,7 +206,7 @@ def run(args) -> int:
 
     files = sorted(p.name for p in out.iterdir() if p.is_file())
     say(f"wrote {', '.join(files)} in {out} ({time.perf_counter() - start:.0f} s in all)")
-    loss_text = f"final loss {metrics['final_loss']:.3f}" if loss_history else "no iterations"
+    loss_text = f"final loss {metrics['final_loss']:.3f}"
     if val_history:
         loss_text += f", validation loss {metrics['final_val_loss']:.3f}"
     if "accuracy" in report:
@@ -204,3 +216,13 @@ def run(args) -> int:
         print(f"done: {loss_text}; captions of {len(report['generated'])} validation images in "
               f"{[p.name for p in pictures][0]}")
     return 0
+
+
+def _resume(path: str, data: dict, options: dict):
+    """``Trainer.resume`` with the command's options; unusable checkpoints are user errors."""
+    from ..training import CheckpointError, Trainer
+
+    try:
+        return Trainer.resume(path, data=data, **options)
+    except (CheckpointError, OSError, ValueError) as exc:
+        raise UserError(f"cannot resume from {path!r}: {exc}") from None
