@@ -8,8 +8,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from .common import (UserError, add_command, add_data_options, check_compatible, is_builtin, load_checkpoint_model,
-                     load_data, positive_int, user_errors)
+from .common import (UserError, add_command, add_data_options, add_threads_option, check_compatible, is_builtin,
+                     load_checkpoint_model, load_data, positive_int, user_errors)
 
 DESCRIPTION = """\
 Decode the images of a split with a checkpoint (greedy, or beam search with --beam-size;
@@ -66,6 +66,7 @@ def register(subparsers) -> None:
     p.add_argument("--percent", action="store_true", help="print and save the metrics x100, as papers do")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="output folder (default: an 'evaluate' folder next to the checkpoint)")
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 
