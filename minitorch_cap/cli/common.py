@@ -155,7 +155,7 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-pca", dest="pca_features", action="store_false",
                        help="COCO: read the 4096-d fc7 features instead of the 512-d PCA ones")
     group.add_argument("--data-seed", metavar="S", type=non_negative_int, default=0,
-                       help="seed that generates the built-in data set")
+                       help="seed that generates the built-in data set (COCO: draws the --max-train captions)")
 
 
 def load_data(args) -> dict:
@@ -181,9 +181,10 @@ def load_data(args) -> dict:
         raise UserError(f"--data-dir {str(data_dir)!r} is not a folder; it should hold the CS231n COCO files "
                         "(run the course's get_coco_captioning.sh to download them)")
     try:
-        return load_coco_data(str(data_dir), max_train=args.max_train, pca_features=args.pca_features)
+        return load_coco_data(str(data_dir), max_train=args.max_train, pca_features=args.pca_features,
+                              rng=np.random.default_rng(args.data_seed))
     except (OSError, ValueError, KeyError) as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(message(exc)) from None
 
 
 def is_builtin(data: dict) -> bool:
@@ -201,14 +202,19 @@ def load_checkpoint_model(path: str):
     try:
         return load_model(path)
     except (OSError, ValueError, KeyError) as exc:
-        raise UserError(f"cannot load checkpoint {path!r}: {exc}") from None
+        raise UserError(f"cannot load checkpoint {path!r}: {message(exc)}") from None
+
+
+def message(exc: BaseException) -> str:
+    """The text of an exception (a ``KeyError`` without the quotes ``str`` adds)."""
+    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
 
 
 def check_compatible(model, data: dict, source: str) -> None:
     """The model's feature size and vocabulary must match the data's."""
     D = data["val_features"].shape[1]
     if model.input_dim != D:
-        raise UserError(f"the model expects {model.input_dim}-d image features but {source} has {D}-d features "
+        raise UserError(f"the model expects {model.input_dim}-d image features but the features of {source} are {D}-d "
                         "(use the same data and --no-pca setting as in training)")
     if dict(model.word_to_idx) != {w: int(i) for w, i in data["word_to_idx"].items()}:
         raise UserError(f"the model's vocabulary differs from the vocabulary of {source} "

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
-from .common import UserError, add_command, positive_int, user_errors
+from .common import UserError, add_command, message, positive_int, user_errors
 
 DESCRIPTION = """\
 Print the parameter table (name, shape, dtype, count, bytes, totals) of a captioning model.
@@ -73,21 +73,21 @@ def _vocabulary_and_input_dim(args) -> tuple[dict, int, str]:
 
         data = shapes.load_shapes_data(seed=0)
         return data["word_to_idx"], data["train_features"].shape[1], "built-in shapes configuration"
-    from pathlib import Path
-
     import h5py
 
+    from ..data import Vocabulary
+    from ..data.coco import VOCAB_FILE, feature_file
+
     base = Path(args.data_dir)
-    vocab_path = base / "coco2014_vocab.json"
-    feat_path = base / ("train2014_vgg16_fc7_pca.h5" if args.pca_features else "train2014_vgg16_fc7.h5")
+    vocab_path, feat_path = base / VOCAB_FILE, base / feature_file("train", args.pca_features)
     for path in (vocab_path, feat_path):
         if not path.is_file():
             raise UserError(f"{path} not found: --data-dir must hold the CS231n COCO files "
                             "(run the course's get_coco_captioning.sh to download them)")
     try:
-        word_to_idx = json.loads(vocab_path.read_text())["word_to_idx"]
+        word_to_idx = Vocabulary.load(vocab_path).word_to_idx
         with h5py.File(feat_path, "r") as f:
             input_dim = int(f["features"].shape[1])
     except (OSError, ValueError, KeyError, IndexError) as exc:
-        raise UserError(f"cannot read the vocabulary or features in {base}: {exc}") from None
+        raise UserError(f"cannot read the vocabulary or features in {base}: {message(exc)}") from None
     return word_to_idx, input_dim, f"configuration on {base}"

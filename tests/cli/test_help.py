@@ -1,0 +1,30 @@
+"""Every command's ``--help`` works and teaches: a description, examples, defaults."""
+
+import pytest
+
+from .conftest import run_cli
+
+
+@pytest.mark.parametrize("command", ["train", "sample", "summary"])
+def test_help_has_examples_and_defaults(command):
+    code, stdout, _ = run_cli([command, "--help"])
+    assert code == 0
+    assert f"usage: minitorch-cap {command}" in stdout
+    assert "examples:" in stdout and f"minitorch-cap {command}" in stdout.split("examples:")[1]
+    assert "default" in stdout
+
+
+def test_train_help_lists_the_outputs_and_the_builtin_defaults():
+    from minitorch_cap.data import DEFAULT_TRAINING
+
+    _, stdout, _ = run_cli(["train", "--help"])
+    for name in ("checkpoint.h5", "history.json", "loss.png", "captions.png", "captions.html", "metrics.json"):
+        assert name in stdout
+    assert f"epochs={DEFAULT_TRAINING['num_epochs']}" in stdout
+
+
+def test_top_level_help_lists_the_commands():
+    code, stdout, _ = run_cli(["--help"])
+    assert code == 0
+    for command in ("train", "sample", "evaluate", "summary"):
+        assert command in stdout

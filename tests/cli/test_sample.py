@@ -1,0 +1,70 @@
+"""``minitorch-cap sample``: captions and pictures from a checkpoint of ``train``; bad inputs."""
+
+import json
+
+import matplotlib.image as mpimg
+
+from minitorch_cap.plots import caption_grid_size
+
+from .conftest import run_cli
+
+TINY_DATA = ["--max-train", "40", "--max-val", "6"]
+
+
+def test_sample_writes_the_pictures_and_the_same_accuracy_as_train(tiny_run, tmp_path):
+    out, _ = tiny_run
+    code, stdout, stderr = run_cli(["sample", out / "checkpoint.h5", *TINY_DATA, "--num-images", "3",
+                                    "--out", tmp_path, "--print", "2"])
+    assert code == 0, stderr
+    assert {"captions.png", "captions.json", "sample_metrics.json"} <= {p.name for p in tmp_path.iterdir()}
+    width, height = caption_grid_size(3, title=True)
+    assert mpimg.imread(tmp_path / "captions.png").shape[:2] == (height, width)
+    assert stdout.count("image ") >= 2 and "val accuracy:" in stdout
+    sampled = json.loads((tmp_path / "sample_metrics.json").read_text())
+    trained = json.loads((out / "metrics.json").read_text())
+    assert sampled["accuracy"] == trained["val_accuracy"] and sampled["images"] == 6
+    assert json.loads((tmp_path / "captions.json").read_text()) == json.loads((out / "captions.json").read_text())
+
+
+def test_sample_defaults_to_a_folder_next_to_the_checkpoint(tiny_run):
+    out, _ = tiny_run
+    code, _, stderr = run_cli(["sample", out / "checkpoint.h5", *TINY_DATA, "--split", "train"])
+    assert code == 0, stderr
+    assert (out / "sample" / "captions.png").is_file()
+    assert json.loads((out / "sample" / "sample_metrics.json").read_text())["split"] == "train"
+
+
+def test_sample_on_coco_files_writes_html(coco_dir, tmp_path):
+    code, _, stderr = run_cli(["train", "--data-dir", coco_dir, "--epochs", "1", "--batch-size", "4",
+                               "--hidden-dim", "8", "--wordvec-dim", "4", "--out", tmp_path / "run"])
+    assert code == 0, stderr
+    code, _, stderr = run_cli(["sample", tmp_path / "run" / "checkpoint.h5", "--data-dir", coco_dir,
+                               "--out", tmp_path / "s", "--num-images", "2"])
+    assert code == 0, stderr
+    assert (tmp_path / "s" / "captions.html").read_text().count("<img ") == 2
+
+
+def test_missing_checkpoint_returns_2_with_a_message(tmp_path):
+    code, _, stderr = run_cli(["sample", tmp_path / "nope.h5"])
+    assert code == 2
+    assert "nope.h5" in stderr and "not found" in stderr and "Traceback" not in stderr
+
+
+def test_damaged_checkpoint_returns_2_with_a_message(tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"this is not an HDF5 file")
+    code, _, stderr = run_cli(["sample", bad, *TINY_DATA])
+    assert code == 2
+    assert "cannot load checkpoint" in stderr and "Traceback" not in stderr
+
+
+def test_checkpoint_of_other_data_returns_2(tiny_run, coco_dir):
+    out, _ = tiny_run
+    code, _, stderr = run_cli(["sample", out / "checkpoint.h5", "--data-dir", coco_dir])
+    assert code == 2
+    assert "image features" in stderr
+
+
+def test_missing_checkpoint_argument_is_a_usage_error():
+    code, _, stderr = run_cli(["sample"])
+    assert code == 2 and "CHECKPOINT" in stderr

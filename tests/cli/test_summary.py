@@ -1,0 +1,52 @@
+"""``minitorch-cap summary``: the table of a checkpoint or of a configuration; bad inputs."""
+
+import re
+
+from minitorch_cap.training import load_model
+
+from .conftest import run_cli
+
+NAMES = ["proj.W", "proj.b", "embed.W", "rnn.Wx", "rnn.Wh", "rnn.b", "vocab.W", "vocab.b"]
+
+
+def _total(stdout: str) -> int:
+    return int(re.search(r"total \(8 parameters\)\s+([\d,]+)", stdout).group(1).replace(",", ""))
+
+
+def test_summary_of_a_checkpoint(tiny_run):
+    out, _ = tiny_run
+    code, stdout, stderr = run_cli(["summary", out / "checkpoint.h5"])
+    assert code == 0, stderr
+    for name in NAMES:
+        assert name in stdout
+    model = load_model(out / "checkpoint.h5")
+    assert _total(stdout) == sum(p.size for p in model.parameters())
+    assert "lstm cell" in stdout and "H=16" in stdout
+
+
+def test_summary_of_a_configuration_counts_the_parameters():
+    code, stdout, stderr = run_cli(["summary", "--cell", "rnn", "--hidden-dim", "10", "--wordvec-dim", "6",
+                                    "--input-dim", "7"])
+    assert code == 0, stderr
+    V = int(re.search(r"vocabulary (\d+) words", stdout).group(1))
+    H, W, D = 10, 6, 7
+    assert _total(stdout) == D * H + H + V * W + W * H + H * H + H + H * V + V
+    assert re.search(r"rnn\.Wx\s+6x10\s+float32", stdout)
+
+
+def test_summary_on_coco_files_uses_their_vocabulary_and_feature_size(coco_dir):
+    code, stdout, stderr = run_cli(["summary", "--data-dir", coco_dir, "--cell", "gru", "--hidden-dim", "4",
+                                    "--format", "github"])
+    assert code == 0, stderr
+    assert "vocabulary 11 words" in stdout and "D=12" in stdout
+    assert re.search(r"\|\s*proj\.W\s*\|\s*12x4\s*\|", stdout)
+
+
+def test_summary_errors_return_2(tmp_path):
+    for argv, message in [(["summary", tmp_path / "none.h5"], "not found"),
+                          (["summary", "--data-dir", tmp_path], "coco2014_vocab.json not found"),
+                          (["summary", "--cell", "cnn"], "invalid choice"),
+                          (["summary", "--hidden-dim", "0"], "expected a positive integer")]:
+        code, _, stderr = run_cli(argv)
+        assert code == 2, argv
+        assert message in stderr and "Traceback" not in stderr

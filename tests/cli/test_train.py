@@ -1,0 +1,133 @@
+"""``minitorch-cap train`` end to end on a tiny configuration: files, pictures, metrics, resume, errors."""
+
+import json
+import re
+
+import matplotlib.image as mpimg
+import pytest
+
+from minitorch_cap.plots import caption_grid_size
+from minitorch_cap.training import load_model
+
+from .conftest import TINY, run_cli
+
+PROMISED = {"checkpoint.h5", "best.h5", "history.json", "loss.png", "captions.png", "captions.json", "metrics.json"}
+
+
+def test_train_writes_every_promised_file(tiny_run):
+    out, stdout = tiny_run
+    assert PROMISED <= {p.name for p in out.iterdir()}
+    assert "held-out accuracy:" in stdout and "of 6 validation images" in stdout
+
+
+def test_metrics_json_holds_accuracy_and_losses(tiny_run):
+    out, _ = tiny_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    history = json.loads((out / "history.json").read_text())
+    assert metrics["val_images"] == 6
+    assert 0.0 <= metrics["val_accuracy"] <= 1.0
+    assert metrics["val_correct"] == round(metrics["val_accuracy"] * 6)
+    assert metrics["final_loss"] == history["loss_history"][-1]
+    assert metrics["final_val_loss"] == history["val_loss_history"][-1]
+    assert metrics["iterations"] == len(history["loss_history"]) == 2 * (200 // 50)
+    # the per-epoch held-out accuracy the Trainer recorded ends at the printed figure
+    assert history["epochs"][-1]["val_accuracy"] == pytest.approx(metrics["val_accuracy"])
+
+
+def test_pngs_open_with_the_expected_size(tiny_run):
+    out, _ = tiny_run
+    width, height = caption_grid_size(4, title=True)
+    assert mpimg.imread(out / "captions.png").shape[:2] == (height, width)
+    assert mpimg.imread(out / "loss.png").shape[:2] == (400, 700)
+
+
+def test_captions_json_has_every_val_image_with_its_references(tiny_run):
+    out, _ = tiny_run
+    rows = json.loads((out / "captions.json").read_text())
+    assert [r["image"] for r in rows] == list(range(6))
+    for row in rows:
+        assert len(row["references"]) == 5
+        assert isinstance(row["correct"], bool)
+        assert "<START>" not in row["generated"] and "<END>" not in row["generated"]
+
+
+def test_checkpoint_holds_the_configuration_asked_for(tiny_run):
+    out, _ = tiny_run
+    model = load_model(out / "checkpoint.h5")
+    assert (model.cell_type, model.hidden_dim, model.wordvec_dim) == ("lstm", 16, 8)
+
+
+def test_same_seed_same_run_and_exact_resume(tiny_run, tmp_path):
+    out, _ = tiny_run
+    first = ["train", *TINY, "--out", tmp_path]
+    first[first.index("--epochs") + 1] = "1"
+    assert run_cli(first)[0] == 0
+    code, stdout, stderr = run_cli(["train", *TINY, "--out", tmp_path, "--resume", tmp_path / "checkpoint.h5"])
+    assert code == 0, stderr
+    assert "resuming" in stdout
+    resumed = json.loads((tmp_path / "history.json").read_text())["loss_history"]
+    straight = json.loads((out / "history.json").read_text())["loss_history"]
+    assert resumed == straight
+
+
+def test_init_starts_from_the_checkpoint_weights(tiny_run, tmp_path):
+    out, _ = tiny_run
+    code, stdout, stderr = run_cli(["train", *TINY, "--epochs", "1", "--cell", "rnn", "--out", tmp_path,
+                                    "--init", out / "checkpoint.h5"])
+    assert code == 0, stderr
+    assert "from the weights of" in stdout
+    assert load_model(tmp_path / "checkpoint.h5").cell_type == "lstm"   # the checkpoint's model, not --cell
+
+
+def test_gru_on_coco_format_files_writes_an_html_page(coco_dir, tmp_path):
+    code, stdout, stderr = run_cli(["train", "--data-dir", coco_dir, "--cell", "gru", "--epochs", "2",
+                                    "--batch-size", "4", "--hidden-dim", "8", "--wordvec-dim", "4",
+                                    "--no-progress", "--out", tmp_path])
+    assert code == 0, stderr
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"checkpoint.h5", "history.json", "loss.png", "captions.html", "captions.json", "metrics.json"} <= names
+    assert "captions.png" not in names
+    page = (tmp_path / "captions.html").read_text()
+    assert page.count("<img ") == 3 and "http://images.example.org/val2014/002.jpg" in page
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert "val_accuracy" not in metrics and metrics["final_val_loss"] > 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--cell", "transformer"], "invalid choice: 'transformer'"),
+    (["--epochs", "0"], "expected a positive integer"),
+    (["--lr", "nan"], "expected a finite number > 0"),
+    (["--lr-decay", "1.5"], "expected a number in (0, 1]"),
+    (["--seed", "-1"], "expected an integer >= 0"),
+])
+def test_bad_option_values_exit_2_with_a_message(argv, message, tmp_path):
+    code, _, stderr = run_cli(["train", *argv, "--out", tmp_path])
+    assert code == 2
+    assert message in stderr
+
+
+def test_user_errors_return_2_without_traceback(tmp_path, coco_dir):
+    cases = [
+        (["--data-dir", tmp_path / "nowhere"], "is not a folder"),
+        (["--data-dir", tmp_path], "missing file"),
+        (["--resume", tmp_path / "missing.h5"], "not found"),
+        (["--resume", tmp_path / "a.h5", "--init", tmp_path / "b.h5"], "exclude each other"),
+        (["--data-dir", coco_dir, "--max-val", "3"], "--max-val applies to the built-in data only"),
+    ]
+    for argv, message in cases:
+        code, _, stderr = run_cli(["train", *argv, "--out", tmp_path / "out"])
+        assert code == 2, argv
+        assert message in stderr and "Traceback" not in stderr, stderr
+
+
+def test_out_must_be_a_folder(tmp_path):
+    (tmp_path / "file").write_text("x")
+    code, _, stderr = run_cli(["train", *TINY, "--out", tmp_path / "file"])
+    assert code == 2 and "is not a folder" in stderr
+
+
+def test_resume_with_a_checkpoint_of_other_data_is_refused(tiny_run, coco_dir, tmp_path):
+    out, _ = tiny_run
+    code, _, stderr = run_cli(["train", "--data-dir", coco_dir, "--resume", out / "checkpoint.h5", "--out", tmp_path])
+    assert code == 2
+    assert re.search(r"the model expects \d+-d image features but the features of the COCO files in .* are 12-d", stderr), stderr
