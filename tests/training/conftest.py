@@ -5,35 +5,12 @@ import pytest
 
 from minitorch_cap import CaptioningModel
 from minitorch_cap.optim import Adam, ExponentialLR
+from minitorch_cap.training.synthetic import random_caption_data
 
 
-def make_caption_data(num_train=40, num_val=12, num_images=None, dim=12, vocab_size=12, T=9, seed=0,
-                      dtype=np.float32) -> dict:
-    """A dict with ``load_coco_data``'s keys: random features and random captions over a small vocabulary.
-
-    Tokens ``<NULL>``=0, ``<START>``=1, ``<END>``=2, ``<UNK>``=3, then ``w4``, ``w5``, ...
-    Each caption is ``<START> words... <END>`` padded with ``<NULL>`` to ``T`` columns.
-    ``num_images`` (default: one image per caption) features are shared by the captions.
-    """
-    rng = np.random.default_rng(seed)
-    word_to_idx = {"<NULL>": 0, "<START>": 1, "<END>": 2, "<UNK>": 3}
-    word_to_idx.update({f"w{i}": i for i in range(4, vocab_size)})
-    data = {"word_to_idx": word_to_idx, "idx_to_word": {i: w for w, i in word_to_idx.items()}}
-    for split, n in (("train", num_train), ("val", num_val)):
-        if n == 0:
-            continue
-        captions = np.zeros((n, T), dtype=np.int32)
-        for row in captions:
-            length = rng.integers(2, T - 1)
-            row[0] = 1
-            row[1:length + 1] = rng.integers(4, vocab_size, length)
-            row[length + 1] = 2
-        m = num_images or n
-        data[f"{split}_captions"] = captions
-        data[f"{split}_image_idxs"] = np.arange(n) % m
-        data[f"{split}_features"] = rng.standard_normal((m, dim)).astype(dtype)
-        data[f"{split}_urls"] = np.array([f"{split}/{i}.jpg" for i in range(m)])
-    return data
+def make_caption_data(num_train=40, num_val=12, dim=12, vocab_size=12, T=9, seed=0, **kwargs) -> dict:
+    """Small random data (``random_caption_data``) with the sizes most tests use."""
+    return random_caption_data(num_train, num_val, input_dim=dim, vocab_size=vocab_size, T=T, seed=seed, **kwargs)
 
 
 @pytest.fixture
