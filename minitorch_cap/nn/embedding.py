@@ -46,5 +46,12 @@ def scatter_add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -
     """``target[rows[k]] += values[k]`` for every k, with repeated rows summed (in place).
 
     target (V, D), rows (K,) int, values (K, D).
+    Sorts the rows once and sums each run of equal rows with ``np.add.reduceat``: the same
+    sums as ``np.add.at`` (up to float rounding order), several times faster.
     """
-    np.add.at(target, rows, values)
+    if rows.size == 0:
+        return
+    order = np.argsort(rows, kind="stable")
+    sorted_rows = rows[order]
+    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])  # first k of each run
+    target[sorted_rows[starts]] += np.add.reduceat(values[order], starts, axis=0)

@@ -37,12 +37,17 @@ class TemporalSoftmaxLoss(Module):
         targets = index_input(owner, "targets", targets, V, N=N, T=T)
         mask = np.ones((N, T), dtype=bool) if mask is None else mask_input(owner, "mask", mask, N=N, T=T)
         rows = np.flatnonzero(mask)                         # (M,) unmasked positions in N*T order
-        picked = scores.reshape(N * T, V)[rows]             # (M, V) copy we own
-        picked -= picked.max(axis=1, keepdims=True)
-        probs = np.exp(picked)                              # (M, V) unnormalised
-        sums = probs.sum(axis=1)                            # (M,)
+        scores2 = scores.reshape(N * T, V)
+        if rows.size == N * T:                              # nothing masked: no gather needed
+            shifted = scores2 - scores2.max(axis=1, keepdims=True)
+        else:
+            shifted = scores2[rows]                         # (M, V) copy we own
+            shifted -= shifted.max(axis=1, keepdims=True)
         chosen = targets.reshape(-1)[rows]                  # (M,)
-        log_likelihood = picked[np.arange(rows.size), chosen] - np.log(sums)
+        chosen_shifted = shifted[np.arange(rows.size), chosen]
+        probs = np.exp(shifted, out=shifted)                # (M, V) unnormalised, in place
+        sums = probs.sum(axis=1)                            # (M,)
+        log_likelihood = chosen_shifted - np.log(sums)
         Z = N if self.normalize == "batch" else max(rows.size, 1)
         loss = -float(log_likelihood.sum(dtype=self.dtype)) / Z
         probs /= sums[:, None]
@@ -52,9 +57,11 @@ class TemporalSoftmaxLoss(Module):
     def backward(self, dloss=1.0):
         cache = self._saved()
         probs, rows, chosen, (N, T, V), Z = cache["probs"], cache["rows"], cache["chosen"], cache["shape"], cache["Z"]
-        dscores = np.zeros((N * T, V), dtype=self.dtype)
         d = probs * self.dtype.type(float(dloss) / Z)          # softmax - one-hot, scaled
         d[np.arange(rows.size), chosen] -= self.dtype.type(float(dloss) / Z)
+        if rows.size == N * T:                                 # nothing masked
+            return d.reshape(N, T, V)
+        dscores = np.zeros((N * T, V), dtype=self.dtype)
         dscores[rows] = d
         return dscores.reshape(N, T, V)
 
