@@ -110,6 +110,8 @@ class TrainerConfig:
 
     * ``batch_size``, ``num_epochs``, ``print_every``, ``verbose``, ``seed``: as CS231n's solver
       (``seed=None``: fresh entropy, still resumable since the generator state is saved).
+      ``verbose`` prints the loss every ``print_every`` iterations and, when there is a
+      validation loss or a metric to show, one line per epoch.
     * ``sampling``: ``'replacement'`` (course) or ``'shuffle'`` (every caption once per epoch).
     * ``val_size``: captions in the fixed validation subset (evenly spaced over the val split);
       ``None`` for the whole split, ``0`` to skip validation.
@@ -340,7 +342,7 @@ class Trainer:
         self._epoch_order = None
         if cfg.patience is not None and self.bad_epochs >= cfg.patience:
             self.stopped_early = self.should_stop = True
-        if cfg.verbose:
+        if cfg.verbose and (self._val_idx.size or cfg.metrics or self.stopped_early):
             shown = ", ".join(f"{k}: {v:.6g}" for k, v in record.items()
                               if k not in ("epoch", "iteration", "seconds") and v is not None)
             self._print(f"(Epoch {self.epoch} / {cfg.num_epochs}) {shown}"
