@@ -307,13 +307,14 @@ class Trainer:
         self.optimizer.step()
         return loss
 
-    def _diverged(self, what: str) -> None:
-        iteration = self.iteration + 1
+    def _diverged(self, what: str, iteration: int | None = None) -> None:
+        """Raise ``TrainingDiverged`` for ``iteration`` (default: the one in progress)."""
+        iteration = self.iteration + 1 if iteration is None else iteration
         kept = (f"the last good checkpoint, {self.last_checkpoint}, is kept" if self.last_checkpoint
                 else "no checkpoint was written")
         raise TrainingDiverged(
-            f"Training diverged at iteration {iteration} (epoch {self.epoch + 1}): {what}. The weights were "
-            f"not updated and {kept}. Lower the learning rate or set clip_grad_norm.",
+            f"Training diverged at iteration {iteration} (epoch {self.epoch + 1}): {what}. "
+            f"Poisoned weights were not saved and {kept}. Lower the learning rate or set clip_grad_norm.",
             iteration=iteration, epoch=self.epoch + 1, checkpoint=self.last_checkpoint)
 
     def _end_epoch(self) -> None:
@@ -427,7 +428,7 @@ class Trainer:
         """Write a resumable checkpoint (model, optimizer, schedule, trainer state) to ``path``."""
         for name, param in self.model.named_parameters():
             if not np.all(np.isfinite(param.data)):
-                self._diverged(f"the weights of {name!r} hold NaN or infinity after the update; nothing was written")
+                self._diverged(f"the weights of {name!r} hold NaN or infinity after the update", self.iteration)
         return save_checkpoint(path, self.model, self.optimizer, self.scheduler, trainer=self.state())
 
     def _save_checkpoint(self) -> None:

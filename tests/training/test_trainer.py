@@ -277,3 +277,21 @@ def test_steplr_through_the_trainer(data):
     sched = StepLR(opt, step_size=2, gamma=0.1)
     history = Trainer(model, data, opt, sched, batch_size=10, num_epochs=4, seed=0, **QUIET).train()
     assert [r["lr"] for r in history["epochs"]] == pytest.approx([1e-2, 1e-2, 1e-3, 1e-3])
+
+
+def test_weights_poisoned_by_an_update_are_never_written(data, tmp_path):
+    model, opt, sched = make_setup(data)
+    trainer = Trainer(model, data, opt, sched, batch_size=10, num_epochs=2, seed=0, out_dir=tmp_path, **QUIET)
+    trainer.train()
+    before = (tmp_path / "checkpoint.h5").read_bytes()
+    original = opt.step
+
+    def overflowing_step():
+        original()
+        model.proj.W.data[0, 0] = np.inf
+
+    opt.step = overflowing_step
+    resumed = Trainer.resume(tmp_path / "checkpoint.h5", model, data, opt, sched, num_epochs=3, checkpoint_every=1)
+    with pytest.raises(TrainingDiverged, match=r"iteration 9 \(epoch 3\): the weights of 'proj\.W' hold NaN"):
+        resumed.train()
+    assert (tmp_path / "checkpoint.h5").read_bytes() == before
