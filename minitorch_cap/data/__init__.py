@@ -8,13 +8,14 @@
 """
 
 from .coco import decode_captions, load_coco_data, sample_coco_minibatch
+from .importing import import_captions
 from .shapes import DEFAULT_TRAINING, load_shapes_data, model_caption_accuracy
 from .shapes_captions import caption_accuracy, check_caption, parse_caption
 from .shapes_features import extract_features
 from .vocabulary import Vocabulary, tokenize
 
 __all__ = [
-    "load_coco_data", "sample_coco_minibatch", "decode_captions", "Vocabulary", "tokenize",
+    "load_coco_data", "sample_coco_minibatch", "decode_captions", "Vocabulary", "tokenize", "import_captions",
     "load_shapes_data", "check_caption", "caption_accuracy", "parse_caption", "model_caption_accuracy",
     "extract_features", "DEFAULT_TRAINING",
 ]

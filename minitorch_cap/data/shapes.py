@@ -55,7 +55,7 @@ MARGIN = 1
 
 def _radius_ranges(S: int) -> dict[str, tuple[float, float]]:
     """Object "radius" (half the extent) per size word, for an S-pixel image."""
-    return {"small": (0.10 * S, 0.135 * S), "large": (0.17 * S, 0.205 * S)}
+    return {"small": (0.09 * S, 0.12 * S), "large": (0.18 * S, 0.21 * S)}
 
 
 def _shape_mask(shape: str, dx: np.ndarray, dy: np.ndarray, r: np.ndarray) -> np.ndarray:

@@ -1,0 +1,145 @@
+"""Import your own captioning data into the CS231n directory layout that ``load_coco_data`` reads.
+
+Inputs:
+
+* a captions JSON file (or the same structure as a Python object)::
+
+      {"images": [{"split": "train", "url": "http://.../cat.jpg", "captions": ["A cat.", "A cat on a mat."]},
+                  {"split": "val", "captions": ["..."]}, ...]}
+
+  (a bare list of image entries is accepted too; ``url`` is optional);
+* image features, one row per entry of ``images``, in the same order: a ``.npy`` file
+  (memory-mapped, never unpickled), an HDF5 file (dataset ``features_key``), or an array.
+
+Output (``out_dir``): ``coco2014_captions.h5``, ``train2014_vgg16_fc7.h5`` and
+``val2014_vgg16_fc7.h5`` (or the ``_pca`` names with ``pca_features=True``),
+``coco2014_vocab.json`` (built from the TRAINING captions only) and the two URL files.
+Then ``load_coco_data(out_dir, pca_features=False)`` loads it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .coco import CAPTIONS_FILE, SPLITS, URL_FILES, VOCAB_FILE, feature_file
+from .vocabulary import Vocabulary
+
+_CHUNK = 8192
+
+
+def _load_entries(captions) -> list[dict]:
+    source = "captions"
+    if isinstance(captions, (str, os.PathLike)):
+        source = repr(os.fspath(captions))
+        try:
+            with open(captions, encoding="utf-8") as f:
+                captions = json.load(f)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"import_captions: no captions file at {source}") from None
+        except json.JSONDecodeError as e:
+            raise ValueError(f"import_captions: {source} is not valid JSON ({e})") from None
+    entries = captions.get("images") if isinstance(captions, Mapping) else captions
+    if not isinstance(entries, Sequence) or isinstance(entries, str):
+        raise ValueError(f"import_captions: {source} must be {{\"images\": [...]}} or a list of image entries")
+    for i, e in enumerate(entries):
+        where = f"import_captions: {source}, image entry {i}"
+        if not isinstance(e, Mapping):
+            raise ValueError(f"{where} must be an object with 'split' and 'captions'")
+        if e.get("split") not in SPLITS:
+            raise ValueError(f"{where}: 'split' must be 'train' or 'val', got {e.get('split')!r}")
+        caps = e.get("captions")
+        if not isinstance(caps, Sequence) or isinstance(caps, str) or not caps or \
+                not all(isinstance(c, str) and c.strip() for c in caps):
+            raise ValueError(f"{where}: 'captions' must be a non-empty list of non-empty strings")
+        if "url" in e and not isinstance(e["url"], str):
+            raise ValueError(f"{where}: 'url' must be a string")
+    for s in SPLITS:
+        if not any(e["split"] == s for e in entries):
+            raise ValueError(f"import_captions: {source} has no image in the {s!r} split (both are needed)")
+    return list(entries)
+
+
+def _open_features(features, features_key: str):
+    """-> (array-like with .shape, .dtype and row slicing, closer)."""
+    if isinstance(features, (str, os.PathLike)):
+        path = os.fspath(features)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"import_captions: no features file at {path!r}")
+        if path.endswith(".npy"):
+            try:
+                return np.load(path, mmap_mode="r", allow_pickle=False), (lambda: None)
+            except ValueError as e:
+                raise ValueError(f"import_captions: {path!r} is not a plain numeric .npy array ({e})") from None
+        import h5py
+        try:
+            f = h5py.File(path, "r")
+        except OSError:
+            raise ValueError(f"import_captions: {path!r} is neither a .npy file nor a readable HDF5 file") from None
+        if features_key not in f:
+            keys = sorted(f.keys())
+            f.close()
+            raise KeyError(f"import_captions: {path!r} has no dataset {features_key!r} (it has {keys})")
+        return f[features_key], f.close
+    return np.asarray(features), (lambda: None)
+
+
+def import_captions(out_dir, captions, features, *, features_key: str = "features", min_count: int = 1,
+                    max_length: int = 17, pca_features: bool = False, overwrite: bool = False) -> dict:
+    """Write captions + features as a CS231n-format directory; return a small report.
+
+    The vocabulary keeps the training words seen at least ``min_count`` times; captions
+    are encoded to int32 rows of ``max_length`` ids (``<START> ... <END> <NULL>...``,
+    longer ones truncated). Existing files are not overwritten unless ``overwrite``.
+
+    Returns ``{"out_dir", "vocab_size", "train": {...}, "val": {...}}``, each split with
+    ``images``, ``captions`` and the vocabulary's ``unk_rate`` / ``truncated`` counts.
+    """
+    import h5py
+    entries = _load_entries(captions)
+    feats, close = _open_features(features, features_key)
+    try:
+        if len(feats.shape) != 2 or not np.issubdtype(feats.dtype, np.floating):
+            raise ValueError(f"import_captions: features must be a floating-point array (N_images, D), "
+                             f"got dtype {feats.dtype} and shape {tuple(feats.shape)}")
+        if feats.shape[0] != len(entries):
+            raise ValueError(f"import_captions: features have {feats.shape[0]} rows but the captions list "
+                             f"{len(entries)} images; row i must be the features of image entry i")
+        out_dir = os.fspath(out_dir)
+        names = [CAPTIONS_FILE, VOCAB_FILE] + [feature_file(s, pca_features) for s in SPLITS] + list(URL_FILES.values())
+        existing = [n for n in names if os.path.exists(os.path.join(out_dir, n))]
+        if existing and not overwrite:
+            raise FileExistsError(f"import_captions: {out_dir!r} already holds {existing}; pass overwrite=True to replace them")
+        os.makedirs(out_dir, exist_ok=True)
+
+        rows = {s: [i for i, e in enumerate(entries) if e["split"] == s] for s in SPLITS}
+        vocab = Vocabulary.build((c for i in rows["train"] for c in entries[i]["captions"]), min_count=min_count)
+        vocab.save(os.path.join(out_dir, VOCAB_FILE))
+        report = {"out_dir": out_dir, "vocab_size": len(vocab)}
+        with h5py.File(os.path.join(out_dir, CAPTIONS_FILE), "w") as f:
+            for s in SPLITS:
+                texts = [c for i in rows[s] for c in entries[i]["captions"]]
+                idxs = np.array([k for k, i in enumerate(rows[s]) for _ in entries[i]["captions"]], dtype=np.int32)
+                f.create_dataset(f"{s}_captions", data=vocab.encode_batch(texts, max_length))
+                f.create_dataset(f"{s}_image_idxs", data=idxs)
+                stats = vocab.report(texts, max_length)
+                report[s] = {"images": len(rows[s]), "captions": len(texts), "unk_rate": stats["unk_rate"],
+                             "truncated": stats["truncated"]}
+        for s in SPLITS:
+            with h5py.File(os.path.join(out_dir, feature_file(s, pca_features)), "w") as f:
+                out = f.create_dataset("features", shape=(len(rows[s]), feats.shape[1]), dtype=np.float32)
+                for start in range(0, len(rows[s]), _CHUNK):      # a chunk at a time: no full copy in memory
+                    chunk = np.asarray(feats[np.array(rows[s][start:start + _CHUNK])], dtype=np.float32)
+                    if not np.all(np.isfinite(chunk)):
+                        raise ValueError(f"import_captions: the features of the {s} split contain NaN or infinity")
+                    out[start:start + chunk.shape[0]] = chunk
+            with open(os.path.join(out_dir, URL_FILES[s]), "w", encoding="utf-8") as f:
+                for i in rows[s]:
+                    url = entries[i].get("url", f"image-{i}")
+                    f.write(url.replace("\n", " ") + "\n")
+        return report
+    finally:
+        close()

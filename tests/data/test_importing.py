@@ -1,0 +1,91 @@
+"""import_captions: your captions JSON + features (.npy / HDF5 / array) -> load_coco_data round trip."""
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from minitorch_cap.data import Vocabulary, decode_captions, import_captions, load_coco_data
+
+ENTRIES = [
+    {"split": "train", "url": "http://x/0.jpg", "captions": ["A dog runs.", "A brown dog"]},
+    {"split": "val", "url": "http://x/1.jpg", "captions": ["A zebra runs"]},
+    {"split": "train", "url": "http://x/2.jpg", "captions": ["A cat sleeps"]},
+    {"split": "val", "captions": ["A dog sleeps"]},
+]
+
+
+def _features(n=4, d=5):
+    return np.arange(n * d, dtype=np.float32).reshape(n, d) / 10
+
+
+@pytest.mark.parametrize("kind", ["npy", "h5", "array"])
+def test_round_trip(tmp_path, kind):
+    feats = _features()
+    captions = tmp_path / "captions.json"
+    captions.write_text(json.dumps({"images": ENTRIES}))
+    if kind == "npy":
+        source = tmp_path / "f.npy"
+        np.save(source, feats)
+    elif kind == "h5":
+        source = tmp_path / "f.h5"
+        with h5py.File(source, "w") as f:
+            f["feats"] = feats
+    else:
+        source = feats
+    out = tmp_path / "coco"
+    report = import_captions(out, captions, source, features_key="feats", max_length=6)
+    assert report["train"] == {"images": 2, "captions": 3, "unk_rate": 0.0, "truncated": 0}
+    assert report["val"]["images"] == 2 and report["val"]["unk_rate"] == pytest.approx(1 / 6)
+
+    data = load_coco_data(out, pca_features=False)
+    np.testing.assert_array_equal(data["train_features"], feats[[0, 2]])
+    np.testing.assert_array_equal(data["val_features"], feats[[1, 3]])
+    assert list(data["train_image_idxs"]) == [0, 0, 1] and list(data["val_image_idxs"]) == [0, 1]
+    assert decode_captions(data["train_captions"], data["idx_to_word"]) == [
+        "<START> a dog runs <END>", "<START> a brown dog <END>", "<START> a cat sleeps <END>"]
+    assert decode_captions(data["val_captions"][0], data["idx_to_word"]) == "<START> a <UNK> runs <END>"
+    assert list(data["val_urls"]) == ["http://x/1.jpg", "image-3"]
+    assert "zebra" not in data["word_to_idx"]                 # vocabulary from the training split only
+    assert Vocabulary.load(out / "coco2014_vocab.json").idx_to_word == data["idx_to_word"]
+
+
+def test_pca_name_and_refusal_to_overwrite(tmp_path):
+    import_captions(tmp_path, ENTRIES, _features(), pca_features=True)
+    assert load_coco_data(tmp_path)["train_features"].shape == (2, 5)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        import_captions(tmp_path, ENTRIES, _features(), pca_features=True)
+    import_captions(tmp_path, ENTRIES, _features() + 1, pca_features=True, overwrite=True)
+    assert load_coco_data(tmp_path)["train_features"][0, 0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("entries,match", [
+    ([{"split": "test", "captions": ["a"]}], "'split' must be"),
+    ([{"split": "train", "captions": []}], "non-empty list"),
+    ([{"split": "train", "captions": "a dog"}], "non-empty list"),
+    ([{"split": "train", "captions": ["a"]}] * 4, "no image in the 'val' split"),
+    ({"imgs": []}, "must be"),
+])
+def test_bad_captions(tmp_path, entries, match):
+    with pytest.raises(ValueError, match=match):
+        import_captions(tmp_path / "o", entries, _features(len(entries) if isinstance(entries, list) else 1))
+
+
+def test_bad_features(tmp_path):
+    with pytest.raises(ValueError, match="3 rows but the captions list 4 images"):
+        import_captions(tmp_path / "o", ENTRIES, _features(3))
+    with pytest.raises(ValueError, match="floating-point"):
+        import_captions(tmp_path / "o", ENTRIES, np.zeros((4, 2), np.int64))
+    bad = _features()
+    bad[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        import_captions(tmp_path / "o", ENTRIES, bad)
+    with pytest.raises(FileNotFoundError, match="missing.npy"):
+        import_captions(tmp_path / "o", ENTRIES, tmp_path / "missing.npy")
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        f["other"] = _features()
+    with pytest.raises(KeyError, match="'features'"):
+        import_captions(tmp_path / "o", ENTRIES, tmp_path / "f.h5")
+    with pytest.raises(FileNotFoundError, match="no captions file"):
+        import_captions(tmp_path / "o", tmp_path / "none.json", _features())

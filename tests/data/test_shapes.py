@@ -1,0 +1,89 @@
+"""The built-in shapes data set: the load_coco_data format, determinism, disjoint splits."""
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from minitorch_cap.data import DEFAULT_TRAINING, decode_captions, load_shapes_data
+from minitorch_cap.data.shapes_features import FEATURE_DIM
+
+SMALL = dict(num_train=120, num_val=40, image_size=32)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_shapes_data(seed=3, **SMALL)
+
+
+def test_format_matches_coco_plus_images_and_attributes(data):
+    V = len(data["idx_to_word"])
+    assert data["idx_to_word"][:4] == ["<NULL>", "<START>", "<END>", "<UNK>"]
+    assert all(data["word_to_idx"][w] == i for i, w in enumerate(data["idx_to_word"]))
+    for split, n in (("train", 120), ("val", 40)):
+        caps, idxs = data[f"{split}_captions"], data[f"{split}_image_idxs"]
+        assert caps.dtype == np.int32 and caps.shape == (5 * n, 17)
+        assert idxs.dtype == np.int32 and idxs.shape == (5 * n,) and set(idxs) == set(range(n))
+        assert data[f"{split}_features"].dtype == np.float32 and data[f"{split}_features"].shape == (n, FEATURE_DIM)
+        assert data[f"{split}_images"].dtype == np.uint8 and data[f"{split}_images"].shape == (n, 32, 32, 3)
+        assert len(data[f"{split}_attributes"]) == n and data[f"{split}_urls"].shape == (n,)
+        assert caps.min() >= 0 and caps.max() < V
+        assert (caps[:, 0] == 1).all() and ((caps == 2).sum(1) == 1).all()
+        ends = (caps == 2).argmax(1)
+        cols = np.arange(17)
+        assert ((caps == 0) == (cols > ends[:, None])).all()         # <NULL> exactly after <END>
+        assert not (caps[:, 1:][cols[1:] < ends[:, None]] < 4).any()  # only words in between
+
+
+def test_each_image_has_distinct_captions(data):
+    texts = decode_captions(data["train_captions"], data["idx_to_word"])
+    for i in range(10):
+        mine = [t for t, k in zip(texts, data["train_image_idxs"]) if k == i]
+        assert len(mine) == 5 and len(set(mine)) == 5
+
+
+def test_deterministic_per_seed(data):
+    again = load_shapes_data(seed=3, **SMALL)
+    other = load_shapes_data(seed=4, **SMALL)
+    for key, value in data.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(value, again[key])
+        else:
+            assert value == again[key]
+    assert not np.array_equal(data["train_images"], other["train_images"])
+    assert data["train_attributes"] != other["train_attributes"]
+
+
+def test_splits_share_no_image(data):
+    digest = lambda im: hashlib.sha1(im.tobytes()).hexdigest()
+    train = {digest(im) for im in data["train_images"]}
+    val = {digest(im) for im in data["val_images"]}
+    assert len(train) == 120 and len(val) == 40 and not train & val
+
+
+def test_attributes_are_valid(data):
+    for a in data["train_attributes"] + data["val_attributes"]:
+        objs = a["objects"]
+        assert a["relation"] in (None, "left of", "above") and len(objs) == (1 if a["relation"] is None else 2)
+        if len(objs) == 2:
+            assert objs[0]["colour"] != objs[1]["colour"]
+            axis = "x" if a["relation"] == "left of" else "y"
+            assert objs[0][axis] < objs[1][axis]
+
+
+def test_val_words_are_in_the_training_vocabulary(data):
+    assert not (data["val_captions"] == 3).any()
+
+
+def test_defaults_are_documented():
+    assert {"num_train", "num_val", "image_size", "cell_type", "hidden_dim", "wordvec_dim", "batch_size",
+            "num_epochs", "learning_rate", "lr_decay"} <= set(DEFAULT_TRAINING)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(num_train=0), "num_train"), (dict(num_val=1.5), "num_val"), (dict(image_size=16), "image_size"),
+    (dict(captions_per_image=7), "captions_per_image"),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        load_shapes_data(**kwargs)
