@@ -71,7 +71,7 @@ def user_errors(command: str):
     return wrap
 
 
-def add_threads_option(parser: argparse.ArgumentParser) -> None:
+def add_threads_option(parser) -> None:
     """``--threads N``: the BLAS threads numpy may use (see :func:`blas_threads`)."""
     parser.add_argument("--threads", metavar="N", type=positive_int, default=1,
                         help="threads of numpy's BLAS; this model's matrices are small, so one thread is "
@@ -215,10 +215,10 @@ def check_compatible(model, data: dict, source: str) -> None:
     D = data["val_features"].shape[1]
     if model.input_dim != D:
         raise UserError(f"the model expects {model.input_dim}-d image features but the features of {source} are {D}-d "
-                        "(use the same data and --no-pca setting as in training)")
+                        "(pass the data options used in training: --data-dir, --no-pca)")
     if dict(model.word_to_idx) != {w: int(i) for w, i in data["word_to_idx"].items()}:
-        raise UserError(f"the model's vocabulary differs from the vocabulary of {source} "
-                        "(use the data the model was trained on)")
+        raise UserError(f"the model's vocabulary differs from the vocabulary of {source} (pass the data "
+                        "options used in training: --data-dir, --max-train, --data-seed)")
 
 
 # ------------------------------------------------------------------------------ captioning

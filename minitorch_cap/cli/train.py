@@ -27,8 +27,9 @@ COCO_DEFAULTS = {"cell": "lstm", "epochs": 1, "batch_size": 100, "lr": 5e-3, "lr
 DESCRIPTION = """\
 Train an image captioner (image features -> RNN/LSTM/GRU -> words) with Adam.
 
-By default it trains an LSTM on the built-in shapes data set, which is generated in a
-few seconds (no download), and takes about two minutes on two cores. With --data-dir
+By default it trains an LSTM on the built-in shapes data set (generated in seconds, no
+download) with the data set's recommended settings: well under three minutes on two
+cores, and at least 90% of held-out images captioned fully correctly. With --data-dir
 it trains on the CS231n COCO files instead.
 
 It writes into --out:
@@ -101,7 +102,7 @@ def register(subparsers) -> None:
     run_group.add_argument("--no-progress", dest="progress", action="store_false",
                            help="no progress bar (it is shown only on a terminal anyway)")
     run_group.add_argument("--quiet", action="store_true", help="print only errors and the final result")
-    add_threads_option(p)
+    add_threads_option(run_group)
     p.set_defaults(func=run)
 
 
@@ -142,7 +143,8 @@ def run(args) -> int:
         f"({time.perf_counter() - start:.1f} s)")
 
     trainer_options = dict(num_epochs=settings["epochs"], verbose=False, out_dir=str(out),
-                           progress=None if args.progress else False)
+                           progress=None if args.progress else False,
+                           callbacks=[] if args.quiet else [_print_epoch])
     if is_builtin(data):  # held-out accuracy after every epoch, kept in history.json
         trainer_options["metrics"] = {"val_accuracy": model_caption_accuracy}
     if args.resume:
@@ -216,6 +218,20 @@ def run(args) -> int:
         print(f"done: {loss_text}; captions of {len(report['generated'])} validation images in "
               f"{[p.name for p in pictures][0]}")
     return 0
+
+
+def _print_epoch(trainer, record: dict) -> None:
+    """One line per epoch (above the progress bar when there is one)."""
+    from tqdm import tqdm
+
+    parts = [f"epoch {record['epoch']}/{trainer.config.num_epochs}", f"train loss {record['train_loss']:.3f}"]
+    if record.get("val_loss") is not None:
+        parts.append(f"val loss {record['val_loss']:.3f}")
+    if "val_accuracy" in record:
+        parts.append(f"held-out accuracy {100 * record['val_accuracy']:.1f}%")
+    parts.append(f"lr {record['lr']:.3g}")
+    parts.append(f"{record.get('seconds', 0.0):.1f} s")
+    tqdm.write(", ".join(parts), file=sys.stdout)
 
 
 def _resume(path: str, data: dict, options: dict):
