@@ -136,7 +136,7 @@ class TrainerConfig:
     val_size: int | None = attrs.field(default=1000, validator=_optional(_non_negative_int))
     monitor: str | None = None
     mode: str = attrs.field(default="min", validator=_one_of("min", "max"))
-    min_delta: float = attrs.field(default=0.0, converter=float)
+    min_delta: float = attrs.field(default=0.0, converter=float, validator=attrs.validators.ge(0.0))
     patience: int | None = attrs.field(default=None, validator=_optional(_positive_int))
     keep_best: bool = attrs.field(default=True, converter=bool)
     clip_grad_norm: float | None = attrs.field(default=None, validator=_optional(_positive_float))
@@ -245,7 +245,8 @@ class Trainer:
         cfg = self.config
         show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
         if self.stopped_early:
-            self._print(f"Training stopped early at epoch {self.epoch}; nothing to do")
+            if cfg.verbose:
+                self._print(f"Training stopped early at epoch {self.epoch}; nothing to do")
             return self.history
         self._bar = _progress_bar(self.num_iterations, self.iteration) if show else None
         self.should_stop = False
