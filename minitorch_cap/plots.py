@@ -20,16 +20,24 @@ import numpy as np
 def plot_loss_curve(history: Mapping[str, Any] | Sequence[float], path, title: str | None = None) -> Path:
     """Save a PNG of the training loss per iteration (and validation loss per epoch, when present).
 
-    ``history`` is ``Trainer.history`` (or the dict read back from ``history.json``) or a
-    plain sequence of per-iteration losses. Returns the path written.
+    ``history`` is ``Trainer.history`` (or the dict read back from ``history.json``), a dict
+    ``{"loss": [...], "val_loss": [...]}`` (per iteration, per epoch), or a plain sequence of
+    per-iteration losses. Returns the path written.
     """
+    val_at, val = [], []
     if isinstance(history, Mapping):
-        if "loss_history" not in history:
+        key = "loss_history" if "loss_history" in history else "loss"
+        if key not in history:
             raise KeyError("plot_loss_curve: history has no 'loss_history' (expected Trainer.history or history.json)")
-        losses = np.asarray(history["loss_history"], dtype=np.float64)
-        epochs = [r for r in history.get("epochs", []) if r.get("val_loss") is not None]
+        losses = np.asarray(history[key], dtype=np.float64)
+        records = [r for r in history.get("epochs", []) if r.get("val_loss") is not None]
+        if records:
+            val_at, val = [r["iteration"] for r in records], [r["val_loss"] for r in records]
+        else:  # a bare per-epoch list: place each value at the end of its epoch
+            val = list(history.get("val_loss_history", history.get("val_loss", [])))
+            val_at = [round((k + 1) * losses.size / len(val)) for k in range(len(val))]
     else:
-        losses, epochs = np.asarray(history, dtype=np.float64), []
+        losses = np.asarray(history, dtype=np.float64)
     if losses.ndim != 1 or losses.size == 0:
         raise ValueError(f"plot_loss_curve: expected a non-empty list of losses, got shape {losses.shape}")
     import matplotlib
@@ -39,10 +47,9 @@ def plot_loss_curve(history: Mapping[str, Any] | Sequence[float], path, title: s
     fig, ax = plt.subplots(figsize=(7, 4))
     try:
         iterations = np.arange(1, losses.size + 1)
-        ax.plot(iterations, losses, lw=0.8, alpha=0.6 if epochs else 1.0, label="train loss (per iteration)")
-        if epochs:
-            ax.plot([r["iteration"] for r in epochs], [r["val_loss"] for r in epochs], "o-", lw=1.5,
-                    label="validation loss (per epoch)")
+        ax.plot(iterations, losses, lw=0.8, alpha=0.6 if val else 1.0, label="train loss (per iteration)")
+        if val:
+            ax.plot(val_at, val, "o-", lw=1.5, label="validation loss (per epoch)")
             ax.legend()
         ax.set_xlabel("iteration")
         ax.set_ylabel("loss")
