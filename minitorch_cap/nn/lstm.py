@@ -24,18 +24,24 @@ class LSTM(Recurrent):
 
     GATES = ("i", "f", "o", "g")
 
-    def _activate(self, a: np.ndarray) -> np.ndarray:
-        """Turn pre-activations a (N, 4H) into gates in place: sigmoid on i, f, o, tanh on g."""
-        H = self.hidden_dim
-        sigmoid_(a[:, :3 * H])
-        np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])
-        return a
+    def _activate(self, a: np.ndarray, out: np.ndarray) -> None:
+        """Pre-activations a (N, 4H) -> gates written gate-major into out (4, N, H).
 
-    def _cell(self, gates, prev_c, c_out, tanh_c_out, h_out) -> None:
-        """``c = f*prev_c + i*g``, ``h = o*tanh(c)`` from activated gates (N, 4H), into the outputs."""
-        i, f, o, g = (self.gate(gates, k) for k in self.GATES)
+        out[k] is then one contiguous (N, H) block per gate: elementwise work on contiguous
+        blocks runs 2-4x faster than on the (N, H) column slices of a (N, 4H) array.
+        """
+        N, H = a.shape[0], self.hidden_dim
+        np.copyto(out, a.reshape(N, 4, H).transpose(1, 0, 2))
+        sigmoid_(out[:3])                       # i, f, o: one contiguous block
+        np.tanh(out[3], out=out[3])             # g
+
+    @staticmethod
+    def _cell(gates, prev_c, c_out, tanh_c_out, h_out, tmp) -> None:
+        """``c = f*prev_c + i*g``, ``h = o*tanh(c)`` from gates (4, N, H), into the outputs; tmp (N, H) scratch."""
+        i, f, o, g = gates
         np.multiply(f, prev_c, out=c_out)
-        c_out += i * g
+        np.multiply(i, g, out=tmp)
+        c_out += tmp
         np.tanh(c_out, out=tanh_c_out)
         np.multiply(o, tanh_c_out, out=h_out)
 
@@ -44,19 +50,22 @@ class LSTM(Recurrent):
         N, T, _ = x.shape
         H = self.hidden_dim
         has_c0 = c0 is not None
-        X, A = self._project_inputs(x)                   # X (T*N, D); A (T, N, 4H), becomes the gates
+        X, A = self._project_inputs(x)                   # X (T*N, D); A (T, N, 4H) = X Wx + b
+        gates = A.reshape(T, 4, N, H)                    # A[t]'s memory, once consumed, holds step t's gates
         Hs = np.empty((T + 1, N, H), dtype=self.dtype)   # Hs[t+1] = h_t, Hs[0] = h0
         Cs = np.empty((T + 1, N, H), dtype=self.dtype)   # Cs[t+1] = c_t, Cs[0] = c0
         tanh_C = np.empty((T, N, H), dtype=self.dtype)   # tanh(c_t)
         Hs[0] = h0
         Cs[0] = float_input("LSTM.forward", "c0", c0, self.dtype, N=N, H=H) if has_c0 else 0
         Wh = self.Wh.data
+        a = np.empty((N, 4 * H), dtype=self.dtype)       # one step's pre-activations
+        tmp = np.empty((N, H), dtype=self.dtype)
         for t in range(T):
-            a = A[t]
-            a += Hs[t] @ Wh
-            self._activate(a)
-            self._cell(a, Cs[t], Cs[t + 1], tanh_C[t], Hs[t + 1])
-        self._save_for_backward(X=X, gates=A, Hs=Hs, Cs=Cs, tanh_C=tanh_C, has_c0=has_c0)
+            np.matmul(Hs[t], Wh, out=a)
+            a += A[t]
+            self._activate(a, gates[t])
+            self._cell(gates[t], Cs[t], Cs[t + 1], tanh_C[t], Hs[t + 1], tmp)
+        self._save_for_backward(X=X, gates=gates, Hs=Hs, Cs=Cs, tanh_C=tanh_C, has_c0=has_c0)
         return np.ascontiguousarray(Hs[1:].transpose(1, 0, 2))
 
     def backward(self, dh):
@@ -64,32 +73,44 @@ class LSTM(Recurrent):
         X, gates, Hs, Cs, tanh_C = cache["X"], cache["gates"], cache["Hs"], cache["Cs"], cache["tanh_C"]
         T, N, H = tanh_C.shape
         dHs = self._check_grad("LSTM.backward", dh, N, T)  # (T, N, H)
-        dA = np.empty_like(gates)                           # (T, N, 4H) grad of the pre-activations
+        dA = np.empty((T, N, 4 * H), dtype=self.dtype)      # grad of the pre-activations, layout of A
+        dgates = np.empty((4, N, H), dtype=self.dtype)      # one step's, gate-major (contiguous blocks)
+        di, df, do, dg = dgates
         WhT = self.Wh.data.T
         dnext_h = np.zeros((N, H), dtype=self.dtype)
         dnext_c = np.zeros((N, H), dtype=self.dtype)
+        dc, tmp = np.empty((N, H), dtype=self.dtype), np.empty((N, H), dtype=self.dtype)
         for t in range(T - 1, -1, -1):
-            i, f, o, g = (self.gate(gates[t], k) for k in self.GATES)
-            di, df, do, dg = (self.gate(dA[t], k) for k in self.GATES)
+            i, f, o, g = gates[t]
             tc = tanh_C[t]
             dh_t = dHs[t]
             dh_t += dnext_h
             # dc = dnext_c + dh * o * (1 - tanh(c)^2)
-            dc = 1 - tc * tc
+            np.multiply(tc, tc, out=dc)
+            np.subtract(1, dc, out=dc)
             dc *= o
             dc *= dh_t
             dc += dnext_c
             # pre-activation gradients: sigmoid' = s (1 - s), tanh' = 1 - t^2
             np.multiply(dh_t, tc, out=do)
-            do *= o * (1 - o)
+            np.subtract(1, o, out=tmp)
+            tmp *= o
+            do *= tmp
             np.multiply(dc, g, out=di)
-            di *= i * (1 - i)
+            np.subtract(1, i, out=tmp)
+            tmp *= i
+            di *= tmp
             np.multiply(dc, Cs[t], out=df)
-            df *= f * (1 - f)
+            np.subtract(1, f, out=tmp)
+            tmp *= f
+            df *= tmp
             np.multiply(dc, i, out=dg)
-            dg *= 1 - g * g
-            dnext_c = dc * f
-            dnext_h = dA[t] @ WhT
+            np.multiply(g, g, out=tmp)
+            np.subtract(1, tmp, out=tmp)
+            dg *= tmp
+            np.multiply(dc, f, out=dnext_c)
+            np.copyto(dA[t].reshape(N, 4, H), dgates.transpose(1, 0, 2))
+            np.matmul(dA[t], WhT, out=dnext_h)
         dx = self._accumulate_weight_grads(X, Hs[:-1].reshape(T * N, H), dA)
         if cache["has_c0"]:
             return dx, dnext_h, dnext_c
@@ -99,7 +120,8 @@ class LSTM(Recurrent):
         """One step without cache: ``x (N, D), prev_h (N, H), prev_c (N, H) -> (next_h, next_c)``."""
         x, prev_h = self._check_step("LSTM.step", x, prev_h)
         prev_c = float_input("LSTM.step", "prev_c", prev_c, self.dtype, N=x.shape[0], H=self.hidden_dim)
-        a = self._activate(self._step_preactivation(x, prev_h))
-        next_c, tanh_c, next_h = (np.empty_like(prev_h) for _ in range(3))
-        self._cell(a, prev_c, next_c, tanh_c, next_h)
+        gates = np.empty((4,) + prev_h.shape, dtype=self.dtype)
+        self._activate(self._step_preactivation(x, prev_h), gates)
+        next_c, tanh_c, next_h, tmp = (np.empty_like(prev_h) for _ in range(4))
+        self._cell(gates, prev_c, next_c, tanh_c, next_h, tmp)
         return next_h, next_c
