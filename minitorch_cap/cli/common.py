@@ -280,13 +280,25 @@ def caption_report(model, data: dict, split: str = "val", max_length: int = 30, 
     return report
 
 
+def grid_selection(n: int, correct: list[bool] | None) -> tuple[list[int], int]:
+    """Positions of the images to draw: the first ``n``, with up to ``n // 4`` slots at the end
+    given to the first wrongly captioned images beyond them. Returns ``(positions, wrong_added)``."""
+    if correct is None:
+        return list(range(n)), 0
+    later_wrong = [k for k in range(n, len(correct)) if not correct[k]]
+    wrong_in_first = n - sum(correct[:n])
+    extra = min(len(later_wrong), max(n // 4 - wrong_in_first, 0))
+    return list(range(n - extra)) + later_wrong[:extra], extra
+
+
 def write_caption_outputs(report: dict, data: dict, out_dir: Path, *, num_images: int = 16, split: str = "val",
                           title: str = "") -> list[Path]:
     """Write the pictures of a :func:`caption_report` into ``out_dir``; return the paths written.
 
-    * Built-in data: ``captions.png``, a grid of the first ``num_images`` images with the
-      generated caption (green and checked when fully correct, red when not) and two
-      references.
+    * Built-in data: ``captions.png``, a grid of ``num_images`` images with the generated
+      caption (green and checked when fully correct, red when not) and two references:
+      the first images of the split, with up to a quarter of the slots given to the first
+      wrongly captioned images when there are any (so that the picture shows failures too).
     * COCO: ``captions.html``, every captioned image (by URL) with its references.
     Both: ``captions.json``, every image's generated caption and references (and verdict).
     """
@@ -300,13 +312,15 @@ def write_caption_outputs(report: dict, data: dict, out_dir: Path, *, num_images
     written = []
     n = min(int(num_images), len(idxs))
     if is_builtin(data):
+        shown, wrong_added = grid_selection(n, correct)
+        heading = title
         if "accuracy" in report:
-            heading = f"{title}{' — ' if title else ''}{split} images: {100 * report['accuracy']:.1f}% fully correct " \
-                      f"captions ({sum(correct)}/{len(correct)}); the first {n} shown"
-        else:
-            heading = title
-        written.append(plot_caption_grid(data[f"{split}_images"][idxs[:n]], generated[:n], references[:n],
-                                         out_dir / "captions.png", correct=None if correct is None else correct[:n],
+            heading = (f"{title}{' — ' if title else ''}{split} images: {100 * report['accuracy']:.1f}% fully "
+                       f"correct captions ({sum(correct)}/{len(correct)}); "
+                       f"shown: the first {n - wrong_added}" + (f" and {wrong_added} wrong ones" if wrong_added else ""))
+        written.append(plot_caption_grid(data[f"{split}_images"][idxs[shown]], [generated[k] for k in shown],
+                                         [references[k] for k in shown], out_dir / "captions.png",
+                                         correct=None if correct is None else [correct[k] for k in shown],
                                          title=heading))
     else:
         n = len(idxs)
