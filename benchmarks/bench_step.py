@@ -258,7 +258,7 @@ def _fmt(values: list[float]) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 processes x 5 steps instead of 5 x 10")
+    parser.add_argument("--quick", action="store_true", help="2 processes x 5 steps instead of 4 x 8")
     parser.add_argument("--procs", type=int, help="fresh processes per configuration")
     parser.add_argument("--reps", type=int, help="timed steps per process (after 2 warm-up steps)")
     parser.add_argument("--cells", default="rnn,lstm,gru")
@@ -266,6 +266,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--no-ref", action="store_true")
     parser.add_argument("--no-extras", action="store_true", help="skip decoding and memory")
+    parser.add_argument("--json", help="also write the raw per-process medians (ms) to this file")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -282,8 +283,8 @@ def main(argv=None) -> int:
 
     from tabulate import tabulate
 
-    procs = args.procs or (3 if args.quick else 5)
-    reps = args.reps or (5 if args.quick else 10)
+    procs = args.procs or (2 if args.quick else 4)
+    reps = args.reps or (5 if args.quick else 8)
     cells = args.cells.split(",")
     sizes = [int(s) for s in args.sizes.split(",")]
     impls = ["lib", "floor"] + ([] if args.no_ref else ["ref"])
@@ -298,6 +299,9 @@ def main(argv=None) -> int:
             times = _run_worker("step", impl, cell, str(N), str(reps))["times"]
             results[(impl, cell, N)].append(statistics.median(times))
         print(f"round {round_ + 1}/{procs} done ({time.time() - started:.0f} s)", file=sys.stderr)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({" ".join(map(str, k)): v for k, v in results.items()}, f, indent=1)
 
     rows = []
     for cell in cells:
@@ -321,7 +325,7 @@ def main(argv=None) -> int:
     print(f"numpy {np.__version__}, {platform.processor() or platform.machine()}, "
           f"{THREADS} threads, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
           + (f", torch {__import__('torch').__version__}" if "torch" in impls else ", torch not importable"))
-    print(tabulate(rows, headers=headers, disablenumparse=True))
+    print(tabulate(rows, headers=headers, disable_numparse=True))
 
     if not args.no_extras:
         drows = []
@@ -330,7 +334,7 @@ def main(argv=None) -> int:
             drows.append([cell, f"{d['greedy_s']:.2f}", f"{d['greedy_len']:.1f}",
                           f"{d['beam3_s']:.2f}" if "beam3_s" in d else "n/a (no minitorch_cap.decoding)"])
         print("\nDecoding 1,000 images, max_length=30, untrained weights (seconds, min of 2)")
-        print(tabulate(drows, headers=["cell", "greedy s", "mean words", "beam-3 s"], disablenumparse=True))
+        print(tabulate(drows, headers=["cell", "greedy s", "mean words", "beam-3 s"], disable_numparse=True))
         mrows = []
         for cell in cells:
             N = max(sizes)
@@ -341,7 +345,7 @@ def main(argv=None) -> int:
                           f"{m['params'] / 2**20:.1f}"])
         print("\nMemory of one training step (MiB; tracemalloc, fresh process; parameters and grads excluded)")
         print(tabulate(mrows, headers=["cell", "N", "forward cache", "peak during step", "peak/cache",
-                                       "ref peak", "parameters"], disablenumparse=True))
+                                       "ref peak", "parameters"], disable_numparse=True))
     load_end = os.getloadavg()
     print(f"\nload average (1/5/15 min): before {load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f}, "
           f"after steps {load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f}, "
