@@ -22,34 +22,42 @@ class GRU(Recurrent):
 
     GATES = ("r", "z", "n")
 
-    def _cell(self, a, hWh, prev_h, h_out) -> None:
-        """From ``a = x Wx + b`` and ``hWh = prev_h Wh`` (N, 3H): gates into ``a`` in place, h into h_out."""
-        H = self.hidden_dim
-        rz = a[:, :2 * H]
-        rz += hWh[:, :2 * H]
-        sigmoid_(rz)
-        r, z, n = (self.gate(a, k) for k in self.GATES)
-        n += r * self.gate(hWh, "n")
+    def _cell(self, a, hWh, prev_h, gates, hWh_n, h_out, tmp) -> None:
+        """One step from ``a = x Wx + b`` and ``hWh = prev_h Wh`` (N, 3H).
+
+        Writes the gates r, z, n gate-major into gates (3, N, H) (contiguous blocks, where
+        elementwise work is fastest), ``prev_h Wh_n`` into hWh_n (N, H) and h into h_out.
+        """
+        N, H = prev_h.shape
+        a3, hWh3 = a.reshape(N, 3, H).transpose(1, 0, 2), hWh.reshape(N, 3, H).transpose(1, 0, 2)
+        r, z, n = gates
+        np.add(a3[:2], hWh3[:2], out=gates[:2])
+        sigmoid_(gates[:2])                                   # r, z
+        np.copyto(hWh_n, hWh3[2])
+        np.multiply(r, hWh_n, out=n)
+        n += a3[2]
         np.tanh(n, out=n)
         # h = (1 - z) * n + z * prev_h = n + z * (prev_h - n)
-        np.subtract(prev_h, n, out=h_out)
-        h_out *= z
-        h_out += n
+        np.subtract(prev_h, n, out=tmp)
+        tmp *= z
+        np.add(n, tmp, out=h_out)
 
     def forward(self, x, h0):
         x, h0 = self._check_sequence("GRU.forward", x, h0)
         N, T, _ = x.shape
         H = self.hidden_dim
-        X, A = self._project_inputs(x)                  # X (T*N, D); A (T, N, 3H), becomes r, z, n
+        X, A = self._project_inputs(x)                  # X (T*N, D); A (T, N, 3H) = X Wx + b
+        gates = np.empty((T, 3, N, H), dtype=self.dtype)  # r, z, n of each step, gate-major
         Hs = np.empty((T + 1, N, H), dtype=self.dtype)  # Hs[t+1] = h_t, Hs[0] = h0
         HWh_n = np.empty((T, N, H), dtype=self.dtype)   # h_{t-1} Wh_n, needed for dr
         Hs[0] = h0
         Wh = self.Wh.data
+        hWh = np.empty((N, 3 * H), dtype=self.dtype)
+        tmp = np.empty((N, H), dtype=self.dtype)
         for t in range(T):
-            hWh = Hs[t] @ Wh
-            HWh_n[t] = self.gate(hWh, "n")
-            self._cell(A[t], hWh, Hs[t], Hs[t + 1])
-        self._save_for_backward(X=X, gates=A, Hs=Hs, HWh_n=HWh_n)
+            np.matmul(Hs[t], Wh, out=hWh)
+            self._cell(A[t], hWh, Hs[t], gates[t], HWh_n[t], Hs[t + 1], tmp)
+        self._save_for_backward(X=X, gates=gates, Hs=Hs, HWh_n=HWh_n)
         return np.ascontiguousarray(Hs[1:].transpose(1, 0, 2))
 
     def backward(self, dh):
@@ -57,28 +65,41 @@ class GRU(Recurrent):
         X, gates, Hs, HWh_n = cache["X"], cache["gates"], cache["Hs"], cache["HWh_n"]
         T, N, H = HWh_n.shape
         dHs = self._check_grad("GRU.backward", dh, N, T)  # (T, N, H)
-        dA = np.empty_like(gates)    # (T, N, 3H) grad of x Wx + b
-        dAh = np.empty_like(gates)   # (T, N, 3H) grad of h Wh (differs from dA in the n block)
+        dA = np.empty((T, N, 3 * H), dtype=self.dtype)     # grad of x Wx + b
+        dAh = np.empty((T, N, 3 * H), dtype=self.dtype)    # grad of h Wh (differs from dA in the n block)
+        dgates = np.empty((3, N, H), dtype=self.dtype)     # one step's dA, gate-major
+        dr, dz, dn = dgates
+        dhn, tmp = np.empty((N, H), dtype=self.dtype), np.empty((N, H), dtype=self.dtype)
         WhT = self.Wh.data.T
         dnext = np.zeros((N, H), dtype=self.dtype)
         for t in range(T - 1, -1, -1):
-            r, z, n = (self.gate(gates[t], k) for k in self.GATES)
-            dr, dz, dn = (self.gate(dA[t], k) for k in self.GATES)
+            r, z, n = gates[t]
             prev_h = Hs[t]
             dh_t = dHs[t]
             dh_t += dnext
             # pre-activation of n: d = dh (1 - z) (1 - n^2)
-            np.multiply(dh_t, 1 - z, out=dn)
-            dn *= 1 - n * n
+            np.subtract(1, z, out=dn)
+            dn *= dh_t
+            np.multiply(n, n, out=tmp)
+            np.subtract(1, tmp, out=tmp)
+            dn *= tmp
             np.multiply(dn, HWh_n[t], out=dr)
-            dr *= r * (1 - r)
+            np.subtract(1, r, out=tmp)
+            tmp *= r
+            dr *= tmp
             np.subtract(prev_h, n, out=dz)
             dz *= dh_t
-            dz *= z * (1 - z)
-            dAh[t, :, :2 * H] = dA[t, :, :2 * H]
-            np.multiply(dn, r, out=self.gate(dAh[t], "n"))
-            dnext = dAh[t] @ WhT
-            dnext += dh_t * z
+            np.subtract(1, z, out=tmp)
+            tmp *= z
+            dz *= tmp
+            np.multiply(dn, r, out=dhn)                      # the n block of dAh
+            dA3, dAh3 = dA[t].reshape(N, 3, H).transpose(1, 0, 2), dAh[t].reshape(N, 3, H).transpose(1, 0, 2)
+            np.copyto(dA3, dgates)
+            np.copyto(dAh3[:2], dgates[:2])
+            np.copyto(dAh3[2], dhn)
+            np.matmul(dAh[t], WhT, out=dnext)
+            np.multiply(dh_t, z, out=tmp)
+            dnext += tmp
         dx = self._accumulate_weight_grads(X, Hs[:-1].reshape(T * N, H), dA, dAh)
         return dx, dnext
 
@@ -87,6 +108,7 @@ class GRU(Recurrent):
         x, prev_h = self._check_step("GRU.step", x, prev_h)
         a = x @ self.Wx.data
         a += self.b.data
-        next_h = np.empty_like(prev_h)
-        self._cell(a, prev_h @ self.Wh.data, prev_h, next_h)
+        gates = np.empty((3,) + prev_h.shape, dtype=self.dtype)
+        hWh_n, next_h, tmp = (np.empty_like(prev_h) for _ in range(3))
+        self._cell(a, prev_h @ self.Wh.data, prev_h, gates, hWh_n, next_h, tmp)
         return next_h
