@@ -9,14 +9,17 @@ features: find the objects, then describe each one.
    there into a left and a right slot; otherwise, if an empty row separates foreground
    rows, into an upper and a lower slot; otherwise all foreground is slot 1 and slot 2 is
    empty. Slots are therefore ordered in space (left before right, top before bottom).
-3. **Per slot** (``SLOT_FEATURES``, 22 numbers): present flag; area; mean and standard
-   deviation of R, G, B; centroid x, y; bounding-box width, height; fill ratio
-   (area / box area); aspect (width / height); compactness (4 pi area / perimeter^2,
-   perimeter = boundary pixels); second-order normalised central moments eta20, eta02,
-   eta11; third-order eta30, eta03, eta21, eta12 (orientation and asymmetry: the
-   triangle's point). Lengths are divided by the image size, colours by 255.
+3. **Per slot** (``SLOT_FEATURES``, 22 numbers): present flag; size (square root of the
+   area); mean and standard deviation of R, G, B; centroid x, y; bounding-box width,
+   height; fill ratio (area / box area); aspect (width / height); compactness
+   (4 pi area / perimeter^2, perimeter = boundary pixels); second-order normalised
+   central moments eta20, eta02, eta11; third-order eta30, eta03, eta21, eta12
+   (orientation and asymmetry: the triangle's point). Lengths are in units of the image
+   size, colours of 255, and each column then goes through a FIXED affine map that brings
+   it to magnitude about 1 (see ``_describe``; nothing is estimated from data). An empty
+   slot is all zeros.
 4. **Pair** (``PAIR_FEATURES``, 5 numbers): cut direction (vertical cut, horizontal cut),
-   centroid offset dx, dy from slot 1 to slot 2, and the area ratio slot2/slot1.
+   centroid offset dx, dy from slot 1 to slot 2 (in [-2, 2]), and the log size ratio log(size2 / size1).
 
 ``extract_features(images)`` maps uint8 (N, S, S, 3) to float32 (N, 49), in batches, in a
 fraction of a second per thousand images.
@@ -27,10 +30,10 @@ from __future__ import annotations
 import numpy as np
 
 FOREGROUND_THRESHOLD = 80
-SLOT_FEATURES = ("present", "area", "mean_r", "mean_g", "mean_b", "std_r", "std_g", "std_b", "x", "y",
+SLOT_FEATURES = ("present", "size", "mean_r", "mean_g", "mean_b", "std_r", "std_g", "std_b", "x", "y",
                  "width", "height", "fill", "aspect", "compactness", "eta20", "eta02", "eta11",
                  "eta30", "eta03", "eta21", "eta12")
-PAIR_FEATURES = ("cut_vertical", "cut_horizontal", "dx", "dy", "area_ratio")
+PAIR_FEATURES = ("cut_vertical", "cut_horizontal", "dx", "dy", "log_size_ratio")
 FEATURE_NAMES = tuple(f"slot{k}_{name}" for k in (1, 2) for name in SLOT_FEATURES) + PAIR_FEATURES
 FEATURE_DIM = len(FEATURE_NAMES)
 
@@ -93,9 +96,10 @@ def _describe(mask: np.ndarray, images: np.ndarray) -> np.ndarray:
         mu = (m * dx ** p * dy ** q).sum((1, 2))
         return mu / safe ** (1 + (p + q) / 2)
 
-    feats = [present, area / (S * S), *(mean / 255).T, *(std / 255).T, cx, cy, width, height, fill, aspect,
-             compactness, 10 * eta(2, 0), 10 * eta(0, 2), 10 * eta(1, 1),
-             100 * eta(3, 0), 100 * eta(0, 3), 100 * eta(2, 1), 100 * eta(1, 2)]
+    # fixed scales bring every column to magnitude ~1 (a linear projection reads them all alike)
+    feats = [present, 4 * np.sqrt(area) / S, *(2 * mean / 255 - 1).T, *(10 * std / 255).T, 2 * cx - 1, 2 * cy - 1,
+             2 * width, 2 * height, 2 * fill - 1, aspect - 1, compactness - 1, 10 * eta(2, 0), 10 * eta(0, 2),
+             10 * eta(1, 1), 100 * eta(3, 0), 100 * eta(0, 3), 100 * eta(2, 1), 100 * eta(1, 2)]
     out = np.stack(feats, axis=1)
     out[~present] = 0.0
     return out
@@ -117,9 +121,10 @@ def extract_features(images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         slot1, slot2, vertical, horizontal = _slot_masks(fg)
         d1, d2 = _describe(slot1, batch), _describe(slot2, batch)
         both = (d1[:, 0] > 0) & (d2[:, 0] > 0)
-        i_x, i_y, i_area = SLOT_FEATURES.index("x"), SLOT_FEATURES.index("y"), SLOT_FEATURES.index("area")
+        i_x, i_y, i_size = SLOT_FEATURES.index("x"), SLOT_FEATURES.index("y"), SLOT_FEATURES.index("size")
         pair = np.stack([vertical, horizontal,
                          np.where(both, d2[:, i_x] - d1[:, i_x], 0.0), np.where(both, d2[:, i_y] - d1[:, i_y], 0.0),
-                         np.where(both, d2[:, i_area] / np.maximum(d1[:, i_area], 1e-9), 0.0)], axis=1)
+                         np.where(both, np.log(np.maximum(d2[:, i_size], 1e-9) / np.maximum(d1[:, i_size], 1e-9)), 0.0)],
+                        axis=1)
         out[start:start + batch.shape[0]] = np.concatenate([d1, d2, pair], axis=1)
     return out

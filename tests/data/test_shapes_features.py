@@ -23,10 +23,11 @@ def test_segmentation_recovers_every_object_in_order(data):
         assert f[col("cut_vertical")] == (a["relation"] == "left of")
         assert f[col("cut_horizontal")] == (a["relation"] == "above")
         for k, o in enumerate(objs, start=1):
-            mean = np.array([f[col(f"slot{k}_mean_{c}")] for c in "rgb"]) * 255
+            mean = (np.array([f[col(f"slot{k}_mean_{c}")] for c in "rgb"]) + 1) / 2 * 255
             assert np.abs(mean - BASE_COLOURS[o["colour"]]).max() <= COLOUR_JITTER + 12
             # the centroid is the shape's centre up to the triangle's offset (its point is up)
-            assert abs(f[col(f"slot{k}_x")] * S - o["x"]) < 1.5 and abs(f[col(f"slot{k}_y")] * S - o["y"]) < 3
+            x, y = ((f[col(f"slot{k}_x")] + 1) / 2 * S, (f[col(f"slot{k}_y")] + 1) / 2 * S)
+            assert abs(x - o["x"]) < 1.5 and abs(y - o["y"]) < 3
         if len(objs) == 1:
             assert not f[col("slot2_present"):col("slot2_eta12") + 1].any()
 
@@ -45,7 +46,7 @@ def test_translation_leaves_shape_descriptors_unchanged(data):
     shifted = np.zeros_like(image)
     shifted[2:, 3:] = image[:-2, :-3]
     a, b = extract_features(np.stack([image, shifted]))
-    shape_cols = [col(f"slot1_{n}") for n in ("area", "fill", "compactness", "eta20", "eta02", "eta30", "eta03")]
+    shape_cols = [col(f"slot1_{n}") for n in ("size", "fill", "compactness", "eta20", "eta02", "eta30", "eta03")]
     np.testing.assert_allclose(a[shape_cols], b[shape_cols], atol=1e-5)
 
 
