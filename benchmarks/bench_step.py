@@ -252,6 +252,23 @@ def _torch_available() -> bool:
         return False
 
 
+def _openblas_core() -> str:
+    """The kernel family numpy's OpenBLAS picked (e.g. 'Haswell', 'SkylakeX'), best effort."""
+    import ctypes
+    import glob
+
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "*openblas*"))
+    for lib in libs:
+        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
+            try:
+                fn = getattr(ctypes.CDLL(lib), name)
+            except (OSError, AttributeError):
+                continue
+            fn.restype = ctypes.c_char_p
+            return fn().decode()
+    return "unknown"
+
+
 def _fmt(values: list[float]) -> str:
     return f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
 
@@ -323,7 +340,8 @@ def main(argv=None) -> int:
     print(f"minitorch_cap training step, T={T} W={W} H={H} V={V} D={D} float32, "
           f"{procs} processes x {reps} steps (median of process medians, min-max)")
     print(f"numpy {np.__version__}, {platform.processor() or platform.machine()}, "
-          f"{THREADS} threads, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
+          f"{THREADS} threads, OpenBLAS kernels {_openblas_core()} "
+          f"(OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})"
           + (f", torch {__import__('torch').__version__}" if "torch" in impls else ", torch not importable"))
     print(tabulate(rows, headers=headers, disable_numparse=True))
 
