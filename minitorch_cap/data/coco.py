@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 
-from .vocabulary import SPECIAL_TOKENS, Vocabulary
+from .vocabulary import SPECIAL_TOKENS
 
 CAPTIONS_FILE = "coco2014_captions.h5"
 VOCAB_FILE = "coco2014_vocab.json"
@@ -114,11 +114,8 @@ def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = 
                          f"but val features have {data['val_features'].shape[1]}")
 
     vocab_path = _path(base_dir, VOCAB_FILE)
-    try:
-        vocab = Vocabulary.load(vocab_path)
-    except ValueError as e:
-        raise ValueError(f"load_coco_data: bad vocabulary file: {e}") from None
-    data["idx_to_word"], data["word_to_idx"] = vocab.idx_to_word, vocab.word_to_idx
+    data["idx_to_word"], data["word_to_idx"] = _read_vocab(vocab_path)
+    V = len(data["idx_to_word"])
 
     for s in SPLITS:
         path = _path(base_dir, URL_FILES[s])
@@ -128,7 +125,7 @@ def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = 
             raise ValueError(f"load_coco_data: {path!r} has {data[f'{s}_urls'].shape[0]} URLs but the {s} features "
                              f"have {n_images} rows; they must be one per image, in the same order")
         _check_ids(f"{s}_image_idxs", data[f"{s}_image_idxs"], n_images, f"the {s} features' {n_images} rows")
-        _check_ids(f"{s}_captions", data[f"{s}_captions"], len(vocab), f"the vocabulary of {len(vocab)} words "
+        _check_ids(f"{s}_captions", data[f"{s}_captions"], V, f"the vocabulary of {V} words "
                    f"in {vocab_path!r} (are the vocabulary and the captions out of step?)")
 
     if max_train is not None:
@@ -140,6 +137,30 @@ def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = 
         data["train_captions"] = data["train_captions"][mask]
         data["train_image_idxs"] = data["train_image_idxs"][mask]
     return data
+
+
+def _read_vocab(path: str) -> tuple[list[str], dict[str, int]]:
+    """The course's vocabulary JSON -> (idx_to_word list, word_to_idx dict), checked to agree.
+
+    Only ``<NULL>`` is required (the model pads with it); the other ids are taken as written.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            payload = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"load_coco_data: {path!r} is not valid JSON ({e})") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("idx_to_word"), list) \
+            or not isinstance(payload.get("word_to_idx"), dict):
+        raise ValueError(f"load_coco_data: {path!r} must hold an object with an 'idx_to_word' list "
+                         "and a 'word_to_idx' map")
+    idx_to_word = [str(w) for w in payload["idx_to_word"]]
+    word_to_idx = {str(w): i for w, i in payload["word_to_idx"].items()}
+    if word_to_idx != {w: i for i, w in enumerate(idx_to_word)}:
+        raise ValueError(f"load_coco_data: in {path!r}, 'word_to_idx' and 'idx_to_word' disagree "
+                         "(each word's id must be its position in idx_to_word, with no repeated word)")
+    if SPECIAL_TOKENS[0] not in word_to_idx:
+        raise ValueError(f"load_coco_data: the vocabulary {path!r} has no {SPECIAL_TOKENS[0]!r} (padding) token")
+    return idx_to_word, word_to_idx
 
 
 def _check_ids(name: str, ids: np.ndarray, high: int, what: str) -> None:

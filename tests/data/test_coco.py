@@ -171,3 +171,18 @@ def test_not_hdf5(coco_dir):
 def test_bad_max_train(coco_dir):
     with pytest.raises(ValueError, match="max_train"):
         load_coco_data(coco_dir[0], max_train=0)
+
+
+def test_vocabulary_file_malformed(coco_dir):
+    path, _ = coco_dir
+    (path / "coco2014_vocab.json").write_text(json.dumps({"idx_to_word": IDX_TO_WORD}))
+    with pytest.raises(ValueError, match="coco2014_vocab.json.*'word_to_idx' map"):
+        load_coco_data(path)
+    (path / "coco2014_vocab.json").write_text("{")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_coco_data(path)
+    words = ["<PAD>"] + IDX_TO_WORD[1:]
+    (path / "coco2014_vocab.json").write_text(json.dumps({"idx_to_word": words,
+                                                          "word_to_idx": {w: i for i, w in enumerate(words)}}))
+    with pytest.raises(ValueError, match="no '<NULL>'"):
+        load_coco_data(path)
