@@ -7,13 +7,32 @@ The public API (see README.md for a tour):
 * ``CaptioningModel`` — image features -> RNN/LSTM/GRU -> words
 * ``minitorch_cap.gradcheck`` — numerical gradient checks, ``check_module``
 * ``summary(model)`` — the parameter table
+* ``minitorch_cap.optim`` — ``SGD``, ``RMSProp``, ``Adam``, ``AdamW``, schedules, clipping
+* ``minitorch_cap.training`` — ``Trainer``, HDF5 checkpoints with exact resume
+* ``minitorch_cap.data`` — the course's COCO files, ``Vocabulary``, the built-in shapes data set
+* ``minitorch_cap.decoding`` — beam search and sampling; ``minitorch_cap.metrics`` — BLEU,
+  CIDEr-D, ROUGE-L; ``minitorch_cap.evaluation`` — decode a split and score it
+* ``minitorch_cap.plots`` — loss curves and captioned image grids
 """
 
-from . import gradcheck, nn
+from . import data, decoding, evaluation, gradcheck, metrics, nn, optim, plots, training
+from .data import decode_captions, load_coco_data, load_shapes_data, sample_coco_minibatch
+from .decoding import BeamSearchResult, beam_search, sample_stochastic
+from .evaluation import evaluate, make_metric
 from .gradcheck import check_module, rel_error
+from .metrics import score_captions
 from .model import CaptioningModel
 from .summary import summary
+from .training import (Trainer, TrainerConfig, TrainingDiverged, load_checkpoint, load_model,
+                       save_checkpoint)
 
 __version__ = "0.1.0"
 
-__all__ = ["nn", "gradcheck", "CaptioningModel", "summary", "check_module", "rel_error", "__version__"]
+__all__ = [
+    "nn", "optim", "training", "data", "decoding", "evaluation", "metrics", "plots", "gradcheck",
+    "CaptioningModel", "summary", "check_module", "rel_error",
+    "Trainer", "TrainerConfig", "TrainingDiverged", "save_checkpoint", "load_checkpoint", "load_model",
+    "load_coco_data", "sample_coco_minibatch", "decode_captions", "load_shapes_data",
+    "beam_search", "sample_stochastic", "BeamSearchResult", "evaluate", "make_metric", "score_captions",
+    "__version__",
+]
