@@ -1,0 +1,58 @@
+"""The benchmark's baselines compute the same step as the library (else its ratios mean nothing)."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from minitorch_cap.model import CaptioningModel
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
+from bench_step import step_products  # noqa: E402
+from reference_step import reference_loss  # noqa: E402
+
+V = 12
+W2I = {"<NULL>": 0, "<START>": 1, "<END>": 2, "<UNK>": 3, **{f"w{i}": i for i in range(4, V)}}
+
+
+def problem(cell, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    model = CaptioningModel(W2I, input_dim=6, wordvec_dim=5, hidden_dim=7, cell_type=cell, dtype=dtype, rng=rng)
+    features = rng.standard_normal((4, 6)).astype(dtype)
+    captions = rng.integers(3, V, size=(4, 8))
+    captions[:, 0] = W2I["<START>"]
+    captions[0, 4:] = 0
+    captions[1, 6] = W2I["<END>"]
+    captions[1, 7:] = 0
+    return model, features, captions
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_reference_step_equals_model_loss_in_float64(cell):
+    model, features, captions = problem(cell, np.float64)
+    loss, grads = model.loss(features, captions)
+    ref_loss, ref_grads = reference_loss(model.state_dict(), features, captions, cell)
+    assert ref_loss == pytest.approx(loss, rel=1e-12)
+    assert set(ref_grads) == set(grads)
+    for name, grad in grads.items():
+        np.testing.assert_allclose(ref_grads[name], grad, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_float32_step_within_1e_5_normwise_of_float64(cell):
+    model, features, captions = problem(cell, np.float32)
+    loss, grads = model.loss(features, captions)
+    params64 = {k: v.astype(np.float64) for k, v in model.state_dict().items()}
+    ref_loss, ref_grads = reference_loss(params64, features.astype(np.float64), captions, cell)
+    assert abs(loss - ref_loss) <= 1e-5 * abs(ref_loss)
+    for name, grad in grads.items():
+        assert grad.dtype == np.float32, name
+        assert np.linalg.norm(grad - ref_grads[name]) <= 1e-5 * np.linalg.norm(ref_grads[name]), name
+
+
+def test_step_products_count_the_masked_vocabulary_rows():
+    products = step_products("lstm", N=4, M=10)
+    vocab_forward = [p for p in products if p[2] == 1004 and not p[3]]
+    assert vocab_forward == [(10, 512, 1004, False, False, 1)]
+    assert sum(p[5] for p in products) == 10 + 2 * 16   # 10 single products, 2 per-step loops of T=16
