@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -89,6 +90,10 @@ def blas_threads(n: int):
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
+        if int(n) < (os.cpu_count() or 1):
+            print(f"minitorch-cap: note: cannot limit numpy to --threads {n} without the threadpoolctl package "
+                  "('pip install threadpoolctl'); on a busy machine training can be several times slower",
+                  file=sys.stderr)
         yield
         return
     with threadpool_limits(limits=int(n), user_api="blas"):
