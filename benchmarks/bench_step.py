@@ -6,7 +6,8 @@
 Every measurement runs in a FRESH process (``--worker``), and the processes of all
 configurations are interleaved round by round, so slow drift of a shared machine hits
 every column alike. Each process times ``--reps`` steps after two warm-up steps and reports
-its median; the table gives the median over processes and their min-max.
+the fastest (timeit's advice: slower repeats measure the other tenants of the machine); the
+table gives the median over processes and their min-max.
 
 Problem (CS231n COCO scale): D=512 features, W=256 word vectors, H=512 hidden, V=1004
 words, captions of 17 tokens (T=16 steps), float32; caption lengths drawn like COCO's
@@ -40,7 +41,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 D, W, H, V, T = 512, 256, 512, 1004, 16
-THREADS = 2
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))  # set by --threads for the workers
 
 
 # ---------------------------------------------------------------------- the problem
@@ -235,7 +236,8 @@ def worker_memory(impl: str, cell_type: str, N: int) -> dict:
 
 # ---------------------------------------------------------------------- driver
 def _run_worker(*args: str) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), OPENBLAS_NUM_THREADS=str(THREADS))
+    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), OPENBLAS_NUM_THREADS=str(THREADS),
+               BENCH_THREADS=str(THREADS))
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", *args],
                           capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -274,6 +276,7 @@ def _fmt(values: list[float]) -> str:
 
 
 def main(argv=None) -> int:
+    global THREADS
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 processes x 5 steps instead of 4 x 8")
     parser.add_argument("--procs", type=int, help="fresh processes per configuration")
@@ -283,7 +286,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--no-ref", action="store_true")
     parser.add_argument("--no-extras", action="store_true", help="skip decoding and memory")
-    parser.add_argument("--json", help="also write the raw per-process medians (ms) to this file")
+    parser.add_argument("--threads", type=int, default=THREADS, help="BLAS and torch threads (default 2)")
+    parser.add_argument("--json", help="also write the raw per-process times (ms) to this file")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -300,6 +304,8 @@ def main(argv=None) -> int:
 
     from tabulate import tabulate
 
+    THREADS = args.threads
+
     procs = args.procs or (2 if args.quick else 4)
     reps = args.reps or (5 if args.quick else 8)
     cells = args.cells.split(",")
@@ -314,7 +320,7 @@ def main(argv=None) -> int:
     for round_ in range(procs):
         for impl, cell, N in configs:
             times = _run_worker("step", impl, cell, str(N), str(reps))["times"]
-            results[(impl, cell, N)].append(statistics.median(times))
+            results[(impl, cell, N)].append(min(times))
         print(f"round {round_ + 1}/{procs} done ({time.time() - started:.0f} s)", file=sys.stderr)
         if args.json:
             with open(args.json, "w") as f:
@@ -338,7 +344,7 @@ def main(argv=None) -> int:
             headers += [f"{name} ms", f"step/{name}"]
     load_after = os.getloadavg()
     print(f"minitorch_cap training step, T={T} W={W} H={H} V={V} D={D} float32, "
-          f"{procs} processes x {reps} steps (median of process medians, min-max)")
+          f"{procs} processes x {reps} steps (median of the processes' fastest step, min-max)")
     print(f"numpy {np.__version__}, {platform.processor() or platform.machine()}, "
           f"{THREADS} threads, OpenBLAS kernels {_openblas_core()} "
           f"(OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})"
