@@ -40,7 +40,7 @@ __all__ = ["load_shapes_data", "generate_images", "check_caption", "caption_accu
 DEFAULT_TRAINING = {
     "num_train": 4000, "num_val": 500, "image_size": 48, "captions_per_image": 5,
     "cell_type": "lstm", "wordvec_dim": 64, "hidden_dim": 128,
-    "batch_size": 50, "num_epochs": 8, "learning_rate": 1e-2, "lr_decay": 0.9,
+    "batch_size": 50, "num_epochs": 8, "learning_rate": 5e-3, "lr_decay": 0.85,
 }
 
 MAX_LENGTH = 17                      # as COCO: <START> + up to 15 words + <END>
