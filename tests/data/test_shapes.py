@@ -87,3 +87,14 @@ def test_defaults_are_documented():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         load_shapes_data(**kwargs)
+
+
+def test_memorising_captions_is_not_enough():
+    """Captioning each val image with the caption of its nearest training image stays far below 90%."""
+    from minitorch_cap.data import caption_accuracy
+    d = load_shapes_data(seed=2, num_train=1000, num_val=200)
+    texts = decode_captions(d["train_captions"], d["idx_to_word"])
+    caption_of = {int(i): t for t, i in zip(texts, d["train_image_idxs"])}
+    F, V = d["train_features"], d["val_features"]
+    nearest = ((V ** 2).sum(1)[:, None] - 2 * V @ F.T + (F ** 2).sum(1)[None]).argmin(1)
+    assert caption_accuracy([caption_of[int(j)] for j in nearest], d["val_attributes"]) < 0.75
