@@ -21,6 +21,7 @@ import os
 
 import numpy as np
 
+from ..nn.checks import index_input
 from .vocabulary import SPECIAL_TOKENS
 
 CAPTIONS_FILE = "coco2014_captions.h5"
@@ -195,13 +196,8 @@ def decode_captions(captions, idx_to_word):
     list (or a dict id -> word). ``<START>`` and ``<END>`` stay in the text, as in the course.
     """
     captions = np.asarray(captions)
-    if not np.issubdtype(captions.dtype, np.integer) or captions.ndim not in (1, 2):
-        raise ValueError(f"decode_captions: expected integer ids of shape (N, T) or (T,), "
-                         f"got dtype {captions.dtype} and shape {captions.shape}")
-    high = len(idx_to_word)
-    if captions.size and (captions.min() < 0 or captions.max() >= high):
-        bad = int(captions.min()) if captions.min() < 0 else int(captions.max())
-        raise ValueError(f"decode_captions: id {bad} is outside the vocabulary [0, {high})")
+    dims = {"T": None} if captions.ndim == 1 else {"N": None, "T": None}
+    captions = index_input("decode_captions", "captions", captions, len(idx_to_word), **dims)
     singleton = captions.ndim == 1
     rows = captions[None] if singleton else captions
     decoded = []

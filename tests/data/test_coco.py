@@ -65,12 +65,14 @@ def test_decode_captions():
     caps = np.array([[1, 4, 5, 2, 0, 0], [1, 6, 0, 7, 2, 5]])
     assert decode_captions(caps, IDX_TO_WORD) == ["<START> a cat <END>", "<START> dog on <END>"]
     assert decode_captions(caps[0], IDX_TO_WORD) == "<START> a cat <END>"
-    with pytest.raises(ValueError, match="outside the vocabulary"):
+    with pytest.raises(ValueError, match=r"decode_captions: captions holds id 99, outside the valid range \[0, 9\)"):
         decode_captions(np.array([1, 99]), IDX_TO_WORD)
-    with pytest.raises(ValueError, match="outside the vocabulary"):
+    with pytest.raises(ValueError, match="holds id -1"):
         decode_captions(np.array([1, -1]), IDX_TO_WORD)
-    with pytest.raises(ValueError, match="integer ids"):
+    with pytest.raises(TypeError, match="integer array of ids"):
         decode_captions(np.array([1.0, 2.0]), IDX_TO_WORD)
+    with pytest.raises(ValueError, match="shape"):
+        decode_captions(np.zeros((2, 2, 2), np.int64), IDX_TO_WORD)
 
 
 @pytest.mark.parametrize("name", ["coco2014_captions.h5", "train2014_vgg16_fc7_pca.h5", "val2014_vgg16_fc7_pca.h5",
