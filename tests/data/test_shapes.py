@@ -98,3 +98,22 @@ def test_memorising_captions_is_not_enough():
     F, V = d["train_features"], d["val_features"]
     nearest = ((V ** 2).sum(1)[:, None] - 2 * V @ F.T + (F ** 2).sum(1)[None]).argmin(1)
     assert caption_accuracy([caption_of[int(j)] for j in nearest], d["val_attributes"]) < 0.75
+
+
+def test_model_caption_accuracy_plumbing(data):
+    """A stand-in model that returns each val image's first reference caption scores 1.0; a wrong one 0."""
+    from minitorch_cap.data import model_caption_accuracy
+
+    first_row = {int(i): r for r, i in zip(data["val_captions"][::-1], data["val_image_idxs"][::-1])}
+
+    class Oracle:
+        def sample(self, features, max_length):
+            rows = [np.flatnonzero((data["val_features"] == f).all(1))[0] for f in features]
+            return np.stack([first_row[int(i)][1:max_length + 1] for i in rows])
+
+    class Silent:
+        def sample(self, features, max_length):
+            return np.full((len(features), max_length), 2)
+
+    assert model_caption_accuracy(Oracle(), data, batch_size=7) == 1.0
+    assert model_caption_accuracy(Silent(), data) == 0.0
