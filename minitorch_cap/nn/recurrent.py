@@ -59,9 +59,13 @@ class Recurrent(Module):
         return x, prev_h
 
     def _check_grad(self, owner: str, dh, N: int, T: int) -> np.ndarray:
-        """dh (N, T, H) -> a time-major copy (T, N, H) that backward may overwrite."""
+        """dh (N, T, H) -> a time-major copy (T, N, H) that backward may overwrite.
+
+        Always a copy: ``ascontiguousarray`` would return the caller's own memory when dh is a
+        transposed view of a time-major array, and backward would then overwrite it.
+        """
         dh = float_input(owner, "dh", dh, self.dtype, N=N, T=T, H=self.hidden_dim)
-        return np.ascontiguousarray(dh.transpose(1, 0, 2))
+        return np.array(dh.transpose(1, 0, 2), order="C", copy=True)
 
     # ------------------------------------------------------------------ shared maths
     def _project_inputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
