@@ -17,7 +17,7 @@ COMMANDS = ("train", "sample", "evaluate", "summary")
 DESCRIPTION = """\
 Train and use image captioners built with minitorch_cap.
 
-  minitorch-cap train                 train an LSTM on the built-in shapes data set (about 2 minutes)
+  minitorch-cap train                 train an LSTM on the built-in shapes data set (under a minute)
   minitorch-cap train --data-dir D    train on the CS231n COCO files in D
   minitorch-cap sample CKPT           caption validation images with a checkpoint
   minitorch-cap evaluate CKPT         BLEU, CIDEr-D and ROUGE-L of decoded captions

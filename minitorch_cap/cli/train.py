@@ -15,8 +15,8 @@ from .common import (UserError, add_command, add_data_options, add_threads_optio
                      unit_float, user_errors, write_caption_outputs)
 
 #: Settings used when an option is not given: on the built-in data, its recommended ones
-#: (``minitorch_cap.data.DEFAULT_TRAINING``: >= 90% fully correct held-out captions in about
-#: two minutes on two cores); on COCO, the course's.
+#: (``minitorch_cap.data.DEFAULT_TRAINING``: >= 90% fully correct held-out captions in
+#: under a minute on two cores); on COCO, the course's.
 BUILTIN_DEFAULTS = {"cell": DEFAULT_TRAINING["cell_type"], "epochs": DEFAULT_TRAINING["num_epochs"],
                     "batch_size": DEFAULT_TRAINING["batch_size"], "lr": DEFAULT_TRAINING["learning_rate"],
                     "lr_decay": DEFAULT_TRAINING["lr_decay"], "hidden_dim": DEFAULT_TRAINING["hidden_dim"],

@@ -90,6 +90,19 @@ def test_two_backwards_double_the_gradients(cls):
 
 
 @pytest.mark.parametrize("cls", CELLS)
+@pytest.mark.parametrize("layout", ["batch-major", "time-major view"])
+def test_backward_leaves_the_callers_dh_untouched(cls, layout):
+    cell = make(cls)
+    x, h0 = inputs()
+    dh_given = np.random.default_rng(5).standard_normal((N, T, H))
+    # A (T, N, H) array seen through a transpose is the case np.ascontiguousarray would alias.
+    dh = dh_given.copy() if layout == "batch-major" else np.ascontiguousarray(dh_given.transpose(1, 0, 2)).transpose(1, 0, 2)
+    cell.forward(x, h0)
+    cell.backward(dh)
+    np.testing.assert_array_equal(dh, dh_given)
+
+
+@pytest.mark.parametrize("cls", CELLS)
 def test_state_dict_round_trip_reproduces_outputs_exactly(cls):
     x, h0 = inputs()
     source, target = make(cls, seed=3), make(cls, seed=4)
