@@ -72,7 +72,7 @@ def register(subparsers) -> None:
 
 def score_table(evaluation) -> str:
     """The metrics and diagnostics as a table whose header states the scale."""
-    scale = "x100, as papers print" if evaluation.settings["scale"] == "x100" else "coco-caption scale: 0-1, CIDEr-D x10"
+    scale = "x100, as papers print" if evaluation.settings["scale"] == "x100" else "coco-caption scale: BLEU, ROUGE-L 0-1; CIDEr-D 0-10"
     rows = [(name, f"{value:.4f}") for name, value in evaluation.metrics.items()]
     labels = {"distinct_captions": "distinct captions (share)", "vocabulary_used": "vocabulary used (words)",
               "mean_length": "mean length (words)", "repetition_rate": "repetition rate (share)",
