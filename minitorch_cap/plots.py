@@ -122,7 +122,6 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
                                             image_height=image_height, text_height=text_height, dpi=dpi)
     top_band = TITLE_HEIGHT if title else 0.0
     cols = max(1, min(int(columns), n))
-    rows = -(-n // cols)
     fig_w, fig_h = width_px / dpi, height_px / dpi
     cell_h = image_height + text_height
     fig = plt.figure(figsize=(fig_w, fig_h), dpi=dpi)

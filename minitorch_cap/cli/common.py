@@ -197,6 +197,11 @@ def is_builtin(data: dict) -> bool:
     return "val_images" in data
 
 
+def data_source(args, data: dict) -> str:
+    """How messages name the data: the built-in set or the COCO folder given with --data-dir."""
+    return "the built-in shapes data" if is_builtin(data) else f"the COCO files in {args.data_dir}"
+
+
 def load_checkpoint_model(path: str):
     """``load_model(path)`` with a missing or unreadable file reported as a :class:`UserError`."""
     from ..training import load_model

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from .common import (UserError, add_command, add_data_options, add_threads_option, check_compatible, is_builtin,
+from .common import (UserError, add_command, add_data_options, add_threads_option, check_compatible, data_source,
                      load_checkpoint_model, load_data, positive_int, user_errors)
 
 DESCRIPTION = """\
@@ -72,7 +72,8 @@ def register(subparsers) -> None:
 
 def score_table(evaluation) -> str:
     """The metrics and diagnostics as a table whose header states the scale."""
-    scale = "x100, as papers print" if evaluation.settings["scale"] == "x100" else "coco-caption scale: BLEU, ROUGE-L 0-1; CIDEr-D 0-10"
+    percent = evaluation.settings["scale"] == "x100"
+    scale = "x100, as papers print" if percent else "coco-caption scale: BLEU, ROUGE-L 0-1; CIDEr-D 0-10"
     rows = [(name, f"{value:.4f}") for name, value in evaluation.metrics.items()]
     labels = {"distinct_captions": "distinct captions (share)", "vocabulary_used": "vocabulary used (words)",
               "mean_length": "mean length (words)", "repetition_rate": "repetition rate (share)",
@@ -89,7 +90,7 @@ def run(args) -> int:
     model = load_checkpoint_model(args.checkpoint)
     model.eval()
     data = load_data(args)
-    source = "the built-in shapes data" if is_builtin(data) else f"the COCO files in {args.data_dir}"
+    source = data_source(args, data)
     check_compatible(model, data, source)
     if args.block_unk and "<UNK>" not in model.word_to_idx:
         raise UserError("--block-unk: the model's vocabulary has no <UNK> token")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .common import (add_command, add_data_options, add_threads_option, caption_report, check_compatible, is_builtin,
-                     load_checkpoint_model, load_data, positive_int, user_errors, write_caption_outputs)
+from .common import (add_command, add_data_options, add_threads_option, caption_report, check_compatible,
+                     data_source, is_builtin, load_checkpoint_model, load_data, positive_int, user_errors,
+                     write_caption_outputs)
 
 DESCRIPTION = """\
 Caption validation images with a trained checkpoint (greedy decoding) and write the
@@ -52,7 +53,7 @@ def run(args) -> int:
     model = load_checkpoint_model(args.checkpoint)
     model.eval()
     data = load_data(args)
-    source = "the built-in shapes data" if is_builtin(data) else f"the COCO files in {args.data_dir}"
+    source = data_source(args, data)
     check_compatible(model, data, source)
     out = Path(args.out) if args.out else Path(args.checkpoint).parent / "sample"
     report = caption_report(model, data, args.split, max_length=args.max_length,

@@ -11,8 +11,8 @@ import numpy as np
 
 from ..data import DEFAULT_TRAINING
 from .common import (UserError, add_command, add_data_options, add_threads_option, caption_report, check_compatible,
-                     is_builtin, load_checkpoint_model, load_data, non_negative_int, positive_float, positive_int,
-                     unit_float, user_errors, write_caption_outputs)
+                     data_source, is_builtin, load_checkpoint_model, load_data, non_negative_int, positive_float,
+                     positive_int, unit_float, user_errors, write_caption_outputs)
 
 #: Settings used when an option is not given: on the built-in data, its recommended ones
 #: (``minitorch_cap.data.DEFAULT_TRAINING``: >= 90% fully correct held-out captions in
@@ -135,7 +135,7 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     data = load_data(args)
-    source = "the built-in shapes data" if is_builtin(data) else f"the COCO files in {args.data_dir}"
+    source = data_source(args, data)
     settings = resolve(args, data)
     n_train = len(data["train_captions"])
     say(f"data: {source}: {n_train:,} training captions, {len(data['val_captions']):,} validation captions, "
