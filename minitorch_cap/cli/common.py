@@ -180,11 +180,12 @@ def load_data(args) -> dict:
     if args.max_val is not None:
         raise UserError("--max-val applies to the built-in data only (COCO's validation split is read as it is)")
     from ..data import load_coco_data
+    from ..data.coco import HOW_TO_GET
 
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
-        raise UserError(f"--data-dir {str(data_dir)!r} is not a folder; it should hold the CS231n COCO files "
-                        "(run the course's get_coco_captioning.sh to download them)")
+        raise UserError(f"--data-dir {str(data_dir)!r} is not a folder; it should hold the CS231n COCO files. "
+                        + HOW_TO_GET)
     try:
         return load_coco_data(str(data_dir), max_train=args.max_train, pca_features=args.pca_features,
                               rng=np.random.default_rng(args.data_seed))

@@ -76,14 +76,13 @@ def _vocabulary_and_input_dim(args) -> tuple[dict, int, str]:
     import h5py
 
     from ..data import Vocabulary
-    from ..data.coco import VOCAB_FILE, feature_file
+    from ..data.coco import HOW_TO_GET, VOCAB_FILE, feature_file
 
     base = Path(args.data_dir)
     vocab_path, feat_path = base / VOCAB_FILE, base / feature_file("train", args.pca_features)
     for path in (vocab_path, feat_path):
         if not path.is_file():
-            raise UserError(f"{path} not found: --data-dir must hold the CS231n COCO files "
-                            "(run the course's get_coco_captioning.sh to download them)")
+            raise UserError(f"{path} not found: --data-dir must hold the CS231n COCO files. " + HOW_TO_GET)
     try:
         word_to_idx = Vocabulary.load(vocab_path).word_to_idx
         with h5py.File(feat_path, "r") as f:

@@ -28,7 +28,7 @@ DESCRIPTION = """\
 Train an image captioner (image features -> RNN/LSTM/GRU -> words) with Adam.
 
 By default it trains an LSTM on the built-in shapes data set (generated in seconds, no
-download) with the data set's recommended settings: well under three minutes on two
+download) with the data set's recommended settings: under a minute on two
 cores, and at least 90% of held-out images captioned fully correctly. With --data-dir
 it trains on the CS231n COCO files instead.
 
