@@ -1,7 +1,8 @@
 """Data: the course's COCO files, vocabularies, your own data, and the built-in shapes data set.
 
 * ``load_coco_data``, ``sample_coco_minibatch``, ``decode_captions`` — CS231n's COCO helpers
-* ``Vocabulary`` (``tokenize``) — words <-> ids, built from training captions, JSON
+* ``Vocabulary`` — words <-> ids, built from training captions, JSON; ``tokenize`` is
+  ``minitorch_cap.metrics.tokenize``, so vocabularies and metrics split text alike
 * ``import_captions`` — your captions JSON + features (.npy / HDF5) -> a COCO-format directory
 * ``load_shapes_data``, ``check_caption``, ``caption_accuracy``, ``model_caption_accuracy``,
   ``extract_features``, ``DEFAULT_TRAINING`` — the built-in data set (no download)

@@ -13,33 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections import Counter
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..metrics.tokenize import tokenize
+
 NULL, START, END, UNK = "<NULL>", "<START>", "<END>", "<UNK>"
 SPECIAL_TOKENS = (NULL, START, END, UNK)
-
-_PUNCTUATION = re.compile(r"[^\w\s<>]|_")
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case, strip punctuation, split on white space: ``"A dog, running!" -> ["a", "dog", "running"]``.
-
-    Special tokens written in the text (``<START>`` ...) are kept as they are.
-    """
-    if not isinstance(text, str):
-        raise TypeError(f"tokenize: expected a caption string, got {type(text).__name__}")
-    words = []
-    for raw in text.split():
-        if raw in SPECIAL_TOKENS:
-            words.append(raw)
-            continue
-        word = _PUNCTUATION.sub(" ", raw.lower()).replace("<", " ").replace(">", " ")
-        words.extend(word.split())
-    return words
 
 
 class Vocabulary:
@@ -66,7 +48,9 @@ class Vocabulary:
     def build(cls, captions: Iterable[str], min_count: int = 1, max_size: int | None = None) -> "Vocabulary":
         """Vocabulary of the words seen at least ``min_count`` times in ``captions``.
 
-        Pass the TRAINING captions only (raw text; tokenised here). Words are ordered by
+        Pass the TRAINING captions only (raw text, tokenised by
+        :func:`minitorch_cap.metrics.tokenize`, the rule the caption metrics use, so that
+        generated words and reference tokens match). Words are ordered by
         decreasing count, ties alphabetically; ``max_size`` caps the total size
         (special tokens included).
         """
@@ -74,7 +58,7 @@ class Vocabulary:
             raise ValueError(f"Vocabulary.build: min_count must be >= 1, got {min_count}")
         if max_size is not None and int(max_size) < len(SPECIAL_TOKENS):
             raise ValueError(f"Vocabulary.build: max_size must be >= {len(SPECIAL_TOKENS)}, got {max_size}")
-        counts = Counter(w for text in captions for w in tokenize(text) if w not in SPECIAL_TOKENS)
+        counts = Counter(w for text in captions for w in tokenize(text))
         words = sorted((w for w, c in counts.items() if c >= int(min_count)), key=lambda w: (-counts[w], w))
         if max_size is not None:
             words = words[: int(max_size) - len(SPECIAL_TOKENS)]
@@ -126,7 +110,7 @@ class Vocabulary:
         """One caption -> int32 (max_length,): ``<START> words <END> <NULL>...``; unknown words -> ``<UNK>``."""
         if int(max_length) < 3:
             raise ValueError(f"Vocabulary.encode: max_length must be >= 3 (<START>, a word, <END>), got {max_length}")
-        words = [w for w in tokenize(text) if w not in SPECIAL_TOKENS][: int(max_length) - 2]
+        words = tokenize(text)[: int(max_length) - 2]
         row = np.zeros(int(max_length), dtype=np.int32)
         row[0] = self.start_id
         row[1:1 + len(words)] = [self.word_to_idx.get(w, self.unk_id) for w in words]
@@ -154,7 +138,7 @@ class Vocabulary:
         captions = tokens = unk = truncated = 0
         keep = int(max_length) - 2
         for text in texts:
-            words = [w for w in tokenize(text) if w not in SPECIAL_TOKENS]
+            words = tokenize(text)
             captions += 1
             truncated += len(words) > keep
             words = words[:keep]
