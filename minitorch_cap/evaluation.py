@@ -26,6 +26,7 @@ from typing import Callable
 import attrs
 import numpy as np
 
+from .data.coco import check_model_data
 from .decoding import decode
 from .metrics import (DIAGNOSTIC_NAMES, METRIC_NAMES, DocumentFrequency, caption_diagnostics, cider_d,
                       corpus_bleu, document_frequencies, rouge_l, tokens_from_ids)
@@ -135,6 +136,7 @@ def evaluate(model, data: dict, split: str = "val", *, beam_size: int = 1, max_l
     ``cider_df``: ``'split'`` (coco-caption's choice: the references scored), ``'train'`` (the
     training references; needed for small evaluations) or a :class:`DocumentFrequency`.
     """
+    check_model_data(model, data, "evaluate")
     images, references = split_references(data, split, max_images)
     started = time.perf_counter()
     ids = decode_images(model, data[f"{split}_features"][images], beam_size=beam_size, max_length=max_length,

@@ -222,14 +222,14 @@ def message(exc: BaseException) -> str:
 
 
 def check_compatible(model, data: dict, source: str) -> None:
-    """The model's feature size and vocabulary must match the data's."""
-    D = data["val_features"].shape[1]
-    if model.input_dim != D:
-        raise UserError(f"the model expects {model.input_dim}-d image features but the features of {source} are {D}-d "
-                        "(pass the data options used in training: --data-dir, --no-pca)")
-    if dict(model.word_to_idx) != {w: int(i) for w, i in data["word_to_idx"].items()}:
-        raise UserError(f"the model's vocabulary differs from the vocabulary of {source} (pass the data "
-                        "options used in training: --data-dir, --max-train, --data-seed)")
+    """The model's feature size and vocabulary must match the data's (:func:`~minitorch_cap.data.check_model_data`)."""
+    from ..data import check_model_data
+
+    try:
+        check_model_data(model, data, f"the checkpoint and {source}")
+    except ValueError as exc:
+        raise UserError(f"{exc}. Pass the data options used in training (--data-dir, --no-pca, --max-train, "
+                        "--data-seed)") from None
 
 
 # ------------------------------------------------------------------------------ captioning

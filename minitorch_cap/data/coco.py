@@ -211,3 +211,26 @@ def decode_captions(captions, idx_to_word):
                 break
         decoded.append(" ".join(words))
     return decoded[0] if singleton else decoded
+
+
+def check_model_data(model, data, owner: str) -> None:
+    """Raise ``ValueError`` unless ``model`` reads ``data``: same word ids, same feature size.
+
+    A model trained with another vocabulary would run on these captions and features and
+    give meaningless losses, captions and scores without any error; this makes it one.
+    Data without ``word_to_idx`` (or a model without one) is checked for the feature size only.
+    """
+    input_dim = getattr(model, "input_dim", None)
+    for split in ("train", "val"):
+        features = data.get(f"{split}_features")
+        if input_dim is not None and features is not None and np.ndim(features) == 2 and features.shape[1] != input_dim:
+            raise ValueError(f"{owner}: the model expects {input_dim}-d image features but {split}_features "
+                             f"are {features.shape[1]}-d")
+    vocabulary = getattr(model, "word_to_idx", None)
+    if vocabulary is not None and "word_to_idx" in data:
+        theirs = {str(w): int(i) for w, i in data["word_to_idx"].items()}
+        if dict(vocabulary) != theirs:
+            differing = sorted(w for w in set(vocabulary) | set(theirs) if vocabulary.get(w) != theirs.get(w))
+            raise ValueError(f"{owner}: the model's vocabulary ({len(vocabulary)} words) differs from the data's "
+                             f"({len(theirs)} words), e.g. in {differing[:5]}; use the data the model was "
+                             "trained on (or train a model on this data)")

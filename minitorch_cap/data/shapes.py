@@ -201,7 +201,8 @@ def model_caption_accuracy(model, data: dict, split: str = "val", max_length: in
     Signature ``fn(model, data) -> float`` with defaults, so it plugs into the Trainer's
     ``metrics=`` as is.
     """
-    from .coco import decode_captions
+    from .coco import check_model_data, decode_captions
+    check_model_data(model, data, "model_caption_accuracy")
     features, attributes = data[f"{split}_features"], data[f"{split}_attributes"]
     captions = []
     for start in range(0, features.shape[0], batch_size):

@@ -28,6 +28,7 @@ from typing import Any, Callable, Mapping
 import attrs
 import numpy as np
 
+from ..data.coco import check_model_data
 from ..optim import OPTIMIZERS, SCHEDULERS, clip_grad_norm_, clip_grad_value_
 from ..optim.optimizer import Optimizer
 from .checkpoint import CheckpointError, _model_from, init_from_checkpoint, load_checkpoint, save_checkpoint, write_json
@@ -559,4 +560,5 @@ def _check_data(data: Mapping[str, Any], model) -> tuple[int, int]:
         if split == "train" and captions.shape[0] == 0:
             raise ValueError("Trainer: the training split is empty")
         counts.append(captions.shape[0])
+    check_model_data(model, data, "Trainer")
     return counts[0], counts[1]

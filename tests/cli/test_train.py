@@ -130,4 +130,4 @@ def test_resume_with_a_checkpoint_of_other_data_is_refused(tiny_run, coco_dir, t
     out, _ = tiny_run
     code, _, stderr = run_cli(["train", "--data-dir", coco_dir, "--resume", out / "checkpoint.h5", "--out", tmp_path])
     assert code == 2
-    assert re.search(r"the model expects \d+-d image features but the features of the COCO files in .* are 12-d", stderr), stderr
+    assert re.search(r"the checkpoint and the COCO files in .*: the model expects \d+-d image features but train_features are 12-d", stderr), stderr
