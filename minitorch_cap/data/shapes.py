@@ -17,8 +17,10 @@ are jittered per object and pixels carry a little noise. Train and val are drawn
 independent streams, and no val image equals a train image.
 
 Features come from the pixels alone through the fixed extractor of
-:mod:`minitorch_cap.data.shapes_features`. The vocabulary is built from the training
-captions only.
+:mod:`minitorch_cap.data.shapes_features`. The vocabulary is fixed: the special tokens,
+then every word of the caption templates in alphabetical order (``VOCABULARY``), so word
+ids do not depend on the seed or the split sizes and a model trained on one draw of the
+data reads any other.
 
 Honest by construction: only about two thirds of the val images show a combination of
 colours, shapes, sizes and relation that occurs in train, and captioning each val image
@@ -36,10 +38,10 @@ import hashlib
 
 import numpy as np
 
-from .shapes_captions import (COLOURS, RELATIONS, SHAPES, SIZES, caption_accuracy, check_caption,
-                              parse_caption, reference_captions)
+from .shapes_captions import (COLOURS, RELATIONS, SHAPES, SIZES, TEMPLATE_WORDS, caption_accuracy,
+                              check_caption, parse_caption, reference_captions)
 from .shapes_features import extract_features
-from .vocabulary import Vocabulary
+from .vocabulary import SPECIAL_TOKENS, Vocabulary
 
 __all__ = ["load_shapes_data", "generate_images", "check_caption", "caption_accuracy", "parse_caption",
            "model_caption_accuracy", "DEFAULT_TRAINING", "COLOURS", "SHAPES", "SIZES", "RELATIONS"]
@@ -55,6 +57,9 @@ DEFAULT_TRAINING = {
 }
 
 MAX_LENGTH = 17                      # as COCO: <START> + up to 15 words + <END>
+#: The fixed word list: special tokens, then the template words alphabetically (41 words).
+VOCABULARY = Vocabulary(list(SPECIAL_TOKENS) + sorted(TEMPLATE_WORDS))
+
 BASE_COLOURS = {"red": (220, 40, 40), "green": (50, 190, 60), "blue": (50, 90, 235),
                 "yellow": (235, 215, 50), "purple": (150, 70, 210), "white": (235, 235, 235)}
 COLOUR_JITTER = 18                   # per channel, uniform, per object
@@ -181,7 +186,7 @@ def load_shapes_data(seed: int = 0, num_train: int = DEFAULT_TRAINING["num_train
     train_digests = {_digest(im) for im in train[0]}
     val = _make_split(int(num_val), S, np.random.default_rng([seed, 1]), captions_per_image, train_digests)
 
-    vocab = Vocabulary.build(t for texts in train[2] for t in texts)
+    vocab = VOCABULARY
     data = {"idx_to_word": list(vocab.idx_to_word), "word_to_idx": dict(vocab.word_to_idx)}
     for split, (images, attributes, texts) in (("train", train), ("val", val)):
         flat = [t for per_image in texts for t in per_image]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -249,6 +250,8 @@ class Trainer:
             if cfg.verbose:
                 self._print(f"Training stopped early at epoch {self.epoch}; nothing to do")
             return self.history
+        if self.out_dir is not None:
+            _prepare_out_dir(self.out_dir)
         self._bar = _progress_bar(self.num_iterations, self.iteration) if show else None
         self.should_stop = False
         running = None
@@ -515,6 +518,17 @@ class Trainer:
             self._bar.write(message, file=sys.stdout)
         else:
             print(message, flush=True)
+
+
+def _prepare_out_dir(path: Path) -> None:
+    """Create the output folder, or say why it cannot be one, before any training is spent."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:          # a file in the way, a missing or read-only parent, ...
+        raise ValueError(f"Trainer: out_dir {str(path)!r} cannot be created as a folder "
+                         f"({exc.strerror or exc})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"Trainer: out_dir {str(path)!r} is not writable")
 
 
 def _progress_bar(total: int, initial: int):

@@ -117,3 +117,26 @@ def test_model_caption_accuracy_plumbing(data):
 
     assert model_caption_accuracy(Oracle(), data, batch_size=7) == 1.0
     assert model_caption_accuracy(Silent(), data) == 0.0
+
+
+def test_the_vocabulary_is_fixed(data):
+    """Word ids do not depend on the seed or the split sizes: a model reads any draw of the data."""
+    from minitorch_cap.data.shapes import VOCABULARY
+    from minitorch_cap.data.shapes_captions import TEMPLATE_WORDS
+
+    other = load_shapes_data(seed=0, num_train=30, num_val=5, image_size=32)
+    assert data["word_to_idx"] == other["word_to_idx"] == VOCABULARY.word_to_idx
+    assert data["idx_to_word"][4:] == sorted(TEMPLATE_WORDS)
+
+
+def test_model_caption_accuracy_refuses_a_model_of_another_vocabulary(data):
+    from minitorch_cap import CaptioningModel
+    from minitorch_cap.data import model_caption_accuracy
+
+    words = {**data["word_to_idx"], "hexagon": len(data["word_to_idx"])}
+    model = CaptioningModel(words, input_dim=FEATURE_DIM, wordvec_dim=4, hidden_dim=4)
+    with pytest.raises(ValueError, match=r"model_caption_accuracy: the model's vocabulary \(42 words\) differs .*hexagon"):
+        model_caption_accuracy(model, data)
+    narrow = CaptioningModel(data["word_to_idx"], input_dim=FEATURE_DIM - 1, wordvec_dim=4, hidden_dim=4)
+    with pytest.raises(ValueError, match="expects 48-d image features but train_features are 49-d"):
+        model_caption_accuracy(narrow, data)

@@ -147,3 +147,12 @@ def test_make_metric_plugs_into_the_trainer_for_keep_best(tmp_path):
                       monitor="CIDEr-D", mode="max", out_dir=tmp_path, progress=False)
     trainer.train()
     assert (tmp_path / "best.h5").exists()
+
+
+def test_a_model_of_another_vocabulary_is_refused():
+    from minitorch_cap import CaptioningModel
+
+    data = toy_data()
+    model = CaptioningModel({**W, "green": len(W)}, input_dim=2, wordvec_dim=4, hidden_dim=4)
+    with pytest.raises(ValueError, match=r"evaluate: the model's vocabulary .* e\.g\. in \['green'\]"):
+        evaluate(model, data, "val")

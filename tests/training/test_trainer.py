@@ -295,3 +295,21 @@ def test_weights_poisoned_by_an_update_are_never_written(data, tmp_path):
     with pytest.raises(TrainingDiverged, match=r"iteration 9 \(epoch 3\): the weights of 'proj\.W' hold NaN"):
         resumed.train()
     assert (tmp_path / "checkpoint.h5").read_bytes() == before
+
+
+def test_a_model_of_another_vocabulary_is_refused(data):
+    """Training on data whose word ids differ from the model's would run and learn nonsense: an error."""
+    other = make_caption_data(vocab_size=13)
+    model, opt, _ = make_setup(other)
+    with pytest.raises(ValueError, match=r"Trainer: the model's vocabulary \(13 words\) differs from the data's \(12"):
+        Trainer(model, data, opt, **QUIET)
+
+
+def test_an_unusable_out_dir_is_refused_before_training(data, tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    for out in (tmp_path / "a_file", tmp_path / "a_file" / "sub"):
+        model, opt, _ = make_setup(data)
+        trainer = Trainer(model, data, opt, out_dir=str(out), **QUIET)
+        with pytest.raises(ValueError, match="out_dir .* cannot be created as a folder"):
+            trainer.train()
+        assert trainer.iteration == 0
