@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 import attrs
 
+from .nn.checks import int_option
 from .nn.functional import log_softmax
 
 
@@ -66,12 +67,6 @@ class BeamSearchResult:
 def length_penalty(length, alpha: float):
     """GNMT's length penalty ``((5 + length) / 6) ** alpha`` (1 when alpha is 0)."""
     return ((5.0 + np.asarray(length, dtype=np.float64)) / 6.0) ** float(alpha)
-
-
-def _positive_int(owner: str, name: str, value, low: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _start_id(owner: str, model) -> int:
@@ -107,9 +102,9 @@ def beam_search(model, features, beam_size: int = 3, max_length: int = 30, *, n_
     guarantees (``beam_size=1`` equals ``model.sample``; log-probabilities agree with the loss).
     """
     owner = "beam_search"
-    K = _positive_int(owner, "beam_size", beam_size)
-    L = _positive_int(owner, "max_length", max_length)
-    n_best = _positive_int(owner, "n_best", n_best)
+    K = int_option(owner, "beam_size", beam_size)
+    L = int_option(owner, "max_length", max_length)
+    n_best = int_option(owner, "n_best", n_best)
     if n_best > K:
         raise ValueError(f"{owner}: n_best={n_best} must not exceed beam_size={K}")
     alpha = float(alpha)
@@ -213,12 +208,12 @@ def sample_stochastic(model, features, max_length: int = 30, *, temperature: flo
     ``top_k=1`` gives the greedy captions exactly and draws no random numbers.
     """
     owner = "sample_stochastic"
-    L = _positive_int(owner, "max_length", max_length)
+    L = int_option(owner, "max_length", max_length)
     temperature = float(temperature)
     if not np.isfinite(temperature) or temperature < 0:
         raise ValueError(f"{owner}: temperature must be a finite number >= 0, got {temperature!r}")
     if top_k is not None:
-        top_k = _positive_int(owner, "top_k", top_k)
+        top_k = int_option(owner, "top_k", top_k)
     if not isinstance(rng, np.random.Generator):
         if rng is not None and (isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (int, np.integer))):
             raise TypeError(f"{owner}: rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
@@ -260,6 +255,6 @@ def sample_stochastic(model, features, max_length: int = 30, *, temperature: flo
 def decode(model, features, *, beam_size: int = 1, max_length: int = 30, alpha: float = 0.0,
            block_unk: bool = False) -> np.ndarray:
     """The best caption per image: (N, max_length) word ids. Greedy (``model.sample``) by default."""
-    if _positive_int("decode", "beam_size", beam_size) == 1 and not block_unk:
+    if int_option("decode", "beam_size", beam_size) == 1 and not block_unk:
         return model.sample(features, max_length=max_length)
     return beam_search(model, features, beam_size, max_length, alpha=alpha, block_unk=block_unk).best

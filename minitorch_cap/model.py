@@ -12,12 +12,13 @@ Two streams meet in the recurrent cell::
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Mapping
 
 import numpy as np
 
 from .nn import GRU, LSTM, RNN, Affine, Embedding, Module, TemporalAffine, TemporalSoftmaxLoss
-from .nn.checks import check_finite, float_input, index_input
+from .nn.checks import check_finite, float_input, index_input, int_option
 from .nn.module import naming_child
 
 CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
@@ -49,10 +50,22 @@ class CaptioningModel(Module):
             raise ValueError(f"CaptioningModel: cell_type must be one of {sorted(CELLS)}, got {cell_type!r}")
         if NULL not in word_to_idx:
             raise ValueError(f"CaptioningModel: word_to_idx must contain {NULL!r} (the padding token)")
-        self.word_to_idx = dict(word_to_idx)
-        self.idx_to_word = {int(i): w for w, i in self.word_to_idx.items()}
+        # The course's own example vocabulary ({'<NULL>': 0, 'cat': 2, 'dog': 3}, V = 3) has ids
+        # beyond V, so only what would break decoding is refused: a shared id, special tokens >= V.
+        ids = [int(i) for i in word_to_idx.values()]
+        repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
+        if repeated:
+            raise ValueError(f"CaptioningModel: word_to_idx gives several words the same id {repeated[:5]}")
+        for token in (NULL, START, END, "<UNK>"):
+            if token in word_to_idx and not 0 <= int(word_to_idx[token]) < len(ids):
+                raise ValueError(f"CaptioningModel: {token} has id {word_to_idx[token]}, outside [0, V) with "
+                                 f"V = len(word_to_idx) = {len(ids)}")
+        self.word_to_idx = {str(w): int(i) for w, i in word_to_idx.items()}
+        self.idx_to_word = {i: w for w, i in self.word_to_idx.items()}
         self.cell_type = cell_type
-        self.input_dim, self.wordvec_dim, self.hidden_dim = int(input_dim), int(wordvec_dim), int(hidden_dim)
+        self.input_dim, self.wordvec_dim, self.hidden_dim = (
+            int_option("CaptioningModel", name, value)
+            for name, value in (("input_dim", input_dim), ("wordvec_dim", wordvec_dim), ("hidden_dim", hidden_dim)))
         self.vocab_size = len(self.word_to_idx)
         self.null_id = int(self.word_to_idx[NULL])
         self.start_id = self.word_to_idx.get(START)
@@ -172,12 +185,13 @@ class CaptioningModel(Module):
         """
         if self.start_id is None:
             raise ValueError(f"CaptioningModel.sample: word_to_idx has no {START!r} token to begin a caption with")
+        max_length = int_option("CaptioningModel.sample", "max_length", max_length)
         state = self.initial_state(features)
         N = state[0].shape[0]
-        captions = np.full((N, int(max_length)), self.null_id, dtype=np.int64)
+        captions = np.full((N, max_length), self.null_id, dtype=np.int64)
         rows = np.arange(N)                                  # rows still generating
         words = np.full(N, self.start_id, dtype=np.int64)
-        for t in range(int(max_length)):
+        for t in range(max_length):
             scores, state = self.decode_step(words, state)
             words = scores.argmax(axis=1)
             captions[rows, t] = words
@@ -214,3 +228,4 @@ for _name, _method in (("beam_search", _beam_search), ("sample_stochastic", _sam
     setattr(CaptioningModel, _name, _method)
 del _name, _method
 # ---------------------------------------------------------------------------------------------
+

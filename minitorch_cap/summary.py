@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tabulate import tabulate
+from tabulate import tabulate, tabulate_formats
 
 from .nn.module import Module
 
@@ -18,6 +18,11 @@ def summary(model: Module, tablefmt: str = "simple") -> str:
     Columns: dotted name, shape, dtype, number of values, bytes of the values (the
     gradient buffers take as much again).
     """
+    if not isinstance(model, Module):
+        raise TypeError(f"summary: expected a minitorch_cap Module (a model or a layer), got {type(model).__name__}")
+    if tablefmt not in tabulate_formats:
+        raise ValueError(f"summary: tablefmt must be one of tabulate's formats {sorted(tabulate_formats)}, "
+                         f"got {tablefmt!r}")
     rows = summary_rows(model)
     total_count = sum(r[3] for r in rows)
     total_bytes = sum(r[4] for r in rows)

@@ -167,6 +167,18 @@ class TestBadInput:
             CaptioningModel(W2I, cell_type="transformer")
         with pytest.raises(ValueError, match="must contain '<NULL>'"):
             CaptioningModel({"a": 0})
+        with pytest.raises(ValueError, match=r"gives several words the same id \[1\]"):
+            CaptioningModel({"<NULL>": 0, "<START>": 1, "<END>": 1})
+        with pytest.raises(ValueError, match=r"<END> has id 5, outside \[0, V\) with V = len\(word_to_idx\) = 3"):
+            CaptioningModel({"<NULL>": 0, "<START>": 1, "<END>": 5})
+        for name in ("input_dim", "wordvec_dim", "hidden_dim"):
+            with pytest.raises(ValueError, match=f"CaptioningModel: {name} must be an integer >= 1, got 0"):
+                CaptioningModel(W2I, **{name: 0})
+
+    @pytest.mark.parametrize("max_length", [0, -1, 2.5, "3"])
+    def test_sample_length(self, max_length):
+        with pytest.raises(ValueError, match="CaptioningModel.sample: max_length must be an integer >= 1"):
+            make("rnn").sample(np.zeros((1, 6)), max_length=max_length)
 
     @pytest.mark.parametrize("features, captions, error, message", [
         (np.zeros((3, 5)), None, ValueError, r"expected features of shape \(N, D=6\), got shape \(3, 5\)"),

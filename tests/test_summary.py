@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from minitorch_cap import CaptioningModel, summary
 from minitorch_cap.summary import summary_rows
@@ -23,3 +24,12 @@ def test_repr_and_summary_come_from_named_parameters():
     model = CaptioningModel({"<NULL>": 0}, input_dim=3, wordvec_dim=2, hidden_dim=2, dtype=np.float64)
     assert [r[0] for r in summary_rows(model)] == [n for n, _ in model.named_parameters()]
     assert "float64" in summary(model)
+
+
+def test_bad_arguments_are_named():
+    from minitorch_cap.nn import Affine
+
+    with pytest.raises(TypeError, match="summary: expected a minitorch_cap Module .* got int"):
+        summary(3)
+    with pytest.raises(ValueError, match="summary: tablefmt must be one of tabulate's formats"):
+        summary(Affine(2, 3), tablefmt="nonsense")

@@ -40,6 +40,7 @@ import numpy as np
 
 from .shapes_captions import (COLOURS, RELATIONS, SHAPES, SIZES, TEMPLATE_WORDS, caption_accuracy,
                               check_caption, parse_caption, reference_captions)
+from ..nn.checks import int_option
 from .shapes_features import extract_features
 from .vocabulary import SPECIAL_TOKENS, Vocabulary
 
@@ -175,10 +176,10 @@ def load_shapes_data(seed: int = 0, num_train: int = DEFAULT_TRAINING["num_train
     ``num_train`` / ``num_val`` count images; each has ``captions_per_image`` (at most 6)
     caption rows. Same ``seed`` and arguments give identical arrays.
     """
-    for name, value, low in (("num_train", num_train, 1), ("num_val", num_val, 1), ("image_size", image_size, 24),
-                             ("captions_per_image", captions_per_image, 1)):
-        if int(value) != value or value < low:
-            raise ValueError(f"load_shapes_data: {name} must be an integer >= {low}, got {value!r}")
+    seed, num_train, num_val, image_size, captions_per_image = (
+        int_option("load_shapes_data", name, value, low)
+        for name, value, low in (("seed", seed, 0), ("num_train", num_train, 1), ("num_val", num_val, 1),
+                                 ("image_size", image_size, 24), ("captions_per_image", captions_per_image, 1)))
     if captions_per_image > 6:
         raise ValueError(f"load_shapes_data: captions_per_image must be <= 6 (the single-object templates), got {captions_per_image}")
     S = int(image_size)

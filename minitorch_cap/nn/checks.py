@@ -71,3 +71,10 @@ def check_finite(owner: str, name: str, array: np.ndarray) -> None:
     """Refuse NaN or infinity where it would poison training."""
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{owner}: {name} contains NaN or infinity")
+
+
+def int_option(owner: str, name: str, value, low: int = 1) -> int:
+    """An integer setting (not a bool, not a float) of at least ``low``, as a plain int."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
+    return int(value)

@@ -82,7 +82,7 @@ def test_defaults_are_documented():
 
 @pytest.mark.parametrize("kwargs,match", [
     (dict(num_train=0), "num_train"), (dict(num_val=1.5), "num_val"), (dict(image_size=16), "image_size"),
-    (dict(captions_per_image=7), "captions_per_image"),
+    (dict(captions_per_image=7), "captions_per_image"), (dict(seed=-1), "seed"), (dict(seed="a"), "seed"),
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
