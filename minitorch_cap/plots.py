@@ -14,11 +14,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-# ---------------------------------------------------------------- training curves (training helper)
+# ---------------------------------------------------------------- training curves
 
 
 def plot_loss_curve(history: Mapping[str, Any] | Sequence[float], path, title: str | None = None) -> Path:
     """Save a PNG of the training loss per iteration (and validation loss per epoch, when present).
+
+    The loss axis is logarithmic when the losses span more than a factor of 10.
 
     ``history`` is ``Trainer.history`` (or the dict read back from ``history.json``), a dict
     ``{"loss": [...], "val_loss": [...]}`` (per iteration, per epoch), or a plain sequence of
@@ -52,7 +54,15 @@ def plot_loss_curve(history: Mapping[str, Any] | Sequence[float], path, title: s
             ax.plot(val_at, val, "o-", lw=1.5, label="validation loss (per epoch)")
             ax.legend()
         ax.set_xlabel("iteration")
-        ax.set_ylabel("loss")
+        log_scale = wants_log_scale(np.concatenate([losses, np.asarray(val, dtype=np.float64)]))
+        if log_scale:
+            from matplotlib.ticker import FuncFormatter
+
+            ax.set_yscale("log")
+            plain = FuncFormatter(lambda value, _: f"{value:g}")      # 30, not 3 x 10^1
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
+        ax.set_ylabel("loss (log scale)" if log_scale else "loss")
         ax.set_title(title or "Training loss history")
         ax.grid(True, alpha=0.3)
         fig.tight_layout()
@@ -64,7 +74,17 @@ def plot_loss_curve(history: Mapping[str, Any] | Sequence[float], path, title: s
     return path
 
 
-# ---------------------------------------------------------------- caption pictures (CLI helper)
+def wants_log_scale(values: np.ndarray) -> bool:
+    """True when positive losses span more than a factor of 10.
+
+    A first loss 10x the last one (typical: 35 -> 3) flattens a linear plot after the first
+    few hundred iterations; a log axis keeps the later progress readable.
+    """
+    finite = values[np.isfinite(values)]
+    return bool(finite.size and finite.min() > 0 and finite.max() > 10 * finite.min())
+
+
+# ---------------------------------------------------------------- caption pictures
 #: Colours that mark a generated caption judged correct / incorrect by a data set's checker.
 CORRECT_COLOUR, WRONG_COLOUR, NEUTRAL_COLOUR = "#1a7f37", "#cf222e", "#000000"
 

@@ -6,7 +6,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from minitorch_cap.plots import plot_loss_curve
+from minitorch_cap.plots import plot_loss_curve, wants_log_scale
 from minitorch_cap.training import Trainer
 
 from .conftest import make_setup
@@ -35,3 +35,14 @@ def test_bad_histories(tmp_path):
         plot_loss_curve([], tmp_path / "x.png")
     with pytest.raises(KeyError, match="no 'loss_history'"):
         plot_loss_curve({"epochs": []}, tmp_path / "x.png")
+
+
+@pytest.mark.parametrize("values, log", [
+    ([35.0, 10.0, 3.0], True),            # the usual start-of-training drop: log axis
+    ([3.0, 2.0, 1.0], False),             # within a factor of 10: linear
+    ([35.0, 0.0, 3.0], False),            # a zero loss cannot go on a log axis
+    ([35.0, np.nan, 3.0], True),          # non-finite values are ignored
+    ([np.nan], False),
+])
+def test_log_axis_when_losses_span_more_than_ten_times(values, log):
+    assert wants_log_scale(np.array(values)) is log
