@@ -2,7 +2,7 @@
 
 * :class:`UserError` and :func:`user_errors`: a mistake the user can fix (missing file, bad
   option value) is printed as one clear line on stderr and the command returns 2 — never a
-  traceback.
+  traceback. :func:`output_folder` checks an --out folder before any long work.
 * :func:`add_data_options` / :func:`load_data`: the built-in shapes data set by default, the
   course's COCO files with ``--data-dir``.
 * :func:`write_caption_outputs`: caption the validation images and write the pictures
@@ -17,7 +17,9 @@ import contextlib
 import functools
 import json
 import os
+import shlex
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +57,8 @@ def user_errors(command: str):
     """Decorator for ``run(args)``: a :class:`UserError` becomes a message on stderr and exit code 2.
 
     The command runs with numpy's BLAS limited to ``args.threads`` threads (default 1).
+    Ctrl-C returns 130 with one line on stderr: "interrupted", followed by the text of the
+    ``KeyboardInterrupt`` when the command raised one that says what was saved.
     """
     def wrap(run):
         @functools.wraps(run)
@@ -65,8 +69,9 @@ def user_errors(command: str):
             except UserError as exc:
                 print(f"minitorch-cap {command}: error: {exc}", file=sys.stderr)
                 return USAGE_ERROR
-            except KeyboardInterrupt:
-                print(f"minitorch-cap {command}: interrupted", file=sys.stderr)
+            except KeyboardInterrupt as exc:
+                detail = f" {exc}" if str(exc) else ""
+                print(f"minitorch-cap {command}: interrupted{detail}", file=sys.stderr)
                 return 130
         return wrapped
     return wrap
@@ -98,6 +103,27 @@ def blas_threads(n: int):
         return
     with threadpool_limits(limits=int(n), user_api="blas"):
         yield
+
+
+def output_folder(path) -> Path:
+    """Create the output folder ``path`` (with its parents) and check that files can be written
+    in it; a :class:`UserError` naming --out if not. Commands call it before any long work."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {str(out)!r} exists and is not a folder; give a folder (it is created if needed)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise UserError(f"--out {str(out)!r}: cannot create or write this folder "
+                        f"({exc.strerror or exc}); give another --out") from None
+    return out
+
+
+def plural(n: int, word: str) -> str:
+    """``plural(1, "epoch")`` -> "1 epoch", ``plural(8, "epoch")`` -> "8 epochs"."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 # ------------------------------------------------------------------------------- option types
@@ -180,17 +206,63 @@ def load_data(args) -> dict:
     if args.max_val is not None:
         raise UserError("--max-val applies to the built-in data only (COCO's validation split is read as it is)")
     from ..data import load_coco_data
-    from ..data.coco import HOW_TO_GET
+    from ..data.coco import CAPTIONS_FILE, URL_FILES, VOCAB_FILE, feature_file
 
     data_dir = Path(args.data_dir)
-    if not data_dir.is_dir():
-        raise UserError(f"--data-dir {str(data_dir)!r} is not a folder; it should hold the CS231n COCO files. "
-                        + HOW_TO_GET)
+    check_coco_files(data_dir, args.pca_features,
+                     [CAPTIONS_FILE, VOCAB_FILE, *(feature_file(s, args.pca_features) for s in ("train", "val")),
+                      *URL_FILES.values()])
     try:
         return load_coco_data(str(data_dir), max_train=args.max_train, pca_features=args.pca_features,
                               rng=np.random.default_rng(args.data_seed))
     except (OSError, ValueError, KeyError) as exc:
         raise UserError(message(exc)) from None
+
+
+def check_coco_files(data_dir: Path, pca_features: bool, needed: list[str]) -> None:
+    """The files ``needed`` must be in ``data_dir``; else a :class:`UserError` in the CLI's terms.
+
+    The download hint is given only when the folder is missing or holds none of the COCO files;
+    when only the other kind of features is there, the message names --no-pca.
+    """
+    from ..data.coco import HOW_TO_GET, feature_file
+
+    if not data_dir.is_dir():
+        raise UserError(f"--data-dir {str(data_dir)!r} is not a folder; it should hold the CS231n COCO files. "
+                        + HOW_TO_GET)
+    missing = [name for name in needed if not (data_dir / name).is_file()]
+    if not missing:
+        return
+    wanted = {feature_file(s, pca_features) for s in ("train", "val")}
+    other = [name for name in (feature_file(s, not pca_features) for s in ("train", "val"))
+             if (data_dir / name).is_file()]
+    if len(missing) == len(needed) and not other:
+        raise UserError(f"--data-dir {str(data_dir)!r} holds none of the CS231n COCO files "
+                        f"({', '.join(needed)}). " + HOW_TO_GET)
+    text = f"--data-dir {str(data_dir)!r} lacks {', '.join(missing)}"
+    if other and wanted & set(missing):
+        kind, fix = ("the 4096-d fc7 features", "add --no-pca") if pca_features else ("the PCA features", "drop --no-pca")
+        text += f"; it has {kind} ({', '.join(other)}): {fix} to use them"
+    raise UserError(text)
+
+
+def data_options_argv(args) -> list[str]:
+    """The data options given on the command line, as arguments to repeat in another command."""
+    argv = []
+    for option, value in (("--data-dir", args.data_dir), ("--max-train", args.max_train),
+                          ("--max-val", args.max_val)):
+        if value is not None:
+            argv += [option, str(value)]
+    if not args.pca_features:
+        argv.append("--no-pca")
+    if args.data_seed != 0:
+        argv += ["--data-seed", str(args.data_seed)]
+    return argv
+
+
+def command_line(argv: list[str]) -> str:
+    """``argv`` quoted for a shell, as users copy it from a message."""
+    return " ".join(shlex.quote(str(a)) for a in argv)
 
 
 def is_builtin(data: dict) -> bool:

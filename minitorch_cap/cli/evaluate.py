@@ -9,7 +9,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from .common import (UserError, add_command, add_data_options, add_threads_option, check_compatible, data_source,
-                     load_checkpoint_model, load_data, positive_int, user_errors)
+                     load_checkpoint_model, load_data, output_folder, positive_int, user_errors)
 
 DESCRIPTION = """\
 Decode the images of a split with a checkpoint (greedy, or beam search with --beam-size;
@@ -94,7 +94,7 @@ def run(args) -> int:
     check_compatible(model, data, source)
     if args.block_unk and "<UNK>" not in model.word_to_idx:
         raise UserError("--block-unk: the model's vocabulary has no <UNK> token")
-    out = Path(args.out) if args.out else Path(args.checkpoint).parent / "evaluate"
+    out = output_folder(args.out or Path(args.checkpoint).parent / "evaluate")
     result = evaluate(model, data, args.split, beam_size=args.beam_size, max_length=args.max_length,
                       alpha=args.alpha, block_unk=args.block_unk, max_images=args.max_images,
                       cider_df=args.cider_df, percent=args.percent)
@@ -103,11 +103,10 @@ def run(args) -> int:
     print(f"{model.cell_type.upper()} from {args.checkpoint}: {n} {args.split} images of {source}, {how}")
     print(score_table(result))
     print(f"decoding took {result.decode_seconds:.2f} s ({1000 * result.decode_seconds / max(n, 1):.2f} s per 1,000 images)")
-    out.mkdir(parents=True, exist_ok=True)
     results_path, scores_path = out / "results.json", out / "scores.json"
     results_path.write_text(json.dumps(result.results(), indent=1) + "\n")
     scores = {"checkpoint": str(args.checkpoint), "data": source, **result.settings,
-              "scale_note": "pycocoevalcap's scale (BLEU, ROUGE-L 0-1; CIDEr-D x10 included)"
+              "scale_note": "pycocoevalcap's scale (BLEU, ROUGE-L 0-1; CIDEr-D 0-10)"
                             + ("; multiplied by 100" if args.percent else ""),
               "metrics": result.metrics, "diagnostics": result.diagnostics,
               "decode_seconds": result.decode_seconds}

@@ -6,17 +6,19 @@ import json
 from pathlib import Path
 
 from .common import (add_command, add_data_options, add_threads_option, caption_report, check_compatible,
-                     data_source, is_builtin, load_checkpoint_model, load_data, positive_int, user_errors,
-                     write_caption_outputs)
+                     data_source, is_builtin, load_checkpoint_model, load_data, output_folder, positive_int,
+                     user_errors, write_caption_outputs)
 
 DESCRIPTION = """\
 Caption validation images with a trained checkpoint (greedy decoding) and write the
-same pictures as 'train':
+same pictures as 'train' into --out:
 
-  captions.png    built-in data: images with the generated caption (green and checked
-                  when fully correct, red when not) and two reference captions
-  captions.html   COCO: image URLs with generated and reference captions
-  captions.json   every captioned image with its generated and reference captions
+  captions.png         built-in data: images with the generated caption (green and
+                       checked when fully correct, red when not) and two reference captions
+  captions.html        COCO: image URLs with generated and reference captions
+  captions.json        every captioned image with its generated and reference captions
+  sample_metrics.json  built-in data: the split, the share of fully correct captions
+                       (accuracy), the numbers of images and correct ones, the checkpoint
 
 The data must be the data the model was trained on: the built-in shapes data set by
 default, or the COCO files given with --data-dir. On the built-in data it prints the
@@ -55,7 +57,7 @@ def run(args) -> int:
     data = load_data(args)
     source = data_source(args, data)
     check_compatible(model, data, source)
-    out = Path(args.out) if args.out else Path(args.checkpoint).parent / "sample"
+    out = output_folder(args.out or Path(args.checkpoint).parent / "sample")
     report = caption_report(model, data, args.split, max_length=args.max_length,
                             max_images=None if is_builtin(data) else args.num_images)
     written = write_caption_outputs(report, data, out, num_images=args.num_images, split=args.split,

@@ -11,8 +11,9 @@ import numpy as np
 
 from ..data import DEFAULT_TRAINING
 from .common import (UserError, add_command, add_data_options, add_threads_option, caption_report, check_compatible,
-                     data_source, is_builtin, load_checkpoint_model, load_data, non_negative_int, positive_float,
-                     positive_int, unit_float, user_errors, write_caption_outputs)
+                     command_line, data_options_argv, data_source, is_builtin, load_checkpoint_model, load_data,
+                     non_negative_int, output_folder, plural, positive_float, positive_int, unit_float, user_errors,
+                     write_caption_outputs)
 
 #: Settings used when an option is not given: on the built-in data, its recommended ones
 #: (``minitorch_cap.data.DEFAULT_TRAINING``: >= 90% fully correct held-out captions in
@@ -32,9 +33,13 @@ download) with the data set's recommended settings: under a minute on two
 cores, and at least 90% of held-out images captioned fully correctly. With --data-dir
 it trains on the CS231n COCO files instead.
 
-It writes into --out:
-  checkpoint.h5    weights, vocabulary, configuration, optimizer state (for 'sample',
-                   'evaluate', 'summary' and --resume)
+It writes into --out (default: runs/shapes-CELL, or runs/coco-CELL with --data-dir,
+with -2, -3, ... appended when that folder already holds a run). An --out that already
+holds another run is refused unless --overwrite is given; --resume without --out
+continues in the checkpoint's own folder.
+  checkpoint.h5    weights, vocabulary, configuration, optimizer state, written after
+                   every epoch (for 'sample', 'evaluate', 'summary' and --resume)
+  best.h5          the same for the epoch with the lowest validation loss
   history.json     the loss of every iteration and the validation loss of every epoch
   loss.png         the loss curves
   captions.png     built-in data: validation images with the generated caption (green
@@ -53,6 +58,7 @@ examples:
   minitorch-cap train --epochs 3 --no-progress          shorter, without the progress bar
   minitorch-cap train --data-dir datasets/coco_captioning --max-train 50000 --epochs 2
   minitorch-cap train --resume runs/shapes-lstm/checkpoint.h5 --epochs 20
+  minitorch-cap train --out runs/shapes-lstm --overwrite  replace the run in runs/shapes-lstm
 
 defaults marked "built-in/COCO" differ between the two kinds of data:
   built-in: {builtin}
@@ -89,10 +95,15 @@ def register(subparsers) -> None:
     add_data_options(p)
     run_group = p.add_argument_group("output and run")
     run_group.add_argument("--out", metavar="DIR", default=None,
-                           help="output folder (default: runs/shapes-CELL, or runs/coco-CELL with --data-dir)")
+                           help="output folder (default: runs/shapes-CELL, or runs/coco-CELL with --data-dir; "
+                                "-2, -3, ... appended when it already holds a run; with --resume: the "
+                                "checkpoint's folder)")
+    run_group.add_argument("--overwrite", action="store_true",
+                           help="replace the run already in --out (its files are deleted first)")
     run_group.add_argument("--resume", metavar="CKPT", default=None,
-                           help="continue an interrupted run from its checkpoint (optimizer, schedule, "
-                                "random state and counters included) up to --epochs in total")
+                           help="continue a run from its checkpoint (optimizer, schedule, random state and "
+                                "counters included) up to --epochs in total (default: the run's own number); "
+                                "the model options come from the checkpoint")
     run_group.add_argument("--init", metavar="CKPT", default=None,
                            help="start from the weights of a checkpoint (fresh optimizer; model options ignored)")
     run_group.add_argument("--num-images", metavar="N", type=positive_int, default=16,
@@ -112,9 +123,66 @@ def resolve(args, data: dict) -> dict:
     return {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in defaults.items()}
 
 
+#: The files of a run in --out: a folder holding the first two holds a run.
+RUN_FILES = ("checkpoint.h5", "history.json", "best.h5", "loss.png", "captions.png", "captions.html",
+             "captions.json", "metrics.json")
+
+
+def holds_run(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in RUN_FILES[:2])
+
+
 def default_out(args) -> Path:
+    """runs/shapes-CELL (runs/coco-CELL with --data-dir), or the first of -2, -3, ... holding no run."""
     kind = "shapes" if args.data_dir is None else "coco"
-    return Path("runs") / f"{kind}-{args.cell or BUILTIN_DEFAULTS['cell']}"
+    base = Path("runs") / f"{kind}-{args.cell or BUILTIN_DEFAULTS['cell']}"
+    out, k = base, 1
+    while holds_run(out):
+        k += 1
+        out = base.with_name(f"{base.name}-{k}")
+    return out
+
+
+def choose_out(args) -> Path:
+    """The output folder: --out, the resumed checkpoint's folder, or a fresh default one.
+
+    An --out holding a run other than the resumed one is refused without --overwrite, and with
+    it the old run's files are deleted, so that no file of it stays among the new ones.
+    """
+    if args.out is None:
+        return Path(args.resume).parent if args.resume else default_out(args)
+    out = Path(args.out)
+    same_run = args.resume is not None and Path(args.resume).resolve().parent == out.resolve()
+    if holds_run(out) and not same_run:
+        if not args.overwrite:
+            raise UserError(f"--out {str(out)!r} already holds a run; continue it with --resume "
+                            f"{out / 'checkpoint.h5'}, choose another --out, or pass --overwrite to replace it")
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+    return out
+
+
+def check_resume(args):
+    """Before any work: the checkpoint can be resumed, the model options given agree with it and
+    --epochs goes beyond the epochs it has completed. Returns its model."""
+    from ..training import load_checkpoint
+
+    model = load_checkpoint_model(args.resume)
+    for option, given, saved in (("--cell", args.cell, model.cell_type), ("--hidden-dim", args.hidden_dim, model.hidden_dim),
+                                 ("--wordvec-dim", args.wordvec_dim, model.wordvec_dim)):
+        if given is not None and given != saved:
+            raise UserError(f"{option} {given} differs from the checkpoint's {saved}: a resumed run keeps the "
+                            f"checkpoint's model; drop {option}, or start a new run from its weights with "
+                            f"--init {args.resume}")
+    state = load_checkpoint(args.resume)["trainer"]
+    if state is None:
+        raise UserError(f"{args.resume!r} holds weights but no training state; start a new run from it with --init")
+    done = int(state["epoch"])
+    total = args.epochs or int(state["config"]["num_epochs"])
+    if total <= done:
+        raise UserError(f"the checkpoint has already completed {plural(done, 'epoch')}; "
+                        f"pass --epochs greater than {done} to train more")
+    return model
 
 
 @user_errors("train")
@@ -122,17 +190,16 @@ def run(args) -> int:
     from ..data import model_caption_accuracy
     from ..model import CaptioningModel
     from ..optim import Adam, ExponentialLR
-    from ..plots import plot_loss_curve
-    from ..training import Trainer, TrainingDiverged
+    from ..training import Trainer
 
     if args.resume and args.init:
         raise UserError("--resume and --init exclude each other (resume continues a run; init only copies weights)")
     start = time.perf_counter()
     say = (lambda *a: None) if args.quiet else print
-    out = Path(args.out) if args.out else default_out(args)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {str(out)!r} exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    resumed_model = check_resume(args) if args.resume else None
+    if args.overwrite and args.out is None:
+        raise UserError("--overwrite needs --out (without --out, train picks a folder that holds no run)")
+    out = output_folder(choose_out(args))
 
     data = load_data(args)
     source = data_source(args, data)
@@ -148,11 +215,14 @@ def run(args) -> int:
     if is_builtin(data):  # held-out accuracy after every epoch, kept in history.json
         trainer_options["metrics"] = {"val_accuracy": model_caption_accuracy}
     if args.resume:
-        check_compatible(load_checkpoint_model(args.resume), data, source)
+        check_compatible(resumed_model, data, source)
+        if args.epochs is None:  # the run's own number of epochs
+            del trainer_options["num_epochs"]
         trainer = _resume(args.resume, data, trainer_options)
         model, cfg = trainer.model, trainer.config
         settings.update(cell=model.cell_type, hidden_dim=model.hidden_dim, wordvec_dim=model.wordvec_dim,
-                        batch_size=cfg.batch_size, lr=trainer.optimizer.lr)
+                        epochs=cfg.num_epochs, batch_size=cfg.batch_size, lr=trainer.optimizer.lr,
+                        lr_decay=getattr(trainer.scheduler, "gamma", settings["lr_decay"]))
         what = f"resuming {args.resume} at epoch {trainer.epoch}"
     else:
         if args.init:
@@ -169,8 +239,22 @@ def run(args) -> int:
                           clip_grad_norm=args.clip_grad_norm, **trainer_options)
         what = f"from the weights of {args.init}" if args.init else "from scratch"
     say(f"training {what}: {settings['cell']} cell, H={settings['hidden_dim']}, W={settings['wordvec_dim']}, "
-        f"{settings['epochs']} epochs of {trainer.iterations_per_epoch} iterations, batch {settings['batch_size']}, "
-        f"Adam lr {settings['lr']:g} decayed by {settings['lr_decay']} per epoch -> {out}")
+        f"{plural(settings['epochs'], 'epoch')} of {plural(trainer.iterations_per_epoch, 'iteration')}, "
+        f"batch {settings['batch_size']}, Adam lr {settings['lr']:g} decayed by {settings['lr_decay']} per epoch "
+        f"-> {out}")
+    try:
+        return _train_and_report(args, trainer, data, settings, out, start)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(what_was_saved(args, trainer)) from None
+
+
+def _train_and_report(args, trainer, data: dict, settings: dict, out: Path, start: float) -> int:
+    """Train, then write the pictures and metrics.json and print the result."""
+    from ..plots import plot_loss_curve
+    from ..training import TrainingDiverged
+
+    say = (lambda *a: None) if args.quiet else print
+    model, source = trainer.model, data_source(args, data)
     train_start = time.perf_counter()
     try:
         trainer.train()
@@ -180,9 +264,6 @@ def run(args) -> int:
     train_seconds = time.perf_counter() - train_start
 
     loss_history, val_history = trainer.loss_history, trainer.val_loss_history
-    if not loss_history:
-        raise UserError(f"no training iterations were run (the run in {out} already has {trainer.epoch} epochs; "
-                        "raise --epochs to continue it)")
     plot_loss_curve(trainer.history, out / "loss.png",
                     title=f"{settings['cell'].upper()} training loss ({source})")
 
@@ -211,7 +292,7 @@ def run(args) -> int:
 
     files = sorted(p.name for p in out.iterdir() if p.is_file())
     say(f"wrote {', '.join(files)} in {out} ({time.perf_counter() - start:.0f} s in all)")
-    loss_text = f"final loss {metrics['final_loss']:.3f}"
+    loss_text = f"last-epoch training loss {metrics['final_epoch_train_loss']:.3f}"
     if val_history:
         loss_text += f", validation loss {metrics['final_val_loss']:.3f}"
     if "accuracy" in report:
@@ -221,6 +302,27 @@ def run(args) -> int:
         print(f"done: {loss_text}; captions of {len(report['generated'])} validation images in "
               f"{[p.name for p in pictures][0]}")
     return 0
+
+
+def what_was_saved(args, trainer) -> str:
+    """After Ctrl-C: the epoch interrupted, the last checkpoint and the command that continues the run."""
+    from ..training import load_checkpoint
+
+    total = trainer.config.num_epochs
+    path = trainer.last_checkpoint
+    try:
+        saved = int(load_checkpoint(path)["trainer"]["epoch"]) if path is not None else 0
+    except (OSError, ValueError, KeyError):  # an unreadable file cannot be resumed either
+        path, saved = None, 0
+    if path is None:
+        return f"in epoch {saved + 1} of {total} before any checkpoint was written; nothing was saved"
+    if saved >= total:
+        again = ["minitorch-cap", "sample", path, *data_options_argv(args)]
+        return (f"after training: {path} holds all {plural(total, 'epoch')}, but the pictures and metrics.json "
+                f"may be missing: `{command_line(again)}` draws the captions")
+    again = ["minitorch-cap", "train", "--resume", path, "--epochs", total, *data_options_argv(args)]
+    return (f"in epoch {saved + 1} of {total}; the last checkpoint is {path} (epoch {saved}): "
+            f"continue with `{command_line(again)}`")
 
 
 def _print_epoch(trainer, record: dict) -> None:

@@ -18,8 +18,10 @@ def test_train_help_lists_the_outputs_and_the_builtin_defaults():
     from minitorch_cap.data import DEFAULT_TRAINING
 
     _, stdout, _ = run_cli(["train", "--help"])
-    for name in ("checkpoint.h5", "history.json", "loss.png", "captions.png", "captions.html", "metrics.json"):
+    for name in ("checkpoint.h5", "best.h5", "history.json", "loss.png", "captions.png", "captions.html",
+                 "metrics.json", "--overwrite"):
         assert name in stdout
+    assert "model options come from the checkpoint" in " ".join(stdout.split())
     assert f"epochs={DEFAULT_TRAINING['num_epochs']}" in stdout
 
 
@@ -28,3 +30,9 @@ def test_top_level_help_lists_the_commands():
     assert code == 0
     for command in ("train", "sample", "evaluate", "summary"):
         assert command in stdout
+
+
+def test_sample_help_lists_its_outputs():
+    _, stdout, _ = run_cli(["sample", "--help"])
+    for name in ("captions.png", "captions.html", "captions.json", "sample_metrics.json"):
+        assert name in stdout

@@ -109,7 +109,7 @@ def test_bad_option_values_exit_2_with_a_message(argv, message, tmp_path):
 def test_user_errors_return_2_without_traceback(tmp_path, coco_dir):
     cases = [
         (["--data-dir", tmp_path / "nowhere"], "is not a folder"),
-        (["--data-dir", tmp_path], "missing file"),
+        (["--data-dir", tmp_path], "holds none of the CS231n COCO files"),
         (["--resume", tmp_path / "missing.h5"], "not found"),
         (["--resume", tmp_path / "a.h5", "--init", tmp_path / "b.h5"], "exclude each other"),
         (["--data-dir", coco_dir, "--max-val", "3"], "--max-val applies to the built-in data only"),
@@ -128,6 +128,7 @@ def test_out_must_be_a_folder(tmp_path):
 
 def test_resume_with_a_checkpoint_of_other_data_is_refused(tiny_run, coco_dir, tmp_path):
     out, _ = tiny_run
-    code, _, stderr = run_cli(["train", "--data-dir", coco_dir, "--resume", out / "checkpoint.h5", "--out", tmp_path])
+    code, _, stderr = run_cli(["train", "--data-dir", coco_dir, "--resume", out / "checkpoint.h5", "--epochs", "3",
+                               "--out", tmp_path])
     assert code == 2
     assert re.search(r"the checkpoint and the COCO files in .*: the model expects \d+-d image features but train_features are 12-d", stderr), stderr

@@ -1,0 +1,240 @@
+"""No lost work: where ``train`` writes, resuming, Ctrl-C, unusable --out folders, messages."""
+
+import json
+import shlex
+import shutil
+
+import pytest
+
+from minitorch_cap.cli import train as train_command
+from minitorch_cap.training import load_checkpoint
+
+from .conftest import TINY, run_cli
+
+
+def tiny(epochs: int) -> list[str]:
+    argv = list(TINY)
+    argv[argv.index("--epochs") + 1] = str(epochs)
+    return argv
+
+
+def saved_epoch(path) -> int:
+    return int(load_checkpoint(path)["trainer"]["epoch"])
+
+
+# ------------------------------------------------------------------------ where train writes
+def test_without_out_each_run_gets_a_fresh_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, first, stderr = run_cli(["train", *tiny(1)])
+    assert code == 0, stderr
+    code, second, stderr = run_cli(["train", *tiny(1)])
+    assert code == 0, stderr
+    assert "-> runs/shapes-lstm\n" in first and "-> runs/shapes-lstm-2\n" in second
+    assert (tmp_path / "runs/shapes-lstm/checkpoint.h5").is_file()
+    assert (tmp_path / "runs/shapes-lstm-2/checkpoint.h5").is_file()
+
+
+def test_out_holding_a_run_is_refused_and_left_alone(tiny_run, tmp_path):
+    out, _ = tiny_run
+    before = (out / "history.json").read_text()
+    code, _, stderr = run_cli(["train", *tiny(1), "--out", out])
+    assert code == 2
+    assert f"--out {str(out)!r} already holds a run" in stderr
+    assert f"--resume {out / 'checkpoint.h5'}" in stderr and "--overwrite" in stderr and "another --out" in stderr
+    assert (out / "history.json").read_text() == before
+
+
+def test_overwrite_replaces_the_run(coco_dir, tmp_path):
+    (tmp_path / "history.json").write_text("{}")
+    (tmp_path / "captions.png").write_text("of the old run")
+    (tmp_path / "notes.txt").write_text("not a file of train")
+    code, _, stderr = run_cli(["train", "--data-dir", coco_dir, "--epochs", "1", "--batch-size", "4",
+                               "--hidden-dim", "8", "--wordvec-dim", "4", "--out", tmp_path, "--overwrite"])
+    assert code == 0, stderr
+    assert json.loads((tmp_path / "history.json").read_text())["loss_history"]
+    assert not (tmp_path / "captions.png").exists()     # the new run is on COCO: captions.html
+    assert (tmp_path / "notes.txt").exists()
+
+
+def test_resume_without_out_continues_in_the_checkpoint_folder(tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    assert run_cli(["train", *tiny(1), "--out", run_dir])[0] == 0
+    monkeypatch.chdir(tmp_path)
+    code, stdout, stderr = run_cli(["train", "--resume", run_dir / "checkpoint.h5", "--epochs", "2",
+                                    "--max-train", "40", "--max-val", "6", "--no-progress"])
+    assert code == 0, stderr
+    assert f"-> {run_dir}\n" in stdout
+    assert not (tmp_path / "runs").exists()
+    assert saved_epoch(run_dir / "checkpoint.h5") == 2
+
+
+def test_resume_without_epochs_continues_to_the_runs_own_number(tmp_path, monkeypatch):
+    interrupt_in_epoch(monkeypatch, 2)
+    assert run_cli(["train", *tiny(3), "--out", tmp_path])[0] == 130
+    monkeypatch.undo()
+    assert saved_epoch(tmp_path / "checkpoint.h5") == 1
+    code, stdout, stderr = run_cli(["train", "--resume", tmp_path / "checkpoint.h5", "--max-train", "40",
+                                    "--max-val", "6", "--no-progress"])
+    assert code == 0, stderr
+    assert "3 epochs of 4 iterations" in stdout
+    assert saved_epoch(tmp_path / "checkpoint.h5") == 3
+
+
+# ----------------------------------------------------------------------------- resume errors
+@pytest.mark.parametrize("epochs", ["1", "2"])
+def test_resume_to_no_more_epochs_is_an_error(tiny_run, epochs):
+    out, _ = tiny_run
+    code, _, stderr = run_cli(["train", *tiny(int(epochs)), "--resume", out / "checkpoint.h5", "--out", out])
+    assert code == 2
+    assert "the checkpoint has already completed 2 epochs; pass --epochs greater than 2 to train more" in stderr
+
+
+@pytest.mark.parametrize("option, value, saved", [("--cell", "gru", "lstm"), ("--hidden-dim", "32", "16"),
+                                                  ("--wordvec-dim", "9", "8")])
+def test_resume_refuses_other_model_options(tiny_run, option, value, saved):
+    out, _ = tiny_run
+    argv = tiny(3)
+    if option in argv:
+        argv[argv.index(option) + 1] = value
+    else:
+        argv += [option, value]
+    code, _, stderr = run_cli(["train", *argv, "--resume", out / "checkpoint.h5", "--out", out])
+    assert code == 2
+    assert f"{option} {value} differs from the checkpoint's {saved}" in stderr and "--init" in stderr
+
+
+# ---------------------------------------------------------------------------------- Ctrl-C
+def interrupt_in_epoch(monkeypatch, epoch: int) -> None:
+    """Ctrl-C at the end of ``epoch``, before its checkpoint is written (callbacks run first)."""
+    original = train_command._print_epoch
+
+    def callback(trainer, record):
+        original(trainer, record)
+        if record["epoch"] == epoch:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_command, "_print_epoch", callback)
+
+
+def test_ctrl_c_names_the_last_checkpoint_and_the_command_that_continues(tmp_path, monkeypatch):
+    out = tmp_path / "x"
+    interrupt_in_epoch(monkeypatch, 2)
+    code, _, stderr = run_cli(["train", *tiny(3), "--out", out, "--data-seed", "5"])
+    assert code == 130 and "Traceback" not in stderr
+    checkpoint = out / "checkpoint.h5"
+    assert (f"minitorch-cap train: interrupted in epoch 2 of 3; the last checkpoint is {checkpoint} (epoch 1): "
+            "continue with `minitorch-cap train --resume") in stderr
+    assert saved_epoch(checkpoint) == 1
+    monkeypatch.undo()
+    command = shlex.split(stderr.split("`")[1])
+    assert command[:2] == ["minitorch-cap", "train"] and "--data-seed" in command
+    code, _, stderr = run_cli(command[1:])       # the command printed works as it is
+    assert code == 0, stderr
+    assert saved_epoch(checkpoint) == 3
+
+
+def test_ctrl_c_before_the_first_checkpoint_says_nothing_was_saved(tmp_path, monkeypatch):
+    interrupt_in_epoch(monkeypatch, 1)
+    code, _, stderr = run_cli(["train", *tiny(2), "--out", tmp_path])
+    assert code == 130
+    assert stderr.strip() == ("minitorch-cap train: interrupted in epoch 1 of 2 before any checkpoint was "
+                              "written; nothing was saved")
+
+
+# ------------------------------------------------------------------------ unusable --out
+def no_long_work(*args, **kwargs):
+    raise AssertionError("the output folder must be checked before any long work")
+
+
+def test_train_checks_out_before_loading_data(tmp_path, monkeypatch):
+    monkeypatch.setattr(train_command, "load_data", no_long_work)
+    (tmp_path / "file").write_text("x")
+    for out, message in [("/proc/minitorch-cap-test", "cannot create or write this folder"),
+                         (tmp_path / "file" / "sub", "cannot create or write this folder"),
+                         (tmp_path / "file", "exists and is not a folder")]:
+        code, _, stderr = run_cli(["train", *tiny(1), "--out", out])
+        assert code == 2, out
+        assert f"--out {str(out)!r}" in stderr and message in stderr and "Traceback" not in stderr
+        assert len(stderr.strip().splitlines()) == 1
+
+
+def test_sample_checks_out_before_decoding(tiny_run, tmp_path, monkeypatch):
+    from minitorch_cap.cli import sample
+
+    monkeypatch.setattr(sample, "caption_report", no_long_work)
+    out, _ = tiny_run
+    (tmp_path / "file").write_text("x")
+    code, _, stderr = run_cli(["sample", out / "checkpoint.h5", "--max-train", "40", "--max-val", "6",
+                               "--out", tmp_path / "file"])
+    assert code == 2
+    assert "exists and is not a folder" in stderr and "Traceback" not in stderr
+
+
+def test_evaluate_checks_out_before_decoding(tiny_run, tmp_path, monkeypatch):
+    import minitorch_cap.evaluation
+
+    monkeypatch.setattr(minitorch_cap.evaluation, "evaluate", no_long_work)
+    out, _ = tiny_run
+    (tmp_path / "file").write_text("x")
+    code, _, stderr = run_cli(["evaluate", out / "checkpoint.h5", "--max-train", "40", "--max-val", "6",
+                               "--out", tmp_path / "file" / "sub"])
+    assert code == 2
+    assert "cannot create or write this folder" in stderr and "Traceback" not in stderr
+
+
+# ---------------------------------------------------------------------------------- messages
+def test_final_line_names_the_last_epochs_training_loss(tiny_run):
+    out, stdout = tiny_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"final_loss", "final_val_loss", "final_epoch_train_loss", "val_accuracy"} <= set(metrics)
+    assert (f"(last-epoch training loss {metrics['final_epoch_train_loss']:.3f}, "
+            f"validation loss {metrics['final_val_loss']:.3f})") in stdout
+    assert "2 epochs of 4 iterations" in stdout
+
+
+def test_one_epoch_is_singular(tmp_path):
+    code, stdout, stderr = run_cli(["train", *tiny(1), "--batch-size", "200", "--out", tmp_path])
+    assert code == 0, stderr
+    assert "1 epoch of 1 iteration," in stdout
+
+
+def test_evaluate_scale_note_matches_the_table(tiny_run, tmp_path):
+    out, _ = tiny_run
+    code, stdout, stderr = run_cli(["evaluate", out / "checkpoint.h5", "--max-train", "40", "--max-val", "6",
+                                    "--max-images", "3", "--out", tmp_path])
+    assert code == 0, stderr
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert "BLEU, ROUGE-L 0-1; CIDEr-D 0-10" in scores["scale_note"] and "x10" not in scores["scale_note"]
+    assert "BLEU, ROUGE-L 0-1; CIDEr-D 0-10" in stdout
+
+
+# ------------------------------------------------------------------------- COCO folder messages
+@pytest.mark.parametrize("command", ["train", "summary"])
+def test_fc7_only_folder_points_to_no_pca(coco_dir, tmp_path, command):
+    for path in coco_dir.iterdir():
+        shutil.copy(path, tmp_path / path.name.replace("_pca", ""))
+    more = ["--out", tmp_path / "out"] if command == "train" else []
+    code, _, stderr = run_cli([command, "--data-dir", tmp_path, *more])
+    assert code == 2
+    assert "add --no-pca" in stderr and "pca_features" not in stderr
+    assert "download" not in stderr
+
+
+def test_partly_filled_folder_names_the_missing_file_without_the_download_hint(coco_dir, tmp_path):
+    for path in coco_dir.iterdir():
+        if path.name != "val2014_urls.txt":
+            shutil.copy(path, tmp_path / path.name)
+    code, _, stderr = run_cli(["train", "--data-dir", tmp_path, "--out", tmp_path / "out"])
+    assert code == 2
+    assert f"--data-dir {str(tmp_path)!r} lacks val2014_urls.txt" in stderr and "download" not in stderr
+
+
+def test_ctrl_c_after_training_says_the_checkpoint_is_complete(tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_command, "caption_report", interrupted)
+    code, _, stderr = run_cli(["train", *tiny(1), "--out", tmp_path])
+    assert code == 130
+    assert (f"interrupted after training: {tmp_path / 'checkpoint.h5'} holds all 1 epoch, but the pictures and "
+            "metrics.json may be missing: `minitorch-cap sample") in stderr
