@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMANDS = ("train", "sample", "evaluate", "summary")
@@ -37,13 +38,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``minitorch-cap`` console script; returns the exit code."""
+    """Entry point of the ``minitorch-cap`` console script; returns the exit code.
+
+    Output piped into a reader that stops early (``minitorch-cap summary CKPT | head -1``)
+    ends the command quietly with exit code 1, as the Python documentation recommends
+    (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at devnull so that it does not fail there.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

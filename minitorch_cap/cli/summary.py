@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import UserError, add_command, message, positive_int, user_errors
+from tabulate import tabulate_formats
+
+from .common import UserError, add_command, check_coco_files, message, positive_int, user_errors
+from .train import BUILTIN_DEFAULTS, COCO_DEFAULTS
 
 DESCRIPTION = """\
 Print the parameter table (name, shape, dtype, count, bytes, totals) of a captioning model.
@@ -27,10 +30,14 @@ def register(subparsers) -> None:
                     description=DESCRIPTION, epilog=EPILOG)
     p.add_argument("checkpoint", nargs="?", metavar="CHECKPOINT", default=None,
                    help="a checkpoint written by 'minitorch-cap train' (the options below are then ignored)")
-    model = p.add_argument_group("model configuration (without CHECKPOINT)")
-    model.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="lstm", help="recurrent cell")
-    model.add_argument("--hidden-dim", metavar="H", type=positive_int, default=128, help="hidden size H")
-    model.add_argument("--wordvec-dim", metavar="W", type=positive_int, default=128, help="word-vector size W")
+    model = p.add_argument_group("model configuration (without CHECKPOINT; defaults as 'minitorch-cap train')")
+    b, c = BUILTIN_DEFAULTS, COCO_DEFAULTS
+    model.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None,
+                       help=f"recurrent cell (built-in/COCO default: {b['cell']}/{c['cell']})")
+    model.add_argument("--hidden-dim", metavar="H", type=positive_int, default=None,
+                       help=f"hidden size H (built-in/COCO default: {b['hidden_dim']}/{c['hidden_dim']})")
+    model.add_argument("--wordvec-dim", metavar="W", type=positive_int, default=None,
+                       help=f"word-vector size W (built-in/COCO default: {b['wordvec_dim']}/{c['wordvec_dim']})")
     model.add_argument("--input-dim", metavar="D", type=positive_int, default=None,
                        help="image-feature size D (default: that of the data)")
     model.add_argument("--data-dir", metavar="DIR", default=None,
@@ -38,8 +45,8 @@ def register(subparsers) -> None:
                             "(default: the built-in shapes data set)")
     model.add_argument("--no-pca", dest="pca_features", action="store_false",
                        help="with --data-dir: the 4096-d fc7 features instead of the 512-d PCA ones")
-    p.add_argument("--format", dest="tablefmt", default="simple", metavar="FMT",
-                   help="table style of the tabulate package (simple, github, grid, ...)")
+    p.add_argument("--format", dest="tablefmt", default="simple", metavar="FMT", choices=tabulate_formats,
+                   help="table style of the tabulate package: " + ", ".join(tabulate_formats))
     p.set_defaults(func=run)
 
 
@@ -54,15 +61,15 @@ def run(args) -> int:
         source = f"checkpoint {args.checkpoint}"
     else:
         word_to_idx, input_dim, source = _vocabulary_and_input_dim(args)
-        model = CaptioningModel(word_to_idx, input_dim=args.input_dim or input_dim, wordvec_dim=args.wordvec_dim,
-                                hidden_dim=args.hidden_dim, cell_type=args.cell)
+        defaults = BUILTIN_DEFAULTS if args.data_dir is None else COCO_DEFAULTS
+        model = CaptioningModel(word_to_idx, input_dim=args.input_dim or input_dim,
+                                wordvec_dim=args.wordvec_dim or defaults["wordvec_dim"],
+                                hidden_dim=args.hidden_dim or defaults["hidden_dim"],
+                                cell_type=args.cell or defaults["cell"])
     config = model.config()
     print(f"{source}: {config['cell_type']} cell, vocabulary {model.vocab_size} words, "
           f"D={config['input_dim']}, W={config['wordvec_dim']}, H={config['hidden_dim']}")
-    try:
-        print(summary(model, tablefmt=args.tablefmt))
-    except ValueError as exc:  # an unknown table format
-        raise UserError(f"--format {args.tablefmt!r}: {exc}") from None
+    print(summary(model, tablefmt=args.tablefmt))
     return 0
 
 
@@ -76,13 +83,11 @@ def _vocabulary_and_input_dim(args) -> tuple[dict, int, str]:
     import h5py
 
     from ..data import Vocabulary
-    from ..data.coco import HOW_TO_GET, VOCAB_FILE, feature_file
+    from ..data.coco import VOCAB_FILE, feature_file
 
     base = Path(args.data_dir)
     vocab_path, feat_path = base / VOCAB_FILE, base / feature_file("train", args.pca_features)
-    for path in (vocab_path, feat_path):
-        if not path.is_file():
-            raise UserError(f"{path} not found: --data-dir must hold the CS231n COCO files. " + HOW_TO_GET)
+    check_coco_files(base, args.pca_features, [vocab_path.name, feat_path.name])
     try:
         word_to_idx = Vocabulary.load(vocab_path).word_to_idx
         with h5py.File(feat_path, "r") as f:

@@ -44,9 +44,40 @@ def test_summary_on_coco_files_uses_their_vocabulary_and_feature_size(coco_dir):
 
 def test_summary_errors_return_2(tmp_path):
     for argv, message in [(["summary", tmp_path / "none.h5"], "not found"),
-                          (["summary", "--data-dir", tmp_path], "coco2014_vocab.json not found"),
+                          (["summary", "--data-dir", tmp_path], "holds none of the CS231n COCO files"),
+                          (["summary", "--format", "nonsense"], "invalid choice: 'nonsense'"),
                           (["summary", "--cell", "cnn"], "invalid choice"),
                           (["summary", "--hidden-dim", "0"], "expected a positive integer")]:
         code, _, stderr = run_cli(argv)
         assert code == 2, argv
         assert message in stderr and "Traceback" not in stderr
+
+
+def test_summary_defaults_are_those_of_train():
+    from minitorch_cap.cli.train import BUILTIN_DEFAULTS
+
+    code, stdout, stderr = run_cli(["summary"])
+    assert code == 0, stderr
+    b = BUILTIN_DEFAULTS
+    assert f"{b['cell']} cell" in stdout and f"W={b['wordvec_dim']}, H={b['hidden_dim']}" in stdout
+
+
+def test_summary_on_coco_files_defaults_to_trains_coco_settings(coco_dir):
+    from minitorch_cap.cli.train import COCO_DEFAULTS
+
+    code, stdout, stderr = run_cli(["summary", "--data-dir", coco_dir])
+    assert code == 0, stderr
+    assert f"W={COCO_DEFAULTS['wordvec_dim']}, H={COCO_DEFAULTS['hidden_dim']}" in stdout
+
+
+def test_summary_into_a_closed_pipe_ends_quietly(tiny_run):
+    import subprocess
+    import sys
+
+    out, _ = tiny_run
+    proc = subprocess.Popen([sys.executable, "-m", "minitorch_cap.cli", "summary", str(out / "checkpoint.h5")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # as `| head -1` does once it has its line
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert stderr == ""
