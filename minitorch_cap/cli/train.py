@@ -201,7 +201,11 @@ def run(args) -> int:
         raise UserError("--overwrite needs --out (without --out, train picks a folder that holds no run)")
     out = output_folder(choose_out(args))
 
-    data = load_data(args)
+    try:
+        data = load_data(args)
+    except KeyboardInterrupt:
+        kept = f"{args.resume} is unchanged" if args.resume else "nothing was saved"
+        raise KeyboardInterrupt(f"while loading the data, before training; {kept}") from None
     source = data_source(args, data)
     settings = resolve(args, data)
     n_train = len(data["train_captions"])

@@ -238,3 +238,14 @@ def test_ctrl_c_after_training_says_the_checkpoint_is_complete(tmp_path, monkeyp
     assert code == 130
     assert (f"interrupted after training: {tmp_path / 'checkpoint.h5'} holds all 1 epoch, but the pictures and "
             "metrics.json may be missing: `minitorch-cap sample") in stderr
+
+
+def test_ctrl_c_while_loading_the_data_says_nothing_was_saved(tmp_path, monkeypatch):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_command, "load_data", interrupted)
+    code, _, stderr = run_cli(["train", *tiny(1), "--out", tmp_path])
+    assert code == 130
+    assert stderr.strip() == ("minitorch-cap train: interrupted while loading the data, before training; "
+                              "nothing was saved")
