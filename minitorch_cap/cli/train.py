@@ -90,8 +90,9 @@ def register(subparsers) -> None:
                           f"(built-in/COCO default: {b['lr_decay']}/{c['lr_decay']})")
     opt.add_argument("--clip-grad-norm", metavar="NORM", type=positive_float, default=None,
                      help="clip the global gradient norm to NORM (default: no clipping)")
-    opt.add_argument("--seed", metavar="S", type=non_negative_int, default=0,
-                     help="seed of the initial weights and the minibatch order (a run is repeatable)")
+    opt.add_argument("--seed", metavar="S", type=non_negative_int, default=None,
+                     help="seed of the initial weights and the minibatch order (a run is repeatable; "
+                          "default: 0)")
     add_data_options(p)
     run_group = p.add_argument_group("output and run")
     run_group.add_argument("--out", metavar="DIR", default=None,
@@ -103,7 +104,8 @@ def register(subparsers) -> None:
     run_group.add_argument("--resume", metavar="CKPT", default=None,
                            help="continue a run from its checkpoint (optimizer, schedule, random state and "
                                 "counters included) up to --epochs in total (default: the run's own number); "
-                                "the model options come from the checkpoint")
+                                "the model and training options come from the checkpoint (giving others is "
+                                "refused)")
     run_group.add_argument("--init", metavar="CKPT", default=None,
                            help="start from the weights of a checkpoint (fresh optimizer; model options ignored)")
     run_group.add_argument("--num-images", metavar="N", type=positive_int, default=16,
@@ -174,9 +176,20 @@ def check_resume(args):
             raise UserError(f"{option} {given} differs from the checkpoint's {saved}: a resumed run keeps the "
                             f"checkpoint's model; drop {option}, or start a new run from its weights with "
                             f"--init {args.resume}")
-    state = load_checkpoint(args.resume)["trainer"]
+    saved = load_checkpoint(args.resume)
+    state = saved["trainer"]
     if state is None:
         raise UserError(f"{args.resume!r} holds weights but no training state; start a new run from it with --init")
+    schedule = saved["scheduler"] or {}
+    for option, given, kept in (("--batch-size", args.batch_size, state["config"]["batch_size"]),
+                                ("--seed", args.seed, state["config"]["seed"]),
+                                ("--clip-grad-norm", args.clip_grad_norm, state["config"]["clip_grad_norm"]),
+                                ("--lr", args.lr, schedule.get("base_lr")),
+                                ("--lr-decay", args.lr_decay, schedule.get("hyperparams", {}).get("gamma"))):
+        if given is not None and given != kept:
+            raise UserError(f"{option} {given} differs from the run's {kept}: a resumed run continues with the "
+                            f"optimizer, schedule, batch size and random state it was started with; drop "
+                            f"{option}, or start a new run from its weights with --init {args.resume}")
     done = int(state["epoch"])
     total = args.epochs or int(state["config"]["num_epochs"])
     if total <= done:
@@ -227,8 +240,10 @@ def run(args) -> int:
         settings.update(cell=model.cell_type, hidden_dim=model.hidden_dim, wordvec_dim=model.wordvec_dim,
                         epochs=cfg.num_epochs, batch_size=cfg.batch_size, lr=trainer.optimizer.lr,
                         lr_decay=getattr(trainer.scheduler, "gamma", settings["lr_decay"]))
+        seed = cfg.seed
         what = f"resuming {args.resume} at epoch {trainer.epoch}"
     else:
+        seed = 0 if args.seed is None else args.seed
         if args.init:
             model = load_checkpoint_model(args.init)
             check_compatible(model, data, source)
@@ -236,10 +251,10 @@ def run(args) -> int:
         else:
             model = CaptioningModel(data["word_to_idx"], input_dim=data["train_features"].shape[1],
                                     wordvec_dim=settings["wordvec_dim"], hidden_dim=settings["hidden_dim"],
-                                    cell_type=settings["cell"], rng=np.random.default_rng(args.seed))
+                                    cell_type=settings["cell"], rng=np.random.default_rng(seed))
         optimizer = Adam(model.named_parameters(), lr=settings["lr"])
         scheduler = ExponentialLR(optimizer, gamma=settings["lr_decay"])
-        trainer = Trainer(model, data, optimizer, scheduler, batch_size=settings["batch_size"], seed=args.seed,
+        trainer = Trainer(model, data, optimizer, scheduler, batch_size=settings["batch_size"], seed=seed,
                           clip_grad_norm=args.clip_grad_norm, **trainer_options)
         what = f"from the weights of {args.init}" if args.init else "from scratch"
     say(f"training {what}: {settings['cell']} cell, H={settings['hidden_dim']}, W={settings['wordvec_dim']}, "
@@ -284,7 +299,7 @@ def _train_and_report(args, trainer, data: dict, settings: dict, out: Path, star
         "epochs": trainer.epoch,
         "train_seconds": round(train_seconds, 2),
         "settings": settings,
-        "seed": args.seed,
+        "seed": trainer.config.seed,
         "data": "builtin-shapes" if is_builtin(data) else str(args.data_dir),
     }
     if "accuracy" in report:

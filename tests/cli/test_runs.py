@@ -103,6 +103,22 @@ def test_resume_refuses_other_model_options(tiny_run, option, value, saved):
     assert f"{option} {value} differs from the checkpoint's {saved}" in stderr and "--init" in stderr
 
 
+@pytest.mark.parametrize("option, value, kept", [("--lr", "0.1", "0.005"), ("--lr-decay", "0.5", "0.85"),
+                                                  ("--batch-size", "7", "50"), ("--clip-grad-norm", "1.0", "None"),
+                                                  ("--seed", "4", "3")])
+def test_resume_refuses_to_change_the_training_settings(tiny_run, option, value, kept):
+    """The same command with --resume appended is fine (other tests); a changed setting is refused."""
+    out, _ = tiny_run
+    argv = tiny(3)
+    if option in argv:
+        argv[argv.index(option) + 1] = value
+    else:
+        argv += [option, value]
+    code, _, stderr = run_cli(["train", *argv, "--resume", out / "checkpoint.h5", "--out", out])
+    assert code == 2
+    assert f"{option} {value} differs from the run's {kept}" in stderr and "--init" in stderr
+
+
 # ---------------------------------------------------------------------------------- Ctrl-C
 def interrupt_in_epoch(monkeypatch, epoch: int) -> None:
     """Ctrl-C at the end of ``epoch``, before its checkpoint is written (callbacks run first)."""
