@@ -21,7 +21,7 @@ def test_train_help_lists_the_outputs_and_the_builtin_defaults():
     for name in ("checkpoint.h5", "best.h5", "history.json", "loss.png", "captions.png", "captions.html",
                  "metrics.json", "--overwrite"):
         assert name in stdout
-    assert "model options come from the checkpoint" in " ".join(stdout.split())
+    assert "the model and training options come from the checkpoint" in " ".join(stdout.split())
     assert f"epochs={DEFAULT_TRAINING['num_epochs']}" in stdout
 
 
