@@ -7,7 +7,7 @@ from pathlib import Path
 from tabulate import tabulate_formats
 
 from .common import UserError, add_command, check_coco_files, message, positive_int, user_errors
-from .train import BUILTIN_DEFAULTS, COCO_DEFAULTS
+from .train import BUILTIN_DEFAULTS, COCO_DEFAULTS, add_model_options
 
 DESCRIPTION = """\
 Print the parameter table (name, shape, dtype, count, bytes, totals) of a captioning model.
@@ -31,13 +31,7 @@ def register(subparsers) -> None:
     p.add_argument("checkpoint", nargs="?", metavar="CHECKPOINT", default=None,
                    help="a checkpoint written by 'minitorch-cap train' (the options below are then ignored)")
     model = p.add_argument_group("model configuration (without CHECKPOINT; defaults as 'minitorch-cap train')")
-    b, c = BUILTIN_DEFAULTS, COCO_DEFAULTS
-    model.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None,
-                       help=f"recurrent cell (built-in/COCO default: {b['cell']}/{c['cell']})")
-    model.add_argument("--hidden-dim", metavar="H", type=positive_int, default=None,
-                       help=f"hidden size H (built-in/COCO default: {b['hidden_dim']}/{c['hidden_dim']})")
-    model.add_argument("--wordvec-dim", metavar="W", type=positive_int, default=None,
-                       help=f"word-vector size W (built-in/COCO default: {b['wordvec_dim']}/{c['wordvec_dim']})")
+    add_model_options(model)
     model.add_argument("--input-dim", metavar="D", type=positive_int, default=None,
                        help="image-feature size D (default: that of the data)")
     model.add_argument("--data-dir", metavar="DIR", default=None,

@@ -67,17 +67,22 @@ defaults marked "built-in/COCO" differ between the two kinds of data:
            coco=", ".join(f"{k}={v}" for k, v in COCO_DEFAULTS.items()))
 
 
+def add_model_options(group) -> None:
+    """--cell, --hidden-dim, --wordvec-dim (default None: the data's defaults below), for train and summary."""
+    b, c = BUILTIN_DEFAULTS, COCO_DEFAULTS
+    group.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None,
+                       help=f"recurrent cell (built-in/COCO default: {b['cell']}/{c['cell']})")
+    group.add_argument("--hidden-dim", metavar="H", type=positive_int, default=None,
+                       help=f"hidden size H (built-in/COCO default: {b['hidden_dim']}/{c['hidden_dim']})")
+    group.add_argument("--wordvec-dim", metavar="W", type=positive_int, default=None,
+                       help=f"word-vector size W (built-in/COCO default: {b['wordvec_dim']}/{c['wordvec_dim']})")
+
+
 def register(subparsers) -> None:
     p = add_command(subparsers, "train", help="train a captioner (built-in data by default)",
                     description=DESCRIPTION, epilog=EPILOG)
+    add_model_options(p.add_argument_group("model"))
     b, c = BUILTIN_DEFAULTS, COCO_DEFAULTS
-    model = p.add_argument_group("model")
-    model.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None,
-                       help=f"recurrent cell (built-in/COCO default: {b['cell']}/{c['cell']})")
-    model.add_argument("--hidden-dim", metavar="H", type=positive_int, default=None,
-                       help=f"hidden size H (built-in/COCO default: {b['hidden_dim']}/{c['hidden_dim']})")
-    model.add_argument("--wordvec-dim", metavar="W", type=positive_int, default=None,
-                       help=f"word-vector size W (built-in/COCO default: {b['wordvec_dim']}/{c['wordvec_dim']})")
     opt = p.add_argument_group("optimisation")
     opt.add_argument("--epochs", metavar="E", type=positive_int, default=None,
                      help=f"number of epochs (built-in/COCO default: {b['epochs']}/{c['epochs']})")
