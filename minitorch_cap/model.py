@@ -142,11 +142,13 @@ class CaptioningModel(Module):
     def loss(self, features, captions) -> tuple[float, dict[str, np.ndarray]]:
         """CS231n's ``loss``: the loss and the gradient of every parameter, by dotted name.
 
-        The gradients are computed afresh (``zero_grad`` first). The arrays returned are the
-        parameters' ``.grad`` buffers themselves: the next call overwrites them, so copy
-        what you want to keep.
+        The gradients are computed afresh: each call gives every parameter a new zero
+        ``.grad`` array, so the dict returned is also what ``p.grad`` holds, and a later call
+        never changes it (the course's numerical checks call ``loss`` again and again while
+        holding one ``grads``).
         """
-        self.zero_grad()
+        for param in self.parameters():
+            param.grad = np.zeros_like(param.data)
         loss = self.forward(features, captions)
         self.backward(1.0)
         return loss, {name: p.grad for name, p in self.named_parameters()}

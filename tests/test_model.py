@@ -87,6 +87,20 @@ def test_loss_gradients_are_fresh_each_call():
         np.testing.assert_array_equal(grads[k], first[k])
 
 
+def test_grads_returned_by_loss_survive_later_calls():
+    """The course's habit: hold ``grads`` while numerical checks call ``loss`` many more times."""
+    model = make("lstm")
+    features, captions = batch()
+    _, grads = model.loss(features, captions)
+    kept = {k: v.copy() for k, v in grads.items()}
+    other_features, other_captions = batch(seed=5)
+    _, other = model.loss(other_features, other_captions)
+    assert not np.array_equal(other["vocab.b"], kept["vocab.b"])
+    for k in kept:
+        np.testing.assert_array_equal(grads[k], kept[k])
+        assert other[k] is dict(model.named_parameters())[k].grad
+
+
 @pytest.mark.parametrize("cell", CELLS)
 def test_float32_agrees_with_float64(cell):
     m64 = make(cell)
