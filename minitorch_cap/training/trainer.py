@@ -164,12 +164,16 @@ class TrainerConfig:
 
 
 # ---------------------------------------------------------------------------- the trainer
+_UNSET = object()   # "not given": a positional option left to TrainerConfig's default
+
+
 class Trainer:
     """Train a captioning model on a CS231n-style data dict (see the module docstring).
 
-    ``Trainer(model, data, optimizer, scheduler=None, *, batch_size=100, num_epochs=10,
-    print_every=10, verbose=True, seed=None, ...)``: keyword options are the fields of
-    ``TrainerConfig`` (or pass ``config=TrainerConfig(...)``). ``train()`` returns
+    ``Trainer(model, data, optimizer, scheduler=None, batch_size=100, num_epochs=10,
+    print_every=10, verbose=True, seed=None, ...)``: the first five options may be given in
+    that order, all options by keyword; they are the fields of ``TrainerConfig`` (or pass
+    ``config=TrainerConfig(...)``). ``train()`` returns
     ``history`` (a dict, also written to ``history.json``); ``loss_history`` and
     ``val_loss_history`` are lists of floats.
 
@@ -177,8 +181,13 @@ class Trainer:
     ``train_features (M, D)``; ``val_*`` likewise for validation (optional).
     """
 
-    def __init__(self, model, data: Mapping[str, Any], optimizer: Optimizer, scheduler=None, *,
+    def __init__(self, model, data: Mapping[str, Any], optimizer: Optimizer, scheduler=None,
+                 batch_size=_UNSET, num_epochs=_UNSET, print_every=_UNSET, verbose=_UNSET, seed=_UNSET, *,
                  config: TrainerConfig | None = None, **options):
+        # The SPEC's (and CS231n's) options may also come positionally, in this order.
+        given = dict(batch_size=batch_size, num_epochs=num_epochs, print_every=print_every, verbose=verbose,
+                     seed=seed)
+        options = {**{k: v for k, v in given.items() if v is not _UNSET}, **options}
         self.config = attrs.evolve(config, **options) if config is not None else TrainerConfig(**options)
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"Trainer: optimizer must be a minitorch_cap.optim optimizer, got {type(optimizer).__name__}")

@@ -313,3 +313,17 @@ def test_an_unusable_out_dir_is_refused_before_training(data, tmp_path):
         with pytest.raises(ValueError, match="out_dir .* cannot be created as a folder"):
             trainer.train()
         assert trainer.iteration == 0
+
+
+def test_the_specs_options_may_be_given_positionally(data):
+    """Trainer(model, data, optimizer, scheduler, batch_size, num_epochs, print_every, verbose, seed)."""
+    model, opt, sched = make_setup(data)
+    by_position = Trainer(model, data, opt, sched, 16, 3, 5, False, 7, progress=False)
+    cfg = by_position.config
+    assert (cfg.batch_size, cfg.num_epochs, cfg.print_every, cfg.verbose, cfg.seed) == (16, 3, 5, False, 7)
+    model2, opt2, sched2 = make_setup(data)
+    by_keyword = Trainer(model2, data, opt2, sched2, batch_size=16, num_epochs=3, print_every=5, verbose=False,
+                         seed=7, progress=False)
+    assert by_position.train()["loss_history"] == by_keyword.train()["loss_history"]
+    with pytest.raises(TypeError, match="multiple values|got multiple"):
+        Trainer(model, data, opt, sched, 16, batch_size=8)
