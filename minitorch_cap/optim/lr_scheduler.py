@@ -1,9 +1,10 @@
 """Learning-rate schedules, stepped once per epoch by the Trainer.
 
-``ExponentialLR`` and ``StepLR`` use closed forms of the number of steps taken
-(``lr = base_lr * gamma ** epoch``) so a resumed run gets exactly the same rates.
-``ReduceLROnPlateau`` follows a validation metric; its whole state is a few numbers,
-saved by ``state_dict``.
+``ExponentialLR`` and ``StepLR`` multiply the optimizer's *current* rate by ``gamma``
+(as CS231n's ``learning_rate *= lr_decay``, bit for bit), so a rate the user sets between
+epochs is respected. ``ReduceLROnPlateau`` follows a validation metric. Every state is a
+few numbers, the current rate among them, saved by ``state_dict`` so that a resumed run
+gets exactly the same rates.
 
 Every scheduler has ``step()`` (``step(metric)`` for the plateau rule), ``last_epoch``
 (steps taken), ``state_dict()`` / ``load_state_dict()`` and ``needs_metric``.
@@ -18,7 +19,7 @@ from .optimizer import Optimizer, check_number
 
 
 class LRScheduler:
-    """Base of the closed-form schedules: ``optimizer.lr = lr_at(last_epoch)`` after each step."""
+    """Base of the schedules: after each ``step()``, ``optimizer.lr = next_lr(optimizer.lr, last_epoch)``."""
 
     needs_metric = False
     hyperparams: tuple[str, ...] = ()
@@ -30,22 +31,23 @@ class LRScheduler:
         self.base_lr = optimizer.lr
         self.last_epoch = 0
 
-    def lr_at(self, epoch: int) -> float:
+    def next_lr(self, lr: float, epoch: int) -> float:
+        """The rate after epoch ``epoch`` (1, 2, ...) ends, from the rate during it."""
         raise NotImplementedError
 
     def step(self) -> float:
         """Count one epoch and set the optimizer's rate; returns the new rate."""
         self.last_epoch += 1
-        self.optimizer.lr = self.lr_at(self.last_epoch)
+        self.optimizer.lr = self.next_lr(self.optimizer.lr, self.last_epoch)
         return self.optimizer.lr
 
     def get_last_lr(self) -> float:
         return self.optimizer.lr
 
     def state_dict(self) -> dict[str, Any]:
-        """Plain JSON-able values: type, hyperparameters, base rate and steps taken."""
+        """Plain JSON-able values: type, hyperparameters, base rate, steps taken and the current rate."""
         return {"type": type(self).__name__, "hyperparams": {k: getattr(self, k) for k in self.hyperparams},
-                "base_lr": self.base_lr, "last_epoch": self.last_epoch}
+                "base_lr": self.base_lr, "last_epoch": self.last_epoch, "lr": self.optimizer.lr}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         owner = f"{type(self).__name__}.load_state_dict"
@@ -61,13 +63,12 @@ class LRScheduler:
         self.base_lr = check_number(owner, "base_lr", state["base_lr"])
         self.last_epoch = int(state["last_epoch"])
         self._load_extra(state)
-        self.optimizer.lr = self._current_lr(state)
+        if "lr" not in state:
+            raise ValueError(f"{owner}: the state has no current rate 'lr' (expected a state_dict of this version)")
+        self.optimizer.lr = check_number(owner, "lr", state["lr"])
 
     def _load_extra(self, state: dict[str, Any]) -> None:
         pass
-
-    def _current_lr(self, state: dict[str, Any]) -> float:
-        return self.lr_at(self.last_epoch)
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.hyperparams)
@@ -75,7 +76,10 @@ class LRScheduler:
 
 
 class ExponentialLR(LRScheduler):
-    """``lr = base_lr * gamma ** epoch`` — CS231n's ``lr_decay`` applied at every epoch end."""
+    """``lr *= gamma`` at every ``step()`` — CS231n's ``lr_decay`` applied at every epoch end.
+
+    Untouched, the rate after k steps is ``base_lr * gamma ** k`` (to rounding).
+    """
 
     hyperparams = ("gamma",)
 
@@ -83,12 +87,12 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer)
         self.gamma = check_number("ExponentialLR", "gamma", gamma, 0.0, 1.0, low_open=True)
 
-    def lr_at(self, epoch: int) -> float:
-        return self.base_lr * self.gamma ** epoch
+    def next_lr(self, lr: float, epoch: int) -> float:
+        return lr * self.gamma
 
 
 class StepLR(LRScheduler):
-    """``lr = base_lr * gamma ** (epoch // step_size)``: drop by ``gamma`` every ``step_size`` epochs."""
+    """``lr *= gamma`` every ``step_size`` epochs (untouched: ``base_lr * gamma ** (epoch // step_size)``)."""
 
     hyperparams = ("step_size", "gamma")
 
@@ -99,8 +103,8 @@ class StepLR(LRScheduler):
         self.step_size = step_size
         self.gamma = check_number("StepLR", "gamma", gamma, 0.0, 1.0, low_open=True)
 
-    def lr_at(self, epoch: int) -> float:
-        return self.base_lr * self.gamma ** (epoch // self.step_size)
+    def next_lr(self, lr: float, epoch: int) -> float:
+        return lr * self.gamma if epoch % self.step_size == 0 else lr
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -163,14 +167,10 @@ class ReduceLROnPlateau(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
-        state.update(best=self.best, num_bad_epochs=self.num_bad_epochs,
-                     cooldown_counter=self.cooldown_counter, lr=self.optimizer.lr)
+        state.update(best=self.best, num_bad_epochs=self.num_bad_epochs, cooldown_counter=self.cooldown_counter)
         return state
 
     def _load_extra(self, state: dict[str, Any]) -> None:
         self.best = float(state["best"])
         self.num_bad_epochs = int(state["num_bad_epochs"])
         self.cooldown_counter = int(state["cooldown_counter"])
-
-    def _current_lr(self, state: dict[str, Any]) -> float:
-        return float(state["lr"])

@@ -1,4 +1,4 @@
-"""Schedules: closed forms, the plateau rule, state round trips (exact resume), checks."""
+"""Schedules: the course's multiplicative decay, the plateau rule, state round trips (exact resume), checks."""
 
 import math
 
@@ -14,23 +14,49 @@ def optimizer(lr=0.1):
     return SGD([("w", Parameter(np.zeros(2)))], lr=lr)
 
 
-def test_exponential_is_the_course_lr_decay_in_closed_form():
+def test_exponential_is_the_course_lr_decay_bit_for_bit():
     opt = optimizer(5e-3)
     sched = ExponentialLR(opt, gamma=0.95)
     rates = [sched.step() for _ in range(50)]
-    assert rates == [5e-3 * 0.95 ** k for k in range(1, 51)]
-    assert opt.lr == rates[-1] and sched.last_epoch == 50
-    # the course multiplies in place; the closed form agrees to rounding
-    lr = 5e-3
-    for _ in range(50):
+    lr, course = 5e-3, []
+    for _ in range(50):           # the course's solver: learning_rate *= lr_decay
         lr *= 0.95
-    assert opt.lr == pytest.approx(lr, rel=1e-13)
+        course.append(lr)
+    assert rates == course and opt.lr == rates[-1] and sched.last_epoch == 50
+    assert rates == pytest.approx([5e-3 * 0.95 ** k for k in range(1, 51)], rel=1e-13)
 
 
-def test_step_lr():
-    opt = optimizer(1.0)
-    sched = StepLR(opt, step_size=3, gamma=0.5)
-    assert [sched.step() for _ in range(7)] == [1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25]
+def test_a_rate_set_by_the_user_is_decayed_from_there():
+    """The SPEC: ExponentialLR multiplies *the rate* by gamma at each step (PyTorch does the same)."""
+    opt = optimizer(0.1)
+    sched = ExponentialLR(opt, gamma=0.5)
+    sched.step(), sched.step()
+    assert opt.lr == 0.025
+    opt.lr = 1.0
+    assert sched.step() == 0.5 and opt.lr == 0.5
+    step = StepLR(opt, step_size=2, gamma=0.1)
+    opt.lr = 2.0
+    assert [step.step() for _ in range(3)] == [2.0, pytest.approx(0.2), pytest.approx(0.2)]
+
+
+def test_agrees_with_pytorch_exponential_and_step_lr_with_a_rate_change():
+    require_oracle("torch")
+    import torch
+
+    for make_ours, make_theirs in ((lambda o: ExponentialLR(o, gamma=0.7),
+                                    lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.7)),
+                                   (lambda o: StepLR(o, step_size=2, gamma=0.3),
+                                    lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.3))):
+        ours_opt = optimizer(0.1)
+        theirs_opt = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1)
+        ours, theirs = make_ours(ours_opt), make_theirs(theirs_opt)
+        for epoch in range(6):
+            if epoch == 3:          # the user changes the rate mid-run
+                ours_opt.lr = 0.05
+                theirs_opt.param_groups[0]["lr"] = 0.05
+            theirs_opt.step()
+            ours.step(), theirs.step()
+            assert ours_opt.lr == pytest.approx(theirs_opt.param_groups[0]["lr"], rel=1e-12)
 
 
 def test_state_round_trip_gives_the_same_rates():
@@ -39,7 +65,8 @@ def test_state_round_trip_gives_the_same_rates():
     for _ in range(4):
         sched.step()
     state = sched.state_dict()
-    assert state == {"type": "ExponentialLR", "hyperparams": {"gamma": 0.9}, "base_lr": 0.2, "last_epoch": 4}
+    assert state == {"type": "ExponentialLR", "hyperparams": {"gamma": 0.9}, "base_lr": 0.2, "last_epoch": 4,
+                     "lr": opt.lr}
     opt2 = optimizer(123.0)
     sched2 = ExponentialLR(opt2, gamma=0.5)
     sched2.load_state_dict(state)
