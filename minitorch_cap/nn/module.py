@@ -150,7 +150,7 @@ class Module:
         Strict by default: every parameter must be present, no unknown name may
         appear, and shapes and dtypes must match exactly. With ``strict=False``
         missing and unknown names are allowed, but shapes and dtypes are still checked.
-        Nothing is written unless every check passes.
+        NaN or infinite values are refused. Nothing is written unless every check passes.
         """
         owner = f"{type(self).__name__}.load_state_dict"
         params = OrderedDict(self.named_parameters())
@@ -175,6 +175,8 @@ class Module:
                     f"{owner}: '{name}' expected dtype {param.dtype}, got {array.dtype} "
                     f"(convert the model with .to({array.dtype.name}) or the array with .astype)"
                 )
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"{owner}: '{name}' holds NaN or infinity; refusing to load poisoned weights")
             staged.append((param, array))
         for param, array in staged:
             param.data[...] = array
