@@ -175,7 +175,8 @@ def check_resume(args):
     from ..training import load_checkpoint
 
     model = load_checkpoint_model(args.resume)
-    for option, given, saved in (("--cell", args.cell, model.cell_type), ("--hidden-dim", args.hidden_dim, model.hidden_dim),
+    for option, given, saved in (("--cell", args.cell, model.cell_type),
+                                 ("--hidden-dim", args.hidden_dim, model.hidden_dim),
                                  ("--wordvec-dim", args.wordvec_dim, model.wordvec_dim)):
         if given is not None and given != saved:
             raise UserError(f"{option} {given} differs from the checkpoint's {saved}: a resumed run keeps the "
