@@ -11,6 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
+from minitorch_cap import CaptioningModel
 from minitorch_cap.optim import SGD
 from minitorch_cap.training import (
     FORMAT_VERSION, CheckpointError, init_from_checkpoint, load_checkpoint, load_model, save_checkpoint,
@@ -107,7 +108,7 @@ def test_non_finite_weights_are_never_written(data, tmp_path):
     save_checkpoint(tmp_path / "m.h5", model)
     before = (tmp_path / "m.h5").read_bytes()
     model.rnn.Wh.data[0, 0] = np.inf
-    with pytest.raises(ValueError, match=r"'rnn\.Wh' holds NaN or infinity; refusing"):
+    with pytest.raises(ValueError, match=r"'rnn\.Wh' hold NaN or infinity; refusing"):
         save_checkpoint(tmp_path / "m.h5", model)
     assert (tmp_path / "m.h5").read_bytes() == before
 
@@ -248,10 +249,20 @@ def test_init_from_through_the_trainer(data, tmp_path):
     assert_same_weights(model, source)
 
 
-def test_vocabulary_ids_must_be_contiguous(data, tmp_path):
+def test_a_model_the_library_builds_can_be_checkpointed_gapped_ids_included(tmp_path):
+    # The course's own example vocabulary has a gap (no id 1, V = 3, 'dog' = 3): the one rule allows it.
+    word_to_idx = {"<NULL>": 0, "cat": 2, "dog": 3}
+    model = CaptioningModel(word_to_idx, input_dim=4, wordvec_dim=3, hidden_dim=5, rng=np.random.default_rng(0))
+    save_checkpoint(tmp_path / "m.h5", model)
+    again = load_model(tmp_path / "m.h5")
+    assert again.word_to_idx == word_to_idx
+    assert_same_weights(again, model)
+
+
+def test_a_vocabulary_the_models_refuse_is_refused_by_the_checkpoint_too(data, tmp_path):
     model, _, _ = make_setup(data)
-    model.word_to_idx = dict(model.word_to_idx, hole=99)
-    with pytest.raises(ValueError, match="ids must be exactly 0..12"):
+    model.word_to_idx = dict(model.word_to_idx, twin=4)     # two words share id 4
+    with pytest.raises(ValueError, match="same id 4"):
         save_checkpoint(tmp_path / "m.h5", model)
 
 
