@@ -15,6 +15,8 @@ from minitorch_cap.optim import SGD
 from minitorch_cap.training import (
     FORMAT_VERSION, CheckpointError, init_from_checkpoint, load_checkpoint, load_model, save_checkpoint,
 )
+from minitorch_cap.training import checkpoint as checkpoint_module
+from minitorch_cap.training.checkpoint import remove_stale_temp_files
 
 from .conftest import make_setup
 
@@ -155,19 +157,17 @@ def test_a_process_killed_while_writing_leaves_the_previous_checkpoint_loadable(
     model, opt, sched = trained(data)
     save_checkpoint(tmp_path / "m.h5", model, opt, sched)
     expected = load_model(tmp_path / "m.h5")
-    # A child process overwrites the checkpoint and is killed (SIGKILL) in the middle of the write.
+    # A child process overwrites the checkpoint and is killed (SIGKILL) in the middle of writing its bytes.
     script = textwrap.dedent(f"""
-        import os, signal, h5py
+        import os, signal
         from minitorch_cap.training import load_model, save_checkpoint
         model = load_model({str(tmp_path / 'm.h5')!r})
         model.proj.W.data[...] = 0
-        original, count = h5py.Group.create_dataset, [0]
-        def dying(self, *args, **kwargs):
-            count[0] += 1
-            if count[0] == 4:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return original(self, *args, **kwargs)
-        h5py.Group.create_dataset = dying
+        original = os.write
+        def dying(fd, data):
+            original(fd, data[:len(data) // 2])
+            os.kill(os.getpid(), signal.SIGKILL)
+        os.write = dying
         save_checkpoint({str(tmp_path / 'm.h5')!r}, model)
     """)
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -175,6 +175,10 @@ def test_a_process_killed_while_writing_leaves_the_previous_checkpoint_loadable(
     leftovers = sorted(p.name for p in tmp_path.iterdir())
     assert leftovers[0] == ".m.h5.tmp-" + leftovers[0].split("-")[-1] and leftovers[1:] == ["m.h5"]
     assert_same_weights(load_model(tmp_path / "m.h5"), expected)
+    # the dead process's temporary file is recognised as stale and removed; live ones are kept
+    (tmp_path / f".other.h5.tmp-{os.getpid()}").write_bytes(b"in progress")
+    assert remove_stale_temp_files(tmp_path) == [tmp_path / leftovers[0]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".other.h5.tmp-{os.getpid()}", "m.h5"]
 
 
 def test_a_truncated_file_gives_a_clear_error(data, tmp_path):
@@ -218,9 +222,10 @@ def test_foreign_files_give_a_clear_error(tmp_path):
 def test_a_newer_format_version_is_refused(data, tmp_path):
     model, _, _ = make_setup(data)
     save_checkpoint(tmp_path / "m.h5", model)
-    with h5py.File(tmp_path / "m.h5", "a") as f:
-        f.attrs["format_version"] = FORMAT_VERSION + 1
-    with pytest.raises(CheckpointError, match="format version 2; this library reads versions 1..1"):
+    raw = (tmp_path / "m.h5").read_bytes()
+    (tmp_path / "m.h5").write_bytes(checkpoint_module._seal(raw, FORMAT_VERSION + 1))
+    with pytest.raises(CheckpointError, match=f"format version {FORMAT_VERSION + 1}; this library reads "
+                                              f"versions 1..{FORMAT_VERSION}"):
         load_model(tmp_path / "m.h5")
 
 
