@@ -33,8 +33,7 @@ from ..data.coco import check_model_data
 from ..optim import OPTIMIZERS, SCHEDULERS, clip_grad_norm_, clip_grad_value_
 from ..optim.optimizer import Optimizer
 from .checkpoint import CheckpointError, _model_from, init_from_checkpoint, load_checkpoint, save_checkpoint, write_json
-
-CHECKPOINT_NAME, BEST_NAME, HISTORY_NAME = "checkpoint.h5", "best.h5", "history.json"
+from .run_dir import BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME, history_from_state, open_run_dir
 # Options a resumed run must keep: changing them would change which captions are drawn.
 _FIXED_ON_RESUME = ("batch_size", "sampling", "seed", "val_size")
 
@@ -122,7 +121,8 @@ class TrainerConfig:
       for ``keep_best`` (``best.h5``) and early stopping after ``patience`` epochs without it.
     * ``clip_grad_norm`` / ``clip_grad_value``: gradient clipping before each step.
     * ``out_dir``: where ``checkpoint.h5`` (every epoch, and every ``checkpoint_every``
-      iterations), ``best.h5`` and ``history.json`` go.
+      iterations), ``best.h5`` and ``history.json`` go; locked during ``train()``, and refused
+      (``RunFolderError``) when it holds another run unless ``overwrite`` (see ``run_dir``).
     * ``progress``: tqdm bar (``None``: only when stderr is a terminal).
     * ``init_from``: a checkpoint whose weights initialise the model (weights only).
     * ``metrics``: name -> ``fn(model, data) -> float``, run after each epoch;
@@ -147,6 +147,7 @@ class TrainerConfig:
     out_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
     progress: bool | None = attrs.field(default=None, validator=_bool_or_none)
     init_from: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
+    overwrite: bool = attrs.field(default=False, converter=bool, metadata=_NOT_SAVED)
     metrics: Mapping[str, Callable] = attrs.field(factory=dict, validator=_metrics, metadata=_NOT_SAVED)
     callbacks: list = attrs.field(factory=list, converter=list, validator=_callbacks, metadata=_NOT_SAVED)
 
@@ -223,6 +224,7 @@ class Trainer:
         self.should_stop = False                        # a callback may set this to end training
         self.last_checkpoint: Path | None = None
         self._bar = None
+        self._run = None                                # the locked run folder during train()
 
     # ----------------------------------------------------------------- sizes
     @property
@@ -239,16 +241,7 @@ class Trainer:
     @property
     def history(self) -> dict[str, Any]:
         """Everything ``history.json`` holds: per-iteration and per-epoch values, best epoch, config."""
-        return {
-            "loss_history": list(self.loss_history),
-            "val_loss_history": list(self.val_loss_history),
-            "epochs": [dict(r) for r in self.epochs],
-            "iterations_per_epoch": self.iterations_per_epoch,
-            "monitor": self.monitor, "mode": self.config.mode,
-            "best_epoch": self.best_epoch, "best_value": self.best_value,
-            "stopped_early": self.stopped_early,
-            "config": self.config.to_dict(),
-        }
+        return history_from_state(self.state())
 
     # ----------------------------------------------------------------- the loop
     def train(self) -> dict[str, Any]:
@@ -260,11 +253,11 @@ class Trainer:
                 self._print(f"Training stopped early at epoch {self.epoch}; nothing to do")
             return self.history
         if self.out_dir is not None:
-            _prepare_out_dir(self.out_dir)
-        self._bar = _progress_bar(self.num_iterations, self.iteration) if show else None
+            self._run = open_run_dir(self.out_dir, overwrite=cfg.overwrite, resume_from=self.last_checkpoint)
         self.should_stop = False
         running = None
         try:
+            self._bar = _progress_bar(self.num_iterations, self.iteration) if show else None
             while self.epoch < cfg.num_epochs and not self.should_stop:
                 if self.epoch_iteration == 0:
                     self._begin_epoch()
@@ -287,6 +280,9 @@ class Trainer:
             if self._bar is not None:
                 self._bar.close()
             self._bar = None
+            if self._run is not None:
+                self._run.close()
+                self._run = None
         return self.history
 
     def _begin_epoch(self) -> None:
@@ -432,6 +428,7 @@ class Trainer:
             "epochs": [dict(r) for r in self.epochs],
             "best_value": self.best_value, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
             "stopped_early": self.stopped_early, "monitor": self.monitor,
+            "iterations_per_epoch": self.iterations_per_epoch,
             "data": {"num_train": self.num_train, "num_val": self.num_val},
         }
         if self._epoch_order is not None:
@@ -447,6 +444,8 @@ class Trainer:
 
     def _save_checkpoint(self) -> None:
         self.last_checkpoint = self.save(self.out_dir / CHECKPOINT_NAME)
+        if self._run is not None:
+            self._run.checkpoint_saved()
 
     @classmethod
     def resume(cls, path, model=None, data: Mapping[str, Any] | None = None, optimizer: Optimizer | None = None,
@@ -527,17 +526,6 @@ class Trainer:
             self._bar.write(message, file=sys.stdout)
         else:
             print(message, flush=True)
-
-
-def _prepare_out_dir(path: Path) -> None:
-    """Create the output folder, or say why it cannot be one, before any training is spent."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:          # a file in the way, a missing or read-only parent, ...
-        raise ValueError(f"Trainer: out_dir {str(path)!r} cannot be created as a folder "
-                         f"({exc.strerror or exc})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ValueError(f"Trainer: out_dir {str(path)!r} is not writable")
 
 
 def _progress_bar(total: int, initial: int):
