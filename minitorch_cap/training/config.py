@@ -64,7 +64,8 @@ class TrainerConfig:
       (the rule of :func:`minitorch_cap.optim.is_better`, shared with ``ReduceLROnPlateau``).
     * ``clip_grad_norm`` / ``clip_grad_value``: gradient clipping before each step.
     * ``out_dir``: where ``checkpoint.h5`` (every epoch, and every ``checkpoint_every``
-      iterations), ``best.h5`` and ``history.json`` go.
+      iterations), ``best.h5`` and ``history.json`` go; locked during ``train()``, and refused
+      (``RunFolderError``) when it holds another run unless ``overwrite`` (see ``run_dir``).
     * ``progress``: tqdm bar (``None``: only when stderr is a terminal).
     * ``init_from``: a checkpoint whose weights initialise the model (weights only).
     * ``metrics``: name -> ``fn(model, data) -> float``, run after each epoch;
@@ -91,6 +92,7 @@ class TrainerConfig:
     out_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
     progress: bool | None = attrs.field(default=None, validator=_bool_or_none)
     init_from: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
+    overwrite: bool = attrs.field(default=False, converter=bool, metadata=_NOT_SAVED)
     metrics: Mapping[str, Callable] = attrs.field(factory=dict, validator=_metrics, metadata=_NOT_SAVED)
     callbacks: list = attrs.field(factory=list, converter=list, validator=_callbacks, metadata=_NOT_SAVED)
 

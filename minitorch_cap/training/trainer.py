@@ -21,7 +21,6 @@ mid-epoch checkpoint, see ``checkpoint_every``).
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -38,9 +37,8 @@ from ..nn.checks import check_finite_weights
 from .checkpoint import CheckpointError, _model_from, init_from_checkpoint, load_checkpoint, save_checkpoint, write_json
 from .config import TrainerConfig, check_resume_options
 from .monitor import BestTracker
+from .run_dir import BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME, history_from_state, open_run_dir
 from .sampler import MinibatchSampler
-
-CHECKPOINT_NAME, BEST_NAME, HISTORY_NAME = "checkpoint.h5", "best.h5", "history.json"
 
 
 class TrainingDiverged(RuntimeError, ArithmeticError):
@@ -113,6 +111,7 @@ class Trainer:
         self.should_stop = False                        # a callback may set this to end training
         self.last_checkpoint: Path | None = None
         self._bar = None
+        self._run = None                                # the locked run folder during train()
         self._epoch_start = time.perf_counter()
 
     # ----------------------------------------------------------------- sizes and views
@@ -144,16 +143,7 @@ class Trainer:
     @property
     def history(self) -> dict[str, Any]:
         """Everything ``history.json`` holds: per-iteration and per-epoch values, best epoch, config."""
-        return {
-            "loss_history": list(self.loss_history),
-            "val_loss_history": list(self.val_loss_history),
-            "epochs": [dict(r) for r in self.epochs],
-            "iterations_per_epoch": self.iterations_per_epoch,
-            "monitor": self.monitor, "mode": self.config.mode,
-            "best_epoch": self.best_epoch, "best_value": self.best_value,
-            "stopped_early": self.stopped_early,
-            "config": self.config.to_dict(),
-        }
+        return history_from_state(self.state())
 
     # ----------------------------------------------------------------- the loop
     def train(self) -> dict[str, Any]:
@@ -163,11 +153,11 @@ class Trainer:
             self._say(f"Training stopped early at epoch {self.epoch}; nothing to do")
             return self.history
         if self.out_dir is not None:
-            _prepare_out_dir(self.out_dir)
+            self._run = open_run_dir(self.out_dir, overwrite=cfg.overwrite, resume_from=self.last_checkpoint)
         show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
-        self._bar = progress.progress_bar(self.num_iterations, self.iteration) if show else None
         self.should_stop = False
         try:
+            self._bar = progress.progress_bar(self.num_iterations, self.iteration) if show else None
             while self.epoch < cfg.num_epochs and not self.should_stop:
                 if self.epoch_iteration == 0:
                     self._epoch_start = time.perf_counter()
@@ -188,6 +178,9 @@ class Trainer:
             if self._bar is not None:
                 self._bar.close()
             self._bar = None
+            if self._run is not None:
+                self._run.close()
+                self._run = None
         return self.history
 
     def _train_step(self, idx: np.ndarray) -> float:
@@ -312,6 +305,7 @@ class Trainer:
             "epochs": [dict(r) for r in self.epochs],
             **self.best.state(),
             "stopped_early": self.stopped_early, "monitor": self.monitor,
+            "iterations_per_epoch": self.iterations_per_epoch,
             "data": {"num_train": self.num_train, "num_val": self.num_val},
         }
 
@@ -336,6 +330,8 @@ class Trainer:
 
     def _save_checkpoint(self) -> None:
         self.last_checkpoint = self.save(self.out_dir / CHECKPOINT_NAME)
+        if self._run is not None:
+            self._run.checkpoint_saved()
 
     @classmethod
     def resume(cls, path, model=None, data: Mapping[str, Any] | None = None, optimizer: Optimizer | None = None,
@@ -398,17 +394,6 @@ class Trainer:
     def _say(self, message: str) -> None:
         if self.config.verbose:
             progress.write_line(message)
-
-
-def _prepare_out_dir(path: Path) -> None:
-    """Create the output folder, or say why it cannot be one, before any training is spent."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:          # a file in the way, a missing or read-only parent, ...
-        raise ValueError(f"Trainer: out_dir {str(path)!r} cannot be created as a folder "
-                         f"({exc.strerror or exc})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ValueError(f"Trainer: out_dir {str(path)!r} is not writable")
 
 
 def _val_subset(num_val: int, size: int | None) -> np.ndarray:
