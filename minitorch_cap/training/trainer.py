@@ -30,6 +30,7 @@ import attrs
 import numpy as np
 
 from ..data.coco import check_model_data
+from ..data.fingerprint import data_fingerprint, fingerprint_differences
 from ..optim import OPTIMIZERS, SCHEDULERS, clip_grad_norm_, clip_grad_value_
 from ..optim.optimizer import Optimizer
 from .checkpoint import CheckpointError, _model_from, init_from_checkpoint, load_checkpoint, save_checkpoint, write_json
@@ -125,6 +126,8 @@ class TrainerConfig:
       (``RunFolderError``) when it holds another run unless ``overwrite`` (see ``run_dir``).
     * ``progress``: tqdm bar (``None``: only when stderr is a terminal).
     * ``init_from``: a checkpoint whose weights initialise the model (weights only).
+    * ``data_options``: how the data was loaded (JSON-able, e.g. a loader's arguments), kept
+      in checkpoints with the data's fingerprint (``minitorch_cap.data.data_fingerprint``).
     * ``metrics``: name -> ``fn(model, data) -> float``, run after each epoch;
       ``callbacks``: ``callback(trainer, epoch_record)`` after each epoch. Not saved.
     """
@@ -148,6 +151,7 @@ class TrainerConfig:
     progress: bool | None = attrs.field(default=None, validator=_bool_or_none)
     init_from: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
     overwrite: bool = attrs.field(default=False, converter=bool, metadata=_NOT_SAVED)
+    data_options: Mapping[str, Any] | None = attrs.field(default=None, metadata=_NOT_SAVED)
     metrics: Mapping[str, Callable] = attrs.field(factory=dict, validator=_metrics, metadata=_NOT_SAVED)
     callbacks: list = attrs.field(factory=list, converter=list, validator=_callbacks, metadata=_NOT_SAVED)
 
@@ -225,6 +229,7 @@ class Trainer:
         self.last_checkpoint: Path | None = None
         self._bar = None
         self._run = None                                # the locked run folder during train()
+        self._fingerprint: dict | None = None           # of the data, computed at the first save
 
     # ----------------------------------------------------------------- sizes
     @property
@@ -241,7 +246,11 @@ class Trainer:
     @property
     def history(self) -> dict[str, Any]:
         """Everything ``history.json`` holds: per-iteration and per-epoch values, best epoch, config."""
-        return history_from_state(self.state())
+        return history_from_state({
+            "loss_history": self.loss_history, "val_loss_history": self.val_loss_history, "epochs": self.epochs,
+            "iterations_per_epoch": self.iterations_per_epoch, "monitor": self.monitor,
+            "best_epoch": self.best_epoch, "best_value": self.best_value, "stopped_early": self.stopped_early,
+            "config": self.config.to_dict()})
 
     # ----------------------------------------------------------------- the loop
     def train(self) -> dict[str, Any]:
@@ -429,11 +438,18 @@ class Trainer:
             "best_value": self.best_value, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
             "stopped_early": self.stopped_early, "monitor": self.monitor,
             "iterations_per_epoch": self.iterations_per_epoch,
-            "data": {"num_train": self.num_train, "num_val": self.num_val},
+            "data": {"num_train": self.num_train, "num_val": self.num_val, "fingerprint": self.data_fingerprint(),
+                     "options": self.config.data_options},
         }
         if self._epoch_order is not None:
             state["epoch_order"] = np.asarray(self._epoch_order, dtype=np.int64)
         return state
+
+    def data_fingerprint(self) -> dict[str, Any]:
+        """``data_fingerprint(self.data)``, computed once."""
+        if self._fingerprint is None:
+            self._fingerprint = data_fingerprint(self.data)
+        return self._fingerprint
 
     def save(self, path) -> Path:
         """Write a resumable checkpoint (model, optimizer, schedule, trainer state) to ``path``."""
@@ -497,11 +513,17 @@ class Trainer:
             if sched_state is None:
                 raise ValueError(f"Trainer.resume: a scheduler was given but {path} was saved without one")
             scheduler.load_state_dict(sched_state)
-        config = TrainerConfig.from_dict(saved["config"], **{"init_from": None, **overrides})
+        config = TrainerConfig.from_dict(saved["config"], **{"init_from": None,
+                                                             "data_options": saved["data"].get("options"), **overrides})
         trainer = cls(model, data, optimizer, scheduler, config=config)
         if (trainer.num_train, trainer.num_val) != (saved["data"]["num_train"], saved["data"]["num_val"]):
             raise ValueError(f"Trainer.resume: the data has {trainer.num_train} train / {trainer.num_val} val "
                              f"captions, the run in {path} had {saved['data']['num_train']} / {saved['data']['num_val']}")
+        differences = fingerprint_differences(saved["data"].get("fingerprint") or {}, trainer.data_fingerprint())
+        if differences:
+            raise ValueError(f"Trainer.resume: the data differs from the data of the run in {path}: "
+                             f"{'; '.join(differences)} (recorded data options: {saved['data'].get('options')}); "
+                             "resume on the run's own data")
         trainer._restore(saved)
         trainer.last_checkpoint = Path(path)
         return trainer
