@@ -68,6 +68,8 @@ class TrainerConfig:
       (``RunFolderError``) when it holds another run unless ``overwrite`` (see ``run_dir``).
     * ``progress``: tqdm bar (``None``: only when stderr is a terminal).
     * ``init_from``: a checkpoint whose weights initialise the model (weights only).
+    * ``data_options``: how the data was loaded (JSON-able, e.g. ``DataSpec.to_dict()``), kept
+      in checkpoints with the data's fingerprint (``minitorch_cap.data.data_fingerprint``).
     * ``metrics``: name -> ``fn(model, data) -> float``, run after each epoch;
       ``callbacks``: ``callback(trainer, epoch_record)`` after each epoch. Not saved.
     """
@@ -93,6 +95,7 @@ class TrainerConfig:
     progress: bool | None = attrs.field(default=None, validator=_bool_or_none)
     init_from: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
     overwrite: bool = attrs.field(default=False, converter=bool, metadata=_NOT_SAVED)
+    data_options: Mapping[str, Any] | None = attrs.field(default=None, metadata=_NOT_SAVED)
     metrics: Mapping[str, Callable] = attrs.field(factory=dict, validator=_metrics, metadata=_NOT_SAVED)
     callbacks: list = attrs.field(factory=list, converter=list, validator=_callbacks, metadata=_NOT_SAVED)
 

@@ -30,6 +30,7 @@ import attrs
 import numpy as np
 
 from ..data.checks import check_model_data, check_training_data
+from ..data.fingerprint import data_fingerprint, fingerprint_differences
 from ..optim import clip_grad_norm_, clip_grad_value_, optimizer_from_state, scheduler_from_state
 from ..optim.optimizer import Optimizer
 from . import progress
@@ -112,6 +113,7 @@ class Trainer:
         self.last_checkpoint: Path | None = None
         self._bar = None
         self._run = None                                # the locked run folder during train()
+        self._fingerprint: dict | None = None           # of the data, computed at the first save
         self._epoch_start = time.perf_counter()
 
     # ----------------------------------------------------------------- sizes and views
@@ -143,7 +145,11 @@ class Trainer:
     @property
     def history(self) -> dict[str, Any]:
         """Everything ``history.json`` holds: per-iteration and per-epoch values, best epoch, config."""
-        return history_from_state(self.state())
+        return history_from_state({
+            "loss_history": self.loss_history, "val_loss_history": self.val_loss_history, "epochs": self.epochs,
+            "iterations_per_epoch": self.iterations_per_epoch, "monitor": self.monitor,
+            "best_epoch": self.best_epoch, "best_value": self.best_value, "stopped_early": self.stopped_early,
+            "config": self.config.to_dict()})
 
     # ----------------------------------------------------------------- the loop
     def train(self) -> dict[str, Any]:
@@ -306,8 +312,15 @@ class Trainer:
             **self.best.state(),
             "stopped_early": self.stopped_early, "monitor": self.monitor,
             "iterations_per_epoch": self.iterations_per_epoch,
-            "data": {"num_train": self.num_train, "num_val": self.num_val},
+            "data": {"num_train": self.num_train, "num_val": self.num_val, "fingerprint": self.data_fingerprint(),
+                     "options": self.config.data_options},
         }
+
+    def data_fingerprint(self) -> dict[str, Any]:
+        """``data_fingerprint(self.data)``, computed once."""
+        if self._fingerprint is None:
+            self._fingerprint = data_fingerprint(self.data)
+        return self._fingerprint
 
     def load_state(self, saved: Mapping[str, Any]) -> None:
         """Restore :meth:`state` (counters, sampler, histories, best value)."""
@@ -335,18 +348,19 @@ class Trainer:
 
     @classmethod
     def resume(cls, path, model=None, data: Mapping[str, Any] | None = None, optimizer: Optimizer | None = None,
-               scheduler=None, **overrides) -> "Trainer":
+               scheduler=None, *, checkpoint: Mapping[str, Any] | None = None, **overrides) -> "Trainer":
         """Continue the run saved in checkpoint ``path`` exactly where it stopped.
 
         ``model``, ``optimizer`` and ``scheduler`` are rebuilt from the checkpoint when not
         given (given ones must match it). ``data`` must be the same data set. ``overrides``
         may change options such as ``num_epochs``, ``out_dir``, ``progress``, ``metrics``,
         ``callbacks`` — but not those of :data:`~minitorch_cap.training.config.FIXED_ON_RESUME`.
-        Call ``train()`` on the result.
+        ``checkpoint``: the file's content when the caller has already read it
+        (``load_checkpoint(path)``), so that it is read once. Call ``train()`` on the result.
         """
         if data is None:
             raise TypeError("Trainer.resume: data is required (the same data set the run was trained on)")
-        checkpoint = load_checkpoint(path)
+        checkpoint = load_checkpoint(path) if checkpoint is None else checkpoint
         saved = checkpoint["trainer"]
         if saved is None:
             raise CheckpointError(f"{path} holds weights but no training state; start a new run from it with "
@@ -378,11 +392,17 @@ class Trainer:
                 scheduler.load_state_dict(sched_state)
         except ValueError as exc:
             raise CheckpointError(f"{path}: {exc}") from None
-        config = TrainerConfig.from_dict(saved["config"], **{"init_from": None, **overrides})
+        config = TrainerConfig.from_dict(saved["config"], **{"init_from": None,
+                                                             "data_options": saved["data"].get("options"), **overrides})
         trainer = cls(model, data, optimizer, scheduler, config=config)
         if (trainer.num_train, trainer.num_val) != (saved["data"]["num_train"], saved["data"]["num_val"]):
             raise ValueError(f"Trainer.resume: the data has {trainer.num_train} train / {trainer.num_val} val "
                              f"captions, the run in {path} had {saved['data']['num_train']} / {saved['data']['num_val']}")
+        differences = fingerprint_differences(saved["data"].get("fingerprint") or {}, trainer.data_fingerprint())
+        if differences:
+            raise ValueError(f"Trainer.resume: the data differs from the data of the run in {path}: "
+                             f"{'; '.join(differences)} (recorded data options: {saved['data'].get('options')}); "
+                             "resume on the run's own data")
         try:
             trainer.load_state(saved)
         except ValueError as exc:
