@@ -67,6 +67,34 @@ class Evaluation:
         """The COCO results format: ``[{"image_id": ..., "caption": ...}, ...]``."""
         return [{"image_id": i, "caption": c} for i, c in zip(self.image_ids, self.hypotheses)]
 
+    def table(self) -> str:
+        """The metrics and diagnostics as a table whose header states the scale."""
+        from tabulate import tabulate
+
+        percent = self.settings["scale"] == "x100"
+        scale = "x100, as papers print" if percent else "coco-caption scale: BLEU, ROUGE-L 0-1; CIDEr-D 0-10"
+        rows = [(name, f"{value:.4f}") for name, value in self.metrics.items()]
+        labels = {"distinct_captions": "distinct captions (share)", "vocabulary_used": "vocabulary used (words)",
+                  "mean_length": "mean length (words)", "repetition_rate": "repetition rate (share)",
+                  "caption_accuracy": "checker accepts (share)"}
+        rows += [(labels.get(name, name), f"{value:.4f}" if name != "vocabulary_used" else f"{value:.0f}")
+                 for name, value in self.diagnostics.items()]
+        return tabulate(rows, headers=["score", f"value ({scale})"], colalign=("left", "right"), disable_numparse=True)
+
+    def write(self, out_dir, **about) -> list:
+        """Write ``results.json`` (COCO results format) and ``scores.json`` (scores, scale, settings and
+        the ``about`` entries, e.g. the checkpoint and the data) into ``out_dir``; return the paths."""
+        from pathlib import Path
+
+        from .training.checkpoint import write_json
+
+        out_dir = Path(out_dir)
+        scores = {**about, **self.settings,
+                  "scale_note": "pycocoevalcap's scale (BLEU, ROUGE-L 0-1; CIDEr-D 0-10)"
+                                + ("; multiplied by 100" if self.settings["scale"] == "x100" else ""),
+                  "metrics": self.metrics, "diagnostics": self.diagnostics, "decode_seconds": self.decode_seconds}
+        return [write_json(out_dir / "results.json", self.results()), write_json(out_dir / "scores.json", scores)]
+
 
 def _split_keys(data, split: str) -> None:
     for key in (f"{split}_captions", f"{split}_image_idxs", f"{split}_features", "idx_to_word"):

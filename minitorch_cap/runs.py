@@ -32,8 +32,9 @@ from .model import CaptioningModel
 from .nn.checks import int_option, number_option, option_validator
 from .optim import Adam, ExponentialLR
 from .reports import caption_report, is_builtin, write_caption_outputs
-from .training import Trainer, load_checkpoint, write_json
-from .training.run_dir import RunStatus
+from .training import Trainer, load_checkpoint
+from .training.checkpoint import write_json
+from .training.run_dir import RunLock, RunStatus
 from .training.run_dir import complete_run as complete_run_files
 
 #: Settings used when an option is not given. Built-in data: its measured recommendation
@@ -99,23 +100,50 @@ class RunSettings:
                 f"{self.lr_decay} per epoch")
 
 
-def check_resume_settings(checkpoint: Mapping[str, Any], given: Mapping[str, Any], path) -> None:
-    """The one rule of what a resumed run keeps: every setting but ``epochs``.
+MODEL_SETTINGS = ("model", "hidden_dim", "wordvec_dim")
+
+
+def saved_settings(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a checkpoint records: its model's (kind and sizes) and, for a run's, the rest."""
+    info = checkpoint["model"]
+    config = dict(info["config"])
+    settings = {"model": config.pop("cell_type", None) or _kind_of_class(info["class"]), **config}
+    state, schedule = checkpoint.get("trainer"), checkpoint.get("scheduler") or {}
+    if state is not None:
+        settings.update(batch_size=state["config"]["batch_size"], seed=state["config"]["seed"],
+                        clip_grad_norm=state["config"]["clip_grad_norm"], lr=schedule.get("base_lr"),
+                        lr_decay=schedule.get("hyperparams", {}).get("gamma"), epochs=state["config"]["num_epochs"])
+    return settings
+
+
+def _kind_of_class(class_name: str) -> str:
+    from .captioner import CAPTIONERS
+    return getattr(CAPTIONERS.get(class_name), "kind", class_name)
+
+
+def check_resume_settings(checkpoint: Mapping[str, Any], given: Mapping[str, Any], path, *,
+                          only: tuple[str, ...] | None = None, label=str, init_hint: str | None = None) -> None:
+    """The one rule of what a resumed run keeps: every setting but ``epochs`` (or those in ``only``).
 
     ``given``: the settings a user passed (``None`` = not given). A value that differs from
-    the run's raises ``ValueError`` naming the setting, both values and the way out.
+    the checkpoint's raises ``ValueError`` naming the setting (as ``label(name)``: the command
+    line passes its option names), both values and the way out (``init_hint``: how to start a
+    new run from the weights). With ``only=MODEL_SETTINGS`` it is the rule of a new run
+    started from the checkpoint's weights (``init``): the model is the checkpoint's.
     """
-    state, schedule = checkpoint["trainer"], checkpoint["scheduler"] or {}
-    config = checkpoint["model"]["config"]
-    saved = {"model": config.get("cell_type", checkpoint["model"]["class"]), **config,
-             "batch_size": state["config"]["batch_size"], "seed": state["config"]["seed"],
-             "clip_grad_norm": state["config"]["clip_grad_norm"], "lr": schedule.get("base_lr"),
-             "lr_decay": schedule.get("hyperparams", {}).get("gamma")}
+    saved = saved_settings(checkpoint)
+    init_hint = init_hint or f"init={str(path)!r}"
     for name, value in given.items():
-        if name != "epochs" and value is not None and name in saved and value != saved[name]:
-            raise ValueError(f"{name} {value} differs from the run's {saved[name]}: a resumed run continues with the "
-                             f"model, optimizer, schedule, batch size and random state it was started with; drop "
-                             f"it, or start a new run from the checkpoint's weights (init) instead of resuming {path}")
+        if name == "epochs" or value is None or name not in saved or value == saved[name]:
+            continue
+        if only is not None and name not in only:
+            continue
+        if only is not None:
+            raise ValueError(f"{label(name)} {value} differs from the checkpoint's {saved[name]}: a run started "
+                             f"from the weights of {path} has its model; drop {label(name)}, or train a new model")
+        raise ValueError(f"{label(name)} {value} differs from the run's {saved[name]}: a resumed run continues "
+                         "with the model, optimizer, schedule, batch size and random state it was started with; "
+                         f"drop {label(name)}, or start a new run from its weights with {init_hint}")
 
 
 def epoch_metrics(data: Mapping) -> dict:
@@ -123,14 +151,15 @@ def epoch_metrics(data: Mapping) -> dict:
     return {"val_accuracy": model_caption_accuracy} if is_builtin(data) else {}
 
 
-def start_run(settings: RunSettings, data: dict, out_dir, *, init=None, **options) -> Trainer:
-    """A new run: the model (or the weights of checkpoint ``init``), Adam, ExponentialLR, the Trainer.
+def start_run(settings: RunSettings, data: dict, out_dir, *, init=None, init_checkpoint=None, **options) -> Trainer:
+    """A new run: the model (or the model of checkpoint ``init``), Adam, ExponentialLR, the Trainer.
 
-    ``options`` go to the ``Trainer`` (``overwrite``, ``progress``, ``callbacks``, ...).
+    ``init_checkpoint``: ``init``'s content when already read. ``options`` go to the
+    ``Trainer`` (``overwrite``, ``progress``, ``callbacks``, ...).
     """
     if init is not None:
-        from .training import load_model
-        model = load_model(init)
+        from .training.checkpoint import _model_from
+        model = _model_from(load_checkpoint(init) if init_checkpoint is None else init_checkpoint, init)
     else:
         model = MODEL_BUILDERS[settings.model](data, settings, np.random.default_rng(settings.seed))
     optimizer = Adam(model.named_parameters(), lr=settings.lr)
@@ -205,27 +234,32 @@ def write_run_outputs(trainer: Trainer, data: dict, out_dir, *, max_length: int 
     return metrics
 
 
-def complete_run(folder, data: dict | None = None, **options) -> tuple[RunStatus, dict | None]:
+def complete_run(folder, data: dict | None = None, *, trainer: Trainer | None = None, max_length=None,
+                 num_images: int = 16, started: float | None = None, **options) -> tuple[RunStatus, dict | None]:
     """Bring a run folder, killed at any point, to the state of an uninterrupted run.
 
     Repairs ``history.json``/``best.h5`` from the checkpoint, resumes training when epochs
-    are missing, and draws the missing pictures and ``metrics.json``. ``data``: the run's
-    (default: reloaded from the spec its checkpoint records). Returns the folder's status
-    and the metrics written (``None`` when nothing needed drawing).
+    are missing, and draws the pictures and ``metrics.json`` when any report file is missing
+    or training just ran. ``data``: the run's (default: reloaded from the spec its checkpoint
+    records); ``trainer``: the run's trainer when the caller has it (after ``train()``).
+    Returns the folder's status and the metrics written (``None`` when nothing was drawn).
     """
     folder = Path(folder)
     status = complete_run_files(folder)
     if status.checkpoint is None:
         raise ValueError(f"{folder} has no checkpoint.h5: the run never reached its first checkpoint; start it again")
-    checkpoint = load_checkpoint(status.checkpoint)
-    data = data if data is not None else data_of_checkpoint(checkpoint)
-    trainer = resume_run(status.checkpoint, data, checkpoint=checkpoint, **options)
-    if not status.complete:
-        trainer.train()
-        status = complete_run_files(folder)
-    if not status.missing:
-        return status, None
-    return status, write_run_outputs(trainer, data, folder)
+    if trainer is None or not status.complete:
+        checkpoint = load_checkpoint(status.checkpoint)
+        data = data if data is not None else data_of_checkpoint(checkpoint)
+        trainer = resume_run(status.checkpoint, data, checkpoint=checkpoint, **options)
+        if not status.complete:
+            trainer.train()
+            status = complete_run_files(folder)
+        elif not status.missing:
+            return status, None
+    with RunLock(folder):       # one writer at a time, pictures included
+        return status, write_run_outputs(trainer, data, folder, max_length=max_length, num_images=num_images,
+                                         started=started)
 
 
 def data_of_checkpoint(checkpoint: Mapping[str, Any], override: DataSpec | None = None) -> dict:

@@ -86,8 +86,8 @@ class Trainer:
         if scheduler is not None and scheduler.optimizer is not optimizer:
             raise ValueError("Trainer: the scheduler drives a different optimizer than the one given")
         self.model, self.data, self.optimizer, self.scheduler = model, data, optimizer, scheduler
-        self.num_train, self.num_val = check_training_data(data, model, "Trainer")
         check_model_data(model, data, "Trainer")
+        self.num_train, self.num_val = check_training_data(data, model, "Trainer")
         self._val_idx = _val_subset(self.num_val, cfg.val_size)
         monitor = cfg.monitor or ("val_loss" if self._val_idx.size else "train_loss")
         if monitor == "val_loss" and not self._val_idx.size:
