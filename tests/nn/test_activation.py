@@ -23,6 +23,14 @@ def test_erf_matches_the_c_library_to_a_unit_in_the_last_place():
     assert erf(x.reshape(-1, 1)).shape == (x.size, 1)
 
 
+def test_erf_in_float32_stays_float32_and_is_accurate_to_float32():
+    x = np.linspace(-7, 7, 14001, dtype=np.float32)
+    expected = np.array([math.erf(float(v)) for v in x])
+    out = erf(x)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, expected, rtol=2.5e-7, atol=1e-7)
+
+
 @pytest.mark.parametrize("cls", [ReLU, GELU])
 def test_gradients(cls):
     x = X.copy()
