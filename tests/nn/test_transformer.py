@@ -262,3 +262,14 @@ def test_repr():
     assert lines[2] == ("    (0): TransformerDecoderLayer(input_dim=8, num_heads=2, dim_feedforward=12, "
                         "activation='gelu', dtype=float32")
     assert "(activation): GELU(dtype=float32)" in text
+
+
+def test_cached_steps_in_float32_stay_float32():
+    decoder = make_decoder(np.float32, activation="gelu").eval()
+    full = decoder.forward(TGT, MEMORY, causal_mask(T))
+    cache, outputs = decoder.start(MEMORY), []
+    for t in range(T):
+        y, cache = decoder.step(TGT[:, t:t + 1], cache)
+        outputs.append(y)
+    assert y.dtype == np.float32 and cache.self_kv[0][0].dtype == np.float32
+    np.testing.assert_allclose(np.concatenate(outputs, axis=1), full, rtol=1e-5, atol=1e-5)
