@@ -48,13 +48,18 @@ class Cache:
         return f"Cache(made_by={self.made_by!r}, module={type(self.module).__name__}, shape={self.shape})"
 
 
-def input_dtype(*arrays) -> np.dtype:
+def input_dtype(owner: str, *arrays) -> np.dtype:
     """The module dtype for these inputs: numpy's promotion of their dtypes, float32 or float64.
 
     float64 whenever one input is float64 (the course's gradient checks) or an integer array;
     float32 only when every real input is float32 or narrower. Never a silent cast to float32.
+    Inputs that are not numbers raise ``TypeError`` naming ``owner``.
     """
-    dtype = np.result_type(*(np.asarray(a).dtype for a in arrays))
+    dtypes = [np.asarray(a).dtype for a in arrays]
+    try:
+        dtype = np.result_type(*dtypes)
+    except TypeError:
+        raise TypeError(f"{owner}: expected real-valued arrays, got dtypes {[d.name for d in dtypes]}") from None
     if np.issubdtype(dtype, np.floating) and dtype.itemsize <= 4:
         return np.dtype(np.float32)
     return np.dtype(np.float64)

@@ -32,12 +32,16 @@ class CaptioningSolver:
     iterations, printing ``(Iteration %d / %d) loss: %f`` every ``print_every`` iterations when
     ``verbose``. Afterwards ``loss_history`` holds one loss per iteration.
 
-    Raises ``ValueError`` for an unknown ``update_rule`` (one of ``sgd``, ``sgd_momentum``,
+    Raises ``TypeError`` for a model without ``params`` and ``loss``, ``ValueError`` for an unknown ``update_rule`` (one of ``sgd``, ``sgd_momentum``,
     ``rmsprop``, ``adam``) or a bad number, ``KeyError`` when ``data`` lacks ``train_captions``.
     """
 
     def __init__(self, model, data, update_rule="sgd", optim_config=None, lr_decay=1.0, batch_size=100,
                  num_epochs=10, print_every=10, verbose=True):
+        if not (hasattr(model, "params") and callable(getattr(model, "loss", None))):
+            raise TypeError(f"CaptioningSolver: the model needs the course's API, a params dict and "
+                            f"loss(features, captions), got {type(model).__name__} (wrap a CaptioningModel's "
+                            "settings in CaptioningRNN, or train it with minitorch_cap.Trainer)")
         self.model = model
         self.data = data
         if update_rule not in optim.__all__:

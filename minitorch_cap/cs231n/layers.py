@@ -18,7 +18,7 @@ __all__ = ["affine_forward", "affine_backward"]
 def affine_forward(x, w, b):
     """``out = x.reshape(N, D) @ w + b``: x (N, d_1, ..., d_k), w (D, M), b (M,) -> ``(out (N, M), cache)``."""
     owner = "affine_forward"
-    dtype = input_dtype(x, w, b)
+    dtype = input_dtype(owner, x, w, b)
     x = np.asarray(x)
     if x.ndim < 1:
         raise ValueError(f"{owner}: expected x of shape (N, d_1, ..., d_k), got a scalar")

@@ -37,7 +37,7 @@ __all__ = [
 # ---------------------------------------------------------------------------------- recurrent
 def _recurrent(cls, owner: str, x, h0, Wx, Wh, b, *, step: bool):
     """Check the inputs of a recurrent forward and build its module: -> (module, x, h0)."""
-    dtype = input_dtype(x, h0, Wx, Wh, b)
+    dtype = input_dtype(owner, x, h0, Wx, Wh, b)
     h_name = "prev_h" if step else "h0"
     x = float_input(owner, "x", x, dtype, N=None, D=None) if step else \
         float_input(owner, "x", x, dtype, N=None, T=None, D=None)
@@ -154,7 +154,7 @@ def word_embedding_forward(x, W):
     Ids outside [0, V) raise ``ValueError`` (negative ids are not wrapped around).
     """
     owner = "word_embedding_forward"
-    dtype = input_dtype(W)
+    dtype = input_dtype(owner, W)
     W = float_input(owner, "W", W, dtype, V=None, D=None)
     embed = build(Embedding, dtype, *W.shape, W=W)
     with naming_child(owner):
@@ -175,7 +175,7 @@ def word_embedding_backward(dout, cache):
 def temporal_affine_forward(x, w, b):
     """One affine map at every time step: x (N, T, D), w (D, M), b (M,) -> ``(out (N, T, M), cache)``."""
     owner = "temporal_affine_forward"
-    dtype = input_dtype(x, w, b)
+    dtype = input_dtype(owner, x, w, b)
     x = float_input(owner, "x", x, dtype, N=None, T=None, D=None)
     w = float_input(owner, "w", w, dtype, D=x.shape[2], M=None)
     affine = build(TemporalAffine, dtype, *w.shape, W=w, b=weight(owner, "b", b, dtype, (w.shape[1],), ("M",)))
@@ -199,7 +199,7 @@ def temporal_softmax_loss(x, y, mask, verbose=False):
     averaged over the batch, as the course); returns ``(loss, dx (N, T, V))``. ``verbose``
     prints the flattened gradient's shape, as the course's does.
     """
-    x_dtype = input_dtype(x)
+    x_dtype = input_dtype("temporal_softmax_loss", x)
     criterion = TemporalSoftmaxLoss(dtype=x_dtype)
     with naming_child("temporal_softmax_loss"):
         loss = criterion.forward(x, y, mask)

@@ -110,3 +110,5 @@ def test_bad_arguments(course_coco, kwargs, error, message):
         CaptioningSolver(small_model(data), data, **kwargs)
     with pytest.raises(KeyError, match="no 'train_captions'"):
         CaptioningSolver(small_model(data), {})
+    with pytest.raises(TypeError, match="the model needs the course's API, a params dict and loss"):
+        CaptioningSolver(small_model(data).model, data)

@@ -322,6 +322,10 @@ def test_clear_errors():
         rnn_step_backward(np.zeros((2, 5)), cache)
     with pytest.raises(ValueError, match="word_embedding_forward: Embedding.forward: idx holds id -1"):
         word_embedding_forward(np.array([[0, -1]]), np.zeros((5, 3)))
+    with pytest.raises(TypeError, match="rnn_forward: expected x to be a real-valued array, got dtype <U1"):
+        rnn_forward(np.array([[["a"]]]), h, np.zeros((3, 4)), np.zeros((4, 4)), np.zeros(4))
+    with pytest.raises(TypeError, match=r"rnn_forward: expected real-valued arrays, got dtypes \['datetime64"):
+        rnn_forward(np.zeros((2, 1, 3), dtype="datetime64[s]"), h, np.zeros((3, 4)), np.zeros((4, 4)), np.zeros(4))
     with pytest.raises(ValueError, match="temporal_softmax_loss: .*targets holds id 9"):
         temporal_softmax_loss(np.zeros((1, 2, 9)), np.array([[0, 9]]), np.ones((1, 2), dtype=bool))
 
