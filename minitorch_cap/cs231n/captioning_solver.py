@@ -32,8 +32,9 @@ class CaptioningSolver:
     iterations, printing ``(Iteration %d / %d) loss: %f`` every ``print_every`` iterations when
     ``verbose``. Afterwards ``loss_history`` holds one loss per iteration.
 
-    Raises ``TypeError`` for a model without ``params`` and ``loss``, ``ValueError`` for an unknown ``update_rule`` (one of ``sgd``, ``sgd_momentum``,
-    ``rmsprop``, ``adam``) or a bad number, ``KeyError`` when ``data`` lacks ``train_captions``.
+    Raises ``TypeError`` for a model without ``params`` and ``loss``, ``ValueError`` for an
+    unknown ``update_rule`` (one of ``sgd``, ``sgd_momentum``, ``rmsprop``, ``adam``) or a bad
+    number, ``KeyError`` when ``data`` lacks ``train_captions``.
     """
 
     def __init__(self, model, data, update_rule="sgd", optim_config=None, lr_decay=1.0, batch_size=100,

@@ -92,7 +92,8 @@ def _fetch(url: str, timeout: float) -> bytes:
 
 def _decode(data: bytes, url: str) -> np.ndarray:
     if len(data) > MAX_BYTES:
-        raise OSError(f"image_from_url: {url!r} is larger than {MAX_BYTES // 2 ** 20} MiB; not an image of the data set")
+        raise OSError(f"image_from_url: {url!r} is larger than {MAX_BYTES // 2 ** 20} MiB; "
+                      "not an image of the data set")
     from PIL import Image, UnidentifiedImageError
     try:
         with Image.open(io.BytesIO(data)) as image:

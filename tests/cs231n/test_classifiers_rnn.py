@@ -115,7 +115,8 @@ def test_params_read_and_write_through_to_the_model():
 
 def test_params_errors():
     model = CaptioningRNN({"<NULL>": 0, "a": 1}, input_dim=5, wordvec_dim=4, hidden_dim=3)
-    with pytest.raises(ValueError, match=r"CaptioningRNN.params: 'Wx' has shape \(4, 3\), got an array of shape \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"CaptioningRNN.params: 'Wx' has shape \(4, 3\), got an array of "
+                                         r"shape \(3, 4\)"):
         model.params["Wx"] = np.zeros((3, 4))
     with pytest.raises(KeyError, match="no parameter 'W'; the names are"):
         model.params["W"] = np.zeros(3)

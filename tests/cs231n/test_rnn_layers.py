@@ -308,7 +308,8 @@ def test_backward_is_repeatable_and_leaves_earlier_results_alone():
 
 def test_clear_errors():
     x, h = np.zeros((2, 3)), np.zeros((2, 4))
-    with pytest.raises(ValueError, match=r"rnn_step_forward: expected Wh of shape \(H, H\) = \(4, 4\), got shape \(4, 3\)"):
+    with pytest.raises(ValueError, match=r"rnn_step_forward: expected Wh of shape \(H, H\) = \(4, 4\), got "
+                                         r"shape \(4, 3\)"):
         rnn_step_forward(x, h, np.zeros((3, 4)), np.zeros((4, 3)), np.zeros(4))
     with pytest.raises(ValueError, match=r"lstm_step_forward: expected Wx of shape \(D, 4H\) = \(3, 16\)"):
         lstm_step_forward(x, h, h, np.zeros((3, 4)), np.zeros((4, 16)), np.zeros(16))
