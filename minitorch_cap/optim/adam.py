@@ -27,9 +27,10 @@ def adam_update(w: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: i
           alpha = lr * sqrt(1 - beta2**t) / (1 - beta1**t)
           w -= alpha * (m / (sqrt(v) + eps))
 
-    They agree except where ``sqrt(v)`` is comparable to ``eps``: the course's ``eps`` is in
-    effect ``eps * sqrt(1 - beta2**t)``, smaller in the first steps (rare-word gradients below
-    ~1e-7 then move up to 30x further). The operations are the course's, in its order.
+    They agree except where ``sqrt(v)`` is comparable to ``eps``: the course's form equals the
+    first with ``eps / sqrt(1 - beta2**t)`` in place of ``eps``, 31.6x larger at ``t = 1`` (beta2 =
+    0.999), so gradients below ~1e-7 (rare words at initialisation) move up to ~30x less in the
+    first steps. The "cs231n" operations are the course's, in its order.
     """
     m *= beta1
     m += (1.0 - beta1) * g
