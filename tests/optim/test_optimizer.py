@@ -55,4 +55,4 @@ def test_lr_is_adjustable_and_validated():
     assert opt.lr == 5e-4
     with pytest.raises(ValueError, match="lr must be"):
         opt.lr = float("inf")
-    assert repr(opt) == "Adam(lr=0.0005, betas=[0.9, 0.999], eps=1e-08, weight_decay=0.0, 1 parameters)"
+    assert repr(opt) == "Adam(lr=0.0005, betas=[0.9, 0.999], eps=1e-08, weight_decay=0.0, formula='pytorch', 1 parameters)"
