@@ -23,11 +23,15 @@ from ..nn.parameter import Parameter
 
 
 def named_params(params, owner: str) -> list[tuple[str, Parameter]]:
-    """Normalise ``model.named_parameters()``, ``model.parameters()`` or a Module to ``[(name, p)]``.
+    """Normalise ``model.named_parameters()``, ``model.parameters()``, a Module or an Optimizer to ``[(name, p)]``.
 
     Unnamed parameters are called ``"0"``, ``"1"``, ... in the order given. The same
-    Parameter may not appear twice (it would be updated twice per step).
+    Parameter may not appear twice (it would be updated twice per step). An Optimizer
+    gives the parameters it updates (so ``clip_grad_norm_(optimizer, 5.0)`` clips exactly
+    what ``optimizer.step()`` will use).
     """
+    if isinstance(params, Optimizer):
+        return list(params.params)
     if isinstance(params, Module):
         params = params.named_parameters()
     if isinstance(params, Parameter):
@@ -115,6 +119,28 @@ class Optimizer:
     def zero_grad(self) -> None:
         for _, param in self.params:
             param.zero_grad()
+
+    def check_params_of(self, model, owner: str = "Optimizer") -> "Optimizer":
+        """Raise ``ValueError`` unless every parameter this optimizer updates is one of ``model``'s.
+
+        Identity, not names or shapes, is compared: an optimizer built on another copy of the
+        model (a deep copy, a model built twice, a child replaced after the optimizer was
+        made) has the same names and shapes, and would train that other copy while ``model``
+        computes the gradients: silently, nothing learns. An optimizer of a *subset* of the
+        model's parameters (a frozen part) is fine. Returns ``self``.
+        """
+        if not callable(getattr(model, "parameters", None)):
+            raise TypeError(f"{owner}: expected a Module to check the optimizer against, got {type(model).__name__}")
+        own = {id(p) for p in model.parameters()}
+        foreign = [name for name, p in self.params if id(p) not in own]
+        if foreign:
+            listing = ", ".join(foreign[:6]) + (", ..." if len(foreign) > 6 else "")
+            raise ValueError(
+                f"{owner}: the {type(self).__name__} updates {len(foreign)} of {len(self.params)} parameters that "
+                f"are not this {type(model).__name__}'s ({listing}): it was built on another model or copy "
+                f"(built twice, deep-copied, or rebuilt after the optimizer). Build it from this model: "
+                f"{type(self).__name__}(model.named_parameters(), ...); to resume, pass model= too, or no optimizer.")
+        return self
 
     # ----------------------------------------------------------------- saving
     def hyperparameters(self) -> dict[str, Any]:

@@ -193,6 +193,7 @@ class Trainer:
             raise TypeError(f"Trainer: optimizer must be a minitorch_cap.optim optimizer, got {type(optimizer).__name__}")
         if scheduler is not None and scheduler.optimizer is not optimizer:
             raise ValueError("Trainer: the scheduler drives a different optimizer than the one given")
+        optimizer.check_params_of(model, "Trainer")
         self.model, self.data, self.optimizer, self.scheduler = model, data, optimizer, scheduler
         self.num_train, self.num_val = _check_data(data, model)
         cfg = self.config

@@ -133,3 +133,15 @@ def test_resume_continues_writing_checkpoints_and_history(data, tmp_path):
     saved = load_checkpoint(tmp_path / "checkpoint.h5")["trainer"]
     assert saved["epoch"] == 3 and saved["iteration"] == 12
     assert list(saved["loss_history"]) == resumed.loss_history
+
+
+def test_resume_with_an_optimizer_but_no_model_is_refused(data, tmp_path):
+    """Issue 14: resume rebuilt the model from the checkpoint and the caller's optimizer moved the caller's model."""
+    run(data, tmp_path, batch_size=10, num_epochs=1, seed=0)
+    model, opt, _ = make_setup(data)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="not this CaptioningModel's .*pass model= too"):
+        Trainer.resume(tmp_path / "checkpoint.h5", data=data, optimizer=opt)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+    Trainer.resume(tmp_path / "checkpoint.h5", model, data, opt)       # with its model: fine
