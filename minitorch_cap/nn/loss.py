@@ -19,7 +19,8 @@ class TemporalSoftmaxLoss(Module):
     with ``Z = N`` (``normalize='batch'``, the SPEC and CS231n: summed over time,
     averaged over the batch) or ``Z =`` number of unmasked tokens
     (``normalize='tokens'``). ``mask=None`` counts every position. The log-softmax is
-    shifted by the row maximum (stable), and only unmasked positions are computed.
+    shifted by the row maximum (stable), and only unmasked positions are computed. An
+    empty batch (N = 0) or a fully masked one has loss 0 and zero gradient.
 
     ``backward(dloss=1.0)`` returns ``dscores (N, T, V)``; masked positions get zeros.
     """
@@ -34,6 +35,8 @@ class TemporalSoftmaxLoss(Module):
         owner = "TemporalSoftmaxLoss.forward"
         scores = float_input(owner, "scores", scores, self.dtype, N=None, T=None, V=None)
         N, T, V = scores.shape
+        if V == 0:
+            raise ValueError(f"{owner}: scores need V >= 1 classes, got shape {scores.shape}")
         targets = index_input(owner, "targets", targets, V, N=N, T=T)
         mask = np.ones((N, T), dtype=bool) if mask is None else mask_input(owner, "mask", mask, N=N, T=T)
         rows = np.flatnonzero(mask)                         # (M,) unmasked positions in N*T order
@@ -48,7 +51,7 @@ class TemporalSoftmaxLoss(Module):
         probs = np.exp(shifted, out=shifted)                # (M, V) unnormalised, in place
         sums = probs.sum(axis=1)                            # (M,)
         log_likelihood = chosen_shifted - np.log(sums)
-        Z = N if self.normalize == "batch" else max(rows.size, 1)
+        Z = max(N if self.normalize == "batch" else rows.size, 1)   # an empty batch: loss 0
         loss = -float(log_likelihood.sum(dtype=self.dtype)) / Z
         probs /= sums[:, None]
         self._save_for_backward(probs=probs, rows=rows, chosen=chosen, shape=(N, T, V), Z=Z)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..nn.checks import float_option
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 
@@ -61,16 +62,8 @@ def named_params(params, owner: str) -> list[tuple[str, Parameter]]:
 
 def check_number(owner: str, name: str, value, low: float = 0.0, high: float = math.inf,
                  low_open: bool = False, high_open: bool = False) -> float:
-    """Validate a real hyperparameter in ``[low, high]`` (ends open when asked); return it as float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
-    if not math.isfinite(value) or too_low or too_high:
-        left, right = "(" if low_open else "[", ")" if high_open or high == math.inf else "]"
-        raise ValueError(f"{owner}: {name} must be in {left}{low}, {high}{right}, got {value}")
-    return value
+    """A real hyperparameter in ``[low, high]`` (``low`` 0 unless given): :func:`~minitorch_cap.nn.checks.float_option`."""
+    return float_option(owner, name, value, low, high, low_open, high_open)
 
 
 class Optimizer:
