@@ -15,6 +15,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .nn.checks import int_option
+
 # ---------------------------------------------------------------- training curves
 
 
@@ -211,8 +213,9 @@ def caption_grid_size(n_images: int, *, columns: int = 4, title: bool | str | No
     ``title``: the title text (a long one wraps to the grid's width and makes the band
     taller), ``True`` for a one-line title, or nothing.
     """
-    cols = max(1, min(int(columns), int(n_images)))
-    rows = -(-int(n_images) // cols)
+    n_images = int_option("caption_grid_size", "n_images", n_images)
+    cols = min(int_option("caption_grid_size", "columns", columns), n_images)
+    rows = -(-n_images // cols)
     lines = len(_title_lines(title, cols * cell_width))
     band = TITLE_HEIGHT + (lines - 1) * TITLE_LINE if lines else 0.0
     height = rows * (image_height + text_height) + band
@@ -278,8 +281,9 @@ def caption_grid_figure(images, generated, references, *, correct=None, columns:
             raise ValueError(f"plot_caption_grid: correct has {len(correct)} entries for {n} images")
     if n == 0:
         raise ValueError("plot_caption_grid: no images to draw")
+    max_references = int_option("plot_caption_grid", "max_references", max_references, low=0)
 
-    cols = max(1, min(int(columns), n))
+    cols = min(int_option("plot_caption_grid", "columns", columns), n)
     width_px, height_px = caption_grid_size(n, columns=columns, title=title, cell_width=cell_width,
                                             image_height=image_height, text_height=text_height, dpi=dpi)
     fig_w, fig_h = width_px / dpi, height_px / dpi
@@ -317,7 +321,7 @@ def caption_grid_figure(images, generated, references, *, correct=None, columns:
             used = len(gen_lines) * GEN_LINE + 0.06
             y -= used / fig_h
             ref_lines = []
-            for ref in refs[:max(0, int(max_references))]:
+            for ref in refs[:max_references]:
                 ref_lines += wrap_to_width("ref: " + ref, text_w, REF_FONTSIZE, indent="  ")
             ref_lines = _fit(ref_lines, int(max(room - used, 0) // REF_LINE))
             if ref_lines:

@@ -15,6 +15,7 @@ from minitorch_cap.gradcheck import check_module
 from minitorch_cap.metrics import cider_d, corpus_bleu, rouge_l, score_captions
 from minitorch_cap.nn import GRU, LSTM, RNN, Affine, Embedding, Sequential, TemporalAffine, TemporalSoftmaxLoss
 from minitorch_cap.optim import SGD, Adam, ExponentialLR, ReduceLROnPlateau, StepLR, clip_grad_norm_
+from minitorch_cap.plots import caption_grid_size, plot_caption_grid
 
 pytestmark = pytest.mark.filterwarnings("error")  # no RuntimeWarning on the way to the error either
 
@@ -137,6 +138,9 @@ OPTIONS = [
     (lambda: Vocabulary.build(["a b"], min_count=1.5), ValueError, r"Vocabulary.build: min_count must be an integer"),
     (lambda: Vocabulary.build(["a b"], max_size=3), ValueError, r"Vocabulary.build: max_size must be an integer >= 4"),
     (lambda: Vocabulary.build(["a b"]).encode("a", max_length=3.7), ValueError, r"Vocabulary.encode: max_length"),
+    (lambda: caption_grid_size(0), ValueError, r"caption_grid_size: n_images must be an integer >= 1"),
+    (lambda: plot_caption_grid(np.zeros((1, 4, 4, 3)), ["a"], ["a"], "never.png", columns=0), ValueError,
+     r"plot_caption_grid: columns must be an integer >= 1"),
     (lambda: sample_coco_minibatch(DATA, batch_size=-1), ValueError, r"sample_coco_minibatch: batch_size must be"),
     (lambda: sample_coco_minibatch(DATA, batch_size=2.5), ValueError, r"sample_coco_minibatch: batch_size must be"),
     (lambda: sample_coco_minibatch(dict(DATA, train_captions=np.zeros((0, 4), int)), batch_size=2), ValueError,
