@@ -196,8 +196,9 @@ def check_module(module: Module, *inputs, grad_output=None, h: float = 5e-3, see
       rounding reports ~1e-7 of noise or less instead of 1.
 
     Measured on CS231n-initialised captioning models (12 seeds, rnn/lstm/gru, float64) the
-    largest error is about 1e-9; an entrywise relative error reached 1e-5 on gradient
-    entries of 1e-8 there. One entry off by 1% of the tensor's scale reports 5e-3.
+    largest error is 8e-11; the entrywise relative error of the course's ``rel_error``
+    reached 9.4e-6 there (rnn.Wx of an LSTM, entries down to 3e-8). One entry off by 1% of
+    the tensor's scale reports 5e-3; at a hundredth of the scale, 5e-5.
     """
     h = float_option("check_module", "h", h, low=0.0, low_open=True)
     net = copy.deepcopy(module).to(np.float64).train()
