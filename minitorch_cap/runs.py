@@ -29,7 +29,7 @@ from .captioner import Captioner
 from .data import DEFAULT_TRAINING, model_caption_accuracy
 from .data.spec import DataSpec
 from .model import CaptioningModel
-from .nn.checks import int_option, number_option, option_validator
+from .nn.checks import float_option, int_option, option_validator
 from .optim import Adam, ExponentialLR
 from .reports import caption_report, is_builtin, write_caption_outputs
 from .training import Trainer, load_checkpoint
@@ -82,10 +82,10 @@ class RunSettings:
     wordvec_dim: int = attrs.field(validator=option_validator(int_option, 1))
     epochs: int = attrs.field(validator=option_validator(int_option, 1))
     batch_size: int = attrs.field(validator=option_validator(int_option, 1))
-    lr: float = attrs.field(validator=option_validator(number_option))
-    lr_decay: float = attrs.field(validator=option_validator(number_option))
+    lr: float = attrs.field(validator=option_validator(float_option, 0.0, low_open=True))
+    lr_decay: float = attrs.field(validator=option_validator(float_option, 0.0, low_open=True))
     clip_grad_norm: float | None = attrs.field(default=None, validator=attrs.validators.optional(
-        option_validator(number_option)))
+        option_validator(float_option, 0.0, low_open=True)))
     seed: int = attrs.field(default=0, validator=option_validator(int_option, 0))
 
     @classmethod

@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from ..nn.checks import index_input
+from ..nn.checks import index_input, int_option
 from ..tokens import END, NULL, START, check_word_to_idx
 
 CAPTIONS_FILE = "coco2014_captions.h5"
@@ -209,7 +209,10 @@ def sample_coco_minibatch(data: dict, batch_size: int = 100, split: str = "train
     for key in (f"{split}_captions", f"{split}_image_idxs", f"{split}_features", f"{split}_urls"):
         if key not in data:
             raise KeyError(f"sample_coco_minibatch: the data dict has no {key!r}")
+    batch_size = int_option("sample_coco_minibatch", "batch_size", batch_size, low=0)
     split_size = data[f"{split}_captions"].shape[0]
+    if split_size == 0 and batch_size:
+        raise ValueError(f"sample_coco_minibatch: the {split} split has no captions to draw from")
     mask = rng.choice(split_size, batch_size) if rng is not None else np.random.choice(split_size, batch_size)
     captions = data[f"{split}_captions"][mask]
     image_idxs = data[f"{split}_image_idxs"][mask]

@@ -85,6 +85,7 @@ class Trainer:
             raise TypeError(f"Trainer: optimizer must be a minitorch_cap.optim optimizer, got {type(optimizer).__name__}")
         if scheduler is not None and scheduler.optimizer is not optimizer:
             raise ValueError("Trainer: the scheduler drives a different optimizer than the one given")
+        optimizer.check_params_of(model, "Trainer")
         self.model, self.data, self.optimizer, self.scheduler = model, data, optimizer, scheduler
         check_model_data(model, data, "Trainer")
         self.num_train, self.num_val = check_training_data(data, model, "Trainer")
@@ -381,6 +382,8 @@ class Trainer:
             raise CheckpointError(f"{path} holds no optimizer state; it cannot be resumed")
         if scheduler is not None and sched_state is None:
             raise ValueError(f"Trainer.resume: a scheduler was given but {path} was saved without one")
+        if optimizer is not None:       # before its state is loaded: a foreign optimizer is left untouched
+            optimizer.check_params_of(model, "Trainer.resume")
         try:
             if optimizer is None:
                 optimizer = optimizer_from_state(opt_state, model.named_parameters())

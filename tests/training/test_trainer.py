@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from minitorch_cap.optim import SGD, ReduceLROnPlateau, StepLR
+from minitorch_cap.optim import SGD, Adam, ReduceLROnPlateau, StepLR
 from minitorch_cap.training import Trainer, TrainerConfig, TrainingDiverged, load_checkpoint, load_model
 
 from .conftest import make_caption_data, make_setup
@@ -327,3 +327,14 @@ def test_the_specs_options_may_be_given_positionally(data):
     assert by_position.train()["loss_history"] == by_keyword.train()["loss_history"]
     with pytest.raises(TypeError, match="multiple values|got multiple"):
         Trainer(model, data, opt, sched, 16, batch_size=8)
+
+
+def test_an_optimizer_of_another_model_is_refused(data):
+    """Issue 14: Adam(other_copy.named_parameters()) trained nothing, silently (losses 10.01, 10.37, 10.29)."""
+    import copy
+    model, _, _ = make_setup(data)
+    other = copy.deepcopy(model)
+    for opt in (Adam(other.named_parameters()), Adam(make_setup(data)[0].named_parameters())):
+        with pytest.raises(ValueError, match="Trainer: the Adam updates 8 of 8 parameters that are not this "
+                                             "CaptioningModel's"):
+            Trainer(model, data, opt)
