@@ -215,3 +215,7 @@ def model_caption_accuracy(model, data: dict, split: str = "val", max_length: in
         ids = model.sample(features[start:start + batch_size], max_length=max_length)
         captions.extend(decode_captions(ids, data["idx_to_word"]))
     return caption_accuracy(captions, attributes)
+
+
+#: A mean over the split's images: ``minitorch_cap.distributed`` may split it over ranks.
+model_caption_accuracy.per_image_mean = True

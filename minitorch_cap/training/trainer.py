@@ -30,6 +30,7 @@ import attrs
 import numpy as np
 
 from ..data.coco import check_model_data
+from ..distributed import data_parallel
 from ..optim import OPTIMIZERS, SCHEDULERS, clip_grad_norm_, clip_grad_value_
 from ..optim.optimizer import Optimizer
 from .checkpoint import CheckpointError, _model_from, init_from_checkpoint, load_checkpoint, save_checkpoint, write_json
@@ -177,13 +178,16 @@ class Trainer:
     ``history`` (a dict, also written to ``history.json``); ``loss_history`` and
     ``val_loss_history`` are lists of floats.
 
+    ``comm``: an MPI communicator (``minitorch_cap.distributed.world()``, ``MPI.COMM_WORLD``)
+    to train data-parallel over its ranks, the same run as alone (``minitorch_cap.distributed``).
+
     ``data`` needs ``train_captions (N, T) int``, ``train_image_idxs (N,) int`` and
     ``train_features (M, D)``; ``val_*`` likewise for validation (optional).
     """
 
     def __init__(self, model, data: Mapping[str, Any], optimizer: Optimizer, scheduler=None,
                  batch_size=_UNSET, num_epochs=_UNSET, print_every=_UNSET, verbose=_UNSET, seed=_UNSET, *,
-                 config: TrainerConfig | None = None, **options):
+                 config: TrainerConfig | None = None, comm=None, **options):
         # The SPEC's (and CS231n's) options may also come positionally, in this order.
         given = dict(batch_size=batch_size, num_epochs=num_epochs, print_every=print_every, verbose=verbose,
                      seed=seed)
@@ -194,6 +198,8 @@ class Trainer:
         if scheduler is not None and scheduler.optimizer is not optimizer:
             raise ValueError("Trainer: the scheduler drives a different optimizer than the one given")
         self.model, self.data, self.optimizer, self.scheduler = model, data, optimizer, scheduler
+        # comm (an MPI communicator): data-parallel over its ranks; None: this process alone (no-op hook).
+        self.parallel = data_parallel(comm)
         self.num_train, self.num_val = _check_data(data, model)
         cfg = self.config
         self._val_idx = _val_subset(self.num_val, cfg.val_size)
@@ -207,7 +213,7 @@ class Trainer:
         if cfg.init_from:
             init_from_checkpoint(model, cfg.init_from)
         self.rng = np.random.default_rng(cfg.seed)
-        self.out_dir = Path(cfg.out_dir) if cfg.out_dir else None
+        self.out_dir = Path(cfg.out_dir) if cfg.out_dir and self.parallel.is_writer else None
         # Counters: completed epochs, completed iterations, iterations done in the current epoch.
         self.epoch = 0
         self.iteration = 0
@@ -254,7 +260,7 @@ class Trainer:
     def train(self) -> dict[str, Any]:
         """Run until ``num_epochs`` epochs are complete (or early stopping); return ``history``."""
         cfg = self.config
-        show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
+        show = (cfg.progress if cfg.progress is not None else sys.stderr.isatty()) and self.parallel.is_writer
         if self.stopped_early:
             if cfg.verbose:
                 self._print(f"Training stopped early at epoch {self.epoch}; nothing to do")
@@ -265,6 +271,7 @@ class Trainer:
         self.should_stop = False
         running = None
         try:
+            self.parallel.begin(self.model, self.rng)
             while self.epoch < cfg.num_epochs and not self.should_stop:
                 if self.epoch_iteration == 0:
                     self._begin_epoch()
@@ -283,6 +290,9 @@ class Trainer:
                             and self.epoch_iteration < self.iterations_per_epoch):
                         self._save_checkpoint()
                 self._end_epoch()
+        except BaseException as exc:
+            self.parallel.failed(exc, self.last_checkpoint)   # data-parallel: the other ranks stop too
+            raise
         finally:
             if self._bar is not None:
                 self._bar.close()
@@ -305,10 +315,11 @@ class Trainer:
     def _train_step(self, idx: np.ndarray) -> float:
         """Forward, backward, guard, clip, update; returns the minibatch loss."""
         data, cfg = self.data, self.config
+        idx, share = self.parallel.split(idx)          # this rank's part of the global minibatch
         captions = data["train_captions"][idx]
         features = data["train_features"][data["train_image_idxs"][idx]]
         loss, _ = self.model.loss(features, captions)
-        loss = float(loss)
+        loss = float(self.parallel.reduce_gradients(self.model, loss, share))   # global loss and gradients
         if not math.isfinite(loss):
             self._diverged(f"the loss is {loss}")
         for name, param in self.model.named_parameters():
@@ -334,6 +345,7 @@ class Trainer:
     def _end_epoch(self) -> None:
         cfg = self.config
         ipe = self.iterations_per_epoch
+        self.parallel.check_weights(self.model, self.epoch + 1)
         record: dict[str, Any] = {
             "epoch": self.epoch + 1,
             "iteration": self.iteration,
@@ -392,7 +404,8 @@ class Trainer:
         if not idx.size:
             return None
         data, B = self.data, self.config.batch_size
-        total = 0.0
+        total, size = 0.0, idx.size
+        idx = self.parallel.part(idx)                  # this rank's contiguous part (all of it alone)
         self.model.eval()
         try:
             for start in range(0, idx.size, B):
@@ -401,7 +414,7 @@ class Trainer:
                 total += float(self.model.forward(features, data["val_captions"][chunk])) * chunk.size
         finally:
             self.model.train()
-        return total / idx.size
+        return self.parallel.sum(total) / size
 
     def evaluate_metrics(self) -> dict[str, float]:
         """Run each ``metrics`` hook ``fn(model, data) -> float`` with the model in eval mode."""
@@ -411,7 +424,7 @@ class Trainer:
         self.model.eval()
         try:
             for name, fn in self.config.metrics.items():
-                value = fn(self.model, self.data)
+                value = self.parallel.metric(fn, self.model, self.data)
                 try:
                     values[name] = float(value)
                 except (TypeError, ValueError):
@@ -450,13 +463,14 @@ class Trainer:
 
     @classmethod
     def resume(cls, path, model=None, data: Mapping[str, Any] | None = None, optimizer: Optimizer | None = None,
-               scheduler=None, **overrides) -> "Trainer":
+               scheduler=None, comm=None, **overrides) -> "Trainer":
         """Continue the run saved in checkpoint ``path`` exactly where it stopped.
 
         ``model``, ``optimizer`` and ``scheduler`` are rebuilt from the checkpoint when not
         given (given ones must match it). ``data`` must be the same data set. ``overrides``
         may change options such as ``num_epochs``, ``out_dir``, ``progress``, ``metrics``,
         ``callbacks`` — but not ``batch_size``, ``sampling``, ``seed`` or ``val_size``.
+        ``comm``: as for ``Trainer`` (a run saved with K ranks resumes with any number).
         Call ``train()`` on the result.
         """
         if data is None:
@@ -499,7 +513,7 @@ class Trainer:
                 raise ValueError(f"Trainer.resume: a scheduler was given but {path} was saved without one")
             scheduler.load_state_dict(sched_state)
         config = TrainerConfig.from_dict(saved["config"], **{"init_from": None, **overrides})
-        trainer = cls(model, data, optimizer, scheduler, config=config)
+        trainer = cls(model, data, optimizer, scheduler, config=config, comm=comm)
         if (trainer.num_train, trainer.num_val) != (saved["data"]["num_train"], saved["data"]["num_val"]):
             raise ValueError(f"Trainer.resume: the data has {trainer.num_train} train / {trainer.num_val} val "
                              f"captions, the run in {path} had {saved['data']['num_train']} / {saved['data']['num_val']}")
@@ -523,6 +537,8 @@ class Trainer:
 
     # ----------------------------------------------------------------- output
     def _print(self, message: str) -> None:
+        if not self.parallel.is_writer:
+            return
         if self._bar is not None:
             self._bar.write(message, file=sys.stdout)
         else:
