@@ -207,6 +207,7 @@ def check_resume(args):
 @user_errors("train")
 def run(args) -> int:
     from ..data import model_caption_accuracy
+    from ..distributed import only_root_prints, world
     from ..model import CaptioningModel
     from ..optim import Adam, ExponentialLR
     from ..training import Trainer
@@ -214,6 +215,8 @@ def run(args) -> int:
     if args.resume and args.init:
         raise UserError("--resume and --init exclude each other (resume continues a run; init only copies weights)")
     start = time.perf_counter()
+    comm = world()          # under `mpiexec -n K` (K > 1): data-parallel over the K ranks, rank 0 reports
+    only_root_prints(comm)
     say = (lambda *a: None) if args.quiet else print
     resumed_model = check_resume(args) if args.resume else None
     if args.overwrite and args.out is None:
@@ -234,7 +237,7 @@ def run(args) -> int:
 
     trainer_options = dict(num_epochs=settings["epochs"], verbose=False, out_dir=str(out),
                            progress=None if args.progress else False,
-                           callbacks=[] if args.quiet else [_print_epoch])
+                           callbacks=[] if args.quiet else [_print_epoch], comm=comm)
     if is_builtin(data):  # held-out accuracy after every epoch, kept in history.json
         trainer_options["metrics"] = {"val_accuracy": model_caption_accuracy}
     if args.resume:
@@ -267,6 +270,8 @@ def run(args) -> int:
         f"{plural(settings['epochs'], 'epoch')} of {plural(trainer.iterations_per_epoch, 'iteration')}, "
         f"batch {settings['batch_size']}, Adam lr {settings['lr']:g} decayed by {settings['lr_decay']} per epoch "
         f"-> {out}")
+    if comm is not None:
+        say(f"data-parallel: each minibatch is split over {comm.Get_size()} MPI ranks; rank 0 reports and writes")
     try:
         return _train_and_report(args, trainer, data, settings, out, start)
     except KeyboardInterrupt:
@@ -275,6 +280,7 @@ def run(args) -> int:
 
 def _train_and_report(args, trainer, data: dict, settings: dict, out: Path, start: float) -> int:
     """Train, then write the pictures and metrics.json and print the result."""
+    from ..distributed import RankFailed
     from ..plots import plot_loss_curve
     from ..training import TrainingDiverged
 
@@ -283,9 +289,11 @@ def _train_and_report(args, trainer, data: dict, settings: dict, out: Path, star
     train_start = time.perf_counter()
     try:
         trainer.train()
-    except TrainingDiverged as exc:
+    except (TrainingDiverged, RankFailed) as exc:
         print(f"minitorch-cap train: {exc}", file=sys.stderr)
         return 1
+    if not trainer.parallel.is_writer:      # data-parallel: rank 0 writes the pictures and metrics
+        return 0
     train_seconds = time.perf_counter() - train_start
 
     loss_history, val_history = trainer.loss_history, trainer.val_loss_history

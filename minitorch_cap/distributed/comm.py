@@ -23,13 +23,16 @@ Fault handling (the design, see also ``minitorch_cap/distributed/__init__.py``):
   waited, then calls ``MPI_Abort``: a stuck rank (an endless loop, a lost network) ends the
   job in bounded time instead of hanging it.
 * An exception that escapes a script on any rank, once a :class:`Communicator` exists,
-  prints its traceback and calls ``MPI_Abort`` (what ``python -m mpi4py`` does), because
-  the other ranks could otherwise wait in ``MPI_Finalize`` forever.
+  prints its traceback, sends the notice if none was sent, and arms a watchdog that ends the
+  process if the others do not reach ``MPI_Finalize`` within ``EXIT_GRACE`` seconds (MPI_Finalize
+  waits for every rank, so a rank that stopped alone would otherwise wait forever).
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
+import faulthandler
 import json
 import os
 import sys
@@ -149,8 +152,11 @@ class Communicator:
             raise ValueError(f"minitorch_cap.distributed: timeout must be positive seconds, got {timeout!r}")
         self._notice_buffer = bytearray(_NOTICE_BYTES)
         self._notice = self.comm.Irecv([self._notice_buffer, MPI.BYTE], source=MPI.ANY_SOURCE, tag=_NOTICE_TAG)
+        _keep_forever(self._notice_buffer)
         self._failure: BaseException | None = None    # a notice received: every later collective re-raises it
         self._sent: list = []
+        self._abandoned: list = []      # (request, buffers) of collectives left by an exception: MPI may
+        #                                 still write into those buffers, so they must never be freed
         self.notified = False
         atexit.register(self.close)
         _install_excepthook(self)
@@ -214,6 +220,7 @@ class Communicator:
         requests = [self.comm.Isend([payload, self.MPI.BYTE], dest=r, tag=_NOTICE_TAG)
                     for r in range(self.size) if r != self.rank]
         self._sent.append(payload)
+        _keep_forever(payload, *requests)     # a send to a dead rank may never complete
         deadline = time.monotonic() + 2.0
         while not self.MPI.Request.Testall(requests) and time.monotonic() < deadline:
             time.sleep(0.001)
@@ -231,21 +238,31 @@ class Communicator:
             pass
 
     # ------------------------------------------------------------------ collectives
+    def _complete(self, request, what: str, *buffers: np.ndarray) -> None:
+        try:
+            self.wait(request, what)
+        except BaseException:
+            # MPI may still complete this collective (even inside MPI_Finalize): its request and
+            # buffers must outlive the interpreter's teardown, so they are kept forever.
+            _keep_forever(request, *buffers)
+            self._abandoned.append((request, buffers))
+            raise
+
     def allreduce_(self, buffer: np.ndarray, what: str = "allreduce") -> np.ndarray:
         """Sum ``buffer`` (a contiguous array) over all ranks, in place; returns it."""
-        self.wait(self.comm.Iallreduce(self.MPI.IN_PLACE, buffer, op=self.MPI.SUM), what)
+        self._complete(self.comm.Iallreduce(self.MPI.IN_PLACE, buffer, op=self.MPI.SUM), what, buffer)
         return buffer
 
     def bcast_(self, buffer: np.ndarray, root: int = 0, what: str = "broadcast") -> np.ndarray:
         """Overwrite ``buffer`` on every rank with rank ``root``'s, in place; returns it."""
-        self.wait(self.comm.Ibcast(buffer, root=root), what)
+        self._complete(self.comm.Ibcast(buffer, root=root), what, buffer)
         return buffer
 
     def allgather(self, value, dtype=np.int64, what: str = "allgather") -> np.ndarray:
         """One number from each rank -> an array (size,) in rank order."""
         send = np.array([value], dtype=dtype)
         out = np.empty(self.size, dtype=dtype)
-        self.wait(self.comm.Iallgather(send, out), what)
+        self._complete(self.comm.Iallgather(send, out), what, send, out)
         return out
 
     def sum(self, value: float, what: str = "sum") -> float:
@@ -261,11 +278,25 @@ class Communicator:
         return self.bcast_(buffer, root, what).tobytes()
 
 
+def _keep_forever(*objects) -> None:
+    """Never free these (buffers MPI may still write or read, and their requests), not even at exit."""
+    for obj in objects:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+
+
 _HOOKED: list[Any] = []
+#: Seconds a rank ending with an exception waits for the others in MPI_Finalize before it exits anyway.
+EXIT_GRACE = 30.0
 
 
 def _install_excepthook(communicator: Communicator) -> None:
-    """An exception escaping the script: traceback, then MPI_Abort (else the others wait in MPI_Finalize)."""
+    """An exception escaping the script: tell the other ranks, and never wait for them forever.
+
+    The traceback is printed as usual; the other ranks get the failure notice (unless this rank
+    already sent one or is itself stopping because of one); then a watchdog (``faulthandler``,
+    which runs even while MPI_Finalize blocks) ends this process if the others have not joined
+    MPI_Finalize within ``EXIT_GRACE`` seconds, and the launcher then ends them.
+    """
     if _HOOKED or communicator.size == 1:
         return
     previous = sys.excepthook
@@ -273,11 +304,9 @@ def _install_excepthook(communicator: Communicator) -> None:
     def hook(kind, value, tb):
         previous(kind, value, tb)
         try:
-            sys.__stderr__.write(f"minitorch_cap.distributed: rank {communicator.rank} ended with an uncaught "
-                                 f"{kind.__name__}; aborting the MPI job\n")
-            sys.__stderr__.flush()
+            communicator.notify(value, where="uncaught")
         finally:
-            communicator.comm.Abort(130 if issubclass(kind, KeyboardInterrupt) else 1)
+            faulthandler.dump_traceback_later(EXIT_GRACE, exit=True, file=sys.__stderr__)
 
     sys.excepthook = hook
     _HOOKED.append(hook)
