@@ -119,10 +119,6 @@ class DataParallel:
             self._buffer, self._layout_key = buffer, key
         return self._buffer, self._views
 
-    def bytes_per_step(self, model) -> int:
-        """Bytes all-reduced per training step: the gradients of ``model`` and the loss, in one buffer."""
-        return self._layout(list(model.parameters()))[0].nbytes
-
     # ------------------------------------------------------------------ the hook
     def begin(self, model, rng: np.random.Generator) -> None:
         """Give every rank rank 0's weights and generator state; check the models have the same layout."""
@@ -215,6 +211,13 @@ class DataParallel:
                 exc.args = (str(exc.args[0]) + kept, *exc.args[1:])
             return
         self.comm.notify(exc)
+
+
+def allreduce_bytes(model) -> int:
+    """Bytes all-reduced per training step for ``model``: every gradient and the loss, in one buffer."""
+    params = list(model.parameters())
+    dtype = np.result_type(*[p.data.dtype for p in params]) if params else np.dtype(np.float64)
+    return (sum(p.data.size for p in params) + 1) * dtype.itemsize
 
 
 def data_parallel(comm=None, timeout: float | None = None):

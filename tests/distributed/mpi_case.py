@@ -3,8 +3,9 @@
     python mpi_case.py CASE DTYPE OUT_DIR [FAULT_ITERATION]
 
 CASE: ``train`` (two epochs; rank 0 writes OUT_DIR/result.json with the histories and a copy
-of the epoch-1 checkpoint as OUT_DIR/epoch1.h5), ``raise`` or ``kill`` (rank 1 raises or
-kills itself in its FAULT_ITERATION-th minibatch). Without mpiexec it is the one-process
+of the epoch-1 checkpoint as OUT_DIR/epoch1.h5); faults of rank 1 in its FAULT_ITERATION-th
+minibatch: ``raise`` (an exception), ``kill`` (SIGKILL), ``stuck`` (sleeps for ten minutes),
+``drift`` (changes one of its weights, as a bug would). Without mpiexec it is the one-process
 run (the reference). The same problem as ``reference_run`` below, which the tests call
 in-process.
 """
@@ -16,6 +17,7 @@ import os
 import shutil
 import signal
 import sys
+import time
 
 import numpy as np
 
@@ -59,7 +61,7 @@ def main(argv) -> int:
             shutil.copyfile(os.path.join(out, "checkpoint.h5"), os.path.join(out, "epoch1.h5"))
 
     trainer = problem(dtype, comm, out_dir=out, callbacks=[keep_epoch1])
-    if case in ("raise", "kill") and rank == 1:
+    if case in ("raise", "kill", "stuck", "drift") and rank == 1:
         honest, calls = trainer.model.loss, [0]
 
         def faulty(features, captions):
@@ -67,7 +69,12 @@ def main(argv) -> int:
             if calls[0] == fault_at:
                 if case == "kill":
                     os.kill(os.getpid(), signal.SIGKILL)
-                raise RuntimeError("injected fault in rank 1")
+                if case == "stuck":
+                    time.sleep(600)
+                if case == "drift":
+                    trainer.model.proj.b.data[0] += 1e-3
+                else:
+                    raise RuntimeError("injected fault in rank 1")
             return honest(features, captions)
         trainer.model.loss = faulty
     trainer.train()

@@ -42,15 +42,16 @@ def mpiexec() -> str:
     return found
 
 
-def env() -> dict:
-    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+def env(**extra: str) -> dict:
+    return dict(os.environ, **extra, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
                 OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
 
-def run_ranks(*args: str, ranks: int = RANKS, timeout: float = TIMEOUT) -> tuple[subprocess.CompletedProcess, float]:
+def run_ranks(*args: str, ranks: int = RANKS, timeout: float = TIMEOUT,
+              **extra_env: str) -> tuple[subprocess.CompletedProcess, float]:
     start = time.monotonic()
     done = subprocess.run([mpiexec(), "-n", str(ranks), sys.executable, *args], capture_output=True, text=True,
-                          timeout=timeout, env=env(), cwd=ROOT)
+                          timeout=timeout, env=env(**extra_env), cwd=ROOT)
     return done, time.monotonic() - start
 
 
@@ -86,15 +87,21 @@ def test_two_ranks_reproduce_one_process_and_resume_on_one(tmp_path, dtype, tol)
     assert rel_diff(resumed.loss_history, two["loss_history"]) < tol
 
 
-@pytest.mark.parametrize("fault", ["raise", "kill"])
+@pytest.mark.parametrize("fault", ["raise", "kill", "stuck", "drift"])
 def test_a_failing_rank_ends_the_run_without_hanging(tmp_path, fault):
-    # rank 1 fails in its 25th minibatch, after the epoch-1 checkpoint (20 iterations per epoch)
-    done, seconds = run_ranks(str(HERE / "mpi_case.py"), fault, "float64", str(tmp_path), "25")
+    # rank 1 fails in its 25th minibatch, after the epoch-1 checkpoint (20 iterations per epoch);
+    # a stuck rank is given up on after MINITORCH_CAP_MPI_TIMEOUT seconds
+    done, seconds = run_ranks(str(HERE / "mpi_case.py"), fault, "float64", str(tmp_path), "25",
+                              MINITORCH_CAP_MPI_TIMEOUT="4")
     assert done.returncode != 0
     assert seconds < 60, f"the run took {seconds:.0f} s to end"
     if fault == "raise":   # rank 0 names the rank and its error
         assert "rank 1 of 2 failed with RuntimeError: injected fault in rank 1" in done.stderr
         assert "the last checkpoint" in done.stderr
+    if fault == "stuck":
+        assert "rank 0 of 2 waited 4 s in the gradient all-reduce" in done.stderr
+    if fault == "drift":   # found at the end of epoch 2, on every rank
+        assert "WeightsDrifted: DataParallel: the weights of ranks [1] differ from rank 0's after epoch 2" in done.stderr
     assert not (tmp_path / "result.json").exists()
     saved = load_checkpoint(tmp_path / "checkpoint.h5")
     assert saved["trainer"]["epoch"] == 1
