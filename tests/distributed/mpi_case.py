@@ -1,11 +1,12 @@
 """One data-parallel training run, for ``tests/distributed`` (run as ``mpiexec -n K python mpi_case.py``).
 
-    python mpi_case.py CASE DTYPE OUT_DIR [FAULT_ITERATION]
+    python mpi_case.py CASE DTYPE OUT_DIR [FAULT_ITERATION | CHECKPOINT]
 
 CASE: ``train`` (two epochs; rank 0 writes OUT_DIR/result.json with the histories and a copy
 of the epoch-1 checkpoint as OUT_DIR/epoch1.h5); faults of rank 1 in its FAULT_ITERATION-th
 minibatch: ``raise`` (an exception), ``kill`` (SIGKILL), ``stuck`` (sleeps for ten minutes),
-``drift`` (changes one of its weights, as a bug would). Without mpiexec it is the one-process
+``drift`` (changes one of its weights, as a bug would); ``resume`` continues CHECKPOINT to the
+end of epoch 2 and writes OUT_DIR/result.json. Without mpiexec it is the one-process
 run (the reference). The same problem as ``reference_run`` below, which the tests call
 in-process.
 """
@@ -52,9 +53,17 @@ def result(trainer: Trainer) -> dict:
 
 def main(argv) -> int:
     case, dtype, out = argv[0], np.dtype(argv[1]).type, argv[1 + 1]
-    fault_at = int(argv[3]) if len(argv) > 3 else 0
     comm = world()
     rank = comm.Get_rank() if comm is not None else 0
+    if case == "resume":
+        trainer = Trainer.resume(argv[3], data=load_shapes_data(num_train=200, num_val=20), comm=comm,
+                                 out_dir=out, num_epochs=2, metrics=problem(dtype).config.metrics)
+        trainer.train()
+        if rank == 0:
+            with open(os.path.join(out, "result.json"), "w") as fh:
+                json.dump(result(trainer), fh)
+        return 0
+    fault_at = int(argv[3]) if len(argv) > 3 else 0
 
     def keep_epoch1(trainer, record):        # callbacks run before the epoch's checkpoint is written
         if record["epoch"] == 2 and trainer.parallel.is_writer:

@@ -87,12 +87,26 @@ def test_two_ranks_reproduce_one_process_and_resume_on_one(tmp_path, dtype, tol)
     assert rel_diff(resumed.loss_history, two["loss_history"]) < tol
 
 
+def test_one_process_checkpoint_resumes_on_two_ranks(tmp_path):
+    one = problem(np.float64, out_dir=str(tmp_path / "one"), num_epochs=1)
+    one.train()
+    done, _ = run_ranks(str(HERE / "mpi_case.py"), "resume", "float64", str(tmp_path / "two"),
+                        str(tmp_path / "one" / "checkpoint.h5"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    resumed = json.loads((tmp_path / "two" / "result.json").read_text())
+    reference = problem(np.float64)
+    reference.train()
+    assert len(resumed["loss_history"]) == 40
+    assert rel_diff(resumed["loss_history"], reference.loss_history) < 1e-12
+    assert rel_diff(resumed["val_loss_history"], reference.val_loss_history) < 1e-12
+
+
 @pytest.mark.parametrize("fault", ["raise", "kill", "stuck", "drift"])
 def test_a_failing_rank_ends_the_run_without_hanging(tmp_path, fault):
     # rank 1 fails in its 25th minibatch, after the epoch-1 checkpoint (20 iterations per epoch);
     # a stuck rank is given up on after MINITORCH_CAP_MPI_TIMEOUT seconds
-    done, seconds = run_ranks(str(HERE / "mpi_case.py"), fault, "float64", str(tmp_path), "25",
-                              MINITORCH_CAP_MPI_TIMEOUT="4")
+    timeout = {"MINITORCH_CAP_MPI_TIMEOUT": "4"} if fault == "stuck" else {}
+    done, seconds = run_ranks(str(HERE / "mpi_case.py"), fault, "float64", str(tmp_path), "25", **timeout)
     assert done.returncode != 0
     assert seconds < 60, f"the run took {seconds:.0f} s to end"
     if fault == "raise":   # rank 0 names the rank and its error
