@@ -17,8 +17,8 @@ mpi4py is imported only when needed: this package imports without it, and ``worl
 returns ``None`` outside an MPI launcher.
 """
 
-from .comm import Communicator, RankFailed, launched_size, only_root_prints, world
+from .comm import Communicator, RankFailed, communicator, launched_size, only_root_prints, world
 from .parallel import DataParallel, SingleProcess, WeightsDrifted, allreduce_bytes, data_parallel
 
-__all__ = ["world", "only_root_prints", "launched_size", "Communicator", "RankFailed", "DataParallel",
+__all__ = ["world", "only_root_prints", "launched_size", "Communicator", "communicator", "RankFailed", "DataParallel",
            "SingleProcess", "WeightsDrifted", "data_parallel", "allreduce_bytes"]

@@ -93,13 +93,33 @@ def world():
     The launcher's environment variables (``SIZE_VARIABLES``) are read first, so a plain
     ``python`` or ``minitorch-cap`` run never imports mpi4py. Under ``mpiexec -n K`` (K > 1)
     without mpi4py: an ``ImportError`` saying how to install it (training K independent
-    copies silently would be wrong).
+    copies silently would be wrong). Call it first thing, on every rank: it also sets up the
+    failure notices (:func:`communicator`), so that a rank failing even before training
+    (loading data, say) stops the others.
     """
     if launched_size() <= 1:
         return None
     MPI = mpi()
     comm = MPI.COMM_WORLD
-    return comm if comm.Get_size() > 1 else None
+    if comm.Get_size() == 1:
+        return None
+    communicator(comm)
+    return comm
+
+
+_COMMUNICATORS: dict = {}
+
+
+def communicator(comm, timeout: float | None = None) -> "Communicator":
+    """The :class:`Communicator` of mpi4py communicator ``comm``, created once (collectively) and reused."""
+    MPI = mpi()
+    key = comm.py2f() if isinstance(comm, MPI.Comm) else id(comm)
+    found = _COMMUNICATORS.get(key)
+    if found is None:
+        found = _COMMUNICATORS[key] = Communicator(comm, timeout)
+    elif timeout is not None:
+        found.timeout = float(timeout)
+    return found
 
 
 def only_root_prints(comm) -> None:

@@ -43,7 +43,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .comm import Communicator, RankFailed
+from .comm import Communicator, RankFailed, communicator
 
 
 class WeightsDrifted(RuntimeError):
@@ -93,7 +93,7 @@ class DataParallel:
     """
 
     def __init__(self, comm, timeout: float | None = None):
-        self.comm = comm if isinstance(comm, Communicator) else Communicator(comm, timeout)
+        self.comm = comm if isinstance(comm, Communicator) else communicator(comm, timeout)
         self.rank, self.size = self.comm.rank, self.comm.size
         self._layout_key: tuple | None = None
         self._buffer: np.ndarray | None = None

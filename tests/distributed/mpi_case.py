@@ -5,7 +5,8 @@
 CASE: ``train`` (two epochs; rank 0 writes OUT_DIR/result.json with the histories and a copy
 of the epoch-1 checkpoint as OUT_DIR/epoch1.h5); faults of rank 1 in its FAULT_ITERATION-th
 minibatch: ``raise`` (an exception), ``kill`` (SIGKILL), ``stuck`` (sleeps for ten minutes),
-``drift`` (changes one of its weights, as a bug would); ``resume`` continues CHECKPOINT to the
+``drift`` (changes one of its weights, as a bug would), ``early`` (raises before its Trainer
+exists); ``resume`` continues CHECKPOINT to the
 end of epoch 2 and writes OUT_DIR/result.json. Without mpiexec it is the one-process
 run (the reference). The same problem as ``reference_run`` below, which the tests call
 in-process.
@@ -64,6 +65,8 @@ def main(argv) -> int:
                 json.dump(result(trainer), fh)
         return 0
     fault_at = int(argv[3]) if len(argv) > 3 else 0
+    if case == "early" and rank == 1:
+        raise RuntimeError("injected fault in rank 1 before training")
 
     def keep_epoch1(trainer, record):        # callbacks run before the epoch's checkpoint is written
         if record["epoch"] == 2 and trainer.parallel.is_writer:

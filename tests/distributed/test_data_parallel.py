@@ -101,7 +101,7 @@ def test_one_process_checkpoint_resumes_on_two_ranks(tmp_path):
     assert rel_diff(resumed["val_loss_history"], reference.val_loss_history) < 1e-12
 
 
-@pytest.mark.parametrize("fault", ["raise", "kill", "stuck", "drift"])
+@pytest.mark.parametrize("fault", ["raise", "kill", "stuck", "drift", "early"])
 def test_a_failing_rank_ends_the_run_without_hanging(tmp_path, fault):
     # rank 1 fails in its 25th minibatch, after the epoch-1 checkpoint (20 iterations per epoch);
     # a stuck rank is given up on after MINITORCH_CAP_MPI_TIMEOUT seconds
@@ -109,6 +109,10 @@ def test_a_failing_rank_ends_the_run_without_hanging(tmp_path, fault):
     done, seconds = run_ranks(str(HERE / "mpi_case.py"), fault, "float64", str(tmp_path), "25", **timeout)
     assert done.returncode != 0
     assert seconds < 60, f"the run took {seconds:.0f} s to end"
+    if fault == "early":   # rank 0 stops as soon as it needs rank 1, at the start of training
+        assert "rank 1 of 2 failed (uncaught) with RuntimeError: injected fault in rank 1 before training" in done.stderr
+        assert not (tmp_path / "checkpoint.h5").exists()
+        return
     if fault == "raise":   # rank 0 names the rank and its error
         assert "rank 1 of 2 failed with RuntimeError: injected fault in rank 1" in done.stderr
         assert "the last checkpoint" in done.stderr
