@@ -235,8 +235,11 @@ class Communicator:
         interrupted = isinstance(exc, KeyboardInterrupt)
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         notice = {"rank": self.rank, "kind": "interrupt" if interrupted else "error",
-                  "error": f"{type(exc).__name__}: {exc}"[:2000], "where": where, "traceback": text[-8000:]}
-        payload = np.frombuffer(json.dumps(notice).encode("utf-8")[:_NOTICE_BYTES], dtype=np.uint8).copy()
+                  "error": f"{type(exc).__name__}: {exc}"[:1000], "where": where, "traceback": text[-3000:]}
+        encoded = json.dumps(notice).encode("utf-8")
+        if len(encoded) > _NOTICE_BYTES:        # many multi-byte characters: drop the traceback
+            encoded = json.dumps({**notice, "traceback": ""}).encode("utf-8")
+        payload = np.frombuffer(encoded, dtype=np.uint8).copy()
         requests = [self.comm.Isend([payload, self.MPI.BYTE], dest=r, tag=_NOTICE_TAG)
                     for r in range(self.size) if r != self.rank]
         self._sent.append(payload)
