@@ -59,6 +59,7 @@ examples:
   minitorch-cap train --data-dir datasets/coco_captioning --max-train 50000 --epochs 2
   minitorch-cap train --resume runs/shapes-lstm/checkpoint.h5 --epochs 20
   minitorch-cap train --out runs/shapes-lstm --overwrite  replace the run in runs/shapes-lstm
+  mpiexec -n 2 minitorch-cap train                      data-parallel on 2 processes (extra 'mpi'), same run
 
 defaults marked "built-in/COCO" differ between the two kinds of data:
   built-in: {builtin}

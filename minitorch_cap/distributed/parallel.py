@@ -221,7 +221,8 @@ def allreduce_bytes(model) -> int:
 
 
 def data_parallel(comm=None, timeout: float | None = None):
-    """The Trainer's hook for ``comm``: :class:`SingleProcess` for ``None`` or a one-rank world, else :class:`DataParallel`."""
+    """The Trainer's hook for ``comm``: :class:`SingleProcess` for ``None`` or a one-rank world,
+    else :class:`DataParallel`."""
     if comm is None or isinstance(comm, (SingleProcess, DataParallel)):
         return comm or SingleProcess()
     size = comm.size if isinstance(comm, Communicator) else comm.Get_size()

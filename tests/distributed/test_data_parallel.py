@@ -110,7 +110,8 @@ def test_a_failing_rank_ends_the_run_without_hanging(tmp_path, fault):
     assert done.returncode != 0
     assert seconds < 60, f"the run took {seconds:.0f} s to end"
     if fault == "early":   # rank 0 stops as soon as it needs rank 1, at the start of training
-        assert "rank 1 of 2 failed (uncaught) with RuntimeError: injected fault in rank 1 before training" in done.stderr
+        assert ("rank 1 of 2 failed (uncaught) with RuntimeError: injected fault in rank 1 before training"
+                in done.stderr)
         assert not (tmp_path / "checkpoint.h5").exists()
         return
     if fault == "raise":   # rank 0 names the rank and its error
@@ -119,7 +120,8 @@ def test_a_failing_rank_ends_the_run_without_hanging(tmp_path, fault):
     if fault == "stuck":
         assert "rank 0 of 2 waited 4 s in the gradient all-reduce" in done.stderr
     if fault == "drift":   # found at the end of epoch 2, on every rank
-        assert "WeightsDrifted: DataParallel: the weights of ranks [1] differ from rank 0's after epoch 2" in done.stderr
+        assert ("WeightsDrifted: DataParallel: the weights of ranks [1] differ from rank 0's after epoch 2"
+                in done.stderr)
     assert not (tmp_path / "result.json").exists()
     saved = load_checkpoint(tmp_path / "checkpoint.h5")
     assert saved["trainer"]["epoch"] == 1
