@@ -10,8 +10,10 @@ The directory (``datasets/coco_captioning`` in the course) holds::
     train2014_urls.txt          one image URL per line, row i <-> feature row i
     val2014_urls.txt
 
-Everything is validated on load (files, keys, shapes, dtypes, vocabulary, id ranges) so
-that a broken download fails here with a clear message, not later inside training.
+Everything is validated on load (files, keys, shapes, dtypes, finite features, vocabulary,
+special tokens, id ranges, text encodings) so that a broken download fails here with a
+clear message naming the file, not later inside training or decoding: whatever
+``load_coco_data`` accepts trains and decodes.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import os
 import numpy as np
 
 from ..nn.checks import index_input
-from .vocabulary import SPECIAL_TOKENS
+from ..tokens import END, NULL, START, check_word_to_idx
 
 CAPTIONS_FILE = "coco2014_captions.h5"
 VOCAB_FILE = "coco2014_vocab.json"
@@ -75,8 +77,21 @@ def _check_array(path: str, key: str, array: np.ndarray, kind: str, ndim: int) -
 
 
 def _read_urls(path: str) -> np.ndarray:
-    with open(path, encoding="utf-8") as f:
-        return np.asarray([line.strip() for line in f])
+    try:
+        with open(path, encoding="utf-8") as f:
+            return np.asarray([line.strip() for line in f])
+    except UnicodeDecodeError as e:
+        raise ValueError(f"load_coco_data: {path!r} is not UTF-8 text ({e})") from None
+
+
+def _check_finite(path: str, features: np.ndarray) -> None:
+    """Refuse NaN or infinite features, naming the file and the first bad row (a row is an image)."""
+    bad = ~np.isfinite(features).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise ValueError(f"load_coco_data: the features in {path!r} hold NaN or infinity in row {int(rows[0])}"
+                         + (f" (and {rows.size - 1} more rows)" if rows.size > 1 else "")
+                         + "; every image's features must be finite numbers")
 
 
 def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = None,
@@ -110,6 +125,7 @@ def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = 
         features = _read_h5(path, ["features"])["features"]
         _check_array(path, "features", features, "float", 2)
         data[f"{s}_features"] = features.astype(np.float32, copy=False)
+        _check_finite(path, data[f"{s}_features"])
     if data["train_features"].shape[1] != data["val_features"].shape[1]:
         raise ValueError(f"load_coco_data: train features have {data['train_features'].shape[1]} columns "
                          f"but val features have {data['val_features'].shape[1]}")
@@ -143,24 +159,35 @@ def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = 
 def _read_vocab(path: str) -> tuple[list[str], dict[str, int]]:
     """The course's vocabulary JSON -> (idx_to_word list, word_to_idx dict), checked to agree.
 
-    Only ``<NULL>`` is required (the model pads with it); the other ids are taken as written.
+    The library's vocabulary rule (:func:`minitorch_cap.tokens.check_word_to_idx`) applies, and
+    ``<START>`` and ``<END>`` are required too: a model trained on these captions must be
+    able to begin and end one.
     """
     try:
         with open(path, encoding="utf-8") as f:
             payload = json.load(f)
     except json.JSONDecodeError as e:
         raise ValueError(f"load_coco_data: {path!r} is not valid JSON ({e})") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"load_coco_data: {path!r} is not UTF-8 text ({e}); save the vocabulary as UTF-8 JSON") \
+            from None
     if not isinstance(payload, dict) or not isinstance(payload.get("idx_to_word"), list) \
             or not isinstance(payload.get("word_to_idx"), dict):
         raise ValueError(f"load_coco_data: {path!r} must hold an object with an 'idx_to_word' list "
                          "and a 'word_to_idx' map")
     idx_to_word = [str(w) for w in payload["idx_to_word"]]
+    first: dict[str, int] = {}
+    for i, word in enumerate(idx_to_word):
+        if word in first:
+            raise ValueError(f"load_coco_data: in {path!r}, 'idx_to_word' holds {word!r} twice (ids {first[word]} "
+                             f"and {i}); each word must have one id")
+        first[word] = i
     word_to_idx = {str(w): i for w, i in payload["word_to_idx"].items()}
-    if word_to_idx != {w: i for i, w in enumerate(idx_to_word)}:
+    if word_to_idx != first:
         raise ValueError(f"load_coco_data: in {path!r}, 'word_to_idx' and 'idx_to_word' disagree "
                          "(each word's id must be its position in idx_to_word, with no repeated word)")
-    if SPECIAL_TOKENS[0] not in word_to_idx:
-        raise ValueError(f"load_coco_data: the vocabulary {path!r} has no {SPECIAL_TOKENS[0]!r} (padding) token")
+    word_to_idx = check_word_to_idx(f"load_coco_data: the vocabulary {path!r}", word_to_idx,
+                                    required=(NULL, START, END))
     return idx_to_word, word_to_idx
 
 
@@ -205,32 +232,21 @@ def decode_captions(captions, idx_to_word):
         words = []
         for i in row:
             word = idx_to_word[int(i)]
-            if word != SPECIAL_TOKENS[0]:
+            if word != NULL:
                 words.append(word)
-            if word == SPECIAL_TOKENS[2]:
+            if word == END:
                 break
         decoded.append(" ".join(words))
     return decoded[0] if singleton else decoded
 
 
-def check_model_data(model, data, owner: str) -> None:
-    """Raise ``ValueError`` unless ``model`` reads ``data``: same word ids, same feature size.
+def caption_text(captions, idx_to_word):
+    """Word ids -> readable text, the one display rule: :func:`decode_captions` without its
+    ``<START>`` and ``<END>`` markers. ``<UNK>`` stays visible (a caption that needs it is
+    not a correct sentence), ``<NULL>`` is dropped and a row stops at ``<END>``.
 
-    A model trained with another vocabulary would run on these captions and features and
-    give meaningless losses, captions and scores without any error; this makes it one.
-    Data without ``word_to_idx`` (or a model without one) is checked for the feature size only.
+    ``captions`` (N, T) gives a list of N strings, (T,) one string, as ``decode_captions``.
     """
-    input_dim = getattr(model, "input_dim", None)
-    for split in ("train", "val"):
-        features = data.get(f"{split}_features")
-        if input_dim is not None and features is not None and np.ndim(features) == 2 and features.shape[1] != input_dim:
-            raise ValueError(f"{owner}: the model expects {input_dim}-d image features but {split}_features "
-                             f"are {features.shape[1]}-d")
-    vocabulary = getattr(model, "word_to_idx", None)
-    if vocabulary is not None and "word_to_idx" in data:
-        theirs = {str(w): int(i) for w, i in data["word_to_idx"].items()}
-        if dict(vocabulary) != theirs:
-            differing = sorted(w for w in set(vocabulary) | set(theirs) if vocabulary.get(w) != theirs.get(w))
-            raise ValueError(f"{owner}: the model's vocabulary ({len(vocabulary)} words) differs from the data's "
-                             f"({len(theirs)} words), e.g. in {differing[:5]}; use the data the model was "
-                             "trained on (or train a model on this data)")
+    decoded = decode_captions(captions, idx_to_word)
+    strip = lambda text: " ".join(w for w in text.split() if w not in (START, END))   # noqa: E731
+    return strip(decoded) if isinstance(decoded, str) else [strip(t) for t in decoded]

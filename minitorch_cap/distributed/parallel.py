@@ -230,7 +230,7 @@ def data_parallel(comm=None, timeout: float | None = None):
 
 
 def _val_image_part(data: Mapping[str, Any], rank: int, size: int) -> tuple[dict, int]:
-    """The validation split restricted to this rank's contiguous share of the images: (data, images).
+    """The validation split restricted to this rank's contiguous share of the images: (data, images scored).
 
     Every ``val_*`` array with one row per image (features, attributes, urls) is sliced; the
     captions whose image falls in the share are kept, with ``val_image_idxs`` renumbered.
@@ -247,4 +247,4 @@ def _val_image_part(data: Mapping[str, Any], rank: int, size: int) -> tuple[dict
             part[key] = np.asarray(value)[keep] - (lo if key == "val_image_idxs" else 0)
         elif hasattr(value, "__len__") and len(value) == M:
             part[key] = value[lo:hi]
-    return part, hi - lo
+    return part, int(np.unique(part["val_image_idxs"]).size)     # the images with captions, as scored

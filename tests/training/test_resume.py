@@ -104,7 +104,7 @@ def test_resume_can_extend_a_finished_run(data, tmp_path):
 def test_resume_refuses_what_would_change_the_run(data, tmp_path):
     run(data, tmp_path, batch_size=10, num_epochs=1, seed=0)
     path = tmp_path / "checkpoint.h5"
-    with pytest.raises(ValueError, match=r"\['batch_size'\] cannot change on resume"):
+    with pytest.raises(ValueError, match=r"cannot change \['batch_size'\] when resuming"):
         Trainer.resume(path, data=data, batch_size=5)
     Trainer.resume(path, data=data, batch_size=10, seed=0)        # the same values are fine
     with pytest.raises(ValueError, match="the data has 30 train / 12 val captions, the run .* had 40 / 12"):
@@ -133,3 +133,18 @@ def test_resume_continues_writing_checkpoints_and_history(data, tmp_path):
     saved = load_checkpoint(tmp_path / "checkpoint.h5")["trainer"]
     assert saved["epoch"] == 3 and saved["iteration"] == 12
     assert list(saved["loss_history"]) == resumed.loss_history
+
+
+def test_resume_refuses_other_data_and_says_what_differs(data, tmp_path):
+    """Issue 13: the checkpoint records its data (fingerprint and options); other data of the same size is refused."""
+    run(data, tmp_path, batch_size=10, num_epochs=1, seed=0, data_options={"loader": "test", "seed": 0})
+    path = tmp_path / "checkpoint.h5"
+    recorded = load_checkpoint(path)["trainer"]["data"]
+    assert recorded["options"] == {"loader": "test", "seed": 0} and recorded["fingerprint"]["num_train"] == 40
+    other = make_caption_data(seed=5)                  # same sizes and vocabulary, other captions and features
+    with pytest.raises(ValueError, match=r"Trainer.resume: the data differs from the data of the run in .*: "
+                                         r"the training captions \(which captions, or their word ids\); .*"
+                                         r"\(recorded data options: \{'loader': 'test', 'seed': 0\}\)"):
+        Trainer.resume(path, data=other)
+    resumed = Trainer.resume(path, data=make_caption_data(), num_epochs=2, progress=False)
+    assert resumed.config.data_options == {"loader": "test", "seed": 0}    # carried over to the next checkpoints
