@@ -48,6 +48,7 @@ examples:
   minitorch-cap train --epochs 3 --no-progress          shorter, without the progress bar
   minitorch-cap train --data-dir datasets/coco_captioning --max-train 50000 --epochs 2
   minitorch-cap train --resume runs/shapes-lstm/checkpoint.h5 --epochs 20
+  mpiexec -n 2 minitorch-cap train                      data-parallel on 2 processes (extra 'mpi'), same run
 
 defaults marked "built-in/COCO" differ between the two kinds of data:
   built-in: {builtin}
@@ -117,6 +118,7 @@ def option(name: str) -> str:
 @user_errors("train")
 def run_command(args) -> int:
     from .. import runs
+    from ..distributed import RankFailed, only_root_prints, world
     from ..training import TrainingDiverged, check_run_dir, claim_default_run_dir, load_checkpoint
     from ..training import progress
 
@@ -125,9 +127,12 @@ def run_command(args) -> int:
     if args.overwrite and args.out is None:
         raise UserError("--overwrite needs --out (without --out, train picks a folder that holds no run)")
     started = time.perf_counter()
+    comm = world()          # under `mpiexec -n K` (K > 1): data-parallel over the K ranks, rank 0 reports
+    only_root_prints(comm)
+    root = comm is None or comm.Get_rank() == 0       # the one process that owns the run folder
     say = (lambda *a: None) if args.quiet else print
     given = {k: getattr(args, k) for k in SETTINGS}
-    options = dict(progress=None if args.progress else False,
+    options = dict(progress=None if args.progress else False, comm=comm,
                    callbacks=[] if args.quiet else [lambda t, r: progress.print_epoch(t, r)])
     # Everything is checked before any file is touched: the checkpoints, the folder, then the data.
     if args.resume:
@@ -136,7 +141,9 @@ def run_command(args) -> int:
         if checkpoint["trainer"] is None:
             raise UserError(f"{str(path)!r} holds weights but no training state; start a new run from it with --init")
         runs.check_resume_settings(checkpoint, given, path, label=option, init_hint=f"--init {path}")
-        out = check_run_dir(args.out or path.parent, overwrite=args.overwrite, resume_from=path)
+        out = Path(args.out or path.parent)
+        if root:
+            check_run_dir(out, overwrite=args.overwrite, resume_from=path)
         recorded = checkpoint["trainer"]["data"].get("options")
         note = f"{path} is unchanged"
     else:
@@ -148,8 +155,14 @@ def run_command(args) -> int:
         spec = data_spec(args)
         settings = runs.RunSettings.resolve(given, spec)
         kind = "shapes" if spec.builtin else "coco"
-        out = (check_run_dir(output_folder(args.out), overwrite=args.overwrite) if args.out
-               else claim_default_run_dir(Path("runs") / f"{kind}-{settings.model}"))
+        if not root:
+            out = None
+        elif args.out:
+            out = check_run_dir(output_folder(args.out), overwrite=args.overwrite)
+        else:
+            out = claim_default_run_dir(Path("runs") / f"{kind}-{settings.model}")
+        if comm is not None:
+            out = Path(comm.bcast(str(out) if out else None, root=0))
         note = "nothing was saved"
     try:
         spec = data_spec(args, recorded if args.resume else None)
@@ -170,14 +183,18 @@ def run_command(args) -> int:
             f"{settings.model}, H={settings.hidden_dim}, W={settings.wordvec_dim}, "
             f"{plural(settings.epochs, 'epoch')} of {plural(trainer.iterations_per_epoch, 'iteration')}, "
             f"batch {settings.batch_size}, Adam lr {settings.lr:g} decayed by {settings.lr_decay} per epoch -> {out}")
+    if comm is not None:
+        say(f"data-parallel: each minibatch is split over {comm.Get_size()} MPI ranks; rank 0 reports and writes")
     try:
         if trainer.epoch < trainer.config.num_epochs and not trainer.stopped_early:
             trainer.train()
         else:
             say(f"the run in {out} has all {plural(trainer.epoch, 'epoch')}: completing its files")
+        if not root:
+            return 0
         status, metrics = runs.complete_run(out, data, trainer=trainer, max_length=args.max_length,
                                             num_images=args.num_images, started=started)
-    except TrainingDiverged as exc:
+    except (TrainingDiverged, RankFailed) as exc:
         print(f"minitorch-cap train: {exc}".replace("the clip_grad_norm option", "--clip-grad-norm"))
         return 1
     except KeyboardInterrupt:
