@@ -34,9 +34,17 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return help_text + " (default: %(default)s)"
 
 
-def add_command(subparsers, name: str, *, help: str, description: str, epilog: str) -> argparse.ArgumentParser:
-    return subparsers.add_parser(name, help=help, description=description, epilog=epilog,
-                                 formatter_class=HelpFormatter)
+def add_command(subparsers, name: str, *, help: str, description: str, epilog: str,
+                on_checkpoint: bool = False) -> argparse.ArgumentParser:
+    """A subcommand's parser; ``on_checkpoint``: it reads a CHECKPOINT, the data of its run by
+    default (or the data options given), and a ``--split`` of it."""
+    parser = subparsers.add_parser(name, help=help, description=description, epilog=epilog,
+                                   formatter_class=HelpFormatter)
+    if on_checkpoint:
+        parser.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint written by 'minitorch-cap train'")
+        add_data_options(parser, recorded=True)
+        parser.add_argument("--split", choices=("val", "train"), default="val", help="which images to caption")
+    return parser
 
 
 def user_errors(command: str):
