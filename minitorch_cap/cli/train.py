@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 from ..runs import MODEL_BUILDERS, PRESETS
-from .common import (UserError, add_command, add_data_options, add_threads_option, command_line, data_spec, load_data,
-                     non_negative_int, output_folder, plural, positive_float, positive_int, unit_float, user_errors)
+from .common import (UserError, add_command, add_data_options, add_threads_option, command_line, data_options,
+                     non_negative_int, plural, positive_float, positive_int, unit_float, user_errors)
 
 DESCRIPTION = """\
 Train an image captioner (image features -> RNN/LSTM/GRU -> words) with Adam.
@@ -119,8 +120,7 @@ def option(name: str) -> str:
 def run_command(args) -> int:
     from .. import runs
     from ..distributed import RankFailed, only_root_prints, world
-    from ..training import TrainingDiverged, check_run_dir, claim_default_run_dir, load_checkpoint
-    from ..training import progress
+    from ..training import TrainingDiverged, progress
 
     if args.resume and args.init:
         raise UserError("--resume and --init exclude each other (resume continues a run; init only copies weights)")
@@ -129,56 +129,18 @@ def run_command(args) -> int:
     started = time.perf_counter()
     comm = world()          # under `mpiexec -n K` (K > 1): data-parallel over the K ranks, rank 0 reports
     only_root_prints(comm)
-    root = comm is None or comm.Get_rank() == 0       # the one process that owns the run folder
     say = (lambda *a: None) if args.quiet else print
-    given = {k: getattr(args, k) for k in SETTINGS}
-    options = dict(progress=None if args.progress else False, comm=comm,
-                   callbacks=[] if args.quiet else [lambda t, r: progress.print_epoch(t, r)])
-    # Everything is checked before any file is touched: the checkpoints, the folder, then the data.
-    if args.resume:
-        path = Path(args.resume) / "checkpoint.h5" if Path(args.resume).is_dir() else Path(args.resume)
-        checkpoint = load_checkpoint(path)
-        if checkpoint["trainer"] is None:
-            raise UserError(f"{str(path)!r} holds weights but no training state; start a new run from it with --init")
-        runs.check_resume_settings(checkpoint, given, path, label=option, init_hint=f"--init {path}")
-        out = Path(args.out or path.parent)
-        if root:
-            check_run_dir(out, overwrite=args.overwrite, resume_from=path)
-        recorded = checkpoint["trainer"]["data"].get("options")
-        note = f"{path} is unchanged"
-    else:
-        init = None
-        if args.init:
-            init = load_checkpoint(args.init)       # readable, and its model agrees with the options given
-            runs.check_resume_settings(init, given, args.init, only=runs.MODEL_SETTINGS, label=option)
-            given.update({k: v for k, v in runs.saved_settings(init).items() if k in runs.MODEL_SETTINGS})
-        spec = data_spec(args)
-        settings = runs.RunSettings.resolve(given, spec)
-        kind = "shapes" if spec.builtin else "coco"
-        if not root:
-            out = None
-        elif args.out:
-            out = check_run_dir(output_folder(args.out), overwrite=args.overwrite)
-        else:
-            out = claim_default_run_dir(Path("runs") / f"{kind}-{settings.model}")
-        if comm is not None:
-            out = Path(comm.bcast(str(out) if out else None, root=0))
-        note = "nothing was saved"
-    try:
-        spec = data_spec(args, recorded if args.resume else None)
-        data = load_data(spec)
-    except KeyboardInterrupt:
-        raise KeyboardInterrupt(f"while loading the data, before training; {note}") from None
-    if args.resume:
-        trainer = runs.resume_run(path, data, given=given, checkpoint=checkpoint, out_dir=str(out),
-                                  overwrite=args.overwrite, **options)
-        say(f"resuming {path} at epoch {trainer.epoch}: {plural(trainer.config.num_epochs, 'epoch')} of "
+    run = runs.prepare_run({k: getattr(args, k) for k in SETTINGS}, data_options(args), resume=args.resume,
+                           init=args.init, out=args.out,
+                           overwrite=args.overwrite, comm=comm, label=option, progress=None if args.progress else False,
+                           callbacks=[] if args.quiet else [lambda t, r: progress.print_epoch(t, r)])
+    trainer, out, settings = run.trainer, run.out, run.settings
+    if run.resumed:
+        say(f"resuming {run.resumed} at epoch {trainer.epoch}: {plural(trainer.config.num_epochs, 'epoch')} of "
             f"{plural(trainer.iterations_per_epoch, 'iteration')} in all -> {out}")
     else:
-        trainer = runs.start_run(settings, data, out, init=args.init, init_checkpoint=init,
-                                 overwrite=args.overwrite, **options)
-        say(f"data: {spec.describe()}: {trainer.num_train:,} training captions, {trainer.num_val:,} validation "
-            f"captions, vocabulary of {len(data['word_to_idx'])} words ({time.perf_counter() - started:.1f} s)")
+        say(f"data: {run.spec.describe()}: {trainer.num_train:,} training captions, {trainer.num_val:,} validation "
+            f"captions, vocabulary of {len(run.data['word_to_idx'])} words ({time.perf_counter() - started:.1f} s)")
         say(f"training {'from the weights of ' + args.init if args.init else 'from scratch'}: "
             f"{settings.model}, H={settings.hidden_dim}, W={settings.wordvec_dim}, "
             f"{plural(settings.epochs, 'epoch')} of {plural(trainer.iterations_per_epoch, 'iteration')}, "
@@ -190,12 +152,12 @@ def run_command(args) -> int:
             trainer.train()
         else:
             say(f"the run in {out} has all {plural(trainer.epoch, 'epoch')}: completing its files")
-        if not root:
+        if comm is not None and comm.Get_rank() != 0:
             return 0
-        status, metrics = runs.complete_run(out, data, trainer=trainer, max_length=args.max_length,
-                                            num_images=args.num_images, started=started)
+        _, metrics = runs.complete_run(out, run.data, trainer=trainer, max_length=args.max_length,
+                                       num_images=args.num_images, started=started)
     except (TrainingDiverged, RankFailed) as exc:
-        print(f"minitorch-cap train: {exc}".replace("the clip_grad_norm option", "--clip-grad-norm"))
+        print(f"minitorch-cap train: {exc}".replace("the clip_grad_norm option", "--clip-grad-norm"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         raise KeyboardInterrupt(_what_was_saved(trainer)) from None

@@ -150,6 +150,9 @@ def _key(folder: Path) -> str:
 
 
 def _make_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise RunFolderError(f"out_dir {str(folder)!r} exists and is not a folder; give a folder (it is created "
+                             "if needed)")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:          # a file in the way, a missing or read-only parent, ...
