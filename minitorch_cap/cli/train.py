@@ -11,34 +11,26 @@ from .common import (UserError, add_command, add_data_options, add_threads_optio
                      non_negative_int, plural, positive_float, positive_int, unit_float, user_errors)
 
 DESCRIPTION = """\
-Train an image captioner (image features -> RNN/LSTM/GRU -> words) with Adam.
+Train an image captioner (image features -> RNN/LSTM/GRU -> words) with Adam: by default an
+LSTM on the built-in shapes data set (no download) with its measured settings; with
+--data-dir, on the CS231n COCO files (or your own, from minitorch_cap.data.import_captions).
 
-By default it trains an LSTM on the built-in shapes data set (generated in seconds, no
-download) with the data set's measured settings. With --data-dir it trains on the
-CS231n COCO files instead (or on your own, made by minitorch_cap.data.import_captions).
+It writes into --out (default: runs/shapes-MODEL or runs/coco-MODEL, -2, -3, ... appended
+when taken). A folder holding another run is refused unless --overwrite (its files are kept
+until the new run's first checkpoint); one run at a time may write a folder.
+  checkpoint.h5   weights, vocabulary, optimizer state, data options (after every epoch)
+  best.h5         the same for the epoch with the lowest validation loss
+  history.json    the loss of every iteration and the validation loss of every epoch
+  loss.png        the loss curves
+  captions.png    built-in data: validation images, generated caption (green when it states
+                  every colour, shape and relation right, red when not), two references
+  captions.html   COCO: validation image URLs with generated and reference captions
+  captions.json   every captioned validation image, generated and reference captions
+  metrics.json    final losses and, on the built-in data, the held-out accuracy (printed)
 
-It writes into --out (default: runs/shapes-MODEL, or runs/coco-MODEL with --data-dir,
-with -2, -3, ... appended when that folder already holds a run or another run is using
-it). An --out holding another run is refused unless --overwrite is given (its files are
-kept until the new run's first checkpoint). One run at a time may write a folder.
-  checkpoint.h5    weights, vocabulary, configuration, optimizer state, data options,
-                   written after every epoch (for 'sample', 'evaluate', 'summary', --resume)
-  best.h5          the same for the epoch with the lowest validation loss
-  history.json     the loss of every iteration and the validation loss of every epoch
-  loss.png         the loss curves
-  captions.png     built-in data: validation images with the generated caption (green and
-                   checked when it states every colour, shape and relation right, red when
-                   not) and two reference captions
-  captions.html    COCO: validation image URLs with generated and reference captions
-  captions.json    every captioned validation image, generated and reference captions
-  metrics.json     final losses and, on the built-in data, the held-out accuracy (share of
-                   fully correct captions), also printed
-
---resume CKPT continues a run (in the checkpoint's folder, on the data the checkpoint
-records) up to --epochs in total, and completes a run killed at any point: it repairs
-history.json and best.h5 and draws the missing pictures and metrics.json. Ctrl-C and
-SIGTERM stop at once and print the command that continues.
-
+--resume CKPT continues a run (in its folder, on the data it records) up to --epochs in
+all, and completes a run killed at any point (history.json, best.h5, pictures, metrics).
+Ctrl-C and SIGTERM stop at once and print the command that continues.
 Exit codes: 0 done, 1 training diverged, 2 a usage error, 130 interrupted.
 """
 
