@@ -33,7 +33,7 @@ from .nn.checks import float_option, int_option, option_validator
 from .optim import Adam, ExponentialLR
 from .reports import caption_report, is_builtin, write_caption_outputs
 from .training import Trainer, load_checkpoint
-from .training.checkpoint import write_json
+from .training.files import write_json
 from .training.run_dir import RunLock, RunStatus
 from .training.run_dir import complete_run as complete_run_files
 

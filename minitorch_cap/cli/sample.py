@@ -45,7 +45,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..reports import caption_report, is_builtin, write_caption_outputs
     from ..runs import model_settings
-    from ..training.checkpoint import write_json
+    from ..training.files import write_json
 
     _, model, data, _ = checkpoint_and_data(args)
     out = output_folder(args.out or Path(args.checkpoint).parent / "sample")
