@@ -60,3 +60,12 @@ class MinibatchSampler:
         self.epoch_order = np.asarray(order) if order is not None else None
         if self.sampling == "shuffle" and mid_epoch and self.epoch_order is None:
             raise ValueError("a mid-epoch checkpoint of a shuffled run lacks its epoch order")
+
+
+def validation_subset(num_val: int, size: int | None) -> np.ndarray:
+    """A fixed subset: ``size`` indices evenly spaced over the val split (all of it for ``None``)."""
+    if num_val == 0 or size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if size is None or size >= num_val:
+        return np.arange(num_val)
+    return np.linspace(0, num_val - 1, size).round().astype(np.int64)

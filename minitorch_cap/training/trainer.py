@@ -11,8 +11,11 @@ the ``metrics`` hooks, the schedule step, keep-best / early-stopping bookkeeping
 ``out_dir``) ``checkpoint.h5``, ``best.h5`` and ``history.json``.
 
 The parts live in their own modules: options in :mod:`.config`, minibatches in
-:mod:`.sampler`, "is it better" in :mod:`.monitor`, printing in :mod:`.progress`, the
-checkpoint format in :mod:`.checkpoint`. A checkpoint holds the whole training state, so
+:mod:`.sampler`, "is it better" in :mod:`.monitor`, printing in :mod:`.progress`, saving and
+restoring the trainer's state in :mod:`.restore` (the file format in :mod:`.checkpoint`),
+the run folder in :mod:`.run_dir`, the data-parallel hook in :mod:`minitorch_cap.distributed`.
+This module keeps the loop, validation and the epoch's bookkeeping (about 370 lines, most of
+them documentation of the options and guarantees). A checkpoint holds the whole training state, so
 ``Trainer.resume(path, ...)`` continues exactly: the loss history of an
 interrupted-and-resumed run equals the uninterrupted run's, value for value (also from a
 mid-epoch checkpoint, see ``checkpoint_every``).
@@ -30,18 +33,18 @@ import attrs
 import numpy as np
 
 from ..data.checks import check_model_data, check_training_data
-from ..data.fingerprint import data_fingerprint, fingerprint_differences
+from ..data.fingerprint import data_fingerprint
 from ..distributed import data_parallel
-from ..optim import clip_grad_norm_, clip_grad_value_, optimizer_from_state, scheduler_from_state
-from ..optim.optimizer import Optimizer
-from . import progress
 from ..nn.checks import check_finite_weights
-from .checkpoint import CheckpointError, _model_from, init_from_checkpoint, load_checkpoint, save_checkpoint
+from ..optim import clip_grad_norm_, clip_grad_value_
+from ..optim.optimizer import Optimizer
+from . import progress, restore
+from .checkpoint import init_from_checkpoint, save_checkpoint
+from .config import TrainerConfig
 from .files import write_json
-from .config import TrainerConfig, check_resume_options
 from .monitor import BestTracker
 from .run_dir import BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME, history_from_state, open_run_dir
-from .sampler import MinibatchSampler
+from .sampler import MinibatchSampler, validation_subset
 
 
 class TrainingDiverged(RuntimeError, ArithmeticError):
@@ -98,7 +101,7 @@ class Trainer:
             self.config = cfg = attrs.evolve(cfg, verbose=False, progress=False)
         check_model_data(model, data, "Trainer")
         self.num_train, self.num_val = check_training_data(data, model, "Trainer")
-        self._val_idx = _val_subset(self.num_val, cfg.val_size)
+        self._val_idx = validation_subset(self.num_val, cfg.val_size)
         monitor = cfg.monitor or ("val_loss" if self._val_idx.size else "train_loss")
         if monitor == "val_loss" and not self._val_idx.size:
             raise ValueError("Trainer: monitor='val_loss' needs validation data (val_* keys and val_size != 0)")
@@ -316,39 +319,20 @@ class Trainer:
             self.model.train()
         return values
 
-    # ----------------------------------------------------------------- checkpoints
+    # ----------------------------------------------------------------- checkpoints (see .restore)
     def state(self) -> dict[str, Any]:
         """The trainer's part of a checkpoint: counters, sampler, histories, config (plain values and arrays)."""
-        return {
-            "config": self.config.to_dict(),
-            "epoch": self.epoch, "iteration": self.iteration, "epoch_iteration": self.epoch_iteration,
-            **self.sampler.state(),
-            "loss_history": np.asarray(self.loss_history, dtype=np.float64),
-            "val_loss_history": list(self.val_loss_history),
-            "epochs": [dict(r) for r in self.epochs],
-            **self.best.state(),
-            "stopped_early": self.stopped_early, "monitor": self.monitor,
-            "iterations_per_epoch": self.iterations_per_epoch,
-            "data": {"num_train": self.num_train, "num_val": self.num_val, "fingerprint": self.data_fingerprint(),
-                     "options": self.config.data_options},
-        }
+        return restore.trainer_state(self)
+
+    def load_state(self, saved: Mapping[str, Any]) -> None:
+        """Restore :meth:`state` (counters, sampler, histories, best value)."""
+        restore.load_trainer_state(self, saved)
 
     def data_fingerprint(self) -> dict[str, Any]:
         """``data_fingerprint(self.data)``, computed once."""
         if self._fingerprint is None:
             self._fingerprint = data_fingerprint(self.data)
         return self._fingerprint
-
-    def load_state(self, saved: Mapping[str, Any]) -> None:
-        """Restore :meth:`state` (counters, sampler, histories, best value)."""
-        self.epoch, self.iteration = int(saved["epoch"]), int(saved["iteration"])
-        self.epoch_iteration = int(saved["epoch_iteration"])
-        self.sampler.load_state(saved, mid_epoch=self.epoch_iteration > 0)
-        self.loss_history = [float(x) for x in saved["loss_history"]]
-        self.val_loss_history = [float(x) for x in saved["val_loss_history"]]
-        self.epochs = [dict(r) for r in saved["epochs"]]
-        self.best.load_state(saved)
-        self.stopped_early = bool(saved["stopped_early"])
 
     def save(self, path) -> Path:
         """Write a resumable checkpoint (model, optimizer, schedule, trainer state) to ``path``."""
@@ -377,70 +361,10 @@ class Trainer:
         (``load_checkpoint(path)``), so that it is read once. ``comm``: as for ``Trainer`` (a run
         saved with K ranks resumes with any number). Call ``train()`` on the result.
         """
-        if data is None:
-            raise TypeError("Trainer.resume: data is required (the same data set the run was trained on)")
-        checkpoint = load_checkpoint(path) if checkpoint is None else checkpoint
-        saved = checkpoint["trainer"]
-        if saved is None:
-            raise CheckpointError(f"{path} holds weights but no training state; start a new run from it with "
-                                  "init_from=... (weights only) instead of resume")
-        check_resume_options(saved["config"], overrides, path)
-        if model is None:
-            model = _model_from(checkpoint, path)
-        else:
-            info = checkpoint["model"]
-            if type(model).__name__ != info["class"] or dict(model.word_to_idx) != info["word_to_idx"] \
-                    or model.config() != info["config"]:
-                raise ValueError(f"Trainer.resume: the model given does not match {path} "
-                                 f"(checkpoint: {info['class']} {info['config']}; model: {type(model).__name__} "
-                                 f"{model.config()})")
-            model.load_state_dict(info["state_dict"])
-        opt_state, sched_state = checkpoint["optimizer"], checkpoint["scheduler"]
-        if opt_state is None:
-            raise CheckpointError(f"{path} holds no optimizer state; it cannot be resumed")
-        if scheduler is not None and sched_state is None:
-            raise ValueError(f"Trainer.resume: a scheduler was given but {path} was saved without one")
-        if optimizer is not None:       # before its state is loaded: a foreign optimizer is left untouched
-            optimizer.check_params_of(model, "Trainer.resume")
-        try:
-            if optimizer is None:
-                optimizer = optimizer_from_state(opt_state, model.named_parameters())
-            else:
-                optimizer.load_state_dict(opt_state)
-            if scheduler is None and sched_state is not None:
-                scheduler = scheduler_from_state(sched_state, optimizer)
-            elif scheduler is not None:
-                scheduler.load_state_dict(sched_state)
-        except ValueError as exc:
-            raise CheckpointError(f"{path}: {exc}") from None
-        config = TrainerConfig.from_dict(saved["config"], **{"init_from": None,
-                                                             "data_options": saved["data"].get("options"), **overrides})
-        trainer = cls(model, data, optimizer, scheduler, config=config, comm=comm)
-        if (trainer.num_train, trainer.num_val) != (saved["data"]["num_train"], saved["data"]["num_val"]):
-            raise ValueError(f"Trainer.resume: the data has {trainer.num_train} train / {trainer.num_val} val "
-                             f"captions, the run in {path} had {saved['data']['num_train']} / {saved['data']['num_val']}")
-        differences = fingerprint_differences(saved["data"].get("fingerprint") or {}, trainer.data_fingerprint())
-        if differences:
-            raise ValueError(f"Trainer.resume: the data differs from the data of the run in {path}: "
-                             f"{'; '.join(differences)} (recorded data options: {saved['data'].get('options')}); "
-                             "resume on the run's own data")
-        try:
-            trainer.load_state(saved)
-        except ValueError as exc:
-            raise CheckpointError(f"Trainer.resume: {path}: {exc}") from None
-        trainer.last_checkpoint = Path(path)
-        return trainer
+        return restore.resume(cls, path, model, data, optimizer, scheduler, checkpoint=checkpoint, comm=comm,
+                              **overrides)
 
     # ----------------------------------------------------------------- output
     def _say(self, message: str) -> None:
         if self.config.verbose:
             progress.write_line(message)
-
-
-def _val_subset(num_val: int, size: int | None) -> np.ndarray:
-    """A fixed subset: ``size`` indices evenly spaced over the val split (all of it for ``None``)."""
-    if num_val == 0 or size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if size is None or size >= num_val:
-        return np.arange(num_val)
-    return np.linspace(0, num_val - 1, size).round().astype(np.int64)

@@ -1,0 +1,107 @@
+"""Saving and restoring a ``Trainer``'s state: the part of a checkpoint that makes resume exact.
+
+Each part writes its own state (chainer's ``serialize``): the sampler its generator and
+epoch order, the best-value tracker its record, the optimizer and schedule their
+``state_dict``; :func:`trainer_state` gathers the trainer's counters and histories around
+them, and :func:`resume` rebuilds a ``Trainer`` from a checkpoint, refusing anything that
+would make the resumed run differ from the uninterrupted one (other data, a foreign model
+or optimizer, a changed option of ``FIXED_ON_RESUME``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..data.fingerprint import fingerprint_differences
+from ..optim import optimizer_from_state, scheduler_from_state
+from .checkpoint import CheckpointError, _model_from, load_checkpoint
+from .config import TrainerConfig, check_resume_options
+
+
+def trainer_state(trainer) -> dict[str, Any]:
+    """Counters, sampler, histories, best value, config and data record of ``trainer`` (plain values and arrays)."""
+    return {
+        "config": trainer.config.to_dict(),
+        "epoch": trainer.epoch, "iteration": trainer.iteration, "epoch_iteration": trainer.epoch_iteration,
+        **trainer.sampler.state(),
+        "loss_history": np.asarray(trainer.loss_history, dtype=np.float64),
+        "val_loss_history": list(trainer.val_loss_history),
+        "epochs": [dict(r) for r in trainer.epochs],
+        **trainer.best.state(),
+        "stopped_early": trainer.stopped_early, "monitor": trainer.monitor,
+        "iterations_per_epoch": trainer.iterations_per_epoch,
+        "data": {"num_train": trainer.num_train, "num_val": trainer.num_val,
+                 "fingerprint": trainer.data_fingerprint(), "options": trainer.config.data_options},
+    }
+
+
+def load_trainer_state(trainer, saved: Mapping[str, Any]) -> None:
+    """Restore what :func:`trainer_state` saved into ``trainer``."""
+    trainer.epoch, trainer.iteration = int(saved["epoch"]), int(saved["iteration"])
+    trainer.epoch_iteration = int(saved["epoch_iteration"])
+    trainer.sampler.load_state(saved, mid_epoch=trainer.epoch_iteration > 0)
+    trainer.loss_history = [float(x) for x in saved["loss_history"]]
+    trainer.val_loss_history = [float(x) for x in saved["val_loss_history"]]
+    trainer.epochs = [dict(r) for r in saved["epochs"]]
+    trainer.best.load_state(saved)
+    trainer.stopped_early = bool(saved["stopped_early"])
+
+
+def resume(trainer_class, path, model, data, optimizer, scheduler, *, checkpoint=None, comm=None, **overrides):
+    """``Trainer.resume`` (see its docstring)."""
+    if data is None:
+        raise TypeError("Trainer.resume: data is required (the same data set the run was trained on)")
+    checkpoint = load_checkpoint(path) if checkpoint is None else checkpoint
+    saved = checkpoint["trainer"]
+    if saved is None:
+        raise CheckpointError(f"{path} holds weights but no training state; start a new run from it with "
+                              "init_from=... (weights only) instead of resume")
+    check_resume_options(saved["config"], overrides, path)
+    if model is None:
+        model = _model_from(checkpoint, path)
+    else:
+        info = checkpoint["model"]
+        if type(model).__name__ != info["class"] or dict(model.word_to_idx) != info["word_to_idx"] \
+                or model.config() != info["config"]:
+            raise ValueError(f"Trainer.resume: the model given does not match {path} "
+                             f"(checkpoint: {info['class']} {info['config']}; model: {type(model).__name__} "
+                             f"{model.config()})")
+        model.load_state_dict(info["state_dict"])
+    opt_state, sched_state = checkpoint["optimizer"], checkpoint["scheduler"]
+    if opt_state is None:
+        raise CheckpointError(f"{path} holds no optimizer state; it cannot be resumed")
+    if scheduler is not None and sched_state is None:
+        raise ValueError(f"Trainer.resume: a scheduler was given but {path} was saved without one")
+    if optimizer is not None:       # before its state is loaded: a foreign optimizer is left untouched
+        optimizer.check_params_of(model, "Trainer.resume")
+    try:
+        if optimizer is None:
+            optimizer = optimizer_from_state(opt_state, model.named_parameters())
+        else:
+            optimizer.load_state_dict(opt_state)
+        if scheduler is None and sched_state is not None:
+            scheduler = scheduler_from_state(sched_state, optimizer)
+        elif scheduler is not None:
+            scheduler.load_state_dict(sched_state)
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    config = TrainerConfig.from_dict(saved["config"], **{"init_from": None,
+                                                         "data_options": saved["data"].get("options"), **overrides})
+    trainer = trainer_class(model, data, optimizer, scheduler, config=config, comm=comm)
+    if (trainer.num_train, trainer.num_val) != (saved["data"]["num_train"], saved["data"]["num_val"]):
+        raise ValueError(f"Trainer.resume: the data has {trainer.num_train} train / {trainer.num_val} val "
+                         f"captions, the run in {path} had {saved['data']['num_train']} / {saved['data']['num_val']}")
+    differences = fingerprint_differences(saved["data"].get("fingerprint") or {}, trainer.data_fingerprint())
+    if differences:
+        raise ValueError(f"Trainer.resume: the data differs from the data of the run in {path}: "
+                         f"{'; '.join(differences)} (recorded data options: {saved['data'].get('options')}); "
+                         "resume on the run's own data")
+    try:
+        trainer.load_state(saved)
+    except ValueError as exc:
+        raise CheckpointError(f"Trainer.resume: {path}: {exc}") from None
+    trainer.last_checkpoint = Path(path)
+    return trainer
