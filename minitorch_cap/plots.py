@@ -5,6 +5,11 @@
 * :func:`plot_caption_grid` — a PNG grid of images with generated and reference captions
   (:func:`caption_grid_figure` gives the Figure itself).
 * :func:`write_caption_html` — the same as an HTML page of image URLs (COCO has no pixels here).
+
+This module is long (about 380 lines) because text layout is measured, not guessed (wrapped
+titles and captions, non-overlapping tick labels at every scale); the two figures share
+those helpers.
+
 """
 
 from __future__ import annotations

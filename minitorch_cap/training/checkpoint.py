@@ -40,6 +40,11 @@ Files are written atomically (:mod:`minitorch_cap.training.files`): the HDF5 fil
 memory (h5py never touches the disk, so a full disk cannot crash the HDF5 library), then
 written by ``atomic_write_bytes``; a failed write raises one ``WriteError`` naming the
 folder and leaves the previous file as it was. Non-finite weights are never written.
+
+This module is long (about 360 lines) because the integrity checks (the seal, the bounded
+structure, every failure mapped to ``CheckpointError``) are the format: they belong next to
+the reader they protect.
+
 """
 
 from __future__ import annotations

@@ -21,6 +21,11 @@ folder as holding a run; the pictures and ``metrics.json`` are drawn by the comm
 * **Completing a killed run.** ``complete_run(folder)`` says whether the run in a folder is
   complete and rewrites ``history.json`` and ``best.h5`` from ``checkpoint.h5`` when a kill
   left them behind it; see its docstring for what the caller does next.
+
+This module is long (about 420 lines) because a folder's one owner needs a real lock (flock
+with stale-lock recovery), an atomic default choice, a reversible overwrite and the repair
+of killed runs; they share the lock, so they live together.
+
 """
 
 from __future__ import annotations
