@@ -77,7 +77,8 @@ def write_caption_outputs(report: dict, data: dict, out_dir, *, num_images: int 
       wrongly captioned images when there are any (so that the picture shows failures too).
     * COCO: ``captions.html``, every captioned image (by URL) with its references.
     Both: ``captions.json``, every image's generated caption and references (and verdict);
-    its ``url`` is the data's URL of the image (the built-in data's are names, not files).
+    its ``url`` is the data's URL of the image (none for the built-in images, which exist only
+    in memory and in ``captions.png``).
     Returns the paths written.
     """
     from .plots import plot_caption_grid, write_caption_html
@@ -109,7 +110,7 @@ def write_caption_outputs(report: dict, data: dict, out_dir, *, num_images: int 
     rows = []
     for k, i in enumerate(idxs):
         row = {"image": int(i), "generated": generated[k], "references": references[k]}
-        if urls is not None:
+        if urls is not None and not is_builtin(data, split):     # the built-in images have no file
             row["url"] = str(urls[int(i)])
         if correct is not None:
             row["correct"] = correct[k]

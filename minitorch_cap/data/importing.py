@@ -26,7 +26,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .coco import CAPTIONS_FILE, SPLITS, URL_FILES, VOCAB_FILE, feature_file
-from .vocabulary import Vocabulary
+from .vocabulary import Vocabulary, tokenize
 from .files import read_json
 
 _CHUNK = 8192
@@ -52,10 +52,24 @@ def _load_entries(captions) -> list[dict]:
             raise ValueError(f"{where}: 'captions' must be a non-empty list of non-empty strings")
         if "url" in e and not isinstance(e["url"], str):
             raise ValueError(f"{where}: 'url' must be a string")
+    entries = [_without_wordless_captions(e, i, source) for i, e in enumerate(entries)]
     for s in SPLITS:
         if not any(e["split"] == s for e in entries):
             raise ValueError(f"import_captions: {source} has no image in the {s!r} split (both are needed)")
     return list(entries)
+
+
+def _without_wordless_captions(entry: Mapping, i: int, source: str) -> dict:
+    """The entry with its captions that hold no word (``"!!!"``) set aside in ``"dropped"``.
+
+    Such a caption would become an empty ``<START> <END>`` row; an image left with no
+    caption is an error naming it.
+    """
+    kept = [c for c in entry["captions"] if tokenize(c)]
+    if not kept:
+        raise ValueError(f"import_captions: {source}, image entry {i}: no caption holds a word "
+                         f"({list(entry['captions'])[:3]!r}); give at least one caption with words")
+    return {**entry, "captions": kept, "dropped": [c for c in entry["captions"] if not tokenize(c)]}
 
 
 def _open_features(features, features_key: str):
@@ -96,7 +110,8 @@ def import_captions(out_dir, captions, features, *, features_key: str = "feature
     disk, ...) nothing appears in ``out_dir`` and a retry starts afresh.
 
     Returns ``{"out_dir", "vocab_size", "train": {...}, "val": {...}}``, each split with
-    ``images``, ``captions`` and the vocabulary's ``unk_rate`` / ``truncated`` counts.
+    ``images``, ``captions`` and the vocabulary's ``unk_rate`` / ``truncated`` counts, and the captions with no word
+    (only punctuation) that were left out: ``dropped_captions`` and up to five ``dropped_examples``.
     """
     import h5py
     entries = _load_entries(captions)
@@ -156,8 +171,10 @@ def _write_all(out_dir: str, entries, feats, min_count: int, max_length: int, pc
             f.create_dataset(f"{s}_captions", data=vocab.encode_batch(texts, max_length))
             f.create_dataset(f"{s}_image_idxs", data=idxs)
             stats = vocab.report(texts, max_length)
+            dropped = [c for i in rows[s] for c in entries[i]["dropped"]]
             report[s] = {"images": len(rows[s]), "captions": len(texts), "unk_rate": stats["unk_rate"],
-                         "truncated": stats["truncated"]}
+                         "truncated": stats["truncated"], "dropped_captions": len(dropped),
+                         "dropped_examples": dropped[:5]}
     for s in SPLITS:
         with h5py.File(os.path.join(out_dir, feature_file(s, pca_features)), "w") as f:
             out = f.create_dataset("features", shape=(len(rows[s]), feats.shape[1]), dtype=np.float32)

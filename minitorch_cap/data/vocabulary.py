@@ -123,20 +123,23 @@ class Vocabulary:
     def report(self, texts: Iterable[str], max_length: int = 17) -> dict:
         """How well this vocabulary covers ``texts``: token counts, ``<UNK>`` rate, truncations.
 
-        Returns ``{"captions", "tokens", "unk_tokens", "unk_rate", "truncated", "vocab_size"}``;
-        ``unk_rate`` is the fraction of word tokens (kept after truncation) that are unknown.
+        Returns ``{"captions", "tokens", "unk_tokens", "unk_rate", "truncated", "empty", "vocab_size"}``;
+        ``unk_rate`` is the fraction of word tokens (kept after truncation) that are unknown;
+        ``empty`` counts captions with no word at all (only punctuation or symbols: ``"!!!"``).
         """
-        captions = tokens = unk = truncated = 0
+        captions = tokens = unk = truncated = empty = 0
         keep = int(max_length) - 2
         for text in texts:
             words = tokenize(text)
             captions += 1
+            empty += not words
             truncated += len(words) > keep
             words = words[:keep]
             tokens += len(words)
             unk += sum(w not in self.word_to_idx for w in words)
         return {"captions": captions, "tokens": tokens, "unk_tokens": unk,
-                "unk_rate": unk / tokens if tokens else 0.0, "truncated": truncated, "vocab_size": len(self)}
+                "unk_rate": unk / tokens if tokens else 0.0, "truncated": truncated, "empty": empty,
+                "vocab_size": len(self)}
 
     # ------------------------------------------------------------------ JSON
     def to_json_dict(self) -> dict:

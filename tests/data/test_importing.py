@@ -36,7 +36,8 @@ def test_round_trip(tmp_path, kind):
         source = feats
     out = tmp_path / "coco"
     report = import_captions(out, captions, source, features_key="feats", max_length=6)
-    assert report["train"] == {"images": 2, "captions": 3, "unk_rate": 0.0, "truncated": 0}
+    assert report["train"] == {"images": 2, "captions": 3, "unk_rate": 0.0, "truncated": 0, "dropped_captions": 0,
+                               "dropped_examples": []}
     assert report["val"]["images"] == 2 and report["val"]["unk_rate"] == pytest.approx(1 / 6)
 
     data = load_coco_data(out, pca_features=False)
@@ -128,3 +129,22 @@ def test_a_captions_file_in_another_encoding_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"import_captions: '.*captions\.json' is not UTF-8 text"):
         import_captions(tmp_path / "coco", path, _features())
     assert not (tmp_path / "coco").exists()
+
+
+def test_a_caption_without_a_word_is_left_out_and_reported(tmp_path):
+    """Issue 14: "!!!" became an empty <START> <END> caption that no report mentioned."""
+    import numpy as np
+
+    from minitorch_cap import load_coco_data
+    from minitorch_cap.data import import_captions
+
+    entries = [{"split": "train", "captions": ["a cat on a mat", "!!!"]},
+               {"split": "train", "captions": ["a dog"]}, {"split": "val", "captions": ["a cat", "..."]}]
+    report = import_captions(tmp_path / "d", {"images": entries}, np.ones((3, 4), dtype=np.float32))
+    assert report["train"]["dropped_captions"] == 1 and report["train"]["dropped_examples"] == ["!!!"]
+    assert report["val"]["dropped_captions"] == 1 and report["train"]["captions"] == 2
+    data = load_coco_data(tmp_path / "d", pca_features=False)
+    assert ((data["train_captions"] != 0).sum(axis=1) > 2).all()       # every caption holds a word
+    with pytest.raises(ValueError, match="image entry 0: no caption holds a word"):
+        import_captions(tmp_path / "e", [{"split": "train", "captions": ["?!"]}, entries[2]], np.ones((2, 4)))
+    assert not (tmp_path / "e").exists()

@@ -55,7 +55,9 @@ def test_encode_layout_unknown_words_and_truncation():
 def test_unk_report_on_val_text():
     v = Vocabulary.build(TRAIN, min_count=2)
     r = v.report(["a dog flies", "a zebra"], max_length=17)
-    assert r == {"captions": 2, "tokens": 5, "unk_tokens": 2, "unk_rate": 0.4, "truncated": 0, "vocab_size": 7}
+    assert r == {"captions": 2, "tokens": 5, "unk_tokens": 2, "unk_rate": 0.4, "truncated": 0, "empty": 0,
+                 "vocab_size": 7}
+    assert v.report(["!!!", "a"])["empty"] == 1
     assert v.report(["a a a a"], max_length=4)["truncated"] == 1
 
 
