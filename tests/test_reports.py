@@ -1,4 +1,6 @@
-"""Caption reports: which images the grid shows."""
+"""Caption reports: one accuracy rule for every command, which images the grid shows, captions.json."""
+
+import numpy as np
 
 from minitorch_cap.reports import grid_selection
 
@@ -38,3 +40,43 @@ def test_captions_json_of_the_builtin_data_names_no_file_that_does_not_exist(tmp
     rows = json.loads((tmp_path / "captions.json").read_text())
     assert len(rows) == 3 and all("url" not in row and "image" in row for row in rows)
     assert (tmp_path / "captions.png").is_file()
+
+
+class _Says:
+    """A stand-in captioner that says one fixed caption for every image (through ``sample``)."""
+
+    def __init__(self, data, words):
+        self.word_to_idx, self.input_dim = data["word_to_idx"], data["val_features"].shape[1]
+        self.ids = [data["word_to_idx"][w] for w in words]
+
+    def sample(self, features, max_length):
+        row = (self.ids + [0] * max_length)[:max_length]
+        return np.array([row] * len(features))
+
+    def eval(self):
+        return self
+
+    def train(self, mode=True):
+        return self
+
+
+def test_every_path_to_the_accuracy_judges_a_caption_with_unk_alike():
+    """Issue 12: 'a red <UNK> circle <END>' was wrong for train/sample and right for evaluate."""
+    from minitorch_cap import evaluate
+    from minitorch_cap.data import load_shapes_data, model_caption_accuracy
+    from minitorch_cap.reports import caption_report
+
+    data = load_shapes_data(seed=3, num_train=5, num_val=40)
+    truths = data["val_attributes"]
+    single_red_circles = [k for k, t in enumerate(truths) if t["relation"] is None
+                          and t["objects"][0]["colour"] == "red" and t["objects"][0]["shape"] == "circle"]
+    assert single_red_circles, "the fixture needs a red circle alone"
+    for words, right in ((["a", "red", "circle", "<END>"], True), (["a", "red", "<UNK>", "circle", "<END>"], False)):
+        model = _Says(data, words)
+        report = caption_report(model, data, "val", max_length=8)
+        by_image = dict(zip(report["image_idxs"].tolist(), report["correct"]))
+        assert all(by_image[k] is right for k in single_red_circles)
+        figures = {report["accuracy"], model_caption_accuracy(model, data),
+                   evaluate(model, data, "val", max_length=8, cider_df="train").diagnostics["caption_accuracy"]}
+        assert len(figures) == 1, figures
+        assert figures.pop() == (len(single_red_circles) / 40 if right else 0.0)

@@ -68,3 +68,17 @@ def test_checkpoint_of_other_data_returns_2(tiny_run, coco_dir):
 def test_missing_checkpoint_argument_is_a_usage_error():
     code, _, stderr = run_cli(["sample"])
     assert code == 2 and "CHECKPOINT" in stderr
+
+
+def test_train_sample_and_evaluate_report_one_held_out_accuracy(tiny_run, tmp_path):
+    """Issue 12: one checkpoint, one accuracy, whichever command reports it."""
+    out, stdout = tiny_run
+    trained = json.loads((out / "metrics.json").read_text())["val_accuracy"]
+    code, sample_out, stderr = run_cli(["sample", out / "checkpoint.h5", "--out", tmp_path / "s"])
+    assert code == 0, stderr
+    code, _, stderr = run_cli(["evaluate", out / "checkpoint.h5", "--out", tmp_path / "e"])
+    assert code == 0, stderr
+    sampled = json.loads((tmp_path / "s" / "sample_metrics.json").read_text())["accuracy"]
+    evaluated = json.loads((tmp_path / "e" / "scores.json").read_text())["diagnostics"]["caption_accuracy"]
+    assert trained == sampled == evaluated
+    assert f"held-out accuracy: {100 * trained:.1f}%" in stdout and f"val accuracy: {100 * trained:.1f}%" in sample_out
