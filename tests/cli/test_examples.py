@@ -27,3 +27,13 @@ def test_notebook_walkthrough_runs(script, expected_loss, overfit_bound, tmp_pat
     assert final < overfit_bound
     assert out.count("generated:") == 6
     assert any(p.suffix == ".png" for p in tmp_path.iterdir())
+
+
+def test_own_data_example_imports_trains_and_samples(tmp_path):
+    """The README's own-data block, runnable: import, train with no --no-pca, sample with no data option."""
+    result = subprocess.run([sys.executable, str(EXAMPLES / "own_data.py"), "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "imported: " in result.stdout and "<UNK> rate on val 0.000" in result.stdout
+    assert result.stdout.count("image ") == 3
+    assert (tmp_path / "run" / "checkpoint.h5").is_file() and (tmp_path / "run" / "sample" / "captions.html").is_file()
