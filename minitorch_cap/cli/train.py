@@ -130,42 +130,34 @@ def resolve(args, data: dict) -> dict:
     return {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in defaults.items()}
 
 
-#: The files of a run in --out: a folder holding the first two holds a run.
-RUN_FILES = ("checkpoint.h5", "history.json", "best.h5", "loss.png", "captions.png", "captions.html",
-             "captions.json", "metrics.json")
-
-
-def holds_run(folder: Path) -> bool:
-    return any((folder / name).is_file() for name in RUN_FILES[:2])
-
-
 def default_out(args) -> Path:
-    """runs/shapes-CELL (runs/coco-CELL with --data-dir), or the first of -2, -3, ... holding no run."""
+    """runs/shapes-CELL (runs/coco-CELL with --data-dir), or the first of -2, -3, ... holding no run,
+    chosen and locked atomically (``claim_default_run_dir``: two runs started together get two folders)."""
+    from ..training.run_dir import claim_default_run_dir
+
     kind = "shapes" if args.data_dir is None else "coco"
-    base = Path("runs") / f"{kind}-{args.cell or BUILTIN_DEFAULTS['cell']}"
-    out, k = base, 1
-    while holds_run(out):
-        k += 1
-        out = base.with_name(f"{base.name}-{k}")
-    return out
+    try:
+        return claim_default_run_dir(Path("runs") / f"{kind}-{args.cell or BUILTIN_DEFAULTS['cell']}")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def choose_out(args) -> Path:
     """The output folder: --out, the resumed checkpoint's folder, or a fresh default one.
 
-    An --out holding a run other than the resumed one is refused without --overwrite, and with
-    it the old run's files are deleted, so that no file of it stays among the new ones.
+    An --out holding a run other than the resumed one is refused without --overwrite; with it,
+    nothing is deleted here: the Trainer (``run_dir.open_run_dir``) sets the old run's files
+    aside and deletes them only once the new run has its first checkpoint.
     """
+    from ..training.run_dir import CHECKPOINT_NAME, holds_run
+
     if args.out is None:
         return Path(args.resume).parent if args.resume else default_out(args)
     out = Path(args.out)
     same_run = args.resume is not None and Path(args.resume).resolve().parent == out.resolve()
-    if holds_run(out) and not same_run:
-        if not args.overwrite:
-            raise UserError(f"--out {str(out)!r} already holds a run; continue it with --resume "
-                            f"{out / 'checkpoint.h5'}, choose another --out, or pass --overwrite to replace it")
-        for name in RUN_FILES:
-            (out / name).unlink(missing_ok=True)
+    if holds_run(out) and not same_run and not args.overwrite:
+        raise UserError(f"--out {str(out)!r} already holds a run; continue it with --resume "
+                        f"{out / CHECKPOINT_NAME}, choose another --out, or pass --overwrite to replace it")
     return out
 
 
@@ -233,7 +225,10 @@ def run(args) -> int:
         f"({time.perf_counter() - start:.1f} s)")
 
     trainer_options = dict(num_epochs=settings["epochs"], verbose=False, out_dir=str(out),
-                           progress=None if args.progress else False,
+                           progress=None if args.progress else False, overwrite=args.overwrite,
+                           data_options={"data_dir": args.data_dir, "max_train": args.max_train,
+                                         "max_val": args.max_val, "pca_features": args.pca_features,
+                                         "data_seed": args.data_seed},
                            callbacks=[] if args.quiet else [_print_epoch])
     if is_builtin(data):  # held-out accuracy after every epoch, kept in history.json
         trainer_options["metrics"] = {"val_accuracy": model_caption_accuracy}
@@ -267,10 +262,14 @@ def run(args) -> int:
         f"{plural(settings['epochs'], 'epoch')} of {plural(trainer.iterations_per_epoch, 'iteration')}, "
         f"batch {settings['batch_size']}, Adam lr {settings['lr']:g} decayed by {settings['lr_decay']} per epoch "
         f"-> {out}")
+    from ..training import RunFolderError, WriteError, sigterm_as_interrupt
     try:
-        return _train_and_report(args, trainer, data, settings, out, start)
+        with sigterm_as_interrupt():           # kill, timeout, Docker, Slurm: stop as Ctrl-C does
+            return _train_and_report(args, trainer, data, settings, out, start)
     except KeyboardInterrupt:
         raise KeyboardInterrupt(what_was_saved(args, trainer)) from None
+    except (RunFolderError, WriteError) as exc:
+        raise UserError(str(exc)) from None
 
 
 def _train_and_report(args, trainer, data: dict, settings: dict, out: Path, start: float) -> int:
