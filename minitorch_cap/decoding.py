@@ -1,12 +1,15 @@
 """Decoding captions from a `CaptioningModel`: greedy, batched beam search, and sampling.
 
-Every decoder drives only the model's decoding primitives ``initial_state(features)`` and
-``decode_step(words, state)``, so it works for every cell type, and never uses teacher forcing.
+Every decoder drives only the captioner interface's decoding primitives
+``initial_state(features)`` and ``decode_step(words, state)`` (see
+:mod:`minitorch_cap.captioner`), so it works for every captioner, and never uses teacher
+forcing. One loop (``_generate``) serves greedy decoding and sampling.
 Shapes: N images, K beam size, L ``max_length``, V vocabulary size. Captions come back in the
 layout of ``model.sample``: column t holds the t-th generated word (no ``<START>``), and
 after ``<END>`` the row is ``<NULL>``.
 
-* :func:`decode` — the one entry point evaluation uses: greedy (``model.sample``) by
+* :func:`greedy` — the best word at each step (``model.sample``).
+* :func:`decode` — the one entry point evaluation uses: greedy by
   default, beam search when ``beam_size > 1`` or ``block_unk``.
 * :func:`beam_search` — batched over images: the N*K live beams go through ONE
   ``decode_step`` per time step. The search is the one of Show-and-Tell (im2txt): each
@@ -38,6 +41,9 @@ import attrs
 
 from .nn.checks import int_option
 from .nn.functional import log_softmax
+
+#: The caption length every decoder uses unless told otherwise (the SPEC's ``sample`` default).
+DEFAULT_MAX_LENGTH = 30
 
 
 @attrs.frozen
@@ -78,7 +84,7 @@ def _start_id(owner: str, model) -> int:
 def _unk_id(owner: str, model, block_unk: bool):
     if not block_unk:
         return None
-    unk = model.word_to_idx.get("<UNK>")
+    unk = model.unk_id
     if unk is None:
         raise ValueError(f"{owner}: block_unk=True but the model's vocabulary has no '<UNK>' token")
     return int(unk)
@@ -94,7 +100,7 @@ def _top_words(scores: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(part, order, axis=1)
 
 
-def beam_search(model, features, beam_size: int = 3, max_length: int = 30, *, n_best: int = 1,
+def beam_search(model, features, beam_size: int = 3, max_length: int = DEFAULT_MAX_LENGTH, *, n_best: int = 1,
                 alpha: float = 0.0, block_unk: bool = False) -> BeamSearchResult:
     """Batched beam search: features (N, D) -> the ``n_best`` (<= beam_size) best captions per image.
 
@@ -198,7 +204,7 @@ def _collect(finished, tokens, cum, alive, steps, N, L, n_best, alpha, null) -> 
     return BeamSearchResult(captions, logprobs, scores, lengths, done)
 
 
-def sample_stochastic(model, features, max_length: int = 30, *, temperature: float = 1.0, top_k: int | None = None,
+def sample_stochastic(model, features, max_length: int = DEFAULT_MAX_LENGTH, *, temperature: float = 1.0, top_k: int | None = None,
                       rng=None, block_unk: bool = False) -> np.ndarray:
     """Random captions: features (N, D) -> word ids (N, max_length), layout of ``model.sample``.
 
@@ -218,43 +224,59 @@ def sample_stochastic(model, features, max_length: int = 30, *, temperature: flo
         if rng is not None and (isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (int, np.integer))):
             raise TypeError(f"{owner}: rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
         rng = np.random.default_rng(rng)
-    start, end, null = _start_id(owner, model), model.end_id, int(model.null_id)
     unk = _unk_id(owner, model, block_unk)
-    greedy = temperature == 0 or top_k == 1
 
-    state = model.initial_state(features)
-    N, V = state[0].shape[0], model.vocab_size
-    captions = np.full((N, L), null, dtype=np.int64)
-    rows = np.arange(N)
-    words = np.full(N, start, dtype=np.int64)
-    for t in range(L):
-        scores, state = model.decode_step(words, state)
+    def choose(scores: np.ndarray) -> np.ndarray:
         if unk is not None:
             scores[:, unk] = -np.inf
-        if greedy:
-            words = scores.argmax(axis=1)
-        else:
-            logits = scores.astype(np.float64) / temperature
-            if top_k is not None and top_k < V:
-                keep = _top_words(logits, top_k)
-                kept = np.full_like(logits, -np.inf)
-                np.put_along_axis(kept, keep, np.take_along_axis(logits, keep, axis=1), axis=1)
-                logits = kept
-            words = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+        if temperature == 0 or top_k == 1:
+            return scores.argmax(axis=1)
+        logits = scores.astype(np.float64) / temperature
+        if top_k is not None and top_k < logits.shape[1]:
+            keep = _top_words(logits, top_k)
+            kept = np.full_like(logits, -np.inf)
+            np.put_along_axis(kept, keep, np.take_along_axis(logits, keep, axis=1), axis=1)
+            logits = kept
+        return (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+
+    return _generate(owner, model, features, L, choose)
+
+
+def greedy(model, features, max_length: int = DEFAULT_MAX_LENGTH) -> np.ndarray:
+    """Greedy captions: features -> word ids (N, max_length), the best word at each step."""
+    L = int_option("sample", "max_length", max_length)
+    return _generate("sample", model, features, L, lambda scores: scores.argmax(axis=1))
+
+
+def _generate(owner: str, model, features, L: int, choose) -> np.ndarray:
+    """The one word-by-word loop: ``choose(scores (R, V)) -> words (R,)`` picks each row's next word.
+
+    Rows that emit ``<END>`` leave the work (their state rows are dropped); the rest of
+    their caption is ``<NULL>``.
+    """
+    start, end, null = _start_id(owner, model), model.end_id, int(model.null_id)
+    state = model.initial_state(features)
+    N = state[0].shape[0]
+    captions = np.full((N, L), null, dtype=np.int64)
+    rows = np.arange(N)                                  # rows still generating
+    words = np.full(N, start, dtype=np.int64)
+    for t in range(L):
+        if rows.size == 0:
+            break
+        scores, state = model.decode_step(words, state)
+        words = choose(scores)
         captions[rows, t] = words
         if end is not None:
             going = words != end
             if not going.all():
                 rows, words = rows[going], words[going]
                 state = tuple(s[going] for s in state)
-                if rows.size == 0:
-                    break
     return captions
 
 
-def decode(model, features, *, beam_size: int = 1, max_length: int = 30, alpha: float = 0.0,
+def decode(model, features, *, beam_size: int = 1, max_length: int = DEFAULT_MAX_LENGTH, alpha: float = 0.0,
            block_unk: bool = False) -> np.ndarray:
-    """The best caption per image: (N, max_length) word ids. Greedy (``model.sample``) by default."""
+    """The best caption per image: (N, max_length) word ids. Greedy by default."""
     if int_option("decode", "beam_size", beam_size) == 1 and not block_unk:
         return model.sample(features, max_length=max_length)
     return beam_search(model, features, beam_size, max_length, alpha=alpha, block_unk=block_unk).best

@@ -8,7 +8,9 @@
   drop ``<NULL>``, ``<START>``, ``<END>``, ``<UNK>``) before BLEU-1..4, CIDEr-D and ROUGE-L
   (:func:`minitorch_cap.metrics.score_captions`, coco-caption's scale) and the collapse
   diagnostics. On the built-in shapes data set the share of captions the checker accepts
-  (``caption_accuracy``) is added.
+  (``caption_accuracy``) is added, judged on the display text
+  (:func:`~minitorch_cap.data.caption_text`: ``<UNK>`` kept) by
+  :func:`~minitorch_cap.data.shapes.judge_captions`, the rule every command uses.
 
 Entry points: :func:`evaluate` -> :class:`Evaluation`; :func:`make_metric` builds a
 ``fn(model, data) -> float`` for the Trainer's ``metrics=`` (keep-best, early stopping)::
@@ -26,8 +28,10 @@ from typing import Callable
 import attrs
 import numpy as np
 
-from .data.coco import check_model_data
-from .decoding import decode
+from .data.checks import check_model_data
+from .data.coco import caption_text
+from .data.shapes import judge_captions
+from .decoding import DEFAULT_MAX_LENGTH, decode
 from .metrics import (DIAGNOSTIC_NAMES, METRIC_NAMES, DocumentFrequency, caption_diagnostics, cider_d,
                       corpus_bleu, document_frequencies, rouge_l, tokens_from_ids)
 
@@ -70,11 +74,13 @@ def _split_keys(data, split: str) -> None:
             raise KeyError(f"evaluate: the data dict has no {key!r} (expected the keys of load_coco_data)")
 
 
-def split_references(data: dict, split: str = "val", max_images: int | None = None):
-    """The distinct images of a split (sorted) and all their references as token lists.
+def split_references(data: dict, split: str = "val", max_images: int | None = None, *, text=tokens_from_ids):
+    """The distinct images of a split (sorted) and all their references: the one grouping rule.
 
-    Returns ``(image_idxs (M,), references)``, ``references[m]`` a list of token lists.
-    ``max_images`` keeps the first M images.
+    Returns ``(image_idxs (M,), references)``, ``references[m]`` the captions of image
+    ``image_idxs[m]``, each made by ``text(ids, idx_to_word)``: token lists for scoring
+    (:func:`~minitorch_cap.metrics.tokens_from_ids`, the default), or display strings
+    (:func:`~minitorch_cap.data.caption_text`). ``max_images`` keeps the first M images.
     """
     _split_keys(data, split)
     idxs = np.asarray(data[f"{split}_image_idxs"])
@@ -87,7 +93,7 @@ def split_references(data: dict, split: str = "val", max_images: int | None = No
     references = [[] for _ in images]
     captions, idx_to_word = data[f"{split}_captions"], data["idx_to_word"]
     for row in np.flatnonzero(np.isin(idxs, images)):
-        references[position[int(idxs[row])]].append(tokens_from_ids(captions[row], idx_to_word))
+        references[position[int(idxs[row])]].append(text(captions[row], idx_to_word))
     return images, references
 
 
@@ -104,7 +110,7 @@ def image_ids(data: dict, split: str, image_idxs) -> list[int]:
     return out
 
 
-def decode_images(model, features, *, beam_size: int = 1, max_length: int = 30, alpha: float = 0.0,
+def decode_images(model, features, *, beam_size: int = 1, max_length: int = DEFAULT_MAX_LENGTH, alpha: float = 0.0,
                   block_unk: bool = False, batch_size: int = 500) -> np.ndarray:
     """Decode features (M, D) in batches -> word ids (M, max_length), free-running."""
     parts = [decode(model, features[s:s + batch_size], beam_size=beam_size, max_length=max_length, alpha=alpha,
@@ -127,7 +133,7 @@ def train_document_frequency(data: dict) -> DocumentFrequency:
     return cached[1]
 
 
-def evaluate(model, data: dict, split: str = "val", *, beam_size: int = 1, max_length: int = 30,
+def evaluate(model, data: dict, split: str = "val", *, beam_size: int = 1, max_length: int = DEFAULT_MAX_LENGTH,
              alpha: float = 0.0, block_unk: bool = False, max_images: int | None = None,
              cider_df: str | DocumentFrequency = "split", percent: bool = False,
              batch_size: int = 500) -> Evaluation:
@@ -158,10 +164,9 @@ def evaluate(model, data: dict, split: str = "val", *, beam_size: int = 1, max_l
     metrics = {name: float(v) * factor for name, v in zip(METRIC_NAMES, [*bleu, cider, rouge])}
     diagnostics = caption_diagnostics(hypotheses)
     texts = [" ".join(h) for h in hypotheses]
-    attributes = data.get(f"{split}_attributes")
-    if attributes is not None:
-        from .data import caption_accuracy
-        diagnostics["caption_accuracy"] = float(caption_accuracy(texts, [attributes[int(i)] for i in images]))
+    correct = judge_captions(data, split, images, caption_text(ids, data["idx_to_word"]))
+    if correct is not None:
+        diagnostics["caption_accuracy"] = float(np.mean(correct)) if correct else float("nan")
     settings = {"split": split, "images": int(len(images)), "beam_size": int(beam_size), "max_length": int(max_length),
                 "alpha": float(alpha), "block_unk": bool(block_unk),
                 "cider_df": cider_df if isinstance(cider_df, str) else "given",
@@ -171,7 +176,7 @@ def evaluate(model, data: dict, split: str = "val", *, beam_size: int = 1, max_l
 
 
 def make_metric(name: str = "CIDEr-D", *, split: str = "val", beam_size: int = 1, max_images: int | None = None,
-                max_length: int = 30, **options) -> Callable[[object, dict], float]:
+                max_length: int = DEFAULT_MAX_LENGTH, **options) -> Callable[[object, dict], float]:
     """A ``fn(model, data) -> float`` computing one score of :func:`evaluate` (for the Trainer's ``metrics=``).
 
     ``name`` is one of :data:`SCORE_NAMES`; the other arguments go to :func:`evaluate`

@@ -179,9 +179,9 @@ class TestBadInput:
     def test_constructor(self):
         with pytest.raises(ValueError, match="cell_type must be one of \\['gru', 'lstm', 'rnn'\\], got 'transformer'"):
             CaptioningModel(W2I, cell_type="transformer")
-        with pytest.raises(ValueError, match="must contain '<NULL>'"):
+        with pytest.raises(ValueError, match="has no '<NULL>' token"):
             CaptioningModel({"a": 0})
-        with pytest.raises(ValueError, match=r"gives several words the same id \[1\]"):
+        with pytest.raises(ValueError, match=r"gives several words the same id 1"):
             CaptioningModel({"<NULL>": 0, "<START>": 1, "<END>": 1})
         with pytest.raises(ValueError, match=r"<END> has id 5, outside \[0, V\) with V = len\(word_to_idx\) = 3"):
             CaptioningModel({"<NULL>": 0, "<START>": 1, "<END>": 5})
@@ -191,7 +191,7 @@ class TestBadInput:
 
     @pytest.mark.parametrize("max_length", [0, -1, 2.5, "3"])
     def test_sample_length(self, max_length):
-        with pytest.raises(ValueError, match="CaptioningModel.sample: max_length must be an integer >= 1"):
+        with pytest.raises(ValueError, match="sample: max_length must be an integer >= 1"):
             make("rnn").sample(np.zeros((1, 6)), max_length=max_length)
 
     @pytest.mark.parametrize("features, captions, error, message", [

@@ -1,6 +1,7 @@
 """Data: the course's COCO files, vocabularies, your own data, and the built-in shapes data set.
 
 * ``load_coco_data``, ``sample_coco_minibatch``, ``decode_captions`` — CS231n's COCO helpers;
+  ``caption_text`` — the display rule (``decode_captions`` without ``<START>``/``<END>``);
   ``check_model_data`` — does a model read this data (word ids, feature size)?
 * ``Vocabulary`` — words <-> ids, built from training captions, JSON; ``tokenize`` is
   ``minitorch_cap.metrics.tokenize``, so vocabularies and metrics split text alike
@@ -10,8 +11,9 @@
   ``extract_features``, ``DEFAULT_TRAINING`` — the built-in data set (no download)
 """
 
+from .checks import check_model_data, check_training_data
+from .coco import caption_text, decode_captions, load_coco_data, sample_coco_minibatch
 from .fingerprint import data_fingerprint, fingerprint_differences
-from .coco import check_model_data, decode_captions, load_coco_data, sample_coco_minibatch
 from .importing import import_captions
 from .shapes import DEFAULT_TRAINING, load_shapes_data, model_caption_accuracy
 from .shapes_captions import caption_accuracy, check_caption, parse_caption
@@ -19,7 +21,8 @@ from .shapes_features import extract_features
 from .vocabulary import Vocabulary, tokenize
 
 __all__ = [
-    "load_coco_data", "sample_coco_minibatch", "decode_captions", "check_model_data",
+    "load_coco_data", "sample_coco_minibatch", "decode_captions", "caption_text", "check_model_data",
+    "check_training_data",
     "Vocabulary", "tokenize", "import_captions", "data_fingerprint", "fingerprint_differences",
     "load_shapes_data", "check_caption", "caption_accuracy", "parse_caption", "model_caption_accuracy",
     "extract_features", "DEFAULT_TRAINING",

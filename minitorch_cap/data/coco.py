@@ -24,7 +24,7 @@ import os
 import numpy as np
 
 from ..nn.checks import index_input
-from .vocabulary import SPECIAL_TOKENS
+from ..tokens import END, NULL, START, check_word_to_idx
 
 CAPTIONS_FILE = "coco2014_captions.h5"
 VOCAB_FILE = "coco2014_vocab.json"
@@ -159,8 +159,10 @@ def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = 
 def _read_vocab(path: str) -> tuple[list[str], dict[str, int]]:
     """The course's vocabulary JSON -> (idx_to_word list, word_to_idx dict), checked to agree.
 
-    Each word appears once, at the id ``word_to_idx`` gives it; ``<NULL>`` (padding),
-    ``<START>`` and ``<END>`` (which sampling needs) are required; other ids are taken as written.
+    Each word appears once in ``idx_to_word``, at the id ``word_to_idx`` gives it. The
+    library's vocabulary rule (:func:`minitorch_cap.tokens.check_word_to_idx`) applies, and
+    ``<START>`` and ``<END>`` are required too: a model trained on these captions must be
+    able to begin and end one.
     """
     try:
         with open(path, encoding="utf-8") as f:
@@ -185,9 +187,8 @@ def _read_vocab(path: str) -> tuple[list[str], dict[str, int]]:
     if word_to_idx != first:
         raise ValueError(f"load_coco_data: in {path!r}, 'word_to_idx' and 'idx_to_word' disagree "
                          "(each word's id must be its position in idx_to_word, with no repeated word)")
-    for token, role in zip(SPECIAL_TOKENS[:3], ("padding", "first input when sampling", "end of a caption")):
-        if token not in word_to_idx:
-            raise ValueError(f"load_coco_data: the vocabulary {path!r} has no {token!r} ({role}) token")
+    word_to_idx = check_word_to_idx(f"load_coco_data: the vocabulary {path!r}", word_to_idx,
+                                    required=(NULL, START, END))
     return idx_to_word, word_to_idx
 
 
@@ -232,32 +233,21 @@ def decode_captions(captions, idx_to_word):
         words = []
         for i in row:
             word = idx_to_word[int(i)]
-            if word != SPECIAL_TOKENS[0]:
+            if word != NULL:
                 words.append(word)
-            if word == SPECIAL_TOKENS[2]:
+            if word == END:
                 break
         decoded.append(" ".join(words))
     return decoded[0] if singleton else decoded
 
 
-def check_model_data(model, data, owner: str) -> None:
-    """Raise ``ValueError`` unless ``model`` reads ``data``: same word ids, same feature size.
+def caption_text(captions, idx_to_word):
+    """Word ids -> readable text, the one display rule: :func:`decode_captions` without its
+    ``<START>`` and ``<END>`` markers. ``<UNK>`` stays visible (a caption that needs it is
+    not a correct sentence), ``<NULL>`` is dropped and a row stops at ``<END>``.
 
-    A model trained with another vocabulary would run on these captions and features and
-    give meaningless losses, captions and scores without any error; this makes it one.
-    Data without ``word_to_idx`` (or a model without one) is checked for the feature size only.
+    ``captions`` (N, T) gives a list of N strings, (T,) one string, as ``decode_captions``.
     """
-    input_dim = getattr(model, "input_dim", None)
-    for split in ("train", "val"):
-        features = data.get(f"{split}_features")
-        if input_dim is not None and features is not None and np.ndim(features) == 2 and features.shape[1] != input_dim:
-            raise ValueError(f"{owner}: the model expects {input_dim}-d image features but {split}_features "
-                             f"are {features.shape[1]}-d")
-    vocabulary = getattr(model, "word_to_idx", None)
-    if vocabulary is not None and "word_to_idx" in data:
-        theirs = {str(w): int(i) for w, i in data["word_to_idx"].items()}
-        if dict(vocabulary) != theirs:
-            differing = sorted(w for w in set(vocabulary) | set(theirs) if vocabulary.get(w) != theirs.get(w))
-            raise ValueError(f"{owner}: the model's vocabulary ({len(vocabulary)} words) differs from the data's "
-                             f"({len(theirs)} words), e.g. in {differing[:5]}; use the data the model was "
-                             "trained on (or train a model on this data)")
+    decoded = decode_captions(captions, idx_to_word)
+    strip = lambda text: " ".join(w for w in text.split() if w not in (START, END))   # noqa: E731
+    return strip(decoded) if isinstance(decoded, str) else [strip(t) for t in decoded]

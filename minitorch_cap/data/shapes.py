@@ -200,18 +200,27 @@ def load_shapes_data(seed: int = 0, num_train: int = DEFAULT_TRAINING["num_train
     return data
 
 
-def model_caption_accuracy(model, data: dict, split: str = "val", max_length: int = MAX_LENGTH - 1,
-                           batch_size: int = 500) -> float:
-    """Fraction of the split's images whose greedy caption :func:`check_caption` accepts.
+def judge_captions(data: dict, split: str, image_idxs, texts) -> list[bool] | None:
+    """Whether each caption ``texts[m]`` (display text) is fully correct for image ``image_idxs[m]``.
+
+    The one caption-accuracy rule of the library (``train``, ``sample``, ``evaluate`` and the
+    Trainer metric all use it): :func:`check_caption` on the text of
+    :func:`~minitorch_cap.data.caption_text`, so a caption holding ``<UNK>`` is wrong.
+    Returns ``None`` for data without ``{split}_attributes`` (not the built-in data set).
+    """
+    attributes = data.get(f"{split}_attributes")
+    if attributes is None:
+        return None
+    return [bool(check_caption(text, attributes[int(i)])) for text, i in zip(texts, image_idxs)]
+
+
+def model_caption_accuracy(model, data: dict, split: str = "val", max_length: int | None = None) -> float:
+    """Fraction of the split's images whose greedy caption is fully correct (:func:`judge_captions`).
 
     Signature ``fn(model, data) -> float`` with defaults, so it plugs into the Trainer's
-    ``metrics=`` as is.
+    ``metrics=`` as is. The same figure as ``caption_report(...)["accuracy"]``, which it calls.
     """
-    from .coco import check_model_data, decode_captions
+    from ..reports import caption_report
+    from .checks import check_model_data
     check_model_data(model, data, "model_caption_accuracy")
-    features, attributes = data[f"{split}_features"], data[f"{split}_attributes"]
-    captions = []
-    for start in range(0, features.shape[0], batch_size):
-        ids = model.sample(features[start:start + batch_size], max_length=max_length)
-        captions.extend(decode_captions(ids, data["idx_to_word"]))
-    return caption_accuracy(captions, attributes)
+    return caption_report(model, data, split, max_length=max_length)["accuracy"]

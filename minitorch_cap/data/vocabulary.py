@@ -20,8 +20,7 @@ import numpy as np
 
 from ..metrics.tokenize import tokenize
 
-NULL, START, END, UNK = "<NULL>", "<START>", "<END>", "<UNK>"
-SPECIAL_TOKENS = (NULL, START, END, UNK)
+from ..tokens import END, NULL, SPECIAL_TOKENS, START, UNK, check_word_to_idx
 
 
 class Vocabulary:

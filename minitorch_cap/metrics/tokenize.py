@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Mapping, Sequence
 
-SPECIAL_TOKENS = frozenset({"<NULL>", "<START>", "<END>", "<UNK>"})
+from ..tokens import END, SPECIAL_TOKENS
 
 _SPECIAL_RE = re.compile(r"<(?:null|start|end|unk)>", re.IGNORECASE)
 _CLITIC_RE = re.compile(r"(?<=[^\W_])(n't|'s|'re|'ve|'ll|'d|'m)\b")
@@ -60,7 +60,7 @@ def tokens_from_ids(ids: Iterable[int], idx_to_word: Mapping[int, str]) -> list[
     words = []
     for i in ids:
         word = idx_to_word[int(i)]
-        if word == "<END>":
+        if word == END:
             break
         if word not in SPECIAL_TOKENS:
             words.append(word)

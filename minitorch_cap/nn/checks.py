@@ -73,8 +73,38 @@ def check_finite(owner: str, name: str, array: np.ndarray) -> None:
         raise ValueError(f"{owner}: {name} contains NaN or infinity")
 
 
+def check_finite_weights(owner: str, named_arrays) -> None:
+    """The one finite-weights rule: ``(name, array)`` pairs holding NaN or infinity are refused.
+
+    Poisoned weights are never loaded into a model, written to a checkpoint or trained on.
+    Raises ``ValueError`` naming the first such parameter.
+    """
+    for name, array in named_arrays:
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{owner}: the weights of {name!r} hold NaN or infinity; refusing to use them")
+
+
 def int_option(owner: str, name: str, value, low: int = 1) -> int:
     """An integer setting (not a bool, not a float) of at least ``low``, as a plain int."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
     return int(value)
+
+
+def number_option(owner: str, name: str, value, low: float = 0.0, *, low_open: bool = True) -> float:
+    """A finite real setting (not a bool) above ``low`` (at least ``low`` when ``low_open=False``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or (value <= low if low_open else value < low):
+        relation = ">" if low_open else ">="
+        raise ValueError(f"{owner}: {name} must be a finite number {relation} {low}, got {value!r}")
+    return float(value)
+
+
+def option_validator(check, *args, **kwargs):
+    """An attrs validator from one of the checks above: ``attrs.field(validator=option_validator(int_option, 1))``.
+
+    The error names the class and the field, as the functions do for a module and its option.
+    """
+    def validate(instance, attribute, value):
+        check(type(instance).__name__, attribute.name, value, *args, **kwargs)
+    return validate

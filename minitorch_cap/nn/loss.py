@@ -17,25 +17,42 @@ class TemporalSoftmaxLoss(Module):
     ``loss = -(1/Z) * sum_{n,t} mask[n,t] * log softmax(scores[n,t])[targets[n,t]]``
 
     with ``Z = N`` (``normalize='batch'``, the SPEC and CS231n: summed over time,
-    averaged over the batch) or ``Z =`` number of unmasked tokens
-    (``normalize='tokens'``). ``mask=None`` counts every position. The log-softmax is
-    shifted by the row maximum (stable), and only unmasked positions are computed.
+    averaged over the batch), ``Z =`` number of unmasked tokens (``normalize='tokens'``),
+    or ``Z = N * T`` (``normalize='positions'``: the mean over every position, masked ones
+    counting as zero, as the course's Transformer solver computes it).
+    ``mask=None`` counts every position. The log-softmax is shifted by the row maximum
+    (stable), and only unmasked positions are computed.
 
-    ``backward(dloss=1.0)`` returns ``dscores (N, T, V)``; masked positions get zeros.
+    Packed rows: ``forward(scores (1, M, V), targets (1, M), batch_shape=(N, T))`` takes
+    only the M unmasked positions of an (N, T) batch (in N*T order) and normalises as for
+    that batch; a model uses it to skip the masked positions' vocabulary scores.
+
+    ``backward(dloss=1.0)`` returns ``dscores`` in the layout of the last forward's
+    ``scores``; masked positions get zeros.
     """
+
+    NORMALIZATIONS = ("batch", "tokens", "positions")
 
     def __init__(self, normalize: str = "batch", dtype=np.float32):
         super().__init__(dtype)
-        if normalize not in ("batch", "tokens"):
-            raise ValueError(f"TemporalSoftmaxLoss: normalize must be 'batch' or 'tokens', got {normalize!r}")
+        if normalize not in self.NORMALIZATIONS:
+            raise ValueError(f"TemporalSoftmaxLoss: normalize must be one of {list(self.NORMALIZATIONS)}, "
+                             f"got {normalize!r}")
         self.normalize = normalize
 
-    def forward(self, scores, targets, mask=None):
+    def forward(self, scores, targets, mask=None, *, batch_shape=None):
         owner = "TemporalSoftmaxLoss.forward"
         scores = float_input(owner, "scores", scores, self.dtype, N=None, T=None, V=None)
         N, T, V = scores.shape
         targets = index_input(owner, "targets", targets, V, N=N, T=T)
         mask = np.ones((N, T), dtype=bool) if mask is None else mask_input(owner, "mask", mask, N=N, T=T)
+        if batch_shape is None:
+            batch_N, batch_T = N, T
+        else:
+            batch_N, batch_T = (int(d) for d in batch_shape)
+            if N != 1 or T > batch_N * batch_T:
+                raise ValueError(f"{owner}: packed rows need scores of shape (1, M, V) with M <= N*T of "
+                                 f"batch_shape={tuple(batch_shape)}, got {scores.shape}")
         rows = np.flatnonzero(mask)                         # (M,) unmasked positions in N*T order
         scores2 = scores.reshape(N * T, V)
         if rows.size == N * T:                              # nothing masked: no gather needed
@@ -48,7 +65,8 @@ class TemporalSoftmaxLoss(Module):
         probs = np.exp(shifted, out=shifted)                # (M, V) unnormalised, in place
         sums = probs.sum(axis=1)                            # (M,)
         log_likelihood = chosen_shifted - np.log(sums)
-        Z = N if self.normalize == "batch" else max(rows.size, 1)
+        Z = {"batch": batch_N, "tokens": max(rows.size, 1), "positions": batch_N * batch_T}[self.normalize]
+        Z = max(Z, 1)
         loss = -float(log_likelihood.sum(dtype=self.dtype)) / Z
         probs /= sums[:, None]
         self._save_for_backward(probs=probs, rows=rows, chosen=chosen, shape=(N, T, V), Z=Z)

@@ -125,3 +125,12 @@ class LSTM(Recurrent):
         next_c, tanh_c, next_h, tmp = (np.empty_like(prev_h) for _ in range(4))
         self._cell(gates, prev_c, next_c, tanh_c, next_h, tmp)
         return next_h, next_c
+
+    def initial_state(self, h0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(h0, c0)`` with ``c0 = 0`` (N, H), as the course's LSTM starts."""
+        return h0, np.zeros_like(h0)
+
+    def step_state(self, x, state):
+        """One step without cache: ``x (N, D), (h, c) -> (next_h, (next_h, next_c))``."""
+        h, c = self.step(x, *state)
+        return h, (h, c)

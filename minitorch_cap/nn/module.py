@@ -8,7 +8,29 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from .checks import check_finite_weights
 from .parameter import Parameter
+
+
+class _Inference:
+    depth = 0
+
+
+_INFERENCE = _Inference()
+
+
+@contextlib.contextmanager
+def inference_mode():
+    """Within the block, every forward keeps no cache and leaves existing caches untouched.
+
+    Decoding uses it (PyTorch's ``torch.inference_mode`` is the model): a caption can be
+    generated in the middle of training without disturbing the cache the next backward needs.
+    """
+    _INFERENCE.depth += 1
+    try:
+        yield
+    finally:
+        _INFERENCE.depth -= 1
 
 
 class Module:
@@ -66,7 +88,9 @@ class Module:
         return self.forward(*inputs)
 
     def _save_for_backward(self, **arrays) -> None:
-        """Keep what backward needs; in eval mode keep nothing."""
+        """Keep what backward needs; in eval mode keep nothing; under ``inference_mode`` leave the cache as it is."""
+        if _INFERENCE.depth:
+            return
         object.__setattr__(self, "_cache", arrays if self.training else None)
 
     def _saved(self) -> dict:
@@ -175,10 +199,9 @@ class Module:
                     f"{owner}: '{name}' expected dtype {param.dtype}, got {array.dtype} "
                     f"(convert the model with .to({array.dtype.name}) or the array with .astype)"
                 )
-            if not np.all(np.isfinite(array)):
-                raise ValueError(f"{owner}: '{name}' holds NaN or infinity; refusing to load poisoned weights")
-            staged.append((param, array))
-        for param, array in staged:
+            staged.append((name, param, array))
+        check_finite_weights(owner, ((name, array) for name, _, array in staged))
+        for _, param, array in staged:
             param.data[...] = array
 
     # ----------------------------------------------------------------- repr

@@ -100,5 +100,17 @@ class Recurrent(Module):
         dx = dA2 @ self.Wx.data.T
         return dx.reshape(T, N, self.input_dim).transpose(1, 0, 2)
 
+    # ------------------------------------------------------------------ state API
+    # One API for every cell (chainer's reset_state/set_state, rnn's getHiddenState): a
+    # caller holds an opaque tuple of (N, H) arrays and never branches on the cell type.
+    def initial_state(self, h0: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The state before the first step, from ``h0 (N, H)``: ``(h0,)`` (the LSTM adds ``c0 = 0``)."""
+        return (h0,)
+
+    def step_state(self, x, state: tuple[np.ndarray, ...]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        """One step without cache: ``x (N, D)``, a state of N rows -> ``(next_h (N, H), next state)``."""
+        h = self.step(x, *state)
+        return h, (h,)
+
     def extra_repr(self) -> str:
         return f"input_dim={self.input_dim}, hidden_dim={self.hidden_dim}, dtype={self.dtype.name}"

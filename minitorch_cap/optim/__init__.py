@@ -13,16 +13,15 @@ Optimizers take ``model.named_parameters()`` (or ``model.parameters()``), read e
 from .adam import Adam
 from .adamw import AdamW
 from .clip import clip_grad_norm_, clip_grad_value_, grad_norm
-from .lr_scheduler import ExponentialLR, LRScheduler, ReduceLROnPlateau, StepLR
+from .lr_scheduler import ExponentialLR, LRScheduler, ReduceLROnPlateau, StepLR, is_better
 from .optimizer import Optimizer
+from .registry import OPTIMIZERS, SCHEDULERS, optimizer_from_state, scheduler_from_state
 from .rmsprop import RMSProp
 from .sgd import SGD
-
-OPTIMIZERS = {cls.__name__: cls for cls in (SGD, RMSProp, Adam, AdamW)}
-SCHEDULERS = {cls.__name__: cls for cls in (ExponentialLR, StepLR, ReduceLROnPlateau)}
 
 __all__ = [
     "Optimizer", "SGD", "RMSProp", "Adam", "AdamW",
     "LRScheduler", "ExponentialLR", "StepLR", "ReduceLROnPlateau",
     "clip_grad_norm_", "clip_grad_value_", "grad_norm", "OPTIMIZERS", "SCHEDULERS",
+    "is_better", "optimizer_from_state", "scheduler_from_state",
 ]

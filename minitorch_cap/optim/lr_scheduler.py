@@ -18,6 +18,23 @@ from typing import Any
 from .optimizer import Optimizer, check_number
 
 
+def is_better(value: float, best: float | None, mode: str = "min", threshold: float = 0.0,
+              threshold_mode: str = "abs") -> bool:
+    """Is the monitored ``value`` better than ``best``? The one rule of keep-best, early stopping
+    and ``ReduceLROnPlateau`` (Keras' ``MonitorCallback``; the margin as PyTorch's plateau rule).
+
+    Better means beyond ``best`` by more than the margin in direction ``mode`` ('min'|'max'):
+    ``threshold`` itself (``threshold_mode='abs'``) or ``|best| * threshold`` ('rel').
+    A non-finite ``value`` is never better; anything finite beats ``best=None`` or an infinite best.
+    """
+    if not math.isfinite(value):
+        return False
+    if best is None or not math.isfinite(best):
+        return True
+    margin = abs(best) * threshold if threshold_mode == "rel" else threshold
+    return value < best - margin if mode == "min" else value > best + margin
+
+
 class LRScheduler:
     """Base of the schedules: after each ``step()``, ``optimizer.lr = next_lr(optimizer.lr, last_epoch)``."""
 
@@ -141,11 +158,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
 
     def is_better(self, value: float, best: float) -> bool:
-        if self.threshold_mode == "rel":
-            margin = abs(best) * self.threshold if math.isfinite(best) else 0.0
-        else:
-            margin = self.threshold
-        return value < best - margin if self.mode == "min" else value > best + margin
+        return is_better(value, best, self.mode, self.threshold, self.threshold_mode)
 
     def step(self, metric: float) -> float:  # type: ignore[override]
         """Record this epoch's metric; reduce the rate after ``patience`` bad epochs. Returns the rate."""

@@ -5,7 +5,8 @@ Layout (format ``minitorch_cap.checkpoint``, version ``FORMAT_VERSION``)::
     bytes 0..511       the seal (an HDF5 "user block", ASCII, zero-padded):
                        "minitorch_cap checkpoint\nformat_version 2\nsize N\nsha256 HEX\n"
     /                  attrs: format, format_version, library_version
-    /model             attrs: class, config (JSON); dataset vocab (V,) str, word of each id
+    /model             attrs: class, config (JSON); dataset vocab (V,) str, the words in id order;
+                       dataset vocab_ids (V,) int64, their ids (only when the ids have gaps)
     /model/params      one dataset per parameter, by dotted name (``rnn.Wx``)
     /optimizer         (optional) the optimizer's state_dict: type, hyperparams, per-parameter arrays
     /scheduler         (optional) the schedule's state_dict
@@ -59,7 +60,9 @@ from typing import Any, Callable, Mapping
 import h5py
 import numpy as np
 
-from ..model import CaptioningModel
+from ..captioner import Captioner, captioner_from_config
+from ..nn.checks import check_finite_weights
+from ..tokens import check_word_to_idx
 
 FORMAT = "minitorch_cap.checkpoint"
 FORMAT_VERSION = 2
@@ -281,7 +284,7 @@ def _read_tree(group: h5py.Group, depth: int = 0) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- saving
-def save_checkpoint(path, model: CaptioningModel, optimizer=None, scheduler=None,
+def save_checkpoint(path, model: Captioner, optimizer=None, scheduler=None,
                     trainer: Mapping[str, Any] | None = None) -> Path:
     """Write ``model`` (weights, config, vocabulary) and optionally the optimizer, schedule and trainer state.
 
@@ -290,11 +293,8 @@ def save_checkpoint(path, model: CaptioningModel, optimizer=None, scheduler=None
     (an ``OSError``) naming the folder when the disk is full, read-only or failing (the
     previous file at ``path`` is then intact). The file is sealed (see the module docstring).
     """
-    for name, param in model.named_parameters():
-        if not np.all(np.isfinite(param.data)):
-            raise ValueError(f"save_checkpoint: parameter {name!r} holds NaN or infinity; refusing to write "
-                             f"poisoned weights to {path}")
-    words = _vocabulary_list(model.word_to_idx)
+    check_finite_weights(f"save_checkpoint({path})", ((n, p.data) for n, p in model.named_parameters()))
+    words, ids = _vocabulary_arrays(model.word_to_idx)
     from .. import __version__  # late: the package imports this module
 
     def fill(f: h5py.File) -> None:
@@ -305,6 +305,8 @@ def save_checkpoint(path, model: CaptioningModel, optimizer=None, scheduler=None
         group.attrs["class"] = type(model).__name__
         group.attrs["config"] = json.dumps(model.config())
         group.create_dataset("vocab", data=np.array(words, dtype=object), dtype=h5py.string_dtype("utf-8"))
+        if ids is not None:
+            group.create_dataset("vocab_ids", data=ids)
         _write_tree(group.create_group("params", track_order=True), model.state_dict())
         if optimizer is not None:
             _write_tree(f.create_group("optimizer", track_order=True), optimizer.state_dict())
@@ -337,15 +339,16 @@ def _seal_bytes(version: int, size: int, digest: str) -> bytes:
     return text.ljust(SEAL_SIZE, b"\0")
 
 
-def _vocabulary_list(word_to_idx: Mapping[str, int]) -> list[str]:
-    """The word of each id 0..V-1; ids must be exactly 0..V-1."""
-    words = [None] * len(word_to_idx)
-    for word, idx in word_to_idx.items():
-        if not 0 <= int(idx) < len(words) or words[int(idx)] is not None:
-            raise ValueError(f"save_checkpoint: word_to_idx ids must be exactly 0..{len(words) - 1}; "
-                             f"{word!r} has id {idx}")
-        words[int(idx)] = word
-    return words
+def _vocabulary_arrays(word_to_idx: Mapping[str, int]) -> tuple[list[str], np.ndarray | None]:
+    """The words sorted by id, and their ids when these are not exactly 0..V-1 (else None).
+
+    Any vocabulary the models accept can be saved (the library's one rule,
+    :func:`minitorch_cap.tokens.check_word_to_idx`, allows gaps: the course's example has one).
+    """
+    pairs = sorted(check_word_to_idx("save_checkpoint", word_to_idx).items(), key=lambda wi: wi[1])
+    words = [w for w, _ in pairs]
+    ids = np.array([i for _, i in pairs], dtype=np.int64)
+    return words, (None if np.array_equal(ids, np.arange(len(ids))) else ids)
 
 
 # ---------------------------------------------------------------------------- loading
@@ -469,13 +472,20 @@ def _parse(raw: bytes, path: Path) -> dict[str, Any]:
         config = json.loads(model.attrs["config"])
         if not isinstance(config, dict):
             raise CheckpointError(f"{path} is damaged: the model config is not a JSON object")
+        ids = [int(i) for i in model["vocab_ids"][()]] if "vocab_ids" in model else list(range(len(words)))
+        if len(ids) != len(words):
+            raise CheckpointError(f"{path} is damaged: {len(words)} words but {len(ids)} ids")
+        try:
+            word_to_idx = check_word_to_idx(str(path), dict(zip(words, ids)))
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path} is damaged: {exc}") from None
         checkpoint = {
             "format_version": int(version),
             "library_version": str(f.attrs.get("library_version", "")),
             "model": {
                 "class": str(model.attrs["class"]),
                 "config": config,
-                "word_to_idx": {w: i for i, w in enumerate(words)},
+                "word_to_idx": word_to_idx,
                 "state_dict": _read_tree(model["params"]),
             },
         }
@@ -484,26 +494,18 @@ def _parse(raw: bytes, path: Path) -> dict[str, Any]:
     return checkpoint
 
 
-def _model_from(checkpoint: Mapping[str, Any], path) -> CaptioningModel:
+def _model_from(checkpoint: Mapping[str, Any], path) -> Captioner:
     info = checkpoint["model"]
-    if info["class"] != CaptioningModel.__name__:
-        raise CheckpointError(f"{path} holds a {info['class']}, not a CaptioningModel")
-    config = dict(info["config"])
     try:
-        config["dtype"] = np.dtype(config.get("dtype", "float32"))
-        model = CaptioningModel(info["word_to_idx"], rng=np.random.default_rng(0), **config)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise CheckpointError(f"{path}: the stored model config {info['config']} is not one this library "
-                              f"can build ({exc})") from exc
-    try:
+        model = captioner_from_config(info["class"], info["word_to_idx"], info["config"])
         model.load_state_dict(info["state_dict"])
     except (ValueError, TypeError, KeyError) as exc:
-        raise CheckpointError(f"{path}: the stored weights do not fit the stored config: {exc}") from exc
+        raise CheckpointError(f"{path}: the stored model cannot be rebuilt from its config and weights: {exc}") from exc
     return model
 
 
-def load_model(path) -> CaptioningModel:
-    """Rebuild the ``CaptioningModel`` of a checkpoint: config, vocabulary and weights."""
+def load_model(path) -> Captioner:
+    """Rebuild the captioner of a checkpoint (its class, config, vocabulary and weights)."""
     return _model_from(load_checkpoint(path), path)
 
 

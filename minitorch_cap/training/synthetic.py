@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SPECIAL_TOKENS = ("<NULL>", "<START>", "<END>", "<UNK>")
+from ..tokens import SPECIAL_TOKENS
 
 
 def random_caption_data(num_train: int = 50, num_val: int = 0, *, input_dim: int = 512, vocab_size: int = 40,

@@ -2,41 +2,44 @@
 
 Semantics (the SPEC's): an epoch is ``max(num_train // batch_size, 1)`` iterations; each
 iteration draws a minibatch of captions at random **with replacement** (as the course)
-from one seeded ``numpy.random.Generator`` (``sampling='shuffle'`` instead visits every
-caption once per epoch, in ``ceil(num_train / batch_size)`` iterations, the last one
-smaller); the schedule is stepped at the end of every epoch; ``loss_history`` holds one
-loss per iteration.
+from one seeded generator (:class:`~minitorch_cap.training.sampler.MinibatchSampler`); the
+schedule is stepped at the end of every epoch; ``loss_history`` holds one loss per iteration.
 
 At each epoch end, in this order: the teacher-forced loss on a fixed validation subset,
-the ``metrics`` hooks, the schedule step, keep-best / early-stopping bookkeeping, the
-``callbacks``, then (with ``out_dir``) ``checkpoint.h5``, ``best.h5`` and ``history.json``.
+the ``metrics`` hooks, the schedule step, keep-best / early-stopping bookkeeping
+(:class:`~minitorch_cap.training.monitor.BestTracker`), the ``callbacks``, then (with
+``out_dir``) ``checkpoint.h5``, ``best.h5`` and ``history.json``.
 
-A checkpoint holds the whole training state, so ``Trainer.resume(path, ...)`` continues
-exactly: the loss history of an interrupted-and-resumed run equals the uninterrupted
-run's, value for value (also from a mid-epoch checkpoint, see ``checkpoint_every``).
+The parts live in their own modules: options in :mod:`.config`, minibatches in
+:mod:`.sampler`, "is it better" in :mod:`.monitor`, printing in :mod:`.progress`, the
+checkpoint format in :mod:`.checkpoint`. A checkpoint holds the whole training state, so
+``Trainer.resume(path, ...)`` continues exactly: the loss history of an
+interrupted-and-resumed run equals the uninterrupted run's, value for value (also from a
+mid-epoch checkpoint, see ``checkpoint_every``).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import attrs
 import numpy as np
 
-from ..data.coco import check_model_data
+from ..data.checks import check_model_data, check_training_data
 from ..data.fingerprint import data_fingerprint, fingerprint_differences
-from ..optim import OPTIMIZERS, SCHEDULERS, clip_grad_norm_, clip_grad_value_
+from ..optim import clip_grad_norm_, clip_grad_value_, optimizer_from_state, scheduler_from_state
 from ..optim.optimizer import Optimizer
+from . import progress
+from ..nn.checks import check_finite_weights
 from .checkpoint import CheckpointError, _model_from, init_from_checkpoint, load_checkpoint, save_checkpoint, write_json
+from .config import TrainerConfig, check_resume_options
+from .monitor import BestTracker
 from .run_dir import BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME, history_from_state, open_run_dir
-# Options a resumed run must keep: changing them would change which captions are drawn.
-_FIXED_ON_RESUME = ("batch_size", "sampling", "seed", "val_size")
+from .sampler import MinibatchSampler
 
 
 class TrainingDiverged(RuntimeError, ArithmeticError):
@@ -52,138 +55,22 @@ class TrainingDiverged(RuntimeError, ArithmeticError):
         self.iteration, self.epoch, self.checkpoint = iteration, epoch, checkpoint
 
 
-# ---------------------------------------------------------------------------- configuration
-def _positive_int(instance, attribute, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"TrainerConfig: {attribute.name} must be a positive integer, got {value!r}")
-
-
-def _optional(validator):
-    def check(instance, attribute, value):
-        if value is not None:
-            validator(instance, attribute, value)
-    return check
-
-
-def _non_negative_int(instance, attribute, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"TrainerConfig: {attribute.name} must be a non-negative integer, got {value!r}")
-
-
-def _positive_float(instance, attribute, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < math.inf):
-        raise ValueError(f"TrainerConfig: {attribute.name} must be a positive number, got {value!r}")
-
-
-def _one_of(*choices):
-    def check(instance, attribute, value):
-        if value not in choices:
-            raise ValueError(f"TrainerConfig: {attribute.name} must be one of {list(choices)}, got {value!r}")
-    return check
-
-
-def _bool_or_none(instance, attribute, value):
-    if value is not None and not isinstance(value, bool):
-        raise TypeError(f"TrainerConfig: {attribute.name} must be True, False or None, got {value!r}")
-
-
-def _metrics(instance, attribute, value):
-    if not isinstance(value, Mapping):
-        raise TypeError(f"TrainerConfig: metrics must be a mapping name -> fn(model, data) -> float, got {type(value).__name__}")
-    for name, fn in value.items():
-        if not isinstance(name, str) or not callable(fn):
-            raise TypeError(f"TrainerConfig: metrics[{name!r}] must map a name to a callable fn(model, data) -> float")
-        if name in _RESERVED:
-            raise ValueError(f"TrainerConfig: metric name {name!r} is reserved; choose another")
-
-
-def _callbacks(instance, attribute, value):
-    if not all(callable(cb) for cb in value):
-        raise TypeError("TrainerConfig: callbacks must be callables callback(trainer, epoch_record)")
-
-
-_RESERVED = ("epoch", "iteration", "train_loss", "val_loss", "lr", "seconds")
-_NOT_SAVED = {"save": False}
-
-
-@attrs.define(kw_only=True)
-class TrainerConfig:
-    """Every option of a ``Trainer``; ``to_dict()`` gives the JSON-able part kept in checkpoints.
-
-    * ``batch_size``, ``num_epochs``, ``print_every``, ``verbose``, ``seed``: as CS231n's solver
-      (``seed=None``: fresh entropy, still resumable since the generator state is saved).
-      ``verbose`` prints the loss every ``print_every`` iterations and, when there is a
-      validation loss or a metric to show, one line per epoch.
-    * ``sampling``: ``'replacement'`` (course) or ``'shuffle'`` (every caption once per epoch).
-    * ``val_size``: captions in the fixed validation subset (evenly spaced over the val split);
-      ``None`` for the whole split, ``0`` to skip validation.
-    * ``monitor`` (``'val_loss'``, ``'train_loss'`` or a metric name; ``None``: val_loss when
-      validating, else train_loss), ``mode`` ('min'|'max'), ``min_delta``: what "better" means
-      for ``keep_best`` (``best.h5``) and early stopping after ``patience`` epochs without it.
-    * ``clip_grad_norm`` / ``clip_grad_value``: gradient clipping before each step.
-    * ``out_dir``: where ``checkpoint.h5`` (every epoch, and every ``checkpoint_every``
-      iterations), ``best.h5`` and ``history.json`` go; locked during ``train()``, and refused
-      (``RunFolderError``) when it holds another run unless ``overwrite`` (see ``run_dir``).
-    * ``progress``: tqdm bar (``None``: only when stderr is a terminal).
-    * ``init_from``: a checkpoint whose weights initialise the model (weights only).
-    * ``data_options``: how the data was loaded (JSON-able, e.g. a loader's arguments), kept
-      in checkpoints with the data's fingerprint (``minitorch_cap.data.data_fingerprint``).
-    * ``metrics``: name -> ``fn(model, data) -> float``, run after each epoch;
-      ``callbacks``: ``callback(trainer, epoch_record)`` after each epoch. Not saved.
-    """
-
-    batch_size: int = attrs.field(default=100, validator=_positive_int)
-    num_epochs: int = attrs.field(default=10, validator=_non_negative_int)
-    print_every: int = attrs.field(default=10, validator=_positive_int)
-    verbose: bool = attrs.field(default=True, converter=bool)
-    seed: int | None = attrs.field(default=None, validator=_optional(_non_negative_int))
-    sampling: str = attrs.field(default="replacement", validator=_one_of("replacement", "shuffle"))
-    val_size: int | None = attrs.field(default=1000, validator=_optional(_non_negative_int))
-    monitor: str | None = None
-    mode: str = attrs.field(default="min", validator=_one_of("min", "max"))
-    min_delta: float = attrs.field(default=0.0, converter=float, validator=attrs.validators.ge(0.0))
-    patience: int | None = attrs.field(default=None, validator=_optional(_positive_int))
-    keep_best: bool = attrs.field(default=True, converter=bool)
-    clip_grad_norm: float | None = attrs.field(default=None, validator=_optional(_positive_float))
-    clip_grad_value: float | None = attrs.field(default=None, validator=_optional(_positive_float))
-    checkpoint_every: int | None = attrs.field(default=None, validator=_optional(_positive_int))
-    out_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
-    progress: bool | None = attrs.field(default=None, validator=_bool_or_none)
-    init_from: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
-    overwrite: bool = attrs.field(default=False, converter=bool, metadata=_NOT_SAVED)
-    data_options: Mapping[str, Any] | None = attrs.field(default=None, metadata=_NOT_SAVED)
-    metrics: Mapping[str, Callable] = attrs.field(factory=dict, validator=_metrics, metadata=_NOT_SAVED)
-    callbacks: list = attrs.field(factory=list, converter=list, validator=_callbacks, metadata=_NOT_SAVED)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-able options (everything but ``metrics`` and ``callbacks``)."""
-        return attrs.asdict(self, filter=lambda a, v: a.metadata.get("save", True))
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any], **overrides) -> "TrainerConfig":
-        known = {a.name for a in attrs.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"TrainerConfig: unknown options {unknown}")
-        return cls(**{**values, **overrides})
-
-
-# ---------------------------------------------------------------------------- the trainer
 _UNSET = object()   # "not given": a positional option left to TrainerConfig's default
 
 
 class Trainer:
-    """Train a captioning model on a CS231n-style data dict (see the module docstring).
+    """Train a captioner on a CS231n-style data dict (see the module docstring).
 
     ``Trainer(model, data, optimizer, scheduler=None, batch_size=100, num_epochs=10,
     print_every=10, verbose=True, seed=None, ...)``: the first five options may be given in
     that order, all options by keyword; they are the fields of ``TrainerConfig`` (or pass
-    ``config=TrainerConfig(...)``). ``train()`` returns
-    ``history`` (a dict, also written to ``history.json``); ``loss_history`` and
-    ``val_loss_history`` are lists of floats.
+    ``config=TrainerConfig(...)``). ``train()`` returns ``history`` (a dict, also written to
+    ``history.json``); ``loss_history`` and ``val_loss_history`` are lists of floats.
 
-    ``data`` needs ``train_captions (N, T) int``, ``train_image_idxs (N,) int`` and
-    ``train_features (M, D)``; ``val_*`` likewise for validation (optional).
+    ``model`` is any captioner (:mod:`minitorch_cap.captioner`); ``data`` needs
+    ``train_captions (N, T) int``, ``train_image_idxs (N,) int`` and ``train_features``;
+    ``val_*`` likewise for validation (optional). The optimizer must update ``model``'s own
+    parameters. Raises ``TypeError``/``ValueError``/``KeyError`` naming what is wrong.
     """
 
     def __init__(self, model, data: Mapping[str, Any], optimizer: Optimizer, scheduler=None,
@@ -193,14 +80,14 @@ class Trainer:
         given = dict(batch_size=batch_size, num_epochs=num_epochs, print_every=print_every, verbose=verbose,
                      seed=seed)
         options = {**{k: v for k, v in given.items() if v is not _UNSET}, **options}
-        self.config = attrs.evolve(config, **options) if config is not None else TrainerConfig(**options)
+        self.config = cfg = attrs.evolve(config, **options) if config is not None else TrainerConfig(**options)
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"Trainer: optimizer must be a minitorch_cap.optim optimizer, got {type(optimizer).__name__}")
         if scheduler is not None and scheduler.optimizer is not optimizer:
             raise ValueError("Trainer: the scheduler drives a different optimizer than the one given")
         self.model, self.data, self.optimizer, self.scheduler = model, data, optimizer, scheduler
-        self.num_train, self.num_val = _check_data(data, model)
-        cfg = self.config
+        self.num_train, self.num_val = check_training_data(data, model, "Trainer")
+        check_model_data(model, data, "Trainer")
         self._val_idx = _val_subset(self.num_val, cfg.val_size)
         monitor = cfg.monitor or ("val_loss" if self._val_idx.size else "train_loss")
         if monitor == "val_loss" and not self._val_idx.size:
@@ -211,76 +98,80 @@ class Trainer:
         self.monitor = monitor
         if cfg.init_from:
             init_from_checkpoint(model, cfg.init_from)
-        self.rng = np.random.default_rng(cfg.seed)
+        self.sampler = MinibatchSampler(self.num_train, cfg.batch_size, cfg.sampling, cfg.seed)
+        self.best = BestTracker(monitor, cfg.mode, cfg.min_delta)
         self.out_dir = Path(cfg.out_dir) if cfg.out_dir else None
         # Counters: completed epochs, completed iterations, iterations done in the current epoch.
         self.epoch = 0
         self.iteration = 0
         self.epoch_iteration = 0
-        self._epoch_order: np.ndarray | None = None    # this epoch's caption order (sampling='shuffle')
         self.loss_history: list[float] = []
         self.val_loss_history: list[float] = []
         self.epochs: list[dict[str, Any]] = []          # one record per completed epoch
-        self.best_value: float | None = None
-        self.best_epoch: int | None = None
-        self.bad_epochs = 0
         self.stopped_early = False
         self.should_stop = False                        # a callback may set this to end training
         self.last_checkpoint: Path | None = None
         self._bar = None
         self._run = None                                # the locked run folder during train()
         self._fingerprint: dict | None = None           # of the data, computed at the first save
+        self._epoch_start = time.perf_counter()
 
-    # ----------------------------------------------------------------- sizes
+    # ----------------------------------------------------------------- sizes and views
     @property
     def iterations_per_epoch(self) -> int:
-        B = self.config.batch_size
-        if self.config.sampling == "shuffle":
-            return max(-(-self.num_train // B), 1)
-        return max(self.num_train // B, 1)
+        return self.sampler.iterations_per_epoch
 
     @property
     def num_iterations(self) -> int:
         return self.iterations_per_epoch * self.config.num_epochs
 
     @property
+    def rng(self) -> np.random.Generator:
+        """The generator that draws the minibatches."""
+        return self.sampler.rng
+
+    @property
+    def best_value(self) -> float | None:
+        return self.best.best_value
+
+    @property
+    def best_epoch(self) -> int | None:
+        return self.best.best_epoch
+
+    @property
+    def bad_epochs(self) -> int:
+        return self.best.bad_epochs
+
+    @property
     def history(self) -> dict[str, Any]:
         """Everything ``history.json`` holds: per-iteration and per-epoch values, best epoch, config."""
-        return history_from_state({
-            "loss_history": self.loss_history, "val_loss_history": self.val_loss_history, "epochs": self.epochs,
-            "iterations_per_epoch": self.iterations_per_epoch, "monitor": self.monitor,
-            "best_epoch": self.best_epoch, "best_value": self.best_value, "stopped_early": self.stopped_early,
-            "config": self.config.to_dict()})
+        return history_from_state(self.state())
 
     # ----------------------------------------------------------------- the loop
     def train(self) -> dict[str, Any]:
         """Run until ``num_epochs`` epochs are complete (or early stopping); return ``history``."""
         cfg = self.config
-        show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
         if self.stopped_early:
-            if cfg.verbose:
-                self._print(f"Training stopped early at epoch {self.epoch}; nothing to do")
+            self._say(f"Training stopped early at epoch {self.epoch}; nothing to do")
             return self.history
         if self.out_dir is not None:
             self._run = open_run_dir(self.out_dir, overwrite=cfg.overwrite, resume_from=self.last_checkpoint)
+        show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
         self.should_stop = False
-        running = None
         try:
-            self._bar = _progress_bar(self.num_iterations, self.iteration) if show else None
+            self._bar = progress.progress_bar(self.num_iterations, self.iteration) if show else None
             while self.epoch < cfg.num_epochs and not self.should_stop:
                 if self.epoch_iteration == 0:
-                    self._begin_epoch()
+                    self._epoch_start = time.perf_counter()
+                    self.sampler.begin_epoch()
                 while self.epoch_iteration < self.iterations_per_epoch:
-                    loss = self._train_step(self._next_batch())
+                    # one iteration: draw, forward + backward, guard, clip, update, record
+                    idx = self.sampler.batch(self.epoch_iteration)
+                    loss = self._train_step(idx)
                     self.loss_history.append(loss)
                     self.iteration += 1
                     self.epoch_iteration += 1
-                    running = loss if running is None else 0.9 * running + 0.1 * loss
-                    if self._bar is not None:
-                        self._bar.update(1)
-                        self._bar.set_postfix(loss=f"{running:.4f}", lr=f"{self.optimizer.lr:.3g}", refresh=False)
-                    if cfg.verbose and (self.iteration - 1) % cfg.print_every == 0:
-                        self._print(f"(Iteration {self.iteration} / {self.num_iterations}) loss: {loss:f}")
+                    self._report_iteration(loss)
                     if (cfg.checkpoint_every and self.iteration % cfg.checkpoint_every == 0
                             and self.epoch_iteration < self.iterations_per_epoch):
                         self._save_checkpoint()
@@ -293,19 +184,6 @@ class Trainer:
                 self._run.close()
                 self._run = None
         return self.history
-
-    def _begin_epoch(self) -> None:
-        self._epoch_start = time.perf_counter()
-        if self.config.sampling == "shuffle":
-            self._epoch_order = self.rng.permutation(self.num_train)
-
-    def _next_batch(self) -> np.ndarray:
-        """Indices into the training captions for the next iteration."""
-        B = self.config.batch_size
-        if self.config.sampling == "shuffle":
-            k = self.epoch_iteration
-            return self._epoch_order[k * B:(k + 1) * B]
-        return self.rng.choice(self.num_train, B)
 
     def _train_step(self, idx: np.ndarray) -> float:
         """Forward, backward, guard, clip, update; returns the minibatch loss."""
@@ -326,6 +204,13 @@ class Trainer:
         self.optimizer.step()
         return loss
 
+    def _report_iteration(self, loss: float) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(loss=f"{loss:.4f}", lr=f"{self.optimizer.lr:.3g}", refresh=False)
+        if self.config.verbose and (self.iteration - 1) % self.config.print_every == 0:
+            progress.write_line(progress.iteration_line(self.iteration, self.num_iterations, loss))
+
     def _diverged(self, what: str, iteration: int | None = None) -> None:
         """Raise ``TrainingDiverged`` for ``iteration`` (default: the one in progress)."""
         iteration = self.iteration + 1 if iteration is None else iteration
@@ -333,7 +218,8 @@ class Trainer:
                 else "no checkpoint was written")
         raise TrainingDiverged(
             f"Training diverged at iteration {iteration} (epoch {self.epoch + 1}): {what}. "
-            f"Poisoned weights were not saved and {kept}. Lower the learning rate or set clip_grad_norm.",
+            f"Poisoned weights were not saved and {kept}. Lower the learning rate or clip the gradients "
+            "(the clip_grad_norm option).",
             iteration=iteration, epoch=self.epoch + 1, checkpoint=self.last_checkpoint)
 
     def _end_epoch(self) -> None:
@@ -354,20 +240,18 @@ class Trainer:
                 self.scheduler.step(record[self.monitor])
             else:
                 self.scheduler.step()
-        improved = self._track_best(record[self.monitor])
-        record["seconds"] = time.perf_counter() - getattr(self, "_epoch_start", time.perf_counter())
+        improved = self.best.update(record[self.monitor], self.epoch + 1)
+        record["seconds"] = time.perf_counter() - self._epoch_start
         self.epochs.append(record)
         self.epoch += 1
         self.epoch_iteration = 0
-        self._epoch_order = None
+        self.sampler.end_epoch()
         if cfg.patience is not None and self.bad_epochs >= cfg.patience:
             self.stopped_early = self.should_stop = True
         if cfg.verbose and (self._val_idx.size or cfg.metrics or self.stopped_early):
-            shown = ", ".join(f"{k}: {v:.6g}" for k, v in record.items()
-                              if k not in ("epoch", "iteration", "seconds") and v is not None)
-            self._print(f"(Epoch {self.epoch} / {cfg.num_epochs}) {shown}"
-                        + (f"; no improvement in {self.monitor} for {self.bad_epochs} epochs, stopping"
-                           if self.stopped_early else ""))
+            progress.write_line(progress.epoch_line(record, cfg.num_epochs)
+                                + (f"; no improvement in {self.monitor} for {self.bad_epochs} epochs, stopping"
+                                   if self.stopped_early else ""))
         for callback in cfg.callbacks:
             callback(self, record)
         if self.out_dir is not None:
@@ -375,20 +259,6 @@ class Trainer:
             if improved and cfg.keep_best:
                 self.save(self.out_dir / BEST_NAME)
             write_json(self.out_dir / HISTORY_NAME, self.history)
-
-    def _track_best(self, value) -> bool:
-        value = float(value) if value is not None else math.nan
-        if not math.isfinite(value):
-            self.bad_epochs += 1
-            return False
-        delta = self.config.min_delta
-        better = (self.best_value is None
-                  or (value < self.best_value - delta if self.config.mode == "min" else value > self.best_value + delta))
-        if better:
-            self.best_value, self.best_epoch, self.bad_epochs = value, self.epoch + 1, 0
-        else:
-            self.bad_epochs += 1
-        return better
 
     # ----------------------------------------------------------------- evaluation
     def validation_loss(self) -> float | None:
@@ -427,35 +297,45 @@ class Trainer:
 
     # ----------------------------------------------------------------- checkpoints
     def state(self) -> dict[str, Any]:
-        """The trainer's part of a checkpoint: counters, RNG, histories, config (plain values and arrays)."""
-        state = {
+        """The trainer's part of a checkpoint: counters, sampler, histories, config (plain values and arrays)."""
+        return {
             "config": self.config.to_dict(),
             "epoch": self.epoch, "iteration": self.iteration, "epoch_iteration": self.epoch_iteration,
-            "rng_state": json.dumps(self.rng.bit_generator.state),
+            **self.sampler.state(),
             "loss_history": np.asarray(self.loss_history, dtype=np.float64),
             "val_loss_history": list(self.val_loss_history),
             "epochs": [dict(r) for r in self.epochs],
-            "best_value": self.best_value, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
+            **self.best.state(),
             "stopped_early": self.stopped_early, "monitor": self.monitor,
             "iterations_per_epoch": self.iterations_per_epoch,
             "data": {"num_train": self.num_train, "num_val": self.num_val, "fingerprint": self.data_fingerprint(),
-                     "options": self.config.data_options},
+                     "options": self.config.data_options if self.config.data_options is not None
+                     else self.data.get("spec")},
         }
-        if self._epoch_order is not None:
-            state["epoch_order"] = np.asarray(self._epoch_order, dtype=np.int64)
-        return state
+
+    def load_state(self, saved: Mapping[str, Any]) -> None:
+        """Restore :meth:`state` (counters, sampler, histories, best value)."""
+        self.epoch, self.iteration = int(saved["epoch"]), int(saved["iteration"])
+        self.epoch_iteration = int(saved["epoch_iteration"])
+        self.sampler.load_state(saved, mid_epoch=self.epoch_iteration > 0)
+        self.loss_history = [float(x) for x in saved["loss_history"]]
+        self.val_loss_history = [float(x) for x in saved["val_loss_history"]]
+        self.epochs = [dict(r) for r in saved["epochs"]]
+        self.best.load_state(saved)
+        self.stopped_early = bool(saved["stopped_early"])
 
     def data_fingerprint(self) -> dict[str, Any]:
-        """``data_fingerprint(self.data)``, computed once."""
+        """``minitorch_cap.data.data_fingerprint(self.data)``, computed once."""
         if self._fingerprint is None:
             self._fingerprint = data_fingerprint(self.data)
         return self._fingerprint
 
     def save(self, path) -> Path:
         """Write a resumable checkpoint (model, optimizer, schedule, trainer state) to ``path``."""
-        for name, param in self.model.named_parameters():
-            if not np.all(np.isfinite(param.data)):
-                self._diverged(f"the weights of {name!r} hold NaN or infinity after the update", self.iteration)
+        try:
+            check_finite_weights("after the update", ((n, p.data) for n, p in self.model.named_parameters()))
+        except ValueError as exc:
+            self._diverged(str(exc), self.iteration)
         return save_checkpoint(path, self.model, self.optimizer, self.scheduler, trainer=self.state())
 
     def _save_checkpoint(self) -> None:
@@ -471,7 +351,7 @@ class Trainer:
         ``model``, ``optimizer`` and ``scheduler`` are rebuilt from the checkpoint when not
         given (given ones must match it). ``data`` must be the same data set. ``overrides``
         may change options such as ``num_epochs``, ``out_dir``, ``progress``, ``metrics``,
-        ``callbacks`` — but not ``batch_size``, ``sampling``, ``seed`` or ``val_size``.
+        ``callbacks`` — but not those of :data:`~minitorch_cap.training.config.FIXED_ON_RESUME`.
         Call ``train()`` on the result.
         """
         if data is None:
@@ -481,38 +361,33 @@ class Trainer:
         if saved is None:
             raise CheckpointError(f"{path} holds weights but no training state; start a new run from it with "
                                   "init_from=... (weights only) instead of resume")
-        changed = sorted(k for k in _FIXED_ON_RESUME if k in overrides and overrides[k] != saved["config"][k])
-        if changed:
-            raise ValueError(f"Trainer.resume: {changed} cannot change on resume (the run would no longer be the "
-                             f"same); the checkpoint has {({k: saved['config'][k] for k in changed})}")
+        check_resume_options(saved["config"], overrides, path)
         if model is None:
             model = _model_from(checkpoint, path)
         else:
             info = checkpoint["model"]
-            if dict(model.word_to_idx) != info["word_to_idx"] or model.config() != info["config"]:
+            if type(model).__name__ != info["class"] or dict(model.word_to_idx) != info["word_to_idx"] \
+                    or model.config() != info["config"]:
                 raise ValueError(f"Trainer.resume: the model given does not match {path} "
-                                 f"(checkpoint config {info['config']}, model config {model.config()})")
+                                 f"(checkpoint: {info['class']} {info['config']}; model: {type(model).__name__} "
+                                 f"{model.config()})")
             model.load_state_dict(info["state_dict"])
-        opt_state = checkpoint["optimizer"]
+        opt_state, sched_state = checkpoint["optimizer"], checkpoint["scheduler"]
         if opt_state is None:
             raise CheckpointError(f"{path} holds no optimizer state; it cannot be resumed")
-        if optimizer is None:
-            cls_ = OPTIMIZERS.get(opt_state["type"])
-            if cls_ is None:
-                raise CheckpointError(f"{path}: unknown optimizer type {opt_state['type']!r}; pass the optimizer")
-            hyper = {k: tuple(v) if isinstance(v, list) else v for k, v in opt_state["hyperparams"].items()}
-            optimizer = cls_(model.named_parameters(), **hyper)
-        optimizer.load_state_dict(opt_state)
-        sched_state = checkpoint["scheduler"]
-        if sched_state is not None and scheduler is None:
-            cls_ = SCHEDULERS.get(sched_state["type"])
-            if cls_ is None:
-                raise CheckpointError(f"{path}: unknown schedule type {sched_state['type']!r}; pass the scheduler")
-            scheduler = cls_(optimizer, **sched_state["hyperparams"])
-        if scheduler is not None:
-            if sched_state is None:
-                raise ValueError(f"Trainer.resume: a scheduler was given but {path} was saved without one")
-            scheduler.load_state_dict(sched_state)
+        if scheduler is not None and sched_state is None:
+            raise ValueError(f"Trainer.resume: a scheduler was given but {path} was saved without one")
+        try:
+            if optimizer is None:
+                optimizer = optimizer_from_state(opt_state, model.named_parameters())
+            else:
+                optimizer.load_state_dict(opt_state)
+            if scheduler is None and sched_state is not None:
+                scheduler = scheduler_from_state(sched_state, optimizer)
+            elif scheduler is not None:
+                scheduler.load_state_dict(sched_state)
+        except ValueError as exc:
+            raise CheckpointError(f"{path}: {exc}") from None
         config = TrainerConfig.from_dict(saved["config"], **{"init_from": None,
                                                              "data_options": saved["data"].get("options"), **overrides})
         trainer = cls(model, data, optimizer, scheduler, config=config)
@@ -524,35 +399,17 @@ class Trainer:
             raise ValueError(f"Trainer.resume: the data differs from the data of the run in {path}: "
                              f"{'; '.join(differences)} (recorded data options: {saved['data'].get('options')}); "
                              "resume on the run's own data")
-        trainer._restore(saved)
+        try:
+            trainer.load_state(saved)
+        except ValueError as exc:
+            raise CheckpointError(f"Trainer.resume: {path}: {exc}") from None
         trainer.last_checkpoint = Path(path)
         return trainer
 
-    def _restore(self, saved: Mapping[str, Any]) -> None:
-        self.epoch, self.iteration = int(saved["epoch"]), int(saved["iteration"])
-        self.epoch_iteration = int(saved["epoch_iteration"])
-        self.rng.bit_generator.state = json.loads(saved["rng_state"])
-        self.loss_history = [float(x) for x in saved["loss_history"]]
-        self.val_loss_history = [float(x) for x in saved["val_loss_history"]]
-        self.epochs = [dict(r) for r in saved["epochs"]]
-        self.best_value, self.best_epoch = saved["best_value"], saved["best_epoch"]
-        self.bad_epochs, self.stopped_early = int(saved["bad_epochs"]), bool(saved["stopped_early"])
-        order = saved.get("epoch_order")
-        self._epoch_order = np.asarray(order) if order is not None else None
-        if self.config.sampling == "shuffle" and self.epoch_iteration and self._epoch_order is None:
-            raise CheckpointError("Trainer.resume: a mid-epoch checkpoint of a shuffled run lacks its epoch order")
-
     # ----------------------------------------------------------------- output
-    def _print(self, message: str) -> None:
-        if self._bar is not None:
-            self._bar.write(message, file=sys.stdout)
-        else:
-            print(message, flush=True)
-
-
-def _progress_bar(total: int, initial: int):
-    from tqdm.auto import tqdm
-    return tqdm(total=total, initial=initial, desc="train", unit="it", dynamic_ncols=True, leave=True)
+    def _say(self, message: str) -> None:
+        if self.config.verbose:
+            progress.write_line(message)
 
 
 def _val_subset(num_val: int, size: int | None) -> np.ndarray:
@@ -562,36 +419,3 @@ def _val_subset(num_val: int, size: int | None) -> np.ndarray:
     if size is None or size >= num_val:
         return np.arange(num_val)
     return np.linspace(0, num_val - 1, size).round().astype(np.int64)
-
-
-def _check_data(data: Mapping[str, Any], model) -> tuple[int, int]:
-    """Check the splits the trainer reads; return (number of train captions, of val captions)."""
-    if not isinstance(data, Mapping):
-        raise TypeError(f"Trainer: data must be a dict like load_coco_data's, got {type(data).__name__}")
-    counts = []
-    for split in ("train", "val"):
-        keys = [f"{split}_captions", f"{split}_image_idxs", f"{split}_features"]
-        present = [k in data for k in keys]
-        if split == "val" and not any(present):
-            counts.append(0)
-            continue
-        if not all(present):
-            raise KeyError(f"Trainer: data lacks {[k for k, p in zip(keys, present) if not p]} "
-                           f"(expected the keys of load_coco_data)")
-        captions, idxs, features = (np.asarray(data[k]) if k != keys[2] else data[k] for k in keys)
-        if captions.ndim != 2 or not np.issubdtype(captions.dtype, np.integer) or captions.shape[1] < 2:
-            raise ValueError(f"Trainer: {keys[0]} must be an integer array (N, T) with T >= 2, "
-                             f"got {captions.dtype} {captions.shape}")
-        if idxs.shape != (captions.shape[0],) or not np.issubdtype(idxs.dtype, np.integer):
-            raise ValueError(f"Trainer: {keys[1]} must be integers of shape ({captions.shape[0]},), "
-                             f"got {idxs.dtype} {idxs.shape}")
-        input_dim = getattr(model, "input_dim", None)
-        if features.ndim != 2 or (input_dim is not None and features.shape[1] != input_dim):
-            raise ValueError(f"Trainer: {keys[2]} must have shape (M, {input_dim}), got {features.shape}")
-        if idxs.size and (idxs.min() < 0 or idxs.max() >= features.shape[0]):
-            raise ValueError(f"Trainer: {keys[1]} holds image ids outside [0, {features.shape[0]})")
-        if split == "train" and captions.shape[0] == 0:
-            raise ValueError("Trainer: the training split is empty")
-        counts.append(captions.shape[0])
-    check_model_data(model, data, "Trainer")
-    return counts[0], counts[1]

@@ -121,7 +121,7 @@ def test_load_state_dict_is_strict_and_atomic():
         net.load_state_dict(changed)
     assert not net.bias.data.any(), "a failed load must not write anything"
     poisoned = {**good, "bias": np.full(2, 9.0), "second.w": np.array([1.0, np.nan])}
-    with pytest.raises(ValueError, match="'second.w' holds NaN or infinity"):
+    with pytest.raises(ValueError, match="the weights of 'second.w' hold NaN or infinity"):
         net.load_state_dict(poisoned)
     assert not net.bias.data.any(), "a failed load must not write anything"
     net.load_state_dict({"bias": np.ones(2)}, strict=False)

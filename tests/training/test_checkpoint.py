@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 import pytest
 
+from minitorch_cap import CaptioningModel
 from minitorch_cap.optim import SGD
 from minitorch_cap.training import (
     FORMAT_VERSION, CheckpointError, init_from_checkpoint, load_checkpoint, load_model, save_checkpoint,
@@ -111,7 +112,7 @@ def test_non_finite_weights_are_never_written(data, tmp_path):
     save_checkpoint(tmp_path / "m.h5", model)
     before = (tmp_path / "m.h5").read_bytes()
     model.rnn.Wh.data[0, 0] = np.inf
-    with pytest.raises(ValueError, match=r"'rnn\.Wh' holds NaN or infinity; refusing"):
+    with pytest.raises(ValueError, match=r"'rnn\.Wh' hold NaN or infinity; refusing"):
         save_checkpoint(tmp_path / "m.h5", model)
     assert (tmp_path / "m.h5").read_bytes() == before
 
@@ -255,10 +256,20 @@ def test_init_from_through_the_trainer(data, tmp_path):
     assert_same_weights(model, source)
 
 
-def test_vocabulary_ids_must_be_contiguous(data, tmp_path):
+def test_a_model_the_library_builds_can_be_checkpointed_gapped_ids_included(tmp_path):
+    # The course's own example vocabulary has a gap (no id 1, V = 3, 'dog' = 3): the one rule allows it.
+    word_to_idx = {"<NULL>": 0, "cat": 2, "dog": 3}
+    model = CaptioningModel(word_to_idx, input_dim=4, wordvec_dim=3, hidden_dim=5, rng=np.random.default_rng(0))
+    save_checkpoint(tmp_path / "m.h5", model)
+    again = load_model(tmp_path / "m.h5")
+    assert again.word_to_idx == word_to_idx
+    assert_same_weights(again, model)
+
+
+def test_a_vocabulary_the_models_refuse_is_refused_by_the_checkpoint_too(data, tmp_path):
     model, _, _ = make_setup(data)
-    model.word_to_idx = dict(model.word_to_idx, hole=99)
-    with pytest.raises(ValueError, match="ids must be exactly 0..12"):
+    model.word_to_idx = dict(model.word_to_idx, twin=4)     # two words share id 4
+    with pytest.raises(ValueError, match="same id 4"):
         save_checkpoint(tmp_path / "m.h5", model)
 
 
@@ -276,7 +287,8 @@ def test_sgd_without_momentum_has_no_state_to_save(data, tmp_path):
 # ---------------------------------------------------------------------------- integrity (issue 13)
 def write_0_1_0_checkpoint(path, model, optimizer=None, trainer=None):
     """The layout minitorch_cap 0.1.0 wrote (format version 1): plain HDF5, no seal."""
-    from minitorch_cap.training.checkpoint import _vocabulary_list, _write_tree
+    from minitorch_cap.training.checkpoint import _write_tree
+    words = sorted(model.word_to_idx, key=model.word_to_idx.get)       # 0.1.0: the word of each id 0..V-1
     with h5py.File(path, "w", track_order=True) as f:
         f.attrs["format"] = "minitorch_cap.checkpoint"
         f.attrs["format_version"] = 1
@@ -284,7 +296,7 @@ def write_0_1_0_checkpoint(path, model, optimizer=None, trainer=None):
         group = f.create_group("model", track_order=True)
         group.attrs["class"] = type(model).__name__
         group.attrs["config"] = json.dumps(model.config())
-        group.create_dataset("vocab", data=np.array(_vocabulary_list(model.word_to_idx), dtype=object),
+        group.create_dataset("vocab", data=np.array(words, dtype=object),
                              dtype=h5py.string_dtype("utf-8"))
         _write_tree(group.create_group("params", track_order=True), model.state_dict())
         if optimizer is not None:

@@ -1,0 +1,124 @@
+"""The captioner interface: what training, decoding, evaluation, checkpoints, summary and the CLI use.
+
+A captioner is a :class:`~minitorch_cap.nn.Module` that turns image features into word
+scores. Subclasses (``CaptioningModel``, ``CaptioningTransformer``) implement five things:
+
+* ``forward(features, captions) -> loss`` and ``backward(dloss=1.0) -> dfeatures``: the
+  training loss of a batch, teacher forced (inputs ``captions[:, :-1]``, targets
+  ``captions[:, 1:]``, ``<NULL>`` targets masked), and its gradients;
+* ``initial_state(features) -> state`` and ``decode_step(words (K,), state) -> (scores (K, V),
+  state)``: the decoding primitives. A state is a tuple of arrays whose axis 0 is the row
+  (image or beam), so a decoder may drop or reorder rows with ``s[rows]`` without knowing
+  what the arrays mean. Neither keeps a cache nor touches the training caches;
+* ``config()``: the constructor's arguments but ``word_to_idx``, as JSON values, so that
+  ``type(model).from_config(word_to_idx, config)`` rebuilds the model (checkpoints);
+* ``check_features(owner, features)``: the features it reads, validated and converted.
+
+This base class gives every captioner the vocabulary attributes (``word_to_idx``,
+``idx_to_word``, ``vocab_size``, ``null_id``, ``start_id``, ``end_id``, ``unk_id``), checked by
+the library's one vocabulary rule (:func:`minitorch_cap.tokens.check_word_to_idx`), and,
+written once here, ``loss`` (CS231n's ``(loss, grads)``) and the decoders ``sample``
+(greedy), ``beam_search`` and ``sample_stochastic`` (the algorithms live in
+:mod:`minitorch_cap.decoding`).
+
+Shapes: N images, D feature size, T caption length, V vocabulary size, K rows being decoded.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from . import decoding
+from .nn import Module
+from .nn.checks import check_finite, float_input
+from .tokens import END, NULL, START, UNK, check_word_to_idx
+
+CAPTIONERS: dict[str, type["Captioner"]] = {}   # class name -> class, for checkpoints
+
+
+class Captioner(Module):
+    """Base class of captioning models (see the module docstring for the interface)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        CAPTIONERS[cls.__name__] = cls
+
+    def __init__(self, word_to_idx: Mapping[str, int], input_dim: int, dtype=np.float32):
+        super().__init__(dtype)
+        owner = type(self).__name__
+        self.word_to_idx = check_word_to_idx(owner, word_to_idx)
+        self.idx_to_word = {i: w for w, i in self.word_to_idx.items()}
+        self.vocab_size = len(self.word_to_idx)
+        self.null_id = self.word_to_idx[NULL]
+        self.start_id = self.word_to_idx.get(START)
+        self.end_id = self.word_to_idx.get(END)
+        self.unk_id = self.word_to_idx.get(UNK)
+        self.input_dim = input_dim
+
+    # ------------------------------------------------------------------ what subclasses give
+    def config(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} does not implement config()")
+
+    def initial_state(self, features) -> tuple[np.ndarray, ...]:
+        raise NotImplementedError(f"{type(self).__name__} does not implement initial_state()")
+
+    def decode_step(self, words, state):
+        raise NotImplementedError(f"{type(self).__name__} does not implement decode_step()")
+
+    @classmethod
+    def from_config(cls, word_to_idx: Mapping[str, int], config: Mapping[str, Any]) -> "Captioner":
+        """Rebuild a model from ``word_to_idx`` and ``config()`` (weights freshly drawn, to be loaded)."""
+        options = dict(config)
+        options["dtype"] = np.dtype(options.get("dtype", "float32"))
+        return cls(word_to_idx, rng=np.random.default_rng(0), **options)
+
+    def check_features(self, owner: str, features) -> np.ndarray:
+        """features (N, D) -> an array of the model's dtype; wrong shape or NaN/inf raise ``ValueError``."""
+        features = float_input(owner, "features", features, self.dtype, N=None, D=self.input_dim)
+        check_finite(owner, "features", features)
+        return features
+
+    # ------------------------------------------------------------------ training
+    def loss(self, features, captions) -> tuple[float, dict[str, np.ndarray]]:
+        """CS231n's ``loss``: the loss and the gradient of every parameter, by dotted name.
+
+        The gradients are computed afresh: each call gives every parameter a new zero
+        ``.grad`` array, so the dict returned is also what ``p.grad`` holds, and a later call
+        never changes it (the course's numerical checks call ``loss`` again and again while
+        holding one ``grads``).
+        """
+        for param in self.parameters():
+            param.grad = np.zeros_like(param.data)
+        loss = self.forward(features, captions)
+        self.backward(1.0)
+        return loss, {name: p.grad for name, p in self.named_parameters()}
+
+    # ------------------------------------------------------------------ decoding
+    def sample(self, features, max_length: int = decoding.DEFAULT_MAX_LENGTH) -> np.ndarray:
+        """Greedy captions: features -> word ids (N, max_length).
+
+        The first input is ``<START>``; column t holds the t-th generated word. Once a row
+        emits ``<END>`` the rest of it is ``<NULL>``.
+        """
+        return decoding.greedy(self, features, max_length)
+
+    def beam_search(self, features, beam_size: int = 3, max_length: int = decoding.DEFAULT_MAX_LENGTH, **options):
+        """Batched beam search; see :func:`minitorch_cap.decoding.beam_search` -> ``BeamSearchResult``."""
+        return decoding.beam_search(self, features, beam_size, max_length, **options)
+
+    def sample_stochastic(self, features, max_length: int = decoding.DEFAULT_MAX_LENGTH, **options) -> np.ndarray:
+        """Temperature / top-k sampling; see :func:`minitorch_cap.decoding.sample_stochastic` -> (N, max_length)."""
+        return decoding.sample_stochastic(self, features, max_length, **options)
+
+
+def captioner_from_config(class_name: str, word_to_idx: Mapping[str, int], config: Mapping[str, Any]) -> Captioner:
+    """Build the captioner class ``class_name`` (e.g. ``'CaptioningModel'``) from a checkpoint's record.
+
+    Raises ``ValueError`` for a class this library does not know.
+    """
+    cls = CAPTIONERS.get(class_name)
+    if cls is None:
+        raise ValueError(f"unknown captioner class {class_name!r}; this library knows {sorted(CAPTIONERS)}")
+    return cls.from_config(word_to_idx, config)

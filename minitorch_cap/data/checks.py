@@ -1,0 +1,71 @@
+"""Checks of a data dict against what reads it: the splits the Trainer uses, and a model's fit.
+
+Both raise errors that name the key and what was expected, so a model and data that do not
+belong together fail before any work instead of giving meaningless numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+
+def check_training_data(data: Mapping[str, Any], model, owner: str = "Trainer") -> tuple[int, int]:
+    """Check the splits a trainer reads; return (number of train captions, of val captions).
+
+    ``train_captions (N, T) int`` with ``T >= 2``, ``train_image_idxs (N,) int`` indexing
+    ``train_features`` (whose rows ``model.check_features`` accepts); ``val_*`` likewise or
+    absent. Raises ``TypeError``, ``KeyError`` or ``ValueError``.
+    """
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{owner}: data must be a dict like load_coco_data's, got {type(data).__name__}")
+    counts = []
+    for split in ("train", "val"):
+        keys = [f"{split}_captions", f"{split}_image_idxs", f"{split}_features"]
+        present = [k in data for k in keys]
+        if split == "val" and not any(present):
+            counts.append(0)
+            continue
+        if not all(present):
+            raise KeyError(f"{owner}: data lacks {[k for k, p in zip(keys, present) if not p]} "
+                           f"(expected the keys of load_coco_data)")
+        captions, idxs, features = np.asarray(data[keys[0]]), np.asarray(data[keys[1]]), data[keys[2]]
+        if captions.ndim != 2 or not np.issubdtype(captions.dtype, np.integer) or captions.shape[1] < 2:
+            raise ValueError(f"{owner}: {keys[0]} must be an integer array (N, T) with T >= 2, "
+                             f"got {captions.dtype} {captions.shape}")
+        if idxs.shape != (captions.shape[0],) or not np.issubdtype(idxs.dtype, np.integer):
+            raise ValueError(f"{owner}: {keys[1]} must be integers of shape ({captions.shape[0]},), "
+                             f"got {idxs.dtype} {idxs.shape}")
+        if hasattr(model, "check_features"):
+            model.check_features(f"{owner}: {keys[2]}", features[:1])
+        if idxs.size and (idxs.min() < 0 or idxs.max() >= features.shape[0]):
+            raise ValueError(f"{owner}: {keys[1]} holds image ids outside [0, {features.shape[0]})")
+        if split == "train" and captions.shape[0] == 0:
+            raise ValueError(f"{owner}: the training split is empty")
+        counts.append(captions.shape[0])
+    return counts[0], counts[1]
+
+
+def check_model_data(model, data, owner: str) -> None:
+    """Raise ``ValueError`` unless ``model`` reads ``data``: same word ids, same feature size.
+
+    A model trained with another vocabulary would run on these captions and features and
+    give meaningless losses, captions and scores without any error; this makes it one.
+    Data without ``word_to_idx`` (or a model without one) is checked for the feature size only.
+    """
+    input_dim = getattr(model, "input_dim", None)
+    for split in ("train", "val"):
+        features = data.get(f"{split}_features")
+        if input_dim is not None and features is not None and np.ndim(features) >= 2 \
+                and features.shape[-1] != input_dim:
+            raise ValueError(f"{owner}: the model expects {input_dim}-d image features but {split}_features "
+                             f"are {features.shape[-1]}-d")
+    vocabulary = getattr(model, "word_to_idx", None)
+    if vocabulary is not None and "word_to_idx" in data:
+        theirs = {str(w): int(i) for w, i in data["word_to_idx"].items()}
+        if dict(vocabulary) != theirs:
+            differing = sorted(w for w in set(vocabulary) | set(theirs) if vocabulary.get(w) != theirs.get(w))
+            raise ValueError(f"{owner}: the model's vocabulary ({len(vocabulary)} words) differs from the data's "
+                             f"({len(theirs)} words), e.g. in {differing[:5]}; use the data the model was "
+                             "trained on (or train a model on this data)")

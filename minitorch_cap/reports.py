@@ -1,0 +1,119 @@
+"""Caption reports: what ``train`` and ``sample`` print and write, available to any script.
+
+* :func:`caption_report` captions the distinct images of a split (free-running decoding)
+  and, on the built-in data set, judges each caption by the library's one accuracy rule
+  (:func:`minitorch_cap.data.shapes.judge_captions` on the display text of
+  :func:`minitorch_cap.data.caption_text`), so every command reports the same accuracy for
+  one checkpoint.
+* :func:`write_caption_outputs` writes its pictures and ``captions.json``: on the built-in
+  data ``captions.png`` (a grid of images with generated and reference captions), on COCO
+  ``captions.html`` (image URLs with the captions).
+
+    report = caption_report(model, data, "val", with_references=True)
+    print(report["accuracy"])                      # built-in data: share of fully correct captions
+    write_caption_outputs(report, data, "out")     # captions.png / captions.html + captions.json
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .data.checks import check_model_data
+from .data.coco import caption_text
+from .data.shapes import judge_captions
+from .decoding import DEFAULT_MAX_LENGTH
+from .evaluation import decode_images, split_references
+
+
+def is_builtin(data: dict, split: str = "val") -> bool:
+    """True for the built-in shapes data set (it carries the pixels and truth of its images)."""
+    return f"{split}_images" in data and f"{split}_attributes" in data
+
+
+def caption_report(model, data: dict, split: str = "val", *, max_length: int | None = None,
+                   max_images: int | None = None, beam_size: int = 1, with_references: bool = False) -> dict:
+    """Caption the distinct images of ``split`` (all, or the first ``max_images``).
+
+    Returns a dict with ``image_idxs (M,)``, ``generated`` (M display strings) and, with
+    ``with_references``, ``references`` (M lists of display strings); on the built-in data
+    set also ``correct`` (M bools) and ``accuracy`` (their mean; NaN for no image).
+    ``max_length`` defaults to :data:`~minitorch_cap.decoding.DEFAULT_MAX_LENGTH`.
+    Raises ``ValueError`` when the model does not read this data (vocabulary, feature size).
+    """
+    check_model_data(model, data, "caption_report")
+    max_length = DEFAULT_MAX_LENGTH if max_length is None else max_length
+    image_idxs, references = split_references(data, split, max_images, text=caption_text)
+    ids = decode_images(model, data[f"{split}_features"][image_idxs], beam_size=beam_size, max_length=max_length)
+    generated = caption_text(ids, data["idx_to_word"]) if len(ids) else []
+    report = {"split": split, "image_idxs": image_idxs, "generated": list(generated)}
+    if with_references:
+        report["references"] = references
+    correct = judge_captions(data, split, image_idxs, generated)
+    if correct is not None:
+        report["correct"] = correct
+        report["accuracy"] = float(np.mean(correct)) if correct else float("nan")
+    return report
+
+
+def grid_selection(n: int, correct: list[bool] | None) -> tuple[list[int], int]:
+    """Positions of the images to draw: the first ``n``, with up to ``n // 4`` slots at the end
+    given to the first wrongly captioned images beyond them. Returns ``(positions, wrong_added)``."""
+    if correct is None:
+        return list(range(n)), 0
+    later_wrong = [k for k in range(n, len(correct)) if not correct[k]]
+    wrong_in_first = n - sum(correct[:n])
+    extra = min(len(later_wrong), max(n // 4 - wrong_in_first, 0))
+    return list(range(n - extra)) + later_wrong[:extra], extra
+
+
+def write_caption_outputs(report: dict, data: dict, out_dir, *, num_images: int = 16, title: str = "") -> list[Path]:
+    """Write the pictures of a :func:`caption_report` (made ``with_references``) into ``out_dir``.
+
+    * Built-in data: ``captions.png``, a grid of ``num_images`` images with the generated
+      caption (green and checked when fully correct, red when not) and two references:
+      the first images of the split, with up to a quarter of the slots given to the first
+      wrongly captioned images when there are any (so that the picture shows failures too).
+    * COCO: ``captions.html``, every captioned image (by URL) with its references.
+    Both: ``captions.json``, every image's generated caption and references (and verdict);
+    its ``url`` is the data's URL of the image (the built-in data's are names, not files).
+    Returns the paths written.
+    """
+    from .plots import plot_caption_grid, write_caption_html
+    from .training.checkpoint import write_json
+
+    split = report["split"]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    idxs, generated, references = report["image_idxs"], report["generated"], report["references"]
+    correct = report.get("correct")
+    urls = data.get(f"{split}_urls")
+    written = []
+    n = min(int(num_images), len(idxs))
+    if is_builtin(data, split):
+        shown, wrong_added = grid_selection(n, correct)
+        heading = title
+        if "accuracy" in report:
+            heading = (f"{title}{' — ' if title else ''}{split} images: {100 * report['accuracy']:.1f}% fully "
+                       f"correct captions ({sum(correct)}/{len(correct)}); "
+                       f"shown: the first {n - wrong_added}" + (f" and {wrong_added} wrong ones" if wrong_added else ""))
+        written.append(plot_caption_grid(data[f"{split}_images"][idxs[shown]], [generated[k] for k in shown],
+                                         [references[k] for k in shown], out_dir / "captions.png",
+                                         correct=None if correct is None else [correct[k] for k in shown],
+                                         title=heading))
+    else:
+        page_urls = [str(urls[int(i)]) if urls is not None else f"{split} image {int(i)}" for i in idxs]
+        written.append(write_caption_html(page_urls, generated, references, out_dir / "captions.html",
+                                          correct=correct, title=title or f"Generated captions ({split})"))
+    rows = []
+    for k, i in enumerate(idxs):
+        row = {"image": int(i), "generated": generated[k], "references": references[k]}
+        if urls is not None:
+            row["url"] = str(urls[int(i)])
+        if correct is not None:
+            row["correct"] = correct[k]
+        rows.append(row)
+    written.append(write_json(out_dir / "captions.json", rows))
+    return written

@@ -1,0 +1,129 @@
+"""`TrainerConfig`: every option of a ``Trainer``, validated once, and what may not change on resume.
+
+The options are those of CS231n's solver (``batch_size``, ``num_epochs``, ``print_every``,
+``verbose``) plus what a long run needs. ``to_dict()`` is the JSON-able part kept in
+checkpoints; :data:`FIXED_ON_RESUME` (the fields marked ``fixed_on_resume``) is the one list
+of options a resumed run must keep, checked by :func:`check_resume_options`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import attrs
+
+from ..nn.checks import int_option, number_option, option_validator
+
+_optional = attrs.validators.optional
+_NOT_SAVED = {"save": False}
+_FIXED = {"fixed_on_resume": True}    # changing it would change which captions are drawn
+RESERVED_NAMES = ("epoch", "iteration", "train_loss", "val_loss", "lr", "seconds")
+
+
+def _metrics(instance, attribute, value):
+    if not isinstance(value, Mapping):
+        raise TypeError(f"TrainerConfig: metrics must be a mapping name -> fn(model, data) -> float, got {type(value).__name__}")
+    for name, fn in value.items():
+        if not isinstance(name, str) or not callable(fn):
+            raise TypeError(f"TrainerConfig: metrics[{name!r}] must map a name to a callable fn(model, data) -> float")
+        if name in RESERVED_NAMES:
+            raise ValueError(f"TrainerConfig: metric name {name!r} is reserved; choose another")
+
+
+def _callbacks(instance, attribute, value):
+    if not all(callable(cb) for cb in value):
+        raise TypeError("TrainerConfig: callbacks must be callables callback(trainer, epoch_record)")
+
+
+def _bool_or_none(instance, attribute, value):
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"TrainerConfig: {attribute.name} must be True, False or None, got {value!r}")
+
+
+def _one_of(*choices):
+    def check(instance, attribute, value):
+        if value not in choices:
+            raise ValueError(f"TrainerConfig: {attribute.name} must be one of {list(choices)}, got {value!r}")
+    return check
+
+
+@attrs.define(kw_only=True)
+class TrainerConfig:
+    """Every option of a ``Trainer``; ``to_dict()`` gives the JSON-able part kept in checkpoints.
+
+    * ``batch_size``, ``num_epochs``, ``print_every``, ``verbose``, ``seed``: as CS231n's solver
+      (``seed=None``: fresh entropy, still resumable since the generator state is saved).
+      ``verbose`` prints the loss every ``print_every`` iterations and, when there is a
+      validation loss or a metric to show, one line per epoch.
+    * ``sampling``: ``'replacement'`` (course) or ``'shuffle'`` (every caption once per epoch).
+    * ``val_size``: captions in the fixed validation subset (evenly spaced over the val split);
+      ``None`` for the whole split, ``0`` to skip validation.
+    * ``monitor`` (``'val_loss'``, ``'train_loss'`` or a metric name; ``None``: val_loss when
+      validating, else train_loss), ``mode`` ('min'|'max'), ``min_delta``: what "better" means
+      for ``keep_best`` (``best.h5``) and early stopping after ``patience`` epochs without it
+      (the rule of :func:`minitorch_cap.optim.is_better`, shared with ``ReduceLROnPlateau``).
+    * ``clip_grad_norm`` / ``clip_grad_value``: gradient clipping before each step.
+    * ``out_dir``: where ``checkpoint.h5`` (every epoch, and every ``checkpoint_every``
+      iterations), ``best.h5`` and ``history.json`` go; locked during ``train()``, and refused
+      (``RunFolderError``) when it holds another run unless ``overwrite`` (see ``run_dir``).
+    * ``progress``: tqdm bar (``None``: only when stderr is a terminal).
+    * ``init_from``: a checkpoint whose weights initialise the model (weights only).
+    * ``data_options``: how the data was loaded (JSON-able, e.g. a loader's arguments; default:
+      ``data["spec"]`` when the data carries one), kept in checkpoints with the data's
+      fingerprint (``minitorch_cap.data.data_fingerprint``).
+    * ``metrics``: name -> ``fn(model, data) -> float``, run after each epoch;
+      ``callbacks``: ``callback(trainer, epoch_record)`` after each epoch. Not saved.
+    """
+
+    batch_size: int = attrs.field(default=100, validator=option_validator(int_option, 1), metadata=_FIXED)
+    num_epochs: int = attrs.field(default=10, validator=option_validator(int_option, 0))
+    print_every: int = attrs.field(default=10, validator=option_validator(int_option, 1))
+    verbose: bool = attrs.field(default=True, converter=bool)
+    seed: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 0)), metadata=_FIXED)
+    sampling: str = attrs.field(default="replacement", validator=_one_of("replacement", "shuffle"), metadata=_FIXED)
+    val_size: int | None = attrs.field(default=1000, validator=_optional(option_validator(int_option, 0)),
+                                       metadata=_FIXED)
+    monitor: str | None = None
+    mode: str = attrs.field(default="min", validator=_one_of("min", "max"))
+    min_delta: float = attrs.field(default=0.0, converter=float,
+                                   validator=option_validator(number_option, 0.0, low_open=False))
+    patience: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 1)))
+    keep_best: bool = attrs.field(default=True, converter=bool)
+    clip_grad_norm: float | None = attrs.field(default=None, validator=_optional(option_validator(number_option)))
+    clip_grad_value: float | None = attrs.field(default=None, validator=_optional(option_validator(number_option)))
+    checkpoint_every: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 1)))
+    out_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
+    progress: bool | None = attrs.field(default=None, validator=_bool_or_none)
+    init_from: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
+    overwrite: bool = attrs.field(default=False, converter=bool, metadata=_NOT_SAVED)
+    data_options: Mapping[str, Any] | None = attrs.field(default=None, metadata=_NOT_SAVED)
+    metrics: Mapping[str, Callable] = attrs.field(factory=dict, validator=_metrics, metadata=_NOT_SAVED)
+    callbacks: list = attrs.field(factory=list, converter=list, validator=_callbacks, metadata=_NOT_SAVED)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able options (everything but ``metrics`` and ``callbacks``)."""
+        return attrs.asdict(self, filter=lambda a, v: a.metadata.get("save", True))
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], **overrides) -> "TrainerConfig":
+        known = {a.name for a in attrs.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"TrainerConfig: unknown options {unknown}")
+        return cls(**{**values, **overrides})
+
+
+#: The options a resumed run must keep (changing them would change which captions are drawn).
+FIXED_ON_RESUME = tuple(a.name for a in attrs.fields(TrainerConfig) if a.metadata.get("fixed_on_resume"))
+
+
+def check_resume_options(saved: Mapping[str, Any], overrides: Mapping[str, Any], source) -> None:
+    """Refuse an override of a :data:`FIXED_ON_RESUME` option that differs from the run's ``saved`` config.
+
+    Raises ``ValueError`` naming each option, the run's value and the one asked for.
+    """
+    changed = {k: (saved[k], overrides[k]) for k in FIXED_ON_RESUME if k in overrides and overrides[k] != saved.get(k)}
+    if changed:
+        what = "; ".join(f"{k}: the run has {run!r}, asked for {new!r}" for k, (run, new) in changed.items())
+        raise ValueError(f"cannot change {sorted(changed)} when resuming {source} (the run would no longer be the "
+                         f"same): {what}. Resume without them, or start a new run from its weights (init_from)")
