@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import io
 import json
 import os
 import re
@@ -320,12 +319,19 @@ def save_checkpoint(path, model: Captioner, optimizer=None, scheduler=None,
 
 def _sealed_image(fill: Callable[[h5py.File], None], version: int = FORMAT_VERSION) -> bytes:
     """Build an HDF5 file in memory with ``fill(file)`` and return its bytes, sealed."""
-    # In memory (h5py's file-object driver): HDF5 never touches the disk, so a full disk cannot crash it.
-    buffer = io.BytesIO()
-    with h5py.File(buffer, "w", userblock_size=SEAL_SIZE, track_order=True) as f:
+    # The core driver without a backing store: the file lives in memory (HDF5 never touches the
+    # disk, so a full disk cannot crash it) and C code builds it, as fast as writing to a file.
+    f = h5py.File(f"minitorch_cap-checkpoint-{os.getpid()}-{id(fill)}.h5", "w", driver="core",
+                  backing_store=False, track_order=True)
+    try:
         fill(f)
-    image = buffer.getvalue()
-    return _seal(image, version)
+        f.flush()
+        image = f.id.get_file_image()
+    finally:
+        f.close()
+    # The seal goes in front, as an HDF5 user block: HDF5 finds its superblock at byte 512
+    # and takes that as the base of every address in the file.
+    return _seal(bytes(SEAL_SIZE) + image, version)
 
 
 def _seal(image: bytes, version: int = FORMAT_VERSION) -> bytes:
@@ -445,9 +451,18 @@ def _check_structure(f: h5py.File, size: int) -> None:
                 raise CheckpointError(f"{group.name}/{key} is neither a group nor a dataset")
 
 
+def _open_image(raw: bytes) -> h5py.File:
+    """Open the bytes of an HDF5 file held in memory (the core driver: no disk, no Python callbacks)."""
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_fapl_core(backing_store=False)
+    fapl.set_file_image(raw)
+    return h5py.File(h5py.h5f.open(f"minitorch_cap-image-{os.getpid()}.h5".encode(), h5py.h5f.ACC_RDONLY,
+                                   fapl=fapl))
+
+
 def _parse(raw: bytes, path: Path) -> dict[str, Any]:
     try:
-        f = h5py.File(io.BytesIO(raw), "r")
+        f = _open_image(raw)
     except OSError as exc:
         raise CheckpointError(f"{path} is not a readable HDF5 checkpoint: the file is damaged, truncated "
                               f"or of another kind ({exc})") from exc
