@@ -135,7 +135,7 @@ def start_run(settings: RunSettings, data: dict, out_dir, *, init=None, **option
         model = MODEL_BUILDERS[settings.model](data, settings, np.random.default_rng(settings.seed))
     optimizer = Adam(model.named_parameters(), lr=settings.lr)
     scheduler = ExponentialLR(optimizer, gamma=settings.lr_decay)
-    options = {"verbose": False, "metrics": epoch_metrics(data), **options}
+    options = {"verbose": False, "metrics": epoch_metrics(data), "data_options": data.get("spec"), **options}
     return Trainer(model, data, optimizer, scheduler, batch_size=settings.batch_size, seed=settings.seed,
                    num_epochs=settings.epochs, clip_grad_norm=settings.clip_grad_norm,
                    out_dir=None if out_dir is None else str(out_dir), **options)
@@ -235,5 +235,5 @@ def data_of_checkpoint(checkpoint: Mapping[str, Any], override: DataSpec | None 
     """
     if override is not None:
         return override.load()
-    recorded = ((checkpoint.get("trainer") or {}).get("data") or {}).get("spec")
+    recorded = ((checkpoint.get("trainer") or {}).get("data") or {}).get("options")
     return DataSpec.from_dict(recorded or {}).load()

@@ -23,7 +23,8 @@ from .vocabulary import Vocabulary, tokenize
 __all__ = [
     "load_coco_data", "sample_coco_minibatch", "decode_captions", "caption_text", "check_model_data",
     "check_training_data",
-    "Vocabulary", "tokenize", "import_captions", "data_fingerprint", "fingerprint_differences",
+    "Vocabulary", "tokenize", "import_captions",
+    "data_fingerprint", "fingerprint_differences",
     "load_shapes_data", "check_caption", "caption_accuracy", "parse_caption", "model_caption_accuracy",
     "extract_features", "DEFAULT_TRAINING",
 ]

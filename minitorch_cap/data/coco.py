@@ -159,8 +159,7 @@ def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = 
 def _read_vocab(path: str) -> tuple[list[str], dict[str, int]]:
     """The course's vocabulary JSON -> (idx_to_word list, word_to_idx dict), checked to agree.
 
-    Each word appears once in ``idx_to_word``, at the id ``word_to_idx`` gives it. The
-    library's vocabulary rule (:func:`minitorch_cap.tokens.check_word_to_idx`) applies, and
+    The library's vocabulary rule (:func:`minitorch_cap.tokens.check_word_to_idx`) applies, and
     ``<START>`` and ``<END>`` are required too: a model trained on these captions must be
     able to begin and end one.
     """

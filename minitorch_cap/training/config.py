@@ -68,9 +68,8 @@ class TrainerConfig:
       (``RunFolderError``) when it holds another run unless ``overwrite`` (see ``run_dir``).
     * ``progress``: tqdm bar (``None``: only when stderr is a terminal).
     * ``init_from``: a checkpoint whose weights initialise the model (weights only).
-    * ``data_options``: how the data was loaded (JSON-able, e.g. a loader's arguments; default:
-      ``data["spec"]`` when the data carries one), kept in checkpoints with the data's
-      fingerprint (``minitorch_cap.data.data_fingerprint``).
+    * ``data_options``: how the data was loaded (JSON-able, e.g. ``DataSpec.to_dict()``), kept
+      in checkpoints with the data's fingerprint (``minitorch_cap.data.data_fingerprint``).
     * ``metrics``: name -> ``fn(model, data) -> float``, run after each epoch;
       ``callbacks``: ``callback(trainer, epoch_record)`` after each epoch. Not saved.
     """

@@ -145,7 +145,11 @@ class Trainer:
     @property
     def history(self) -> dict[str, Any]:
         """Everything ``history.json`` holds: per-iteration and per-epoch values, best epoch, config."""
-        return history_from_state(self.state())
+        return history_from_state({
+            "loss_history": self.loss_history, "val_loss_history": self.val_loss_history, "epochs": self.epochs,
+            "iterations_per_epoch": self.iterations_per_epoch, "monitor": self.monitor,
+            "best_epoch": self.best_epoch, "best_value": self.best_value, "stopped_early": self.stopped_early,
+            "config": self.config.to_dict()})
 
     # ----------------------------------------------------------------- the loop
     def train(self) -> dict[str, Any]:
@@ -309,9 +313,14 @@ class Trainer:
             "stopped_early": self.stopped_early, "monitor": self.monitor,
             "iterations_per_epoch": self.iterations_per_epoch,
             "data": {"num_train": self.num_train, "num_val": self.num_val, "fingerprint": self.data_fingerprint(),
-                     "options": self.config.data_options if self.config.data_options is not None
-                     else self.data.get("spec")},
+                     "options": self.config.data_options},
         }
+
+    def data_fingerprint(self) -> dict[str, Any]:
+        """``data_fingerprint(self.data)``, computed once."""
+        if self._fingerprint is None:
+            self._fingerprint = data_fingerprint(self.data)
+        return self._fingerprint
 
     def load_state(self, saved: Mapping[str, Any]) -> None:
         """Restore :meth:`state` (counters, sampler, histories, best value)."""
@@ -323,12 +332,6 @@ class Trainer:
         self.epochs = [dict(r) for r in saved["epochs"]]
         self.best.load_state(saved)
         self.stopped_early = bool(saved["stopped_early"])
-
-    def data_fingerprint(self) -> dict[str, Any]:
-        """``minitorch_cap.data.data_fingerprint(self.data)``, computed once."""
-        if self._fingerprint is None:
-            self._fingerprint = data_fingerprint(self.data)
-        return self._fingerprint
 
     def save(self, path) -> Path:
         """Write a resumable checkpoint (model, optimizer, schedule, trainer state) to ``path``."""
@@ -345,18 +348,19 @@ class Trainer:
 
     @classmethod
     def resume(cls, path, model=None, data: Mapping[str, Any] | None = None, optimizer: Optimizer | None = None,
-               scheduler=None, **overrides) -> "Trainer":
+               scheduler=None, *, checkpoint: Mapping[str, Any] | None = None, **overrides) -> "Trainer":
         """Continue the run saved in checkpoint ``path`` exactly where it stopped.
 
         ``model``, ``optimizer`` and ``scheduler`` are rebuilt from the checkpoint when not
         given (given ones must match it). ``data`` must be the same data set. ``overrides``
         may change options such as ``num_epochs``, ``out_dir``, ``progress``, ``metrics``,
         ``callbacks`` — but not those of :data:`~minitorch_cap.training.config.FIXED_ON_RESUME`.
-        Call ``train()`` on the result.
+        ``checkpoint``: the file's content when the caller has already read it
+        (``load_checkpoint(path)``), so that it is read once. Call ``train()`` on the result.
         """
         if data is None:
             raise TypeError("Trainer.resume: data is required (the same data set the run was trained on)")
-        checkpoint = load_checkpoint(path)
+        checkpoint = load_checkpoint(path) if checkpoint is None else checkpoint
         saved = checkpoint["trainer"]
         if saved is None:
             raise CheckpointError(f"{path} holds weights but no training state; start a new run from it with "
