@@ -61,7 +61,8 @@ if kind == "0.1.0":                       # the same content, 0.1.0 layout: a pl
         f.attrs["format"], f.attrs["format_version"], f.attrs["library_version"] = C.FORMAT, 1, "0.1.0"
         g = f.create_group("model", track_order=True)
         g.attrs["class"], g.attrs["config"] = "CaptioningModel", json.dumps(model.config())
-        g.create_dataset("vocab", data=np.array(C._vocabulary_list(model.word_to_idx), dtype=object),
+        words = sorted(model.word_to_idx, key=model.word_to_idx.get)      # 0.1.0: the word of each id 0..V-1
+        g.create_dataset("vocab", data=np.array(words, dtype=object),
                          dtype=h5py.string_dtype("utf-8"))
         C._write_tree(g.create_group("params", track_order=True), model.state_dict())
         for section in ("optimizer", "scheduler", "trainer"):
