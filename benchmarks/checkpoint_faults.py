@@ -13,7 +13,10 @@ seconds (``hang``: the worker process is killed by a watchdog and restarted afte
 Kinds of file:
 * ``sealed``: the current format (SHA-256 of the whole file in its seal, checked before
   HDF5 parses a byte).
-* ``0.1.0``: the same content in the 0.1.0 layout (no seal; Fletcher-32 on chunks only).
+* ``0.1.0``: the same content in the 0.1.0 layout (no seal; Fletcher-32 on chunks only),
+  read as ``load_checkpoint`` reads such files: HDF5 copies it in a child process first,
+  bounded by ``UNSEALED_READ_TIMEOUT`` (slow: one process per load; use a larger --step).
+* ``0.1.0-in-process``: the same files parsed in the loading process (what HDF5 alone does).
 * ``forged``: a sealed file whose seal is recomputed after the flip -- what a deliberately
   crafted file (or the 0.1.0 path) leaves to HDF5 and to the structure checks alone.
 """
@@ -52,7 +55,9 @@ if not os.path.exists(source):
     Trainer(model, data, opt, ExponentialLR(opt, 0.9), batch_size=4, num_epochs=1, verbose=False, out_dir=folder,
             val_size=2, progress=False).train()
 raw = open(source, "rb").read()
-if kind == "0.1.0":                       # the same content, 0.1.0 layout: a plain HDF5 file without seal
+if kind == "0.1.0-in-process":
+    C._rewrite_unsealed = lambda raw, path: raw
+if kind.startswith("0.1.0"):              # the same content, 0.1.0 layout: a plain HDF5 file without seal
     c = load_checkpoint(source)
     model = C._model_from(c, source)
     import io
@@ -101,12 +106,13 @@ for offset in offsets:
 """
 
 
-def run_kind(folder: str, kind: str, step: int, head: int, timeout: float) -> dict:
+def run_kind(folder: str, kind: str, step: int, head: int, timeout: float, extra=()) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
     size = int(subprocess.run([sys.executable, "-c", WORKER, folder, kind, str(timeout), ""], env=env,
                               capture_output=True, text=True, check=True).stdout.split()[-1])
-    offsets = sorted(set(range(0, size, step)) | set(range(min(head, size))))
+    offsets = sorted(set(range(0, size, step)) | set(range(min(head, size))) | {o for o in extra if o < size})
     counts = {k: 0 for k in ("error", "same", "different", "raw", "hang")}
+    hangs = []
     start, todo = time.perf_counter(), list(offsets)
     while todo:
         proc = subprocess.run([sys.executable, "-c", WORKER, folder, kind, str(timeout), ",".join(map(str, todo))],
@@ -117,9 +123,10 @@ def run_kind(folder: str, kind: str, step: int, head: int, timeout: float) -> di
         todo = todo[len(done):]
         if todo:                           # the worker died on todo[0]: a hang (watchdog) or a crash
             counts["hang"] += 1
+            hangs.append(todo[0])
             todo = todo[1:]
     return {"kind": kind, "bytes": size, "offsets": len(offsets), **counts,
-            "seconds": round(time.perf_counter() - start, 1)}
+            "seconds": round(time.perf_counter() - start, 1), "hang_offsets": hangs}
 
 
 def main() -> None:
@@ -127,14 +134,22 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=3, help="flip every STEP-th byte (default 3)")
     parser.add_argument("--head", type=int, default=2048, help="and every byte of the first HEAD bytes")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds before a load counts as a hang")
-    parser.add_argument("--kinds", default="sealed,0.1.0,forged")
+    parser.add_argument("--kinds", default="sealed,0.1.0-in-process,forged,0.1.0")
+    parser.add_argument("--slow-step", type=int, default=61,
+                        help="--step for the '0.1.0' kind (a process per load), which also gets every offset "
+                             "that hung in '0.1.0-in-process'")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
+        hung = []
         for kind in args.kinds.split(","):
-            rows.append(run_kind(folder, kind, args.step, args.head, args.timeout))
+            slow = kind == "0.1.0"
+            rows.append(run_kind(folder, kind, args.slow_step if slow else args.step, 0 if slow else args.head,
+                                 args.timeout, hung if slow else ()))
+            if kind == "0.1.0-in-process":
+                hung = rows[-1]["hang_offsets"]
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    keys = list(rows[0])
+    keys = [k for k in rows[0] if k != "hang_offsets"]
     print(" | ".join(f"{k:>9}" for k in keys))
     for row in rows:
         print(" | ".join(f"{row[k]!s:>9}" for k in keys))
