@@ -57,6 +57,7 @@ if not os.path.exists(source):
 raw = open(source, "rb").read()
 if kind == "0.1.0-in-process":
     C._rewrite_unsealed = lambda raw, path: raw
+C.UNSEALED_READ_TIMEOUT = timeout / 2    # the library's own bound must fire before the watchdog
 if kind.startswith("0.1.0"):              # the same content, 0.1.0 layout: a plain HDF5 file without seal
     c = load_checkpoint(source)
     model = C._model_from(c, source)

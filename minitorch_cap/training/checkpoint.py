@@ -34,7 +34,7 @@ in memory; SHA-256 runs at about 0.5-1 GB/s, so a 100 MB COCO checkpoint costs ~
 **Old files.** Checkpoints written by minitorch_cap 0.1.0 (format version 1: plain HDF5, no
 seal) still load, checked only by the Fletcher-32 checksums of their chunked arrays: a
 damaged attribute, vocabulary or chunk index of such a file may go undetected (measured:
-255 of 12,112 single-byte flips load different content), or make HDF5 fail (reported as
+257 of 12,112 single-byte flips load different content), or make HDF5 fail (reported as
 ``CheckpointError``). As HDF5 can also loop forever on such damage (1 in 12,112), an
 unsealed file is first copied by HDF5 in a child process killed after
 ``UNSEALED_READ_TIMEOUT`` seconds (about 0.3 s per load). Saving again writes the sealed format.
@@ -417,7 +417,7 @@ def _read_verified(path: Path) -> bytes:
 
 
 #: Seconds HDF5 may take to read an unsealed (0.1.0) file in a child process (see ``_rewrite_unsealed``).
-UNSEALED_READ_TIMEOUT = 60.0
+UNSEALED_READ_TIMEOUT = 30.0
 _NOT_A_CHECKPOINT = 3
 _REWRITE = r"""
 import sys
