@@ -44,7 +44,7 @@ from minitorch_cap.training import CheckpointError, Trainer, load_checkpoint
 from minitorch_cap.training import checkpoint as C
 
 folder, kind, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
-offsets = [int(x) for x in sys.argv[4].split(",")] if sys.argv[4] else []
+offsets = [int(x) for x in sys.stdin.read().split()] if sys.argv[4] == "-" else []
 source = os.path.join(folder, "checkpoint.h5")
 if not os.path.exists(source):
     from minitorch_cap.training.synthetic import random_caption_data
@@ -110,14 +110,14 @@ for offset in offsets:
 def run_kind(folder: str, kind: str, step: int, head: int, timeout: float, extra=()) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
     size = int(subprocess.run([sys.executable, "-c", WORKER, folder, kind, str(timeout), ""], env=env,
-                              capture_output=True, text=True, check=True).stdout.split()[-1])
+                              capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL).stdout.split()[-1])
     offsets = sorted(set(range(0, size, step)) | set(range(min(head, size))) | {o for o in extra if o < size})
     counts = {k: 0 for k in ("error", "same", "different", "raw", "hang")}
     hangs = []
     start, todo = time.perf_counter(), list(offsets)
     while todo:
-        proc = subprocess.run([sys.executable, "-c", WORKER, folder, kind, str(timeout), ",".join(map(str, todo))],
-                              env=env, capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, "-c", WORKER, folder, kind, str(timeout), "-"],
+                              input=" ".join(map(str, todo)), env=env, capture_output=True, text=True)
         done = [line.split() for line in proc.stdout.splitlines() if len(line.split()) == 2]
         for _, outcome in done:
             counts[outcome] += 1
