@@ -29,11 +29,12 @@ from .captioner import Captioner
 from .data import DEFAULT_TRAINING, model_caption_accuracy
 from .data.spec import DataSpec
 from .model import CaptioningModel
-from .nn.checks import int_option, number_option, option_validator
+from .nn.checks import float_option, int_option, option_validator
 from .optim import Adam, ExponentialLR
 from .reports import caption_report, is_builtin, write_caption_outputs
-from .training import Trainer, load_checkpoint, write_json
-from .training.run_dir import RunStatus
+from .training import Trainer, load_checkpoint
+from .training.checkpoint import write_json
+from .training.run_dir import RunLock, RunStatus
 from .training.run_dir import complete_run as complete_run_files
 
 #: Settings used when an option is not given. Built-in data: its measured recommendation
@@ -81,10 +82,10 @@ class RunSettings:
     wordvec_dim: int = attrs.field(validator=option_validator(int_option, 1))
     epochs: int = attrs.field(validator=option_validator(int_option, 1))
     batch_size: int = attrs.field(validator=option_validator(int_option, 1))
-    lr: float = attrs.field(validator=option_validator(number_option))
-    lr_decay: float = attrs.field(validator=option_validator(number_option))
+    lr: float = attrs.field(validator=option_validator(float_option, 0.0, low_open=True))
+    lr_decay: float = attrs.field(validator=option_validator(float_option, 0.0, low_open=True))
     clip_grad_norm: float | None = attrs.field(default=None, validator=attrs.validators.optional(
-        option_validator(number_option)))
+        option_validator(float_option, 0.0, low_open=True)))
     seed: int = attrs.field(default=0, validator=option_validator(int_option, 0))
 
     @classmethod
@@ -99,23 +100,50 @@ class RunSettings:
                 f"{self.lr_decay} per epoch")
 
 
-def check_resume_settings(checkpoint: Mapping[str, Any], given: Mapping[str, Any], path) -> None:
-    """The one rule of what a resumed run keeps: every setting but ``epochs``.
+MODEL_SETTINGS = ("model", "hidden_dim", "wordvec_dim")
+
+
+def saved_settings(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a checkpoint records: its model's (kind and sizes) and, for a run's, the rest."""
+    info = checkpoint["model"]
+    config = dict(info["config"])
+    settings = {"model": config.pop("cell_type", None) or _kind_of_class(info["class"]), **config}
+    state, schedule = checkpoint.get("trainer"), checkpoint.get("scheduler") or {}
+    if state is not None:
+        settings.update(batch_size=state["config"]["batch_size"], seed=state["config"]["seed"],
+                        clip_grad_norm=state["config"]["clip_grad_norm"], lr=schedule.get("base_lr"),
+                        lr_decay=schedule.get("hyperparams", {}).get("gamma"), epochs=state["config"]["num_epochs"])
+    return settings
+
+
+def _kind_of_class(class_name: str) -> str:
+    from .captioner import CAPTIONERS
+    return getattr(CAPTIONERS.get(class_name), "kind", class_name)
+
+
+def check_resume_settings(checkpoint: Mapping[str, Any], given: Mapping[str, Any], path, *,
+                          only: tuple[str, ...] | None = None, label=str, init_hint: str | None = None) -> None:
+    """The one rule of what a resumed run keeps: every setting but ``epochs`` (or those in ``only``).
 
     ``given``: the settings a user passed (``None`` = not given). A value that differs from
-    the run's raises ``ValueError`` naming the setting, both values and the way out.
+    the checkpoint's raises ``ValueError`` naming the setting (as ``label(name)``: the command
+    line passes its option names), both values and the way out (``init_hint``: how to start a
+    new run from the weights). With ``only=MODEL_SETTINGS`` it is the rule of a new run
+    started from the checkpoint's weights (``init``): the model is the checkpoint's.
     """
-    state, schedule = checkpoint["trainer"], checkpoint["scheduler"] or {}
-    config = checkpoint["model"]["config"]
-    saved = {"model": config.get("cell_type", checkpoint["model"]["class"]), **config,
-             "batch_size": state["config"]["batch_size"], "seed": state["config"]["seed"],
-             "clip_grad_norm": state["config"]["clip_grad_norm"], "lr": schedule.get("base_lr"),
-             "lr_decay": schedule.get("hyperparams", {}).get("gamma")}
+    saved = saved_settings(checkpoint)
+    init_hint = init_hint or f"init={str(path)!r}"
     for name, value in given.items():
-        if name != "epochs" and value is not None and name in saved and value != saved[name]:
-            raise ValueError(f"{name} {value} differs from the run's {saved[name]}: a resumed run continues with the "
-                             f"model, optimizer, schedule, batch size and random state it was started with; drop "
-                             f"it, or start a new run from the checkpoint's weights (init) instead of resuming {path}")
+        if name == "epochs" or value is None or name not in saved or value == saved[name]:
+            continue
+        if only is not None and name not in only:
+            continue
+        if only is not None:
+            raise ValueError(f"{label(name)} {value} differs from the checkpoint's {saved[name]}: a run started "
+                             f"from the weights of {path} has its model; drop {label(name)}, or train a new model")
+        raise ValueError(f"{label(name)} {value} differs from the run's {saved[name]}: a resumed run continues "
+                         "with the model, optimizer, schedule, batch size and random state it was started with; "
+                         f"drop {label(name)}, or start a new run from its weights with {init_hint}")
 
 
 def epoch_metrics(data: Mapping) -> dict:
@@ -123,14 +151,15 @@ def epoch_metrics(data: Mapping) -> dict:
     return {"val_accuracy": model_caption_accuracy} if is_builtin(data) else {}
 
 
-def start_run(settings: RunSettings, data: dict, out_dir, *, init=None, **options) -> Trainer:
-    """A new run: the model (or the weights of checkpoint ``init``), Adam, ExponentialLR, the Trainer.
+def start_run(settings: RunSettings, data: dict, out_dir, *, init=None, init_checkpoint=None, **options) -> Trainer:
+    """A new run: the model (or the model of checkpoint ``init``), Adam, ExponentialLR, the Trainer.
 
-    ``options`` go to the ``Trainer`` (``overwrite``, ``progress``, ``callbacks``, ...).
+    ``init_checkpoint``: ``init``'s content when already read. ``options`` go to the
+    ``Trainer`` (``overwrite``, ``progress``, ``callbacks``, ...).
     """
     if init is not None:
-        from .training import load_model
-        model = load_model(init)
+        from .training.checkpoint import _model_from
+        model = _model_from(load_checkpoint(init) if init_checkpoint is None else init_checkpoint, init)
     else:
         model = MODEL_BUILDERS[settings.model](data, settings, np.random.default_rng(settings.seed))
     optimizer = Adam(model.named_parameters(), lr=settings.lr)
@@ -205,27 +234,32 @@ def write_run_outputs(trainer: Trainer, data: dict, out_dir, *, max_length: int 
     return metrics
 
 
-def complete_run(folder, data: dict | None = None, **options) -> tuple[RunStatus, dict | None]:
+def complete_run(folder, data: dict | None = None, *, trainer: Trainer | None = None, max_length=None,
+                 num_images: int = 16, started: float | None = None, **options) -> tuple[RunStatus, dict | None]:
     """Bring a run folder, killed at any point, to the state of an uninterrupted run.
 
     Repairs ``history.json``/``best.h5`` from the checkpoint, resumes training when epochs
-    are missing, and draws the missing pictures and ``metrics.json``. ``data``: the run's
-    (default: reloaded from the spec its checkpoint records). Returns the folder's status
-    and the metrics written (``None`` when nothing needed drawing).
+    are missing, and draws the pictures and ``metrics.json`` when any report file is missing
+    or training just ran. ``data``: the run's (default: reloaded from the spec its checkpoint
+    records); ``trainer``: the run's trainer when the caller has it (after ``train()``).
+    Returns the folder's status and the metrics written (``None`` when nothing was drawn).
     """
     folder = Path(folder)
     status = complete_run_files(folder)
     if status.checkpoint is None:
         raise ValueError(f"{folder} has no checkpoint.h5: the run never reached its first checkpoint; start it again")
-    checkpoint = load_checkpoint(status.checkpoint)
-    data = data if data is not None else data_of_checkpoint(checkpoint)
-    trainer = resume_run(status.checkpoint, data, checkpoint=checkpoint, **options)
-    if not status.complete:
-        trainer.train()
-        status = complete_run_files(folder)
-    if not status.missing:
-        return status, None
-    return status, write_run_outputs(trainer, data, folder)
+    if trainer is None or not status.complete:
+        checkpoint = load_checkpoint(status.checkpoint)
+        data = data if data is not None else data_of_checkpoint(checkpoint)
+        trainer = resume_run(status.checkpoint, data, checkpoint=checkpoint, **options)
+        if not status.complete:
+            trainer.train()
+            status = complete_run_files(folder)
+        elif not status.missing:
+            return status, None
+    with RunLock(folder):       # one writer at a time, pictures included
+        return status, write_run_outputs(trainer, data, folder, max_length=max_length, num_images=num_images,
+                                         started=started)
 
 
 def data_of_checkpoint(checkpoint: Mapping[str, Any], override: DataSpec | None = None) -> dict:
@@ -237,3 +271,91 @@ def data_of_checkpoint(checkpoint: Mapping[str, Any], override: DataSpec | None 
         return override.load()
     recorded = ((checkpoint.get("trainer") or {}).get("data") or {}).get("options")
     return DataSpec.from_dict(recorded or {}).load()
+
+
+@attrs.frozen
+class PreparedRun:
+    """What :func:`prepare_run` made: the ``trainer`` (new or resumed), its ``data`` and data ``spec``,
+    the run folder ``out``, the ``settings`` (a new run's) and the ``checkpoint`` path resumed (or None)."""
+
+    trainer: Trainer
+    data: dict
+    spec: DataSpec
+    out: Path | None
+    settings: RunSettings | None
+    resumed: Path | None
+
+
+def prepare_run(given: Mapping[str, Any], data_options: Mapping[str, Any], *, resume=None, init=None, out=None,
+                overwrite: bool = False, comm=None, label=str, **trainer_options) -> PreparedRun:
+    """Everything ``minitorch-cap train`` does before training, checked before any file is touched.
+
+    ``given``: run settings the user chose (``None`` = the preset, or the checkpoint's);
+    ``data_options``: :class:`DataSpec` fields given (empty: the data the resumed run recorded,
+    else the built-in data). ``resume``: a run's checkpoint (or its folder) to continue or
+    complete; ``init``: a checkpoint whose model starts a new run. ``out``: the run folder
+    (default: the resumed run's, or the first free ``runs/shapes-MODEL[-k]``, claimed
+    atomically). Under MPI (``comm``) rank 0 alone checks and claims the folder.
+    ``label`` names settings in messages (the command line passes its option names).
+    Raises ``ValueError``/``OSError`` (``CheckpointError``, ``RunFolderError``, ``DataError``)
+    naming what is wrong; a ``KeyboardInterrupt`` while the data loads says nothing was saved.
+    """
+    from .training import check_run_dir, claim_default_run_dir
+
+    root = comm is None or comm.Get_rank() == 0
+    given, settings, init_checkpoint = dict(given), None, None
+    if resume is not None:
+        resume = Path(resume) / "checkpoint.h5" if Path(resume).is_dir() else Path(resume)
+        checkpoint = load_checkpoint(resume)
+        if checkpoint["trainer"] is None:
+            raise ValueError(f"{str(resume)!r} holds weights but no training state; start a new run from it instead")
+        check_resume_settings(checkpoint, given, resume, label=label, init_hint=f"{label('init')} {resume}")
+        out = Path(out or resume.parent)
+        if root:
+            check_run_dir(out, overwrite=overwrite, resume_from=resume)
+        spec = DataSpec.choose(data_options, checkpoint["trainer"]["data"].get("options"))
+    else:
+        if init is not None:
+            init_checkpoint = load_checkpoint(init)     # readable, and its model agrees with the settings given
+            check_resume_settings(init_checkpoint, given, init, only=MODEL_SETTINGS, label=label)
+            given.update({k: v for k, v in saved_settings(init_checkpoint).items() if k in MODEL_SETTINGS})
+        spec = DataSpec.choose(data_options)
+        settings = RunSettings.resolve(given, spec)
+        if root:
+            out = (check_run_dir(out, overwrite=overwrite) if out is not None else
+                   claim_default_run_dir(Path("runs") / f"{'shapes' if spec.builtin else 'coco'}-{settings.model}"))
+        if comm is not None:
+            out = Path(comm.bcast(str(out) if root else None, root=0))
+    try:
+        data = spec.load()
+    except KeyboardInterrupt:
+        kept = f"{resume} is unchanged" if resume else "nothing was saved"
+        raise KeyboardInterrupt(f"while loading the data, before training; {kept}") from None
+    trainer_options.update(overwrite=overwrite, comm=comm)
+    if resume is not None:
+        trainer = resume_run(resume, data, given=given, checkpoint=checkpoint, out_dir=str(out), **trainer_options)
+    else:
+        trainer = start_run(settings, data, out, init=init, init_checkpoint=init_checkpoint, **trainer_options)
+    return PreparedRun(trainer, data, spec, out, settings, resume)
+
+
+def load_run(path, data_options: Mapping[str, Any] | None = None):
+    """A checkpoint's model and data, read once: ``(checkpoint, model, data, spec)``.
+
+    The data is the one its run recorded unless ``data_options`` (:class:`DataSpec` fields)
+    are given; a model that does not read that data (vocabulary, feature size) raises
+    ``ValueError`` saying which options to give.
+    """
+    from .data import check_model_data
+    from .training.checkpoint import _model_from
+
+    checkpoint = load_checkpoint(path)
+    model = _model_from(checkpoint, path)
+    spec = DataSpec.choose(data_options or {}, ((checkpoint["trainer"] or {}).get("data") or {}).get("options"))
+    data = spec.load()
+    try:
+        check_model_data(model, data, f"the checkpoint and {spec.describe()}")
+    except ValueError as exc:
+        raise ValueError(f"{exc}. Give the data the run was trained on (--data-dir, --max-train, --data-seed, "
+                         "--no-pca), or no data option to use the data the checkpoint records") from None
+    return checkpoint, model, data, spec

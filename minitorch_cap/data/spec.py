@@ -53,7 +53,7 @@ class DataSpec:
 
     def __attrs_post_init__(self):
         if self.data_dir is not None and self.max_val is not None:
-            raise DataError("max_val applies to the built-in data only (COCO's validation split is read as it is)")
+            raise DataError("max_val (--max-val) applies to the built-in data only (COCO's validation split is read as it is)")
 
     @property
     def builtin(self) -> bool:
@@ -71,6 +71,13 @@ class DataSpec:
         known = {a.name for a in attrs.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
+    @classmethod
+    def choose(cls, given: Mapping[str, Any], recorded: Mapping[str, Any] | None = None) -> "DataSpec":
+        """The options ``given`` (``None`` values ignored); when none is given, the ``recorded``
+        ones (a checkpoint's run), else the defaults (the built-in data set)."""
+        given = {k: v for k, v in given.items() if v is not None}
+        return cls.from_dict(recorded) if recorded is not None and not given else cls(**given)
+
     def argv(self) -> list[str]:
         """These options as command-line arguments (``--data-dir DIR --max-train N ...``)."""
         argv: list[str] = []
@@ -83,6 +90,33 @@ class DataSpec:
         if self.data_seed != 0:
             argv += ["--data-seed", str(self.data_seed)]
         return argv
+
+    def _pca(self) -> bool:
+        """The features read: as asked, or (``pca_features=None``) the PCA ones unless only the full ones are there."""
+        if self.pca_features is not None or self.builtin:
+            return bool(self.pca_features in (None, True))
+        folder = Path(self.data_dir)
+        has = {pca: all((folder / feature_file(s, pca)).is_file() for s in ("train", "val")) for pca in (True, False)}
+        return has[True] or not has[False]
+
+    def vocabulary_and_input_dim(self) -> tuple[dict[str, int], int]:
+        """The data's ``word_to_idx`` and feature size, without loading the data (for ``summary``)."""
+        if self.builtin:
+            from .shapes import VOCABULARY
+            from .shapes_features import FEATURE_DIM
+            return dict(VOCABULARY.word_to_idx), FEATURE_DIM
+        import h5py
+
+        from .coco import _read_vocab
+        folder = Path(self.data_dir)
+        check_coco_folder(folder, self._pca())
+        _, word_to_idx = _read_vocab(str(folder / VOCAB_FILE))
+        path = folder / feature_file("train", self._pca())
+        try:
+            with h5py.File(path, "r") as f:
+                return word_to_idx, int(f["features"].shape[-1])
+        except (OSError, KeyError) as exc:
+            raise DataError(f"cannot read the feature size of {str(path)!r}: {exc}") from None
 
     def load(self) -> dict:
         """The data dict (``load_coco_data``'s keys, plus ``spec``: this spec as a dict).
@@ -101,11 +135,7 @@ def _load(spec: DataSpec) -> dict:
         sizes = {"num_train": spec.max_train or DEFAULT_TRAINING["num_train"],
                  "num_val": spec.max_val or DEFAULT_TRAINING["num_val"]}
         return load_shapes_data(seed=spec.data_seed, **sizes)
-    data_dir = Path(spec.data_dir)
-    pca = spec.pca_features
-    if pca is None:
-        pca = not all((data_dir / feature_file(s, False)).is_file() for s in ("train", "val")) \
-            or all((data_dir / feature_file(s, True)).is_file() for s in ("train", "val"))
+    data_dir, pca = Path(spec.data_dir), spec._pca()
     check_coco_folder(data_dir, pca)
     return load_coco_data(str(data_dir), max_train=spec.max_train, pca_features=pca,
                           rng=np.random.default_rng(spec.data_seed))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import float_input
-from .functional import sigmoid_
+from .functional import sigmoid_, sigmoid_grad_, tanh_grad_
 from .recurrent import Recurrent
 
 
@@ -20,6 +20,9 @@ class LSTM(Recurrent):
 
     Weights ``Wx (D, 4H)``, ``Wh (H, 4H)``, ``b (4H,)``, blocks in the order of ``GATES``.
     ``backward(dh)`` returns ``(dx, dh0)``, or ``(dx, dh0, dc0)`` when ``c0`` was passed.
+    ``backward(dh, dc)`` also takes the gradient of the last cell state ``c_T`` (N, H), which
+    :meth:`final_cell` returns: a caller that uses ``c_T`` (a single step, as the course's
+    ``lstm_step_backward``, or a sequence continued elsewhere) passes its gradient there.
     """
 
     GATES = ("i", "f", "o", "g")
@@ -68,7 +71,11 @@ class LSTM(Recurrent):
         self._save_for_backward(X=X, gates=gates, Hs=Hs, Cs=Cs, tanh_C=tanh_C, has_c0=has_c0)
         return np.ascontiguousarray(Hs[1:].transpose(1, 0, 2))
 
-    def backward(self, dh):
+    def final_cell(self) -> np.ndarray:
+        """``c_T`` (N, H): the cell state after the last step of the last forward (a copy)."""
+        return self._saved()["Cs"][-1].copy()
+
+    def backward(self, dh, dc=None):
         cache = self._saved()
         X, gates, Hs, Cs, tanh_C = cache["X"], cache["gates"], cache["Hs"], cache["Cs"], cache["tanh_C"]
         T, N, H = tanh_C.shape
@@ -78,7 +85,8 @@ class LSTM(Recurrent):
         di, df, do, dg = dgates
         WhT = self.Wh.data.T
         dnext_h = np.zeros((N, H), dtype=self.dtype)
-        dnext_c = np.zeros((N, H), dtype=self.dtype)
+        dnext_c = (np.zeros((N, H), dtype=self.dtype) if dc is None  # gradient of c_T; a copy we overwrite
+                   else np.array(float_input("LSTM.backward", "dc", dc, self.dtype, N=N, H=H), copy=True))
         dc, tmp = np.empty((N, H), dtype=self.dtype), np.empty((N, H), dtype=self.dtype)
         for t in range(T - 1, -1, -1):
             i, f, o, g = gates[t]
@@ -93,21 +101,13 @@ class LSTM(Recurrent):
             dc += dnext_c
             # pre-activation gradients: sigmoid' = s (1 - s), tanh' = 1 - t^2
             np.multiply(dh_t, tc, out=do)
-            np.subtract(1, o, out=tmp)
-            tmp *= o
-            do *= tmp
+            sigmoid_grad_(do, o, tmp)
             np.multiply(dc, g, out=di)
-            np.subtract(1, i, out=tmp)
-            tmp *= i
-            di *= tmp
+            sigmoid_grad_(di, i, tmp)
             np.multiply(dc, Cs[t], out=df)
-            np.subtract(1, f, out=tmp)
-            tmp *= f
-            df *= tmp
+            sigmoid_grad_(df, f, tmp)
             np.multiply(dc, i, out=dg)
-            np.multiply(g, g, out=tmp)
-            np.subtract(1, tmp, out=tmp)
-            dg *= tmp
+            tanh_grad_(dg, g, tmp)
             np.multiply(dc, f, out=dnext_c)
             np.copyto(dA[t].reshape(N, 4, H), dgates.transpose(1, 0, 2))
             np.matmul(dA[t], WhT, out=dnext_h)

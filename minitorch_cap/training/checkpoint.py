@@ -144,11 +144,9 @@ def atomic_write_bytes(path, data) -> Path:
     system (``ENOSPC``, ``EROFS``, ``EIO``, ...); then ``path`` is as it was and the
     temporary file is removed.
     """
-    path = Path(path)
-    tmp = _temp_path(path)
     view = memoryview(data).cast("B")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def fill(tmp: Path) -> None:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             written = 0
@@ -157,15 +155,7 @@ def atomic_write_bytes(path, data) -> Path:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
-    except OSError as exc:
-        _discard(tmp)
-        raise _write_error(path, exc) from exc
-    except BaseException:
-        _discard(tmp)
-        raise
-    _fsync_folder(path.parent)
-    return path
+    return _replace(path, fill)
 
 
 def atomic_write(path, write: Callable[[Path], None]) -> Path:
@@ -175,16 +165,23 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
     the file system raise ``WriteError`` naming the folder. Prefer ``atomic_write_bytes``
     (the content built in memory first), which never lets a library see a full disk.
     """
-    path = Path(path)
-    tmp = _temp_path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def fill(tmp: Path) -> None:
         write(tmp)
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+    return _replace(path, fill)
+
+
+def _replace(path, fill: Callable[[Path], None]) -> Path:
+    """``fill(tmp)`` writes and fsyncs a temporary file next to ``path``, which then replaces ``path``."""
+    path = Path(path)
+    tmp = _temp_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fill(tmp)
         os.replace(tmp, path)
     except OSError as exc:
         _discard(tmp)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
-from ..nn.checks import int_option, number_option, option_validator
+from ..nn.checks import float_option, int_option, option_validator
 
 _optional = attrs.validators.optional
 _NOT_SAVED = {"save": False}
@@ -85,11 +85,11 @@ class TrainerConfig:
     monitor: str | None = None
     mode: str = attrs.field(default="min", validator=_one_of("min", "max"))
     min_delta: float = attrs.field(default=0.0, converter=float,
-                                   validator=option_validator(number_option, 0.0, low_open=False))
+                                   validator=option_validator(float_option, 0.0))
     patience: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 1)))
     keep_best: bool = attrs.field(default=True, converter=bool)
-    clip_grad_norm: float | None = attrs.field(default=None, validator=_optional(option_validator(number_option)))
-    clip_grad_value: float | None = attrs.field(default=None, validator=_optional(option_validator(number_option)))
+    clip_grad_norm: float | None = attrs.field(default=None, validator=_optional(option_validator(float_option, 0.0, low_open=True)))
+    clip_grad_value: float | None = attrs.field(default=None, validator=_optional(option_validator(float_option, 0.0, low_open=True)))
     checkpoint_every: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 1)))
     out_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
     progress: bool | None = attrs.field(default=None, validator=_bool_or_none)

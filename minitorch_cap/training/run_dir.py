@@ -150,6 +150,9 @@ def _key(folder: Path) -> str:
 
 
 def _make_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise RunFolderError(f"out_dir {str(folder)!r} exists and is not a folder; give a folder (it is created "
+                             "if needed)")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:          # a file in the way, a missing or read-only parent, ...
@@ -232,6 +235,32 @@ class RunDir:
         self.close()
 
 
+def _other_run(path: Path, resume_from) -> bool:
+    """Whether ``path`` holds a run other than the one of checkpoint ``resume_from``."""
+    same_folder = resume_from is not None and _key(Path(resume_from).parent) == _key(path)
+    return holds_run(path) and not same_folder
+
+
+def _refuse_other_run(path: Path) -> None:
+    raise RunFolderError(f"out_dir {str(path)!r} already holds a run; continue it by resuming from "
+                         f"{path / CHECKPOINT_NAME}, choose another folder, or overwrite it "
+                         "(its files are kept until the new run's first checkpoint)")
+
+
+def check_run_dir(path, *, overwrite: bool = False, resume_from=None) -> Path:
+    """The checks of :func:`open_run_dir`, touching no file of a run: for a command to make
+    before any long work. Creates the folder if needed; raises ``RunFolderError`` when it
+    cannot be created or written, when another process holds its lock, or when it holds
+    another run and ``overwrite`` is false."""
+    path = Path(path)
+    _make_folder(path)
+    if _other_run(path, resume_from) and not overwrite:
+        _refuse_other_run(path)
+    if _key(path) not in _claimed:
+        RunLock(path).acquire().release()
+    return path
+
+
 def open_run_dir(path, *, overwrite: bool = False, resume_from=None) -> RunDir:
     """Create (if needed), check and lock the run folder ``path``; return its ``RunDir``.
 
@@ -251,15 +280,12 @@ def open_run_dir(path, *, overwrite: bool = False, resume_from=None) -> RunDir:
     try:
         _recover_previous(path)
         remove_stale_temp_files(path)
-        same_folder = resume_from is not None and _key(Path(resume_from).parent) == _key(path)
         previous = None
-        if holds_run(path) and not same_folder:
+        if _other_run(path, resume_from):
             if not overwrite:
-                raise RunFolderError(f"out_dir {str(path)!r} already holds a run; continue it by resuming from "
-                                     f"{path / CHECKPOINT_NAME}, choose another folder, or overwrite it "
-                                     "(its files are kept until the new run's first checkpoint)")
+                _refuse_other_run(path)
             previous = _set_aside(path)
-        if resume_from is not None and not same_folder:
+        if resume_from is not None and _key(Path(resume_from).parent) != _key(path):
             best = Path(resume_from).parent / BEST_NAME
             if best.is_file() and not (path / BEST_NAME).exists():
                 atomic_write_bytes(path / BEST_NAME, best.read_bytes())

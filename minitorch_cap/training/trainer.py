@@ -31,6 +31,7 @@ import numpy as np
 
 from ..data.checks import check_model_data, check_training_data
 from ..data.fingerprint import data_fingerprint, fingerprint_differences
+from ..distributed import data_parallel
 from ..optim import clip_grad_norm_, clip_grad_value_, optimizer_from_state, scheduler_from_state
 from ..optim.optimizer import Optimizer
 from . import progress
@@ -71,11 +72,14 @@ class Trainer:
     ``train_captions (N, T) int``, ``train_image_idxs (N,) int`` and ``train_features``;
     ``val_*`` likewise for validation (optional). The optimizer must update ``model``'s own
     parameters. Raises ``TypeError``/``ValueError``/``KeyError`` naming what is wrong.
+
+    ``comm``: an MPI communicator (``minitorch_cap.distributed.world()``, ``MPI.COMM_WORLD``)
+    to train data-parallel over its ranks, the same run as alone (``minitorch_cap.distributed``).
     """
 
     def __init__(self, model, data: Mapping[str, Any], optimizer: Optimizer, scheduler=None,
                  batch_size=_UNSET, num_epochs=_UNSET, print_every=_UNSET, verbose=_UNSET, seed=_UNSET, *,
-                 config: TrainerConfig | None = None, **options):
+                 config: TrainerConfig | None = None, comm=None, **options):
         # The SPEC's (and CS231n's) options may also come positionally, in this order.
         given = dict(batch_size=batch_size, num_epochs=num_epochs, print_every=print_every, verbose=verbose,
                      seed=seed)
@@ -85,9 +89,14 @@ class Trainer:
             raise TypeError(f"Trainer: optimizer must be a minitorch_cap.optim optimizer, got {type(optimizer).__name__}")
         if scheduler is not None and scheduler.optimizer is not optimizer:
             raise ValueError("Trainer: the scheduler drives a different optimizer than the one given")
+        optimizer.check_params_of(model, "Trainer")
         self.model, self.data, self.optimizer, self.scheduler = model, data, optimizer, scheduler
-        self.num_train, self.num_val = check_training_data(data, model, "Trainer")
+        # comm (an MPI communicator): data-parallel over its ranks; None: this process alone (no-op hook).
+        self.parallel = data_parallel(comm)
+        if not self.parallel.is_writer:     # rank 0 alone prints, shows progress and writes out_dir
+            self.config = cfg = attrs.evolve(cfg, verbose=False, progress=False)
         check_model_data(model, data, "Trainer")
+        self.num_train, self.num_val = check_training_data(data, model, "Trainer")
         self._val_idx = _val_subset(self.num_val, cfg.val_size)
         monitor = cfg.monitor or ("val_loss" if self._val_idx.size else "train_loss")
         if monitor == "val_loss" and not self._val_idx.size:
@@ -100,7 +109,7 @@ class Trainer:
             init_from_checkpoint(model, cfg.init_from)
         self.sampler = MinibatchSampler(self.num_train, cfg.batch_size, cfg.sampling, cfg.seed)
         self.best = BestTracker(monitor, cfg.mode, cfg.min_delta)
-        self.out_dir = Path(cfg.out_dir) if cfg.out_dir else None
+        self.out_dir = Path(cfg.out_dir) if cfg.out_dir and self.parallel.is_writer else None
         # Counters: completed epochs, completed iterations, iterations done in the current epoch.
         self.epoch = 0
         self.iteration = 0
@@ -163,6 +172,7 @@ class Trainer:
         show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
         self.should_stop = False
         try:
+            self.parallel.begin(self.model, self.rng)
             self._bar = progress.progress_bar(self.num_iterations, self.iteration) if show else None
             while self.epoch < cfg.num_epochs and not self.should_stop:
                 if self.epoch_iteration == 0:
@@ -180,6 +190,9 @@ class Trainer:
                             and self.epoch_iteration < self.iterations_per_epoch):
                         self._save_checkpoint()
                 self._end_epoch()
+        except BaseException as exc:
+            self.parallel.failed(exc, self.last_checkpoint)   # data-parallel: the other ranks stop too
+            raise
         finally:
             if self._bar is not None:
                 self._bar.close()
@@ -192,10 +205,11 @@ class Trainer:
     def _train_step(self, idx: np.ndarray) -> float:
         """Forward, backward, guard, clip, update; returns the minibatch loss."""
         data, cfg = self.data, self.config
+        idx, share = self.parallel.split(idx)          # this rank's part of the global minibatch
         captions = data["train_captions"][idx]
         features = data["train_features"][data["train_image_idxs"][idx]]
         loss, _ = self.model.loss(features, captions)
-        loss = float(loss)
+        loss = float(self.parallel.reduce_gradients(self.model, loss, share))   # global loss and gradients
         if not math.isfinite(loss):
             self._diverged(f"the loss is {loss}")
         for name, param in self.model.named_parameters():
@@ -229,6 +243,7 @@ class Trainer:
     def _end_epoch(self) -> None:
         cfg = self.config
         ipe = self.iterations_per_epoch
+        self.parallel.check_weights(self.model, self.epoch + 1)
         record: dict[str, Any] = {
             "epoch": self.epoch + 1,
             "iteration": self.iteration,
@@ -271,7 +286,8 @@ class Trainer:
         if not idx.size:
             return None
         data, B = self.data, self.config.batch_size
-        total = 0.0
+        total, size = 0.0, idx.size
+        idx = self.parallel.part(idx)                  # this rank's contiguous part (all of it alone)
         self.model.eval()
         try:
             for start in range(0, idx.size, B):
@@ -280,7 +296,7 @@ class Trainer:
                 total += float(self.model.forward(features, data["val_captions"][chunk])) * chunk.size
         finally:
             self.model.train()
-        return total / idx.size
+        return self.parallel.sum(total) / size
 
     def evaluate_metrics(self) -> dict[str, float]:
         """Run each ``metrics`` hook ``fn(model, data) -> float`` with the model in eval mode."""
@@ -290,7 +306,7 @@ class Trainer:
         self.model.eval()
         try:
             for name, fn in self.config.metrics.items():
-                value = fn(self.model, self.data)
+                value = self.parallel.metric(fn, self.model, self.data)
                 try:
                     values[name] = float(value)
                 except (TypeError, ValueError):
@@ -348,7 +364,8 @@ class Trainer:
 
     @classmethod
     def resume(cls, path, model=None, data: Mapping[str, Any] | None = None, optimizer: Optimizer | None = None,
-               scheduler=None, *, checkpoint: Mapping[str, Any] | None = None, **overrides) -> "Trainer":
+               scheduler=None, *, checkpoint: Mapping[str, Any] | None = None, comm=None,
+               **overrides) -> "Trainer":
         """Continue the run saved in checkpoint ``path`` exactly where it stopped.
 
         ``model``, ``optimizer`` and ``scheduler`` are rebuilt from the checkpoint when not
@@ -356,7 +373,8 @@ class Trainer:
         may change options such as ``num_epochs``, ``out_dir``, ``progress``, ``metrics``,
         ``callbacks`` — but not those of :data:`~minitorch_cap.training.config.FIXED_ON_RESUME`.
         ``checkpoint``: the file's content when the caller has already read it
-        (``load_checkpoint(path)``), so that it is read once. Call ``train()`` on the result.
+        (``load_checkpoint(path)``), so that it is read once. ``comm``: as for ``Trainer`` (a run
+        saved with K ranks resumes with any number). Call ``train()`` on the result.
         """
         if data is None:
             raise TypeError("Trainer.resume: data is required (the same data set the run was trained on)")
@@ -381,6 +399,8 @@ class Trainer:
             raise CheckpointError(f"{path} holds no optimizer state; it cannot be resumed")
         if scheduler is not None and sched_state is None:
             raise ValueError(f"Trainer.resume: a scheduler was given but {path} was saved without one")
+        if optimizer is not None:       # before its state is loaded: a foreign optimizer is left untouched
+            optimizer.check_params_of(model, "Trainer.resume")
         try:
             if optimizer is None:
                 optimizer = optimizer_from_state(opt_state, model.named_parameters())
@@ -394,7 +414,7 @@ class Trainer:
             raise CheckpointError(f"{path}: {exc}") from None
         config = TrainerConfig.from_dict(saved["config"], **{"init_from": None,
                                                              "data_options": saved["data"].get("options"), **overrides})
-        trainer = cls(model, data, optimizer, scheduler, config=config)
+        trainer = cls(model, data, optimizer, scheduler, config=config, comm=comm)
         if (trainer.num_train, trainer.num_val) != (saved["data"]["num_train"], saved["data"]["num_val"]):
             raise ValueError(f"Trainer.resume: the data has {trainer.num_train} train / {trainer.num_val} val "
                              f"captions, the run in {path} had {saved['data']['num_train']} / {saved['data']['num_val']}")

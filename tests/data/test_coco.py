@@ -258,3 +258,11 @@ def test_what_load_coco_data_accepts_trains_and_decodes(coco_dir):
     Trainer(model, data, Adam(model.named_parameters()), batch_size=4, num_epochs=1, verbose=False,
             progress=False).train()
     decode_captions(model.sample(data["val_features"], max_length=5), data["idx_to_word"])
+
+
+def test_caption_text_drops_the_start_and_end_markers_but_keeps_unk():
+    from minitorch_cap.data import caption_text
+
+    idx_to_word = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "cat"]
+    rows = np.array([[1, 4, 3, 5, 2, 0], [4, 5, 2, 4, 4, 0]])
+    assert caption_text(rows, idx_to_word) == ["a <UNK> cat", "a cat"]

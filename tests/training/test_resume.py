@@ -148,3 +148,15 @@ def test_resume_refuses_other_data_and_says_what_differs(data, tmp_path):
         Trainer.resume(path, data=other)
     resumed = Trainer.resume(path, data=make_caption_data(), num_epochs=2, progress=False)
     assert resumed.config.data_options == {"loader": "test", "seed": 0}    # carried over to the next checkpoints
+
+
+def test_resume_with_an_optimizer_but_no_model_is_refused(data, tmp_path):
+    """Issue 14: resume rebuilt the model from the checkpoint and the caller's optimizer moved the caller's model."""
+    run(data, tmp_path, batch_size=10, num_epochs=1, seed=0)
+    model, opt, _ = make_setup(data)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="not this CaptioningModel's .*pass model= too"):
+        Trainer.resume(tmp_path / "checkpoint.h5", data=data, optimizer=opt)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+    Trainer.resume(tmp_path / "checkpoint.h5", model, data, opt)       # with its model: fine
