@@ -62,7 +62,7 @@ def test_a_failing_overwrite_deletes_nothing(tiny_run, tmp_path):
     code, _, stderr = run_cli(["train", *tiny(1), "--out", out, "--overwrite", "--init", tmp_path / "typo.h5"])
     assert code == 2 and "typo.h5" in stderr
     code, _, stderr = run_cli(["train", "--epochs", "1", "--out", out, "--overwrite", "--data-dir", tmp_path / "none"])
-    assert code == 2 and "--data-dir" in stderr
+    assert code == 2 and str(tmp_path / "none") in stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
