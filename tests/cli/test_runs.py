@@ -55,6 +55,17 @@ def test_overwrite_replaces_the_run(coco_dir, tmp_path):
     assert (tmp_path / "notes.txt").exists()
 
 
+def test_a_failing_overwrite_deletes_nothing(tiny_run, tmp_path):
+    """Issue 13: --overwrite with a mistyped --init (or bad data) used to delete the old run first."""
+    out, _ = tiny_run
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, _, stderr = run_cli(["train", *tiny(1), "--out", out, "--overwrite", "--init", tmp_path / "typo.h5"])
+    assert code == 2 and "typo.h5" in stderr
+    code, _, stderr = run_cli(["train", "--epochs", "1", "--out", out, "--overwrite", "--data-dir", tmp_path / "none"])
+    assert code == 2 and str(tmp_path / "none") in stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_resume_without_out_continues_in_the_checkpoint_folder(tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
     assert run_cli(["train", *tiny(1), "--out", run_dir])[0] == 0

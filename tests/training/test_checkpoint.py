@@ -502,3 +502,13 @@ def test_a_read_only_folder_gives_one_clear_error(data, tmp_path, monkeypatch):
         save_checkpoint(tmp_path / "m.h5", model)
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_reading_an_unsealed_file_is_bounded_in_time(data, tmp_path, monkeypatch):
+    """HDF5 can loop forever on a damaged 0.1.0 file; it reads such files in a child process with a timeout."""
+    model, _, _ = make_setup(data)
+    write_0_1_0_checkpoint(tmp_path / "old.h5", model)
+    monkeypatch.setattr(checkpoint_module, "_REWRITE", "import time; time.sleep(30)")   # a looping HDF5
+    monkeypatch.setattr(checkpoint_module, "UNSEALED_READ_TIMEOUT", 0.5)
+    with pytest.raises(CheckpointError, match=r"old\.h5 is damaged: HDF5 did not finish reading it within 0\.5 s"):
+        load_checkpoint(tmp_path / "old.h5")

@@ -221,3 +221,13 @@ def test_complete_run_reports_what_it_cannot_do(tmp_path):
     with RunLock(tmp_path / "empty"):
         with pytest.raises(RunFolderError, match="is in use"):
             complete_run(tmp_path / "empty")
+
+
+def test_overwrite_may_start_from_the_checkpoint_it_replaces(data, tmp_path):
+    """Issue 13: `--overwrite --init OLD/checkpoint.h5` used to delete the checkpoint it was about to load."""
+    trainer(data, tmp_path / "run", num_epochs=1).train()
+    again = trainer(data, tmp_path / "run", seed=1, overwrite=True, num_epochs=1,
+                    init_from=tmp_path / "run" / CHECKPOINT_NAME)
+    again.train()
+    assert load_checkpoint(tmp_path / "run" / CHECKPOINT_NAME)["trainer"]["config"]["seed"] == 1
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME]
