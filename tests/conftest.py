@@ -1,10 +1,31 @@
-"""Shared test helpers: fixed seeds and the optional oracles (PyTorch, pycocoevalcap)."""
+"""Shared test helpers and the fixtures used across folders, each built once per session.
 
+- ``require_oracle``: the optional oracles (PyTorch, pycocoevalcap);
+- ``run_cli``, ``TINY`` and the session fixture ``tiny_run``: one tiny ``minitorch-cap train`` run
+  shared by the tests of the commands (tests/cli/) and of runs.py (tests/test_runs.py);
+- ``small_coco_dir``: a tiny COCO folder for the commands;
+- ``make_caption_data``, ``make_setup`` and ``data``: small random caption data and a model for the
+  Trainer's tests (tests/training/) and the loss-curve plot (tests/test_plots_loss_curve.py);
+- ``shapes_data``: the built-in shapes data set with its default sizes, generated once per session.
+"""
+
+from __future__ import annotations
+
+import contextlib
 import importlib
+import io
+import json
 import os
 
+import h5py
+import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
+
+from minitorch_cap import CaptioningModel
+from minitorch_cap.cli import main
+from minitorch_cap.optim import Adam, ExponentialLR
+from minitorch_cap.training.synthetic import random_caption_data
 
 # The suite's matrices are small: one BLAS thread is as fast on an idle machine and 5-20x faster
 # on a shared one, where several BLAS threads spin against the other processes.
@@ -23,3 +44,96 @@ def require_oracle(name: str):
         if os.environ.get("MINITORCH_CAP_REQUIRE_ORACLES"):
             raise
         pytest.skip(f"{name} is not installed (CI installs it)")
+
+
+# --- The command line: one tiny training run, a tiny COCO folder --------------------
+
+#: A configuration that trains in about a second: 40 training images, 6 validation images.
+TINY = ["--max-train", "40", "--max-val", "6", "--epochs", "2", "--batch-size", "50", "--hidden-dim", "16",
+        "--wordvec-dim", "8", "--num-images", "4", "--no-progress", "--seed", "3"]
+
+
+def run_cli(argv) -> tuple[int, str, str]:
+    """``minitorch_cap.cli.main(argv)`` -> (exit code, stdout, stderr); argparse exits become codes."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The output folder of ``minitorch-cap train`` on the tiny configuration, with its output."""
+    out = tmp_path_factory.mktemp("tiny-run")
+    code, stdout, stderr = run_cli(["train", *TINY, "--out", out])
+    assert code == 0, stderr
+    return out, stdout
+
+
+@pytest.fixture(scope="session")
+def small_coco_dir(tmp_path_factory):
+    """A COCO-format folder in the course's layout: 6 train and 3 val images, 12-d PCA features."""
+    base = tmp_path_factory.mktemp("coco")
+    words = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "dog", "cat", "on", "the", "grass", "sofa"]
+    rng = np.random.default_rng(0)
+
+    def captions(n_images):
+        rows, idxs = [], []
+        for i in range(n_images):
+            for _ in range(2):
+                body = rng.choice(np.arange(4, len(words)), size=rng.integers(2, 6))
+                row = np.zeros(8, dtype=np.int32)
+                row[0], row[1:1 + len(body)], row[1 + len(body)] = 1, body, 2
+                rows.append(row)
+                idxs.append(i)
+        return np.stack(rows), np.asarray(idxs, dtype=np.int32)
+
+    with h5py.File(base / "coco2014_captions.h5", "w") as f:
+        for split, n in (("train", 6), ("val", 3)):
+            caps, idxs = captions(n)
+            f[f"{split}_captions"], f[f"{split}_image_idxs"] = caps, idxs
+    for split, n in (("train", 6), ("val", 3)):
+        with h5py.File(base / f"{split}2014_vgg16_fc7_pca.h5", "w") as f:
+            f["features"] = rng.standard_normal((n, 12)).astype(np.float32)
+        (base / f"{split}2014_urls.txt").write_text(
+            "".join(f"http://images.example.org/{split}2014/{i:03d}.jpg\n" for i in range(n)))
+    (base / "coco2014_vocab.json").write_text(json.dumps(
+        {"idx_to_word": words, "word_to_idx": {w: i for i, w in enumerate(words)}}))
+    return base
+
+
+# --- The Trainer's tests: small random data and a small model ----------------------
+
+
+def make_caption_data(num_train=40, num_val=12, dim=12, vocab_size=12, T=9, seed=0, **kwargs) -> dict:
+    """Small random data (``random_caption_data``) with the sizes most tests use."""
+    return random_caption_data(num_train, num_val, input_dim=dim, vocab_size=vocab_size, T=T, seed=seed, **kwargs)
+
+
+@pytest.fixture
+def data():
+    return make_caption_data()
+
+
+def make_setup(data, cell_type="lstm", lr=1e-2, gamma=0.9, hidden=16, wordvec=8, seed=0):
+    """A small model, Adam and an exponential schedule, all deterministic."""
+    model = CaptioningModel(data["word_to_idx"], input_dim=data["train_features"].shape[1], wordvec_dim=wordvec,
+                            hidden_dim=hidden, cell_type=cell_type, rng=np.random.default_rng(seed))
+    optimizer = Adam(model.named_parameters(), lr=lr)
+    scheduler = ExponentialLR(optimizer, gamma) if gamma is not None else None
+    return model, optimizer, scheduler
+
+
+# --- The course's reference values: weights set as the notebooks set them -----------
+def course_linspace(lo, hi, *shape):
+    """``np.linspace(lo, hi)`` reshaped to ``shape``, as the course's notebooks build their weights."""
+    return np.linspace(lo, hi, num=int(np.prod(shape))).reshape(*shape)
+
+
+def set_params(module, **arrays):
+    """Set parameters of ``module`` by name, in place."""
+    for name, value in arrays.items():
+        getattr(module, name).data[...] = value

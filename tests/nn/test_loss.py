@@ -77,3 +77,23 @@ def test_bad_input(batch):
         TemporalSoftmaxLoss(normalize="mean")
     with pytest.raises(RuntimeError, match="TemporalSoftmaxLoss.backward: no forward"):
         TemporalSoftmaxLoss().backward()
+
+
+# --- The course's published reference values (CS231n assignment 3 notebooks): the weights set
+# with np.linspace as the notebooks do, compared with the printed expectations (8 decimals).
+
+
+def test_temporal_softmax_loss_sanity():
+    """The notebook's sanity check: about 2.3, 23 and 2.2 for uniform-ish scores."""
+    rng = np.random.default_rng(231)
+    loss = TemporalSoftmaxLoss(dtype=np.float64)
+
+    def check(N, T, V, p):
+        x = 0.001 * rng.standard_normal((N, T, V))
+        y = rng.integers(0, V, size=(N, T))
+        mask = rng.random((N, T)) <= p
+        return loss.forward(x, y, mask)
+
+    assert abs(check(100, 1, 10, 1.0) - np.log(10)) < 0.01
+    assert abs(check(100, 10, 10, 1.0) - 10 * np.log(10)) < 0.1
+    assert abs(check(5000, 10, 10, 0.1) - np.log(10)) < 0.1

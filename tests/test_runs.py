@@ -9,7 +9,7 @@ import pytest
 from minitorch_cap.cli import train as train_command
 from minitorch_cap.training import load_checkpoint
 
-from .conftest import TINY, run_cli
+from tests.conftest import TINY, run_cli
 
 
 def tiny(epochs: int) -> list[str]:
@@ -44,11 +44,11 @@ def test_out_holding_a_run_is_refused_and_left_alone(tiny_run, tmp_path):
     assert (out / "history.json").read_text() == before
 
 
-def test_overwrite_replaces_the_run(coco_dir, tmp_path):
+def test_overwrite_replaces_the_run(small_coco_dir, tmp_path):
     (tmp_path / "history.json").write_text("{}")
     (tmp_path / "captions.png").write_text("of the old run")
     (tmp_path / "notes.txt").write_text("not a file of train")
-    code, _, stderr = run_cli(["train", "--data-dir", coco_dir, "--epochs", "1", "--batch-size", "4",
+    code, _, stderr = run_cli(["train", "--data-dir", small_coco_dir, "--epochs", "1", "--batch-size", "4",
                                "--hidden-dim", "8", "--wordvec-dim", "4", "--out", tmp_path, "--overwrite"])
     assert code == 0, stderr
     assert json.loads((tmp_path / "history.json").read_text())["loss_history"]
@@ -219,9 +219,9 @@ def test_evaluate_scale_note_matches_the_table(tiny_run, tmp_path):
 
 # ------------------------------------------------------------------------- COCO folder messages
 @pytest.mark.parametrize("command", ["train", "summary"])
-def test_a_folder_with_only_the_full_features_needs_no_option(coco_dir, tmp_path, command):
+def test_a_folder_with_only_the_full_features_needs_no_option(small_coco_dir, tmp_path, command):
     """What import_captions writes (no PCA file) is read as it is; --no-pca is no longer needed on every command."""
-    for path in coco_dir.iterdir():
+    for path in small_coco_dir.iterdir():
         shutil.copy(path, tmp_path / path.name.replace("_pca", ""))
     more = ["--out", tmp_path / "out", "--epochs", "1", "--hidden-dim", "8", "--wordvec-dim", "4"] \
         if command == "train" else []
@@ -229,8 +229,8 @@ def test_a_folder_with_only_the_full_features_needs_no_option(coco_dir, tmp_path
     assert code == 0, stderr
 
 
-def test_partly_filled_folder_names_the_missing_file_without_the_download_hint(coco_dir, tmp_path):
-    for path in coco_dir.iterdir():
+def test_partly_filled_folder_names_the_missing_file_without_the_download_hint(small_coco_dir, tmp_path):
+    for path in small_coco_dir.iterdir():
         if path.name != "val2014_urls.txt":
             shutil.copy(path, tmp_path / path.name)
     code, _, stderr = run_cli(["train", "--data-dir", tmp_path, "--out", tmp_path / "out"])

@@ -1,10 +1,13 @@
-"""The course's sanity check: a captioner overfits 50 training captions.
+"""examples/overfit_small_data.py: the course's sanity check, a captioner overfits 50 training captions.
 
 Settings of CS231n's notebooks: hidden 512, word vectors 256, Adam lr 5e-3, 50 epochs of
 batch 25 (100 iterations), lr_decay 0.995 (LSTM) / 0.95 (RNN). Data: 50 random captions of
 5 to 12 words over a 40-word vocabulary, each with its own random 512-d feature vector
-(``random_caption_data``, COCO format).
+(``random_caption_data``, COCO format). The example's own data choices are checked at the end.
 """
+
+import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +16,9 @@ from minitorch_cap import CaptioningModel
 from minitorch_cap.optim import Adam, ExponentialLR
 from minitorch_cap.training import Trainer
 
-from .conftest import make_caption_data
+from tests.conftest import make_caption_data
+
+SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "overfit_small_data.py"
 
 
 @pytest.mark.parametrize("cell_type, lr_decay, bound", [("lstm", 0.995, 0.5), ("rnn", 0.95, 0.1)])
@@ -29,3 +34,28 @@ def test_overfits_fifty_captions(cell_type, lr_decay, bound):
     assert trainer.loss_history[0] > 25          # about 9.5 tokens * ln(40)
     assert trainer.loss_history[-1] < bound
     assert optimizer.lr == pytest.approx(5e-3 * lr_decay ** 50)
+
+
+@pytest.fixture(scope="module")
+def example():
+    spec = importlib.util.spec_from_file_location("overfit_small_data", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_course_settings(example):
+    assert example.LR_DECAY == {"lstm": 0.995, "rnn": 0.95} and example.TARGET == {"lstm": 0.5, "rnn": 0.1}
+    assert example.NUM_CAPTIONS == 50
+
+
+@pytest.mark.parametrize("source", ["random", "shapes"])
+def test_fifty_captions_one_image_each(example, source):
+    data = example.small_data(source, None, seed=0)
+    assert len(data["train_captions"]) == 50
+    assert len(np.unique(data["train_image_idxs"])) == 50
+
+
+def test_missing_coco_folder_is_an_error(example, tmp_path):
+    with pytest.raises((FileNotFoundError, OSError, ValueError)):
+        example.small_data("random", str(tmp_path / "nowhere"), seed=0)
