@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minitorch_cap import CaptioningModel, check_module
+from minitorch_cap import CaptioningModel
 from minitorch_cap.nn.functional import log_softmax
 
 WORDS = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "red", "square", "circle"]
@@ -53,13 +53,6 @@ def test_init_reproduces_the_course_draws():
         assert p.dtype == np.float32
         np.testing.assert_array_equal(p.data, expected.astype(np.float32))
     assert not model.proj.b.data.any() and not model.rnn.b.data.any() and not model.vocab.b.data.any()
-
-
-@pytest.mark.parametrize("cell", CELLS)
-def test_gradient_check_of_the_whole_model(cell):
-    report = check_module(make(cell), *batch())
-    assert report.skipped == ["input[1]"]
-    report.assert_close(1e-7)
 
 
 @pytest.mark.parametrize("cell", CELLS)

@@ -3,7 +3,6 @@ import warnings
 import numpy as np
 import pytest
 
-from minitorch_cap.gradcheck import check_module
 from minitorch_cap.nn import TemporalSoftmaxLoss
 
 
@@ -28,10 +27,9 @@ def batch():
 
 
 @pytest.mark.parametrize("normalize", ["batch", "tokens"])
-def test_matches_naive_and_gradients(batch, normalize):
+def test_matches_naive(batch, normalize):  # gradients: tests/nn/test_contract.py
     loss = TemporalSoftmaxLoss(normalize=normalize, dtype=np.float64)
     assert abs(loss.forward(*batch) - naive_loss(*batch, normalize)) < 1e-12
-    check_module(loss, *batch).assert_close(1e-7)
 
 
 def test_masked_positions_get_zero_gradient_and_dloss_scales(batch):
