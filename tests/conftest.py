@@ -6,7 +6,10 @@
 - ``small_coco_dir``: a tiny COCO folder for the commands;
 - ``make_caption_data``, ``make_setup`` and ``data``: small random caption data and a model for the
   Trainer's tests (tests/training/) and the loss-curve plot (tests/test_plots_loss_curve.py);
-- ``shapes_data``: the built-in shapes data set with its default sizes, generated once per session.
+- ``course_linspace``, ``set_params``: weights set as the course's notebooks set them.
+
+Nothing here generates the built-in data set at its default size: the commands' tests use the
+tiny run's data (``DataSpec.load`` caches it per process).
 """
 
 from __future__ import annotations

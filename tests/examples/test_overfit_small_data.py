@@ -4,6 +4,10 @@ Settings of CS231n's notebooks: hidden 512, word vectors 256, Adam lr 5e-3, 50 e
 batch 25 (100 iterations), lr_decay 0.995 (LSTM) / 0.95 (RNN). Data: 50 random captions of
 5 to 12 words over a 40-word vocabulary, each with its own random 512-d feature vector
 (``random_caption_data``, COCO format). The example's own data choices are checked at the end.
+
+The LSTM's run with these settings (H=512, W=256, Adam 5e-3, lr_decay 0.995, 100 iterations of 25,
+final loss below 0.5) is tests/examples/test_lstm_captioning.py's step 4, on 50 captions of the
+built-in data set; it is not run a second time here. The RNN's is, with the notebook's bound 0.1.
 """
 
 import importlib.util
@@ -21,7 +25,7 @@ from tests.conftest import make_caption_data
 SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "overfit_small_data.py"
 
 
-@pytest.mark.parametrize("cell_type, lr_decay, bound", [("lstm", 0.995, 0.5), ("rnn", 0.95, 0.1)])
+@pytest.mark.parametrize("cell_type, lr_decay, bound", [("rnn", 0.95, 0.1)])
 def test_overfits_fifty_captions(cell_type, lr_decay, bound):
     data = make_caption_data(num_train=50, num_val=0, dim=512, vocab_size=40, T=17, seed=231, words=(5, 12))
     model = CaptioningModel(data["word_to_idx"], input_dim=512, wordvec_dim=256, hidden_dim=512,
