@@ -65,7 +65,7 @@ class Case:
     cls: type
     make: Callable[..., Module]
     inputs: tuple
-    repr_head: str
+    repr_head: str | None        # the repr's first line; None: only "ClassName(" is checked
     bad: list = field(default_factory=list)       # (inputs, error, message regex)
     f32_tol: float = 1e-5
 
@@ -159,13 +159,18 @@ CASES = {
 # The Transformer captioner joins the contract as soon as minitorch_cap exports it.
 if hasattr(minitorch_cap, "CaptioningTransformer"):
     def _transformer_captioner(dtype, seed=0):
-        np.random.seed(seed)
+        """Unit-scale weights: at the course's init (normal, 0.02) attention is nearly uniform and the
+        query/key gradients are 1e-6 of the others, below what float32 vs float64 can compare."""
         model = minitorch_cap.CaptioningTransformer(W2I, input_dim=5, wordvec_dim=4, num_heads=2, num_layers=2,
-                                                    max_length=8, dropout=0.1, dtype=dtype)
-        return perturb(model, seed)
+                                                    max_length=8, dropout=0.1, dtype=dtype, rng=rng_of(seed),
+                                                    dim_feedforward=6)
+        rng = rng_of(seed + 200)
+        for _, p in model.named_parameters():
+            p.data[...] = 0.5 * rng.standard_normal(p.shape)
+        return model
 
     CASES["CaptioningTransformer"] = Case(minitorch_cap.CaptioningTransformer, _transformer_captioner,
-                                          (FEATURES, CAPTIONS), "CaptioningTransformer(",
+                                          (FEATURES, CAPTIONS), None,   # its options: its own tests
                                           [((X2, CAPTIONS), ValueError, "CaptioningTransformer")])
 
 cases = pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
