@@ -87,7 +87,7 @@ class Evaluation:
         the ``about`` entries, e.g. the checkpoint and the data) into ``out_dir``; return the paths."""
         from pathlib import Path
 
-        from .training.checkpoint import write_json
+        from .training.files import write_json
 
         out_dir = Path(out_dir)
         scores = {**about, **self.settings,

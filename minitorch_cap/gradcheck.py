@@ -29,36 +29,29 @@ def rel_error(x, y) -> float:
 
 def eval_numerical_gradient(f, x: np.ndarray, verbose: bool = True, h: float = 1e-5) -> np.ndarray:
     """Centred-difference gradient of a scalar function ``f(x)`` at ``x`` (modified in place, restored)."""
-    grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
-        grad[ix] = (fxph - fxmh) / (2 * h)
-        if verbose:
-            print(ix, grad[ix])
-        it.iternext()
-    return grad
+    return _centred_differences(f, x, h, lambda plus, minus: plus - minus, verbose)
 
 
 def eval_numerical_gradient_array(f, x: np.ndarray, df: np.ndarray, h: float = 1e-5) -> np.ndarray:
     """Centred-difference gradient of ``sum(f(x) * df)`` for an array-valued ``f``."""
+    return _centred_differences(f, x, h, lambda plus, minus: np.sum((plus - minus) * df))
+
+
+def _centred_differences(f, x: np.ndarray, h: float, difference, verbose: bool = False) -> np.ndarray:
+    """The course's loop: entry by entry, ``difference(f(x + h), f(x - h)) / 2h`` (x restored)."""
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     while not it.finished:
         ix = it.multi_index
         old = x[ix]
         x[ix] = old + h
-        pos = np.array(f(x), copy=True)
+        plus = np.array(f(x), copy=True)        # f may return a buffer it overwrites
         x[ix] = old - h
-        neg = np.array(f(x), copy=True)
+        minus = np.array(f(x), copy=True)
         x[ix] = old
-        grad[ix] = np.sum((pos - neg) * df) / (2 * h)
+        grad[ix] = difference(plus, minus) / (2 * h)
+        if verbose:
+            print(ix, grad[ix])
         it.iternext()
     return grad
 
@@ -103,20 +96,9 @@ def fourth_order_gradient(f, x: np.ndarray, h: float = 1e-3) -> np.ndarray:
     truncation and the rounding error are near 1e-12, a thousand times below the
     two-point rule's, so small gradient entries still check to 1e-8 or better.
     """
-    grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    if x.size and not np.shares_memory(flat, x):
-        raise ValueError("fourth_order_gradient: x must be contiguous (it is perturbed in place)")
-    for k in range(flat.size):
-        old = flat[k]
-        values = []
-        for step in (-2, -1, 1, 2):
-            flat[k] = old + step * h
-            values.append(f(x))
-        flat[k] = old
-        f_m2, f_m1, f_p1, f_p2 = values  # differences first, so an unchanged f gives exactly 0
-        gflat[k] = (8 * (f_p1 - f_m1) - (f_p2 - f_m2)) / (12 * h)
-    return grad
+    def five_point(at, old: float) -> float:   # differences first, so an unchanged f gives exactly 0
+        return (8 * (at(h) - at(-h)) - (at(2 * h) - at(-2 * h))) / (12 * h)
+    return _entrywise("fourth_order_gradient", f, x, five_point)
 
 
 def extrapolated_gradient(f, x: np.ndarray, h: float = 5e-3) -> np.ndarray:
@@ -135,35 +117,41 @@ def extrapolated_gradient(f, x: np.ndarray, h: float = 5e-3) -> np.ndarray:
     evaluations) witnesses it: when the two estimates differ by more than the witness's
     rounding noise, the witness is taken.
     """
-    grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    if x.size and not np.shares_memory(flat, x):
-        raise ValueError("extrapolated_gradient: x must be contiguous (it is perturbed in place)")
-    for k in range(flat.size):
-        old = flat[k]
-        step = h * max(1.0, abs(float(old)))
-        values = {}
-        for m in (-4, -2, -1, 1, 2, 4):
-            flat[k] = old + m * step
-            values[m] = f(x)
-        flat[k] = old
+    def estimate(at, old: float) -> float:
+        step = h * max(1.0, abs(old))
+        values = {m: at(m * step) for m in (-4, -2, -1, 1, 2, 4)}
         d1 = (8 * (values[1] - values[-1]) - (values[2] - values[-2])) / (12 * step)
         d2 = (8 * (values[2] - values[-2]) - (values[4] - values[-4])) / (24 * step)
         extrapolated = d1 + (d1 - d2) / 15
         # A small central difference as a witness: its error is only rounding, eps |f| / s
-        # (its truncation s^2 |f'''| / 6 is ~1e-11 of it). Where the extrapolated estimate is
+        # (its truncation, s^2 |f'''| / 6, is ~1e-11 of it). Where the extrapolated estimate is
         # further from it than that, f is not smooth within 4 steps (a ReLU's kink, a max),
         # and the witness, which stays on one side of the kink, is the estimate.
-        small = 1e-5 * max(1.0, abs(float(old)))
-        flat[k] = old + small
-        f_plus = f(x)
-        flat[k] = old - small
-        f_minus = f(x)
-        flat[k] = old
+        small = 1e-5 * max(1.0, abs(old))
+        f_plus, f_minus = at(small), at(-small)
         central = (f_plus - f_minus) / (2 * small)
         scale = max(abs(f_plus), abs(f_minus), *(abs(v) for v in values.values()))
         noise = 16 * np.finfo(np.float64).eps * scale / small
-        gflat[k] = central if abs(extrapolated - central) > noise + 1e-6 * abs(central) else extrapolated
+        return central if abs(extrapolated - central) > noise + 1e-6 * abs(central) else extrapolated
+    return _entrywise("extrapolated_gradient", f, x, estimate)
+
+
+def _entrywise(owner: str, f, x: np.ndarray, estimate) -> np.ndarray:
+    """Entry k of the gradient is ``estimate(at, x_k)``, where ``at(d)`` is ``f`` with ``x_k + d`` (x restored)."""
+    grad = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    if x.size and not np.shares_memory(flat, x):
+        raise ValueError(f"{owner}: x must be contiguous (it is perturbed in place)")
+    for k in range(flat.size):
+        old = flat[k]
+
+        def at(delta: float, k=k, old=old):
+            flat[k] = old + delta
+            try:
+                return f(x)
+            finally:
+                flat[k] = old
+        gflat[k] = estimate(at, float(old))
     return grad
 
 

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +81,7 @@ def write_caption_outputs(report: dict, data: dict, out_dir, *, num_images: int 
     Returns the paths written.
     """
     from .plots import plot_caption_grid, write_caption_html
-    from .training.checkpoint import write_json
+    from .training.files import write_json
 
     split = report["split"]
     out_dir = Path(out_dir)

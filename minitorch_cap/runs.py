@@ -33,7 +33,7 @@ from .nn.checks import float_option, int_option, option_validator
 from .optim import Adam, ExponentialLR
 from .reports import caption_report, is_builtin, write_caption_outputs
 from .training import Trainer, load_checkpoint
-from .training.checkpoint import write_json
+from .training.files import write_json
 from .training.run_dir import RunLock, RunStatus
 from .training.run_dir import complete_run as complete_run_files
 
@@ -271,3 +271,91 @@ def data_of_checkpoint(checkpoint: Mapping[str, Any], override: DataSpec | None 
         return override.load()
     recorded = ((checkpoint.get("trainer") or {}).get("data") or {}).get("options")
     return DataSpec.from_dict(recorded or {}).load()
+
+
+@attrs.frozen
+class PreparedRun:
+    """What :func:`prepare_run` made: the ``trainer`` (new or resumed), its ``data`` and data ``spec``,
+    the run folder ``out``, the ``settings`` (a new run's) and the ``checkpoint`` path resumed (or None)."""
+
+    trainer: Trainer
+    data: dict
+    spec: DataSpec
+    out: Path | None
+    settings: RunSettings | None
+    resumed: Path | None
+
+
+def prepare_run(given: Mapping[str, Any], data_options: Mapping[str, Any], *, resume=None, init=None, out=None,
+                overwrite: bool = False, comm=None, label=str, **trainer_options) -> PreparedRun:
+    """Everything ``minitorch-cap train`` does before training, checked before any file is touched.
+
+    ``given``: run settings the user chose (``None`` = the preset, or the checkpoint's);
+    ``data_options``: :class:`DataSpec` fields given (empty: the data the resumed run recorded,
+    else the built-in data). ``resume``: a run's checkpoint (or its folder) to continue or
+    complete; ``init``: a checkpoint whose model starts a new run. ``out``: the run folder
+    (default: the resumed run's, or the first free ``runs/shapes-MODEL[-k]``, claimed
+    atomically). Under MPI (``comm``) rank 0 alone checks and claims the folder.
+    ``label`` names settings in messages (the command line passes its option names).
+    Raises ``ValueError``/``OSError`` (``CheckpointError``, ``RunFolderError``, ``DataError``)
+    naming what is wrong; a ``KeyboardInterrupt`` while the data loads says nothing was saved.
+    """
+    from .training import check_run_dir, claim_default_run_dir
+
+    root = comm is None or comm.Get_rank() == 0
+    given, settings, init_checkpoint = dict(given), None, None
+    if resume is not None:
+        resume = Path(resume) / "checkpoint.h5" if Path(resume).is_dir() else Path(resume)
+        checkpoint = load_checkpoint(resume)
+        if checkpoint["trainer"] is None:
+            raise ValueError(f"{str(resume)!r} holds weights but no training state; start a new run from it instead")
+        check_resume_settings(checkpoint, given, resume, label=label, init_hint=f"{label('init')} {resume}")
+        out = Path(out or resume.parent)
+        if root:
+            check_run_dir(out, overwrite=overwrite, resume_from=resume)
+        spec = DataSpec.choose(data_options, checkpoint["trainer"]["data"].get("options"))
+    else:
+        if init is not None:
+            init_checkpoint = load_checkpoint(init)     # readable, and its model agrees with the settings given
+            check_resume_settings(init_checkpoint, given, init, only=MODEL_SETTINGS, label=label)
+            given.update({k: v for k, v in saved_settings(init_checkpoint).items() if k in MODEL_SETTINGS})
+        spec = DataSpec.choose(data_options)
+        settings = RunSettings.resolve(given, spec)
+        if root:
+            out = (check_run_dir(out, overwrite=overwrite) if out is not None else
+                   claim_default_run_dir(Path("runs") / f"{'shapes' if spec.builtin else 'coco'}-{settings.model}"))
+        if comm is not None:
+            out = Path(comm.bcast(str(out) if root else None, root=0))
+    try:
+        data = spec.load()
+    except KeyboardInterrupt:
+        kept = f"{resume} is unchanged" if resume else "nothing was saved"
+        raise KeyboardInterrupt(f"while loading the data, before training; {kept}") from None
+    trainer_options.update(overwrite=overwrite, comm=comm)
+    if resume is not None:
+        trainer = resume_run(resume, data, given=given, checkpoint=checkpoint, out_dir=str(out), **trainer_options)
+    else:
+        trainer = start_run(settings, data, out, init=init, init_checkpoint=init_checkpoint, **trainer_options)
+    return PreparedRun(trainer, data, spec, out, settings, resume)
+
+
+def load_run(path, data_options: Mapping[str, Any] | None = None):
+    """A checkpoint's model and data, read once: ``(checkpoint, model, data, spec)``.
+
+    The data is the one its run recorded unless ``data_options`` (:class:`DataSpec` fields)
+    are given; a model that does not read that data (vocabulary, feature size) raises
+    ``ValueError`` saying which options to give.
+    """
+    from .data import check_model_data
+    from .training.checkpoint import _model_from
+
+    checkpoint = load_checkpoint(path)
+    model = _model_from(checkpoint, path)
+    spec = DataSpec.choose(data_options or {}, ((checkpoint["trainer"] or {}).get("data") or {}).get("options"))
+    data = spec.load()
+    try:
+        check_model_data(model, data, f"the checkpoint and {spec.describe()}")
+    except ValueError as exc:
+        raise ValueError(f"{exc}. Give the data the run was trained on (--data-dir, --max-train, --data-seed, "
+                         "--no-pca), or no data option to use the data the checkpoint records") from None
+    return checkpoint, model, data, spec

@@ -34,9 +34,17 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return help_text + " (default: %(default)s)"
 
 
-def add_command(subparsers, name: str, *, help: str, description: str, epilog: str) -> argparse.ArgumentParser:
-    return subparsers.add_parser(name, help=help, description=description, epilog=epilog,
-                                 formatter_class=HelpFormatter)
+def add_command(subparsers, name: str, *, help: str, description: str, epilog: str,
+                on_checkpoint: bool = False) -> argparse.ArgumentParser:
+    """A subcommand's parser; ``on_checkpoint``: it reads a CHECKPOINT, the data of its run by
+    default (or the data options given), and a ``--split`` of it."""
+    parser = subparsers.add_parser(name, help=help, description=description, epilog=epilog,
+                                   formatter_class=HelpFormatter)
+    if on_checkpoint:
+        parser.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint written by 'minitorch-cap train'")
+        add_data_options(parser, recorded=True)
+        parser.add_argument("--split", choices=("val", "train"), default="val", help="which images to caption")
+    return parser
 
 
 def user_errors(command: str):
@@ -151,46 +159,19 @@ def add_data_options(parser: argparse.ArgumentParser, recorded: bool = False) ->
                             "default 0")
 
 
-def data_spec(args, recorded: dict | None = None):
-    """The ``DataSpec`` of the data options; with ``recorded`` (a checkpoint's), the options
-    given replace the recorded ones only when at least one is given."""
-    from ..data.spec import DataSpec
-
-    names = ("data_dir", "max_train", "max_val", "data_seed", "pca_features")
-    given = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
-    if recorded is not None and not given:
-        return DataSpec.from_dict(recorded)
-    return DataSpec(**given)
-
-
-def load_data(spec, interrupted_note: str = "nothing was saved") -> dict:
-    try:
-        return spec.load()
-    except KeyboardInterrupt:
-        raise KeyboardInterrupt(f"while loading the data, before any work; {interrupted_note}") from None
+def data_options(args) -> dict:
+    """The ``DataSpec`` fields given on the command line (``None``: not given)."""
+    return {k: getattr(args, k) for k in ("data_dir", "max_train", "max_val", "data_seed", "pca_features")}
 
 
 def checkpoint_and_data(args):
-    """A command on a checkpoint: read it once, load its model and its run's data (or the data
-    options given), and check that they fit. Returns ``(checkpoint, model, data, spec)``."""
-    from ..data import check_model_data
-    from ..training import load_checkpoint
-    from ..training.checkpoint import _model_from
+    """A command on a checkpoint: its model and its run's data (or the data options given)."""
+    from ..runs import load_run
 
     if not Path(args.checkpoint).is_file():
         raise UserError(f"checkpoint {args.checkpoint!r} not found (train one with 'minitorch-cap train --out DIR', "
                         "which writes DIR/checkpoint.h5)")
-    checkpoint = load_checkpoint(args.checkpoint)
-    model = _model_from(checkpoint, args.checkpoint)
-    recorded = ((checkpoint["trainer"] or {}).get("data") or {}).get("options")
-    spec = data_spec(args, recorded)
-    data = load_data(spec)
-    try:
-        check_model_data(model, data, f"the checkpoint and {spec.describe()}")
-    except ValueError as exc:
-        raise UserError(f"{exc}. Give the data options used in training (--data-dir, --max-train, --data-seed, "
-                        "--no-pca), or none to use the run's own") from None
-    return checkpoint, model, data, spec
+    return load_run(args.checkpoint, data_options(args))
 
 
 def output_folder(path) -> Path:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import (UserError, add_command, add_data_options, add_threads_option, checkpoint_and_data,
-                     non_negative_float, output_folder, positive_int, user_errors)
+from .common import (UserError, add_command, add_threads_option, checkpoint_and_data, non_negative_float, output_folder,
+                     positive_int, user_errors)
 
 DESCRIPTION = """\
 Decode the images of a split with a checkpoint (greedy, or beam search with --beam-size;
@@ -35,10 +35,7 @@ examples:
 
 def register(subparsers) -> None:
     p = add_command(subparsers, "evaluate", help="BLEU, CIDEr-D and ROUGE-L of decoded captions",
-                    description=DESCRIPTION, epilog=EPILOG)
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint written by 'minitorch-cap train'")
-    add_data_options(p, recorded=True)
-    p.add_argument("--split", choices=("val", "train"), default="val", help="which images to decode")
+                    description=DESCRIPTION, epilog=EPILOG, on_checkpoint=True)
     p.add_argument("--beam-size", metavar="K", type=positive_int, default=1, help="1 is greedy decoding")
     p.add_argument("--alpha", metavar="A", type=non_negative_float, default=0.0,
                    help="beam search length normalisation: rank by logprob / ((5 + length) / 6) ** A")

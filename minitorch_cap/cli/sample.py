@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import (add_command, add_data_options, add_threads_option, checkpoint_and_data, output_folder,
-                     positive_int, user_errors)
+from .common import add_command, add_threads_option, checkpoint_and_data, output_folder, positive_int, user_errors
 
 DESCRIPTION = """\
 Caption images with a trained checkpoint (greedy decoding) and write the same pictures
@@ -30,10 +29,7 @@ examples:
 
 def register(subparsers) -> None:
     p = add_command(subparsers, "sample", help="caption validation images with a checkpoint",
-                    description=DESCRIPTION, epilog=EPILOG)
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint written by 'minitorch-cap train'")
-    add_data_options(p, recorded=True)
-    p.add_argument("--split", choices=("val", "train"), default="val", help="which images to caption")
+                    description=DESCRIPTION, epilog=EPILOG, on_checkpoint=True)
     p.add_argument("--out", metavar="DIR", default=None, help="output folder")
     p.add_argument("--num-images", metavar="N", type=positive_int, default=16,
                    help="images drawn in captions.png (built-in data) or listed in captions.html (COCO)")
@@ -49,7 +45,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..reports import caption_report, is_builtin, write_caption_outputs
     from ..runs import model_settings
-    from ..training.checkpoint import write_json
+    from ..training.files import write_json
 
     _, model, data, _ = checkpoint_and_data(args)
     out = output_folder(args.out or Path(args.checkpoint).parent / "sample")

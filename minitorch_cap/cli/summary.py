@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate_formats
 
-from .common import add_command, data_spec, positive_int, user_errors
+from .common import add_command, data_options, positive_int, user_errors
 from .train import add_model_options
 
 DESCRIPTION = """\
@@ -50,7 +50,8 @@ def run(args) -> int:
     if args.checkpoint is not None:
         model, source = load_model(args.checkpoint), f"checkpoint {args.checkpoint}"
     else:
-        spec = data_spec(args)
+        from ..data.spec import DataSpec
+        spec = DataSpec.choose(data_options(args))
         word_to_idx, input_dim = spec.vocabulary_and_input_dim()
         settings = RunSettings.resolve({"model": args.model, "hidden_dim": args.hidden_dim,
                                         "wordvec_dim": args.wordvec_dim}, spec)

@@ -2,42 +2,35 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 from ..runs import MODEL_BUILDERS, PRESETS
-from .common import (UserError, add_command, add_data_options, add_threads_option, command_line, data_spec, load_data,
-                     non_negative_int, output_folder, plural, positive_float, positive_int, unit_float, user_errors)
+from .common import (UserError, add_command, add_data_options, add_threads_option, command_line, data_options,
+                     non_negative_int, plural, positive_float, positive_int, unit_float, user_errors)
 
 DESCRIPTION = """\
-Train an image captioner (image features -> RNN/LSTM/GRU -> words) with Adam.
+Train an image captioner (image features -> RNN/LSTM/GRU -> words) with Adam: by default an
+LSTM on the built-in shapes data set (no download) with its measured settings; with
+--data-dir, on the CS231n COCO files (or your own, from minitorch_cap.data.import_captions).
 
-By default it trains an LSTM on the built-in shapes data set (generated in seconds, no
-download) with the data set's measured settings. With --data-dir it trains on the
-CS231n COCO files instead (or on your own, made by minitorch_cap.data.import_captions).
+It writes into --out (default: runs/shapes-MODEL or runs/coco-MODEL, -2, -3, ... appended
+when taken). A folder holding another run is refused unless --overwrite (its files are kept
+until the new run's first checkpoint); one run at a time may write a folder.
+  checkpoint.h5   weights, vocabulary, optimizer state, data options (after every epoch)
+  best.h5         the same for the epoch with the lowest validation loss
+  history.json    the loss of every iteration and the validation loss of every epoch
+  loss.png        the loss curves
+  captions.png    built-in data: validation images, generated caption (green when it states
+                  every colour, shape and relation right, red when not), two references
+  captions.html   COCO: validation image URLs with generated and reference captions
+  captions.json   every captioned validation image, generated and reference captions
+  metrics.json    final losses and, on the built-in data, the held-out accuracy (printed)
 
-It writes into --out (default: runs/shapes-MODEL, or runs/coco-MODEL with --data-dir,
-with -2, -3, ... appended when that folder already holds a run or another run is using
-it). An --out holding another run is refused unless --overwrite is given (its files are
-kept until the new run's first checkpoint). One run at a time may write a folder.
-  checkpoint.h5    weights, vocabulary, configuration, optimizer state, data options,
-                   written after every epoch (for 'sample', 'evaluate', 'summary', --resume)
-  best.h5          the same for the epoch with the lowest validation loss
-  history.json     the loss of every iteration and the validation loss of every epoch
-  loss.png         the loss curves
-  captions.png     built-in data: validation images with the generated caption (green and
-                   checked when it states every colour, shape and relation right, red when
-                   not) and two reference captions
-  captions.html    COCO: validation image URLs with generated and reference captions
-  captions.json    every captioned validation image, generated and reference captions
-  metrics.json     final losses and, on the built-in data, the held-out accuracy (share of
-                   fully correct captions), also printed
-
---resume CKPT continues a run (in the checkpoint's folder, on the data the checkpoint
-records) up to --epochs in total, and completes a run killed at any point: it repairs
-history.json and best.h5 and draws the missing pictures and metrics.json. Ctrl-C and
-SIGTERM stop at once and print the command that continues.
-
+--resume CKPT continues a run (in its folder, on the data it records) up to --epochs in
+all, and completes a run killed at any point (history.json, best.h5, pictures, metrics).
+Ctrl-C and SIGTERM stop at once and print the command that continues.
 Exit codes: 0 done, 1 training diverged, 2 a usage error, 130 interrupted.
 """
 
@@ -119,8 +112,7 @@ def option(name: str) -> str:
 def run_command(args) -> int:
     from .. import runs
     from ..distributed import RankFailed, only_root_prints, world
-    from ..training import TrainingDiverged, check_run_dir, claim_default_run_dir, load_checkpoint
-    from ..training import progress
+    from ..training import TrainingDiverged, progress
 
     if args.resume and args.init:
         raise UserError("--resume and --init exclude each other (resume continues a run; init only copies weights)")
@@ -129,56 +121,18 @@ def run_command(args) -> int:
     started = time.perf_counter()
     comm = world()          # under `mpiexec -n K` (K > 1): data-parallel over the K ranks, rank 0 reports
     only_root_prints(comm)
-    root = comm is None or comm.Get_rank() == 0       # the one process that owns the run folder
     say = (lambda *a: None) if args.quiet else print
-    given = {k: getattr(args, k) for k in SETTINGS}
-    options = dict(progress=None if args.progress else False, comm=comm,
-                   callbacks=[] if args.quiet else [lambda t, r: progress.print_epoch(t, r)])
-    # Everything is checked before any file is touched: the checkpoints, the folder, then the data.
-    if args.resume:
-        path = Path(args.resume) / "checkpoint.h5" if Path(args.resume).is_dir() else Path(args.resume)
-        checkpoint = load_checkpoint(path)
-        if checkpoint["trainer"] is None:
-            raise UserError(f"{str(path)!r} holds weights but no training state; start a new run from it with --init")
-        runs.check_resume_settings(checkpoint, given, path, label=option, init_hint=f"--init {path}")
-        out = Path(args.out or path.parent)
-        if root:
-            check_run_dir(out, overwrite=args.overwrite, resume_from=path)
-        recorded = checkpoint["trainer"]["data"].get("options")
-        note = f"{path} is unchanged"
-    else:
-        init = None
-        if args.init:
-            init = load_checkpoint(args.init)       # readable, and its model agrees with the options given
-            runs.check_resume_settings(init, given, args.init, only=runs.MODEL_SETTINGS, label=option)
-            given.update({k: v for k, v in runs.saved_settings(init).items() if k in runs.MODEL_SETTINGS})
-        spec = data_spec(args)
-        settings = runs.RunSettings.resolve(given, spec)
-        kind = "shapes" if spec.builtin else "coco"
-        if not root:
-            out = None
-        elif args.out:
-            out = check_run_dir(output_folder(args.out), overwrite=args.overwrite)
-        else:
-            out = claim_default_run_dir(Path("runs") / f"{kind}-{settings.model}")
-        if comm is not None:
-            out = Path(comm.bcast(str(out) if out else None, root=0))
-        note = "nothing was saved"
-    try:
-        spec = data_spec(args, recorded if args.resume else None)
-        data = load_data(spec)
-    except KeyboardInterrupt:
-        raise KeyboardInterrupt(f"while loading the data, before training; {note}") from None
-    if args.resume:
-        trainer = runs.resume_run(path, data, given=given, checkpoint=checkpoint, out_dir=str(out),
-                                  overwrite=args.overwrite, **options)
-        say(f"resuming {path} at epoch {trainer.epoch}: {plural(trainer.config.num_epochs, 'epoch')} of "
+    run = runs.prepare_run({k: getattr(args, k) for k in SETTINGS}, data_options(args), resume=args.resume,
+                           init=args.init, out=args.out,
+                           overwrite=args.overwrite, comm=comm, label=option, progress=None if args.progress else False,
+                           callbacks=[] if args.quiet else [lambda t, r: progress.print_epoch(t, r)])
+    trainer, out, settings = run.trainer, run.out, run.settings
+    if run.resumed:
+        say(f"resuming {run.resumed} at epoch {trainer.epoch}: {plural(trainer.config.num_epochs, 'epoch')} of "
             f"{plural(trainer.iterations_per_epoch, 'iteration')} in all -> {out}")
     else:
-        trainer = runs.start_run(settings, data, out, init=args.init, init_checkpoint=init,
-                                 overwrite=args.overwrite, **options)
-        say(f"data: {spec.describe()}: {trainer.num_train:,} training captions, {trainer.num_val:,} validation "
-            f"captions, vocabulary of {len(data['word_to_idx'])} words ({time.perf_counter() - started:.1f} s)")
+        say(f"data: {run.spec.describe()}: {trainer.num_train:,} training captions, {trainer.num_val:,} validation "
+            f"captions, vocabulary of {len(run.data['word_to_idx'])} words ({time.perf_counter() - started:.1f} s)")
         say(f"training {'from the weights of ' + args.init if args.init else 'from scratch'}: "
             f"{settings.model}, H={settings.hidden_dim}, W={settings.wordvec_dim}, "
             f"{plural(settings.epochs, 'epoch')} of {plural(trainer.iterations_per_epoch, 'iteration')}, "
@@ -190,12 +144,12 @@ def run_command(args) -> int:
             trainer.train()
         else:
             say(f"the run in {out} has all {plural(trainer.epoch, 'epoch')}: completing its files")
-        if not root:
+        if comm is not None and comm.Get_rank() != 0:
             return 0
-        status, metrics = runs.complete_run(out, data, trainer=trainer, max_length=args.max_length,
-                                            num_images=args.num_images, started=started)
+        _, metrics = runs.complete_run(out, run.data, trainer=trainer, max_length=args.max_length,
+                                       num_images=args.num_images, started=started)
     except (TrainingDiverged, RankFailed) as exc:
-        print(f"minitorch-cap train: {exc}".replace("the clip_grad_norm option", "--clip-grad-norm"))
+        print(f"minitorch-cap train: {exc}".replace("the clip_grad_norm option", "--clip-grad-norm"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         raise KeyboardInterrupt(_what_was_saved(trainer)) from None

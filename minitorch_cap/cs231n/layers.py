@@ -30,8 +30,13 @@ def affine_forward(x, w, b):
 
 def affine_backward(dout, cache):
     """Backward of :func:`affine_forward`: dout (N, M) -> ``(dx (N, d_1, ..., d_k), dw (D, M), db (M,))``."""
-    owner = "affine_backward"
-    affine = cached_module(owner, cache, "affine_forward")
-    dout = float_input(owner, "dout", dout, affine.dtype, N=cache.shape[0], M=affine.out_dim)
+    dx, dw, db = backward_of_affine("affine_backward", "affine_forward", dout, cache, N=cache.shape[0])
+    return dx.reshape(cache.shape), dw, db
+
+
+def backward_of_affine(owner: str, forward: str, dout, cache, **dims):
+    """The backward of an ``Affine``/``TemporalAffine`` cached by ``forward``: ``(dx, dw, db)``."""
+    affine = cached_module(owner, cache, forward)
+    dout = float_input(owner, "dout", dout, affine.dtype, **dims, M=affine.out_dim)
     dx = fresh_grads(affine).backward(dout)
-    return dx.reshape(cache.shape), affine.W.grad, affine.b.grad
+    return dx, affine.W.grad, affine.b.grad

@@ -26,21 +26,24 @@ from ..optim.adam import adam_update
 __all__ = ["sgd", "sgd_momentum", "rmsprop", "adam"]
 
 
+def with_defaults(config: dict | None, **defaults) -> dict:
+    """The course's ``config.setdefault`` for each hyperparameter (a new dict when ``config`` is None)."""
+    config = {} if config is None else config
+    for key, value in defaults.items():
+        config.setdefault(key, value)
+    return config
+
+
 def sgd(w, dw, config=None):
     """Vanilla SGD. config: ``learning_rate`` (default 1e-2)."""
-    if config is None:
-        config = {}
-    config.setdefault("learning_rate", 1e-2)
+    config = with_defaults(config, learning_rate=1e-2)
     w -= config["learning_rate"] * dw
     return w, config
 
 
 def sgd_momentum(w, dw, config=None):
     """SGD with momentum. config: ``learning_rate`` (1e-2), ``momentum`` (0.9), ``velocity`` (zeros)."""
-    if config is None:
-        config = {}
-    config.setdefault("learning_rate", 1e-2)
-    config.setdefault("momentum", 0.9)
+    config = with_defaults(config, learning_rate=1e-2, momentum=0.9)
     v = config.get("velocity", np.zeros_like(w))
     v *= config["momentum"]
     v -= config["learning_rate"] * dw
@@ -51,12 +54,7 @@ def sgd_momentum(w, dw, config=None):
 
 def rmsprop(w, dw, config=None):
     """RMSProp. config: ``learning_rate`` (1e-2), ``decay_rate`` (0.99), ``epsilon`` (1e-8), ``cache`` (zeros)."""
-    if config is None:
-        config = {}
-    config.setdefault("learning_rate", 1e-2)
-    config.setdefault("decay_rate", 0.99)
-    config.setdefault("epsilon", 1e-8)
-    config.setdefault("cache", np.zeros_like(w))
+    config = with_defaults(config, learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8, cache=np.zeros_like(w))
     rho, lr, eps = config["decay_rate"], config["learning_rate"], config["epsilon"]
     config["cache"] *= rho
     config["cache"] += (1.0 - rho) * dw ** 2
@@ -70,15 +68,7 @@ def adam(w, dw, config=None):
 
     ``m`` and ``v`` are replaced by new arrays (the arrays a caller put in ``config`` are not changed).
     """
-    if config is None:
-        config = {}
-    config.setdefault("learning_rate", 1e-3)
-    config.setdefault("beta1", 0.9)
-    config.setdefault("beta2", 0.999)
-    config.setdefault("epsilon", 1e-8)
-    config.setdefault("m", np.zeros_like(w))
-    config.setdefault("v", np.zeros_like(w))
-    config.setdefault("t", 0)
+    config = with_defaults(config, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8, m=np.zeros_like(w), v=np.zeros_like(w), t=0)
     m, v = np.array(config["m"], copy=True), np.array(config["v"], copy=True)
     t = config["t"] + 1
     adam_update(w, dw, m, v, t, config["learning_rate"], config["beta1"], config["beta2"], config["epsilon"],

@@ -23,7 +23,7 @@ from ..nn import functional
 from ..nn.checks import float_input
 from ..nn.module import naming_child
 from ._adapter import Cache, build, cached_module, fresh_grads, input_dtype, weight
-from .layers import affine_backward, affine_forward
+from .layers import affine_backward, affine_forward, backward_of_affine
 
 __all__ = [
     "affine_forward", "affine_backward",
@@ -184,12 +184,8 @@ def temporal_affine_forward(x, w, b):
 
 def temporal_affine_backward(dout, cache):
     """Backward of :func:`temporal_affine_forward`: dout (N, T, M) -> ``(dx (N, T, D), dw (D, M), db (M,))``."""
-    owner = "temporal_affine_backward"
-    affine = cached_module(owner, cache, "temporal_affine_forward")
     N, T, _ = cache.shape
-    dout = float_input(owner, "dout", dout, affine.dtype, N=N, T=T, M=affine.out_dim)
-    dx = fresh_grads(affine).backward(dout)
-    return dx, affine.W.grad, affine.b.grad
+    return backward_of_affine("temporal_affine_backward", "temporal_affine_forward", dout, cache, N=N, T=T)
 
 
 def temporal_softmax_loss(x, y, mask, verbose=False):

@@ -18,13 +18,13 @@ clear message naming the file, not later inside training or decoding: whatever
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 
 from ..nn.checks import index_input, int_option
 from ..tokens import END, NULL, START, check_word_to_idx
+from .files import read_json
 
 CAPTIONS_FILE = "coco2014_captions.h5"
 VOCAB_FILE = "coco2014_vocab.json"
@@ -163,14 +163,7 @@ def _read_vocab(path: str) -> tuple[list[str], dict[str, int]]:
     ``<START>`` and ``<END>`` are required too: a model trained on these captions must be
     able to begin and end one.
     """
-    try:
-        with open(path, encoding="utf-8") as f:
-            payload = json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"load_coco_data: {path!r} is not valid JSON ({e})") from None
-    except UnicodeDecodeError as e:
-        raise ValueError(f"load_coco_data: {path!r} is not UTF-8 text ({e}); save the vocabulary as UTF-8 JSON") \
-            from None
+    payload = read_json(path, "load_coco_data", "vocabulary file")
     if not isinstance(payload, dict) or not isinstance(payload.get("idx_to_word"), list) \
             or not isinstance(payload.get("word_to_idx"), dict):
         raise ValueError(f"load_coco_data: {path!r} must hold an object with an 'idx_to_word' list "

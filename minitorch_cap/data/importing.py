@@ -19,7 +19,6 @@ Then ``load_coco_data(out_dir, pca_features=False)`` loads it.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from typing import Mapping, Sequence
@@ -28,6 +27,7 @@ import numpy as np
 
 from .coco import CAPTIONS_FILE, SPLITS, URL_FILES, VOCAB_FILE, feature_file
 from .vocabulary import Vocabulary
+from .files import read_json
 
 _CHUNK = 8192
 
@@ -36,16 +36,7 @@ def _load_entries(captions) -> list[dict]:
     source = "captions"
     if isinstance(captions, (str, os.PathLike)):
         source = repr(os.fspath(captions))
-        try:
-            with open(captions, encoding="utf-8") as f:
-                captions = json.load(f)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"import_captions: no captions file at {source}") from None
-        except json.JSONDecodeError as e:
-            raise ValueError(f"import_captions: {source} is not valid JSON ({e})") from None
-        except UnicodeDecodeError as e:
-            raise ValueError(f"import_captions: {source} is not UTF-8 text ({e}); save the captions as UTF-8 "
-                             "JSON (e.g. `iconv -f latin1 -t utf-8`)") from None
+        captions = read_json(captions, "import_captions", "captions file")
     entries = captions.get("images") if isinstance(captions, Mapping) else captions
     if not isinstance(entries, Sequence) or isinstance(entries, str):
         raise ValueError(f"import_captions: {source} must be {{\"images\": [...]}} or a list of image entries")

@@ -71,6 +71,13 @@ class DataSpec:
         known = {a.name for a in attrs.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
+    @classmethod
+    def choose(cls, given: Mapping[str, Any], recorded: Mapping[str, Any] | None = None) -> "DataSpec":
+        """The options ``given`` (``None`` values ignored); when none is given, the ``recorded``
+        ones (a checkpoint's run), else the defaults (the built-in data set)."""
+        given = {k: v for k, v in given.items() if v is not None}
+        return cls.from_dict(recorded) if recorded is not None and not given else cls(**given)
+
     def argv(self) -> list[str]:
         """These options as command-line arguments (``--data-dir DIR --max-train N ...``)."""
         argv: list[str] = []

@@ -22,6 +22,7 @@ from ..metrics.tokenize import tokenize
 from ..nn.checks import int_option
 
 from ..tokens import END, NULL, SPECIAL_TOKENS, START, UNK, check_word_to_idx
+from .files import read_json
 
 
 class Vocabulary:
@@ -33,15 +34,18 @@ class Vocabulary:
 
     def __init__(self, idx_to_word: Sequence[str]):
         words = [str(w) for w in idx_to_word]
-        if tuple(words[:4]) != SPECIAL_TOKENS:
-            raise ValueError(f"Vocabulary: the first four words must be {list(SPECIAL_TOKENS)}, got {words[:4]}")
+        if tuple(words[:4]) != SPECIAL_TOKENS:      # the course's layout, which encoded rows rely on
+            raise ValueError(f"Vocabulary: the first four words must be {list(SPECIAL_TOKENS)} (ids 0-3, as "
+                             f"coco2014_vocab.json), got {words[:4]}")
         seen = set()
         for w in words:
             if w in seen:
                 raise ValueError(f"Vocabulary: word {w!r} appears twice")
             seen.add(w)
         self.idx_to_word: list[str] = words
-        self.word_to_idx: dict[str, int] = {w: i for i, w in enumerate(words)}
+        # the library's one vocabulary rule, with every special token (a data set needs them all)
+        self.word_to_idx: dict[str, int] = check_word_to_idx(
+            "Vocabulary", {w: i for i, w in enumerate(words)}, required=SPECIAL_TOKENS)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -88,21 +92,10 @@ class Vocabulary:
         shown = ", ".join(self.idx_to_word[4:10])
         return f"Vocabulary(size={len(self)}, words=[{shown}{', ...' if len(self) > 10 else ''}])"
 
-    @property
-    def null_id(self) -> int:
-        return 0
-
-    @property
-    def start_id(self) -> int:
-        return 1
-
-    @property
-    def end_id(self) -> int:
-        return 2
-
-    @property
-    def unk_id(self) -> int:
-        return 3
+    null_id = property(lambda self: self.word_to_idx[NULL], doc="The id of ``<NULL>`` (padding).")
+    start_id = property(lambda self: self.word_to_idx[START], doc="The id of ``<START>``.")
+    end_id = property(lambda self: self.word_to_idx[END], doc="The id of ``<END>``.")
+    unk_id = property(lambda self: self.word_to_idx[UNK], doc="The id of ``<UNK>`` (words not in the vocabulary).")
 
     # ------------------------------------------------------------------ encoding
     def encode(self, text: str, max_length: int = 17) -> np.ndarray:
@@ -158,13 +151,7 @@ class Vocabulary:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Vocabulary":
         """Read a JSON vocabulary (ours or the course's ``coco2014_vocab.json``)."""
-        try:
-            with open(path, encoding="utf-8") as f:
-                payload = json.load(f)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"Vocabulary.load: no vocabulary file at {os.fspath(path)!r}") from None
-        except json.JSONDecodeError as e:
-            raise ValueError(f"Vocabulary.load: {os.fspath(path)!r} is not valid JSON ({e})") from None
+        payload = read_json(path, "Vocabulary.load", "vocabulary file")
         if not isinstance(payload, dict) or "idx_to_word" not in payload:
             raise ValueError(f"Vocabulary.load: {os.fspath(path)!r} must hold a JSON object with an 'idx_to_word' list")
         vocab = cls(payload["idx_to_word"])

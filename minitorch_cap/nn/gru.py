@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import sigmoid_
+from .functional import sigmoid_, sigmoid_grad_, tanh_grad_
 from .recurrent import Recurrent
 
 
@@ -80,18 +80,12 @@ class GRU(Recurrent):
             # pre-activation of n: d = dh (1 - z) (1 - n^2)
             np.subtract(1, z, out=dn)
             dn *= dh_t
-            np.multiply(n, n, out=tmp)
-            np.subtract(1, tmp, out=tmp)
-            dn *= tmp
+            tanh_grad_(dn, n, tmp)
             np.multiply(dn, HWh_n[t], out=dr)
-            np.subtract(1, r, out=tmp)
-            tmp *= r
-            dr *= tmp
+            sigmoid_grad_(dr, r, tmp)
             np.subtract(prev_h, n, out=dz)
             dz *= dh_t
-            np.subtract(1, z, out=tmp)
-            tmp *= z
-            dz *= tmp
+            sigmoid_grad_(dz, z, tmp)
             np.multiply(dn, r, out=dhn)                      # the n block of dAh
             dA3, dAh3 = dA[t].reshape(N, 3, H).transpose(1, 0, 2), dAh[t].reshape(N, 3, H).transpose(1, 0, 2)
             np.copyto(dA3, dgates)

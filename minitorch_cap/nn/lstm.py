@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import float_input
-from .functional import sigmoid_
+from .functional import sigmoid_, sigmoid_grad_, tanh_grad_
 from .recurrent import Recurrent
 
 
@@ -101,21 +101,13 @@ class LSTM(Recurrent):
             dc += dnext_c
             # pre-activation gradients: sigmoid' = s (1 - s), tanh' = 1 - t^2
             np.multiply(dh_t, tc, out=do)
-            np.subtract(1, o, out=tmp)
-            tmp *= o
-            do *= tmp
+            sigmoid_grad_(do, o, tmp)
             np.multiply(dc, g, out=di)
-            np.subtract(1, i, out=tmp)
-            tmp *= i
-            di *= tmp
+            sigmoid_grad_(di, i, tmp)
             np.multiply(dc, Cs[t], out=df)
-            np.subtract(1, f, out=tmp)
-            tmp *= f
-            df *= tmp
+            sigmoid_grad_(df, f, tmp)
             np.multiply(dc, i, out=dg)
-            np.multiply(g, g, out=tmp)
-            np.subtract(1, tmp, out=tmp)
-            dg *= tmp
+            tanh_grad_(dg, g, tmp)
             np.multiply(dc, f, out=dnext_c)
             np.copyto(dA[t].reshape(N, 4, H), dgates.transpose(1, 0, 2))
             np.matmul(dA[t], WhT, out=dnext_h)

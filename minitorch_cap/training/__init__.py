@@ -5,8 +5,9 @@
 run as Ctrl-C does.
 """
 
+from .files import WriteError
 from .checkpoint import (
-    FORMAT_VERSION, CheckpointError, WriteError, init_from_checkpoint, load_checkpoint, load_model, save_checkpoint,
+    FORMAT_VERSION, CheckpointError, init_from_checkpoint, load_checkpoint, load_model, save_checkpoint,
 )
 from .interrupts import Terminated, sigterm_as_interrupt
 from .run_dir import RunFolderError, RunStatus, check_run_dir, claim_default_run_dir, complete_run, open_run_dir

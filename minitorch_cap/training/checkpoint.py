@@ -36,19 +36,14 @@ seal) still load, checked only by the Fletcher-32 checksums of their chunked arr
 damaged attribute, vocabulary or chunk index of such a file may go undetected, or make
 HDF5 fail (reported as ``CheckpointError``). Saving again writes the sealed format.
 
-Files are written atomically: the HDF5 file is built in memory (h5py never touches the
-disk, so a full disk cannot crash the HDF5 library), then written with plain ``os.write``
-to a temporary ``.NAME.tmp-PID`` in the same folder, fsynced, and renamed over the
-target (and the folder fsynced), so a crash at any moment leaves the previous checkpoint
-loadable. A failed write (no space left, read-only file system, I/O error) raises one
-``WriteError`` naming the folder, removes the temporary file and leaves the previous file
-as it was; ``remove_stale_temp_files`` deletes the temporary files of crashed processes.
-Non-finite weights are never written.
+Files are written atomically (:mod:`minitorch_cap.training.files`): the HDF5 file is built in
+memory (h5py never touches the disk, so a full disk cannot crash the HDF5 library), then
+written by ``atomic_write_bytes``; a failed write raises one ``WriteError`` naming the
+folder and leaves the previous file as it was. Non-finite weights are never written.
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import json
@@ -63,6 +58,7 @@ import numpy as np
 from ..captioner import Captioner, captioner_from_config
 from ..nn.checks import check_finite_weights
 from ..tokens import check_word_to_idx
+from . import files
 
 FORMAT = "minitorch_cap.checkpoint"
 FORMAT_VERSION = 2
@@ -82,173 +78,6 @@ class CheckpointError(ValueError):
     """A checkpoint file is damaged, truncated, foreign, or from an incompatible version."""
 
 
-class WriteError(OSError):
-    """Writing a file failed (no space left, read-only file system, I/O error, no permission).
-
-    An ``OSError`` with the original ``errno``; its message names the file and its folder
-    and says that the previous file is intact. No temporary file is left behind.
-    """
-
-    def __str__(self) -> str:
-        return str(self.strerror)
-
-
-# ---------------------------------------------------------------------------- atomic files
-_TMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)$")
-_WHY = {
-    errno.ENOSPC: "no space left on the device",
-    getattr(errno, "EDQUOT", -1): "the disk quota is exceeded",
-    errno.EROFS: "the file system is read-only",
-    errno.EIO: "an input/output error occurred (a failing disk or network file system?)",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "operation not permitted",
-}
-
-
-def _temp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
-def _write_error(path: Path, exc: OSError) -> WriteError:
-    why = _WHY.get(exc.errno, exc.strerror or str(exc))
-    folder = path.parent if str(path.parent) else Path(".")
-    kept = f"the previous {path.name} is intact" if path.exists() else f"no {path.name} was written"
-    return WriteError(exc.errno, f"cannot write {path.name} in {str(folder)!r}: {why}; {kept} and no "
-                                 "temporary file was left", str(path))
-
-
-def _fsync_folder(folder: Path) -> None:
-    try:  # make the rename itself durable
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:  # some file systems refuse fsync on a directory; the data is already safe
-        pass
-
-
-def _discard(tmp: Path) -> None:
-    try:
-        tmp.unlink(missing_ok=True)
-    except OSError:  # an I/O error removing it too: nothing more can be done
-        pass
-
-
-def atomic_write_bytes(path, data) -> Path:
-    """Write ``data`` (bytes-like) to ``path`` atomically: temp file, ``os.write``, fsync, rename.
-
-    Raises ``WriteError`` (an ``OSError``) naming the folder on any failure of the file
-    system (``ENOSPC``, ``EROFS``, ``EIO``, ...); then ``path`` is as it was and the
-    temporary file is removed.
-    """
-    path = Path(path)
-    tmp = _temp_path(path)
-    view = memoryview(data).cast("B")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            written = 0
-            while written < len(view):
-                written += os.write(fd, view[written:written + (1 << 24)])
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError as exc:
-        _discard(tmp)
-        raise _write_error(path, exc) from exc
-    except BaseException:
-        _discard(tmp)
-        raise
-    _fsync_folder(path.parent)
-    return path
-
-
-def atomic_write(path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)``, fsync the file, then rename it to ``path`` (atomic on POSIX).
-
-    On any failure the temporary file is removed and ``path`` is left as it was; failures of
-    the file system raise ``WriteError`` naming the folder. Prefer ``atomic_write_bytes``
-    (the content built in memory first), which never lets a library see a full disk.
-    """
-    path = Path(path)
-    tmp = _temp_path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError as exc:
-        _discard(tmp)
-        raise _write_error(path, exc) from exc
-    except BaseException:
-        _discard(tmp)
-        raise
-    _fsync_folder(path.parent)
-    return path
-
-
-def remove_stale_temp_files(folder) -> list[Path]:
-    """Delete the ``.NAME.tmp-PID`` files that processes no longer alive left in ``folder``.
-
-    A process killed while writing (``kill -9``, power loss) leaves its temporary file; the
-    temporary files of live processes (this one included) are kept. Returns the removed paths.
-    """
-    removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    for entry in entries:
-        match = _TMP_PATTERN.match(entry.name)
-        if match is None or not entry.is_file(follow_symlinks=False):
-            continue
-        if _process_alive(int(match["pid"])):
-            continue
-        try:
-            os.unlink(entry.path)
-            removed.append(Path(entry.path))
-        except OSError:
-            pass
-    return removed
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether a process ``pid`` runs on this machine (``True`` when unsure)."""
-    if pid == os.getpid():
-        return True
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
-
-
-def write_json(path, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON, atomically (numpy scalars and arrays become plain values)."""
-    text = json.dumps(obj, indent=2, default=_json_default) + "\n"
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot store a {type(value).__name__} in a checkpoint (expected numbers, strings, "
-                    "lists, dicts or arrays)")
-
-
 # ---------------------------------------------------------------------------- generic trees
 def _write_tree(group: h5py.Group, tree: Mapping[str, Any]) -> None:
     """Arrays -> datasets, dicts -> subgroups, everything else -> the group's JSON attribute."""
@@ -265,7 +94,7 @@ def _write_tree(group: h5py.Group, tree: Mapping[str, Any]) -> None:
             _write_tree(group.create_group(key, track_order=True), value)
         else:
             plain[key] = value
-    group.attrs[_JSON_ATTR] = json.dumps(plain, default=_json_default)
+    group.attrs[_JSON_ATTR] = json.dumps(plain, default=files.json_default)
 
 
 def _read_tree(group: h5py.Group, depth: int = 0) -> dict[str, Any]:
@@ -315,7 +144,7 @@ def save_checkpoint(path, model: Captioner, optimizer=None, scheduler=None,
         if trainer is not None:
             _write_tree(f.create_group("trainer", track_order=True), trainer)
 
-    return atomic_write_bytes(path, _sealed_image(fill))
+    return files.atomic_write_bytes(path, _sealed_image(fill))
 
 
 def _sealed_image(fill: Callable[[h5py.File], None], version: int = FORMAT_VERSION) -> bytes:

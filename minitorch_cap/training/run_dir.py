@@ -33,8 +33,9 @@ from typing import Any, Mapping
 
 import attrs
 
-from .checkpoint import (CheckpointError, atomic_write_bytes, load_checkpoint, remove_stale_temp_files,
-                         write_json)
+from . import files
+from .checkpoint import CheckpointError, load_checkpoint
+from .files import remove_stale_temp_files, write_json
 
 try:
     import fcntl
@@ -150,6 +151,9 @@ def _key(folder: Path) -> str:
 
 
 def _make_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise RunFolderError(f"out_dir {str(folder)!r} exists and is not a folder; give a folder (it is created "
+                             "if needed)")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:          # a file in the way, a missing or read-only parent, ...
@@ -285,7 +289,7 @@ def open_run_dir(path, *, overwrite: bool = False, resume_from=None) -> RunDir:
         if resume_from is not None and _key(Path(resume_from).parent) != _key(path):
             best = Path(resume_from).parent / BEST_NAME
             if best.is_file() and not (path / BEST_NAME).exists():
-                atomic_write_bytes(path / BEST_NAME, best.read_bytes())
+                files.atomic_write_bytes(path / BEST_NAME, best.read_bytes())
     except BaseException:
         lock.release()
         raise
@@ -402,7 +406,7 @@ def complete_run(folder) -> RunStatus:
         best_epoch = state.get("best_epoch")
         if (state["config"].get("keep_best", True) and not mid_epoch and best_epoch is not None
                 and int(best_epoch) == epoch and _saved_epoch(folder / BEST_NAME) != epoch):
-            atomic_write_bytes(folder / BEST_NAME, path.read_bytes())
+            files.atomic_write_bytes(folder / BEST_NAME, path.read_bytes())
             repaired.append(BEST_NAME)
     return RunStatus(folder, path, complete, epoch, num_epochs, tuple(repaired), missing)
 

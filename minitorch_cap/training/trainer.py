@@ -36,7 +36,8 @@ from ..optim import clip_grad_norm_, clip_grad_value_, optimizer_from_state, sch
 from ..optim.optimizer import Optimizer
 from . import progress
 from ..nn.checks import check_finite_weights
-from .checkpoint import CheckpointError, _model_from, init_from_checkpoint, load_checkpoint, save_checkpoint, write_json
+from .checkpoint import CheckpointError, _model_from, init_from_checkpoint, load_checkpoint, save_checkpoint
+from .files import write_json
 from .config import TrainerConfig, check_resume_options
 from .monitor import BestTracker
 from .run_dir import BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME, history_from_state, open_run_dir

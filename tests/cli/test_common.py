@@ -2,7 +2,6 @@
 
 import argparse
 
-import numpy as np
 import pytest
 
 from minitorch_cap.cli.common import non_negative_int, positive_float, unit_float

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -151,11 +150,11 @@ import os, signal, sys
 import numpy as np
 from minitorch_cap import CaptioningModel
 from minitorch_cap.optim import Adam, ExponentialLR
-from minitorch_cap.training import Trainer, checkpoint
+from minitorch_cap.training import Trainer, files
 from minitorch_cap.training.synthetic import random_caption_data
 
 out, kill_after = sys.argv[1], int(sys.argv[2])
-real, writes = checkpoint.atomic_write_bytes, [0]
+real, writes = files.atomic_write_bytes, [0]
 
 def dying(path, data):                   # the process dies right after its kill_after-th file write
     real(path, data)
@@ -163,7 +162,7 @@ def dying(path, data):                   # the process dies right after its kill
     if writes[0] == kill_after:
         os.kill(os.getpid(), signal.SIGKILL)
 
-checkpoint.atomic_write_bytes = dying
+files.atomic_write_bytes = dying
 data = random_caption_data(40, 12, input_dim=12, vocab_size=12, T=9, seed=0)
 model = CaptioningModel(data["word_to_idx"], input_dim=12, wordvec_dim=8, hidden_dim=16, cell_type="lstm",
                         rng=np.random.default_rng(0))
