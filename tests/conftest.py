@@ -3,9 +3,9 @@
 - ``require_oracle``: the optional oracles (PyTorch, pycocoevalcap);
 - ``run_cli``, ``TINY`` and the session fixture ``tiny_run``: one tiny ``minitorch-cap train`` run
   shared by the tests of the commands (tests/cli/) and of runs.py (tests/test_runs.py);
-- ``small_coco_dir``: a tiny COCO folder for the commands (PCA features only, 11 words, D=12);
-- ``write_coco_dir``, ``IDX_TO_WORD``: a tiny COCO folder with every file ``load_coco_data`` reads
-  (both feature files), for the data tests (tests/data/) and the course's API (tests/cs231n/);
+- ``write_coco_dir``, ``IDX_TO_WORD``: a tiny COCO folder with every file ``load_coco_data`` reads,
+  for the data tests (tests/data/), the course's API (tests/cs231n/) and, as the session fixture
+  ``small_coco_dir``, the commands;
 - ``make_caption_data``, ``make_setup`` and ``data``: small random caption data and a model for the
   Trainer's tests (tests/training/) and the loss-curve plot (tests/test_plots_loss_curve.py);
 - ``course_linspace``, ``set_params``: weights set as the course's notebooks set them.
@@ -51,7 +51,7 @@ def require_oracle(name: str):
         pytest.skip(f"{name} is not installed (CI installs it)")
 
 
-# --- The command line: one tiny training run, a tiny COCO folder --------------------
+# --- The command line: one tiny training run ----------------------------------------
 
 #: A configuration that trains in about a second: 40 training images, 6 validation images.
 TINY = ["--max-train", "40", "--max-val", "6", "--epochs", "2", "--batch-size", "50", "--hidden-dim", "16",
@@ -76,38 +76,6 @@ def tiny_run(tmp_path_factory):
     code, stdout, stderr = run_cli(["train", *TINY, "--out", out])
     assert code == 0, stderr
     return out, stdout
-
-
-@pytest.fixture(scope="session")
-def small_coco_dir(tmp_path_factory):
-    """A COCO-format folder in the course's layout: 6 train and 3 val images, 12-d PCA features."""
-    base = tmp_path_factory.mktemp("coco")
-    words = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "dog", "cat", "on", "the", "grass", "sofa"]
-    rng = np.random.default_rng(0)
-
-    def captions(n_images):
-        rows, idxs = [], []
-        for i in range(n_images):
-            for _ in range(2):
-                body = rng.choice(np.arange(4, len(words)), size=rng.integers(2, 6))
-                row = np.zeros(8, dtype=np.int32)
-                row[0], row[1:1 + len(body)], row[1 + len(body)] = 1, body, 2
-                rows.append(row)
-                idxs.append(i)
-        return np.stack(rows), np.asarray(idxs, dtype=np.int32)
-
-    with h5py.File(base / "coco2014_captions.h5", "w") as f:
-        for split, n in (("train", 6), ("val", 3)):
-            caps, idxs = captions(n)
-            f[f"{split}_captions"], f[f"{split}_image_idxs"] = caps, idxs
-    for split, n in (("train", 6), ("val", 3)):
-        with h5py.File(base / f"{split}2014_vgg16_fc7_pca.h5", "w") as f:
-            f["features"] = rng.standard_normal((n, 12)).astype(np.float32)
-        (base / f"{split}2014_urls.txt").write_text(
-            "".join(f"http://images.example.org/{split}2014/{i:03d}.jpg\n" for i in range(n)))
-    (base / "coco2014_vocab.json").write_text(json.dumps(
-        {"idx_to_word": words, "word_to_idx": {w: i for i, w in enumerate(words)}}))
-    return base
 
 
 # --- The data loaders and the course's API: every file of a COCO folder ----------
@@ -142,6 +110,15 @@ def write_coco_dir(path, n_train_images=6, n_val_images=3, D_pca=8, D_full=16, T
     (path / "coco2014_vocab.json").write_text(json.dumps(
         {"idx_to_word": IDX_TO_WORD, "word_to_idx": {w: i for i, w in enumerate(IDX_TO_WORD)}}))
     return arrays
+
+
+@pytest.fixture(scope="session")
+def small_coco_dir(tmp_path_factory):
+    """A COCO-format folder in the course's layout for the commands: 6 train and 3 val images, 12-d PCA
+    features (and 16-d full ones), 9 words (``IDX_TO_WORD``)."""
+    base = tmp_path_factory.mktemp("coco")
+    write_coco_dir(base, D_pca=12)
+    return base
 
 
 # --- The Trainer's tests: small random data and a small model ----------------------

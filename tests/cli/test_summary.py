@@ -38,7 +38,7 @@ def test_summary_on_coco_files_uses_their_vocabulary_and_feature_size(small_coco
     code, stdout, stderr = run_cli(["summary", "--data-dir", small_coco_dir, "--cell", "gru", "--hidden-dim", "4",
                                     "--format", "github"])
     assert code == 0, stderr
-    assert "vocabulary 11 words" in stdout and "D=12" in stdout
+    assert "vocabulary 9 words" in stdout and "D=12" in stdout
     assert re.search(r"\|\s*proj\.W\s*\|\s*12x4\s*\|", stdout)
 
 
