@@ -6,7 +6,7 @@ import matplotlib.image as mpimg
 
 from minitorch_cap.plots import caption_grid_size
 
-from .conftest import run_cli
+from tests.conftest import run_cli
 
 TINY_DATA = ["--max-train", "40", "--max-val", "6"]
 
@@ -34,11 +34,11 @@ def test_sample_defaults_to_a_folder_next_to_the_checkpoint(tiny_run):
     assert json.loads((out / "sample" / "sample_metrics.json").read_text())["split"] == "train"
 
 
-def test_sample_on_coco_files_writes_html(coco_dir, tmp_path):
-    code, _, stderr = run_cli(["train", "--data-dir", coco_dir, "--epochs", "1", "--batch-size", "4",
+def test_sample_on_coco_files_writes_html(small_coco_dir, tmp_path):
+    code, _, stderr = run_cli(["train", "--data-dir", small_coco_dir, "--epochs", "1", "--batch-size", "4",
                                "--hidden-dim", "8", "--wordvec-dim", "4", "--out", tmp_path / "run"])
     assert code == 0, stderr
-    code, _, stderr = run_cli(["sample", tmp_path / "run" / "checkpoint.h5", "--data-dir", coco_dir,
+    code, _, stderr = run_cli(["sample", tmp_path / "run" / "checkpoint.h5", "--data-dir", small_coco_dir,
                                "--out", tmp_path / "s", "--num-images", "2"])
     assert code == 0, stderr
     assert (tmp_path / "s" / "captions.html").read_text().count("<img ") == 2
@@ -58,9 +58,9 @@ def test_damaged_checkpoint_returns_2_with_a_message(tmp_path):
     assert "bad.h5 is not a readable" in stderr and "Traceback" not in stderr
 
 
-def test_checkpoint_of_other_data_returns_2(tiny_run, coco_dir):
+def test_checkpoint_of_other_data_returns_2(tiny_run, small_coco_dir):
     out, _ = tiny_run
-    code, _, stderr = run_cli(["sample", out / "checkpoint.h5", "--data-dir", coco_dir])
+    code, _, stderr = run_cli(["sample", out / "checkpoint.h5", "--data-dir", small_coco_dir])
     assert code == 2
     assert "image features" in stderr
 

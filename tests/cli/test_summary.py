@@ -4,7 +4,7 @@ import re
 
 from minitorch_cap.training import load_model
 
-from .conftest import run_cli
+from tests.conftest import run_cli
 
 NAMES = ["proj.W", "proj.b", "embed.W", "rnn.Wx", "rnn.Wh", "rnn.b", "vocab.W", "vocab.b"]
 
@@ -34,11 +34,11 @@ def test_summary_of_a_configuration_counts_the_parameters():
     assert re.search(r"rnn\.Wx\s+6x10\s+float32", stdout)
 
 
-def test_summary_on_coco_files_uses_their_vocabulary_and_feature_size(coco_dir):
-    code, stdout, stderr = run_cli(["summary", "--data-dir", coco_dir, "--cell", "gru", "--hidden-dim", "4",
+def test_summary_on_coco_files_uses_their_vocabulary_and_feature_size(small_coco_dir):
+    code, stdout, stderr = run_cli(["summary", "--data-dir", small_coco_dir, "--cell", "gru", "--hidden-dim", "4",
                                     "--format", "github"])
     assert code == 0, stderr
-    assert "vocabulary 11 words" in stdout and "D=12" in stdout
+    assert "vocabulary 9 words" in stdout and "D=12" in stdout
     assert re.search(r"\|\s*proj\.W\s*\|\s*12x4\s*\|", stdout)
 
 
@@ -62,10 +62,10 @@ def test_summary_defaults_are_those_of_train():
     assert f"{b['model']} model" in stdout and f"W={b['wordvec_dim']}, H={b['hidden_dim']}" in stdout
 
 
-def test_summary_on_coco_files_defaults_to_trains_coco_settings(coco_dir):
+def test_summary_on_coco_files_defaults_to_trains_coco_settings(small_coco_dir):
     from minitorch_cap.runs import PRESETS
 
-    code, stdout, stderr = run_cli(["summary", "--data-dir", coco_dir])
+    code, stdout, stderr = run_cli(["summary", "--data-dir", small_coco_dir])
     assert code == 0, stderr
     assert f"W={PRESETS['coco']['wordvec_dim']}, H={PRESETS['coco']['hidden_dim']}" in stdout
 

@@ -9,7 +9,7 @@ import pytest
 from minitorch_cap.plots import caption_grid_size
 from minitorch_cap.training import load_model
 
-from .conftest import TINY, run_cli
+from tests.conftest import TINY, run_cli
 
 PROMISED = {"checkpoint.h5", "best.h5", "history.json", "loss.png", "captions.png", "captions.json", "metrics.json"}
 
@@ -91,8 +91,8 @@ def test_init_refuses_model_options_that_differ_from_the_checkpoints(tiny_run, t
     assert not (tmp_path / "new").exists()
 
 
-def test_gru_on_coco_format_files_writes_an_html_page(coco_dir, tmp_path):
-    code, stdout, stderr = run_cli(["train", "--data-dir", coco_dir, "--cell", "gru", "--epochs", "2",
+def test_gru_on_coco_format_files_writes_an_html_page(small_coco_dir, tmp_path):
+    code, stdout, stderr = run_cli(["train", "--data-dir", small_coco_dir, "--cell", "gru", "--epochs", "2",
                                     "--batch-size", "4", "--hidden-dim", "8", "--wordvec-dim", "4",
                                     "--no-progress", "--out", tmp_path])
     assert code == 0, stderr
@@ -100,7 +100,7 @@ def test_gru_on_coco_format_files_writes_an_html_page(coco_dir, tmp_path):
     assert {"checkpoint.h5", "history.json", "loss.png", "captions.html", "captions.json", "metrics.json"} <= names
     assert "captions.png" not in names
     page = (tmp_path / "captions.html").read_text()
-    assert page.count("<img ") == 3 and "http://images.example.org/val2014/002.jpg" in page
+    assert page.count("<img ") == 3 and "http://images.example/val/2.jpg" in page
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert "val_accuracy" not in metrics and metrics["final_val_loss"] > 0
 
@@ -118,13 +118,13 @@ def test_bad_option_values_exit_2_with_a_message(argv, message, tmp_path):
     assert message in stderr
 
 
-def test_user_errors_return_2_without_traceback(tmp_path, coco_dir):
+def test_user_errors_return_2_without_traceback(tmp_path, small_coco_dir):
     cases = [
         (["--data-dir", tmp_path / "nowhere"], "does not exist"),
         (["--data-dir", tmp_path], "holds none of the CS231n COCO files"),
         (["--resume", tmp_path / "missing.h5"], "does not exist"),
         (["--resume", tmp_path / "a.h5", "--init", tmp_path / "b.h5"], "exclude each other"),
-        (["--data-dir", coco_dir, "--max-val", "3"], "(--max-val) applies to the built-in data only"),
+        (["--data-dir", small_coco_dir, "--max-val", "3"], "(--max-val) applies to the built-in data only"),
     ]
     for argv, message in cases:
         code, _, stderr = run_cli(["train", *argv, "--out", tmp_path / "out"])
@@ -138,9 +138,9 @@ def test_out_must_be_a_folder(tmp_path):
     assert code == 2 and "is not a folder" in stderr
 
 
-def test_resume_with_a_checkpoint_of_other_data_is_refused(tiny_run, coco_dir, tmp_path):
+def test_resume_with_a_checkpoint_of_other_data_is_refused(tiny_run, small_coco_dir, tmp_path):
     out, _ = tiny_run
-    code, _, stderr = run_cli(["train", "--data-dir", coco_dir, "--resume", out / "checkpoint.h5", "--epochs", "3",
+    code, _, stderr = run_cli(["train", "--data-dir", small_coco_dir, "--resume", out / "checkpoint.h5", "--epochs", "3",
                                "--out", tmp_path])
     assert code == 2
     assert re.search(r"the model expects \d+-d image features but train_features are 12-d", stderr), stderr

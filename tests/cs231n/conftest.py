@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.data.conftest import IDX_TO_WORD, write_coco_dir
+from tests.conftest import IDX_TO_WORD, write_coco_dir
 
 
 def write_course_coco_dir(root, n_train_images=6, n_val_images=3, seed=0):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from minitorch_cap.cs231n.coco_utils import decode_captions, load_coco_data, sample_coco_minibatch
-from tests.data.conftest import write_coco_dir
+from tests.conftest import write_coco_dir
 
 from .conftest import IDX_TO_WORD
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from minitorch_cap.data import decode_captions, load_coco_data, sample_coco_minibatch
-from tests.data.conftest import IDX_TO_WORD
+from tests.conftest import IDX_TO_WORD
 
 KEYS = {"train_captions", "train_image_idxs", "val_captions", "val_image_idxs", "train_features", "val_features",
         "idx_to_word", "word_to_idx", "train_urls", "val_urls"}

@@ -14,6 +14,7 @@ in-process.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -34,8 +35,14 @@ def first_word_share(model, data) -> float:
     return float(np.mean(model.sample(data["val_features"], max_length=2)[:, 0])) / model.vocab_size
 
 
+@functools.lru_cache(maxsize=1)
+def shapes_data() -> dict:
+    """The problem's data, generated once per process (the one-process references reuse it)."""
+    return load_shapes_data(num_train=200, num_val=20)
+
+
 def problem(dtype, comm=None, **options) -> Trainer:
-    data = load_shapes_data(num_train=200, num_val=20)
+    data = shapes_data()
     model = CaptioningModel(data["word_to_idx"], input_dim=data["train_features"].shape[1], wordvec_dim=16,
                             hidden_dim=24, cell_type="lstm", dtype=dtype, rng=np.random.default_rng(0))
     optimizer = Adam(model.named_parameters(), lr=2e-2)
@@ -57,7 +64,7 @@ def main(argv) -> int:
     comm = world()
     rank = comm.Get_rank() if comm is not None else 0
     if case == "resume":
-        trainer = Trainer.resume(argv[3], data=load_shapes_data(num_train=200, num_val=20), comm=comm,
+        trainer = Trainer.resume(argv[3], data=shapes_data(), comm=comm,
                                  out_dir=out, num_epochs=2, metrics=problem(dtype).config.metrics)
         trainer.train()
         if rank == 0:

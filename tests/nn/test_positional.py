@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from tests.conftest import require_oracle
-from tests.nn import contract
 from minitorch_cap.gradcheck import rel_error
 from minitorch_cap.nn import PositionalEncoding
 from minitorch_cap.nn.positional import sinusoid_table
@@ -43,15 +42,6 @@ def test_dropout_in_training_only():
     np.testing.assert_array_equal(enc.step(X, 0), X + enc.pe[:4])  # step: no dropout
     enc.eval()
     np.testing.assert_array_equal(enc.forward(X), X + enc.pe[:4])
-
-
-def test_contract():
-    make = lambda dtype, seed=0: PositionalEncoding(6, dtype=dtype, rng=seed)  # noqa: E731
-    contract.assert_gradients(make(np.float64), X)
-    contract.assert_float32_agrees_with_float64(make, X, tol=1e-6)
-    contract.assert_state_dict_round_trip(make, X)
-    contract.assert_eval_keeps_no_cache(make(np.float64), X)
-    assert make(np.float32).state_dict() == {}
 
 
 def test_bad_input():

@@ -5,11 +5,10 @@ from minitorch_cap.gradcheck import check_module
 from minitorch_cap.nn import Affine, Embedding, Sequential, TemporalAffine
 
 
-def test_chain_gradients_and_names():
+def test_chain_names():  # its gradients: tests/nn/test_contract.py
     rng = np.random.default_rng(0)
     net = Sequential(Affine(4, 5, dtype=np.float64, rng=rng), Affine(5, 3, dtype=np.float64, rng=rng))
     assert [n for n, _ in net.named_parameters()] == ["0.W", "0.b", "1.W", "1.b"]
-    check_module(net, rng.standard_normal((2, 4))).assert_close(1e-7)
     assert len(net) == 2 and isinstance(net[1], Affine)
 
 

@@ -1,11 +1,11 @@
-"""TransformerDecoderLayer and TransformerDecoder (minitorch_cap/nn/transformer.py): gradients,
-PyTorch's own decoder layer as the oracle, and decoding with the key/value cache."""
+"""TransformerDecoderLayer and TransformerDecoder (minitorch_cap/nn/transformer.py): names,
+PyTorch's own decoder layer as the oracle, and decoding with the key/value cache (gradients and the
+rest of the module contract: tests/nn/test_contract.py)."""
 
 import numpy as np
 import pytest
 
 from tests.conftest import require_oracle
-from tests.nn import contract
 from minitorch_cap.nn import (Affine, DecoderCache, LayerNorm, TransformerDecoder, TransformerDecoderLayer,
                               causal_mask, dropout_disabled)
 
@@ -37,26 +37,6 @@ def make_layer(dtype=np.float64, seed=0, activation="relu", dropout=0.0):
 def make_decoder(dtype=np.float64, seed=0, activation="relu", num_layers=2, dropout=0.0):
     decoder = TransformerDecoder(make_layer(dtype, seed, activation, dropout), num_layers)
     return perturb(decoder, seed + 200)  # layers differ from each other
-
-
-@pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_layer_gradients(activation):
-    report = contract.assert_gradients(make_layer(activation=activation), TGT, MEMORY, causal_mask(T))
-    assert {"input[0]", "input[1]", "norm3.gamma", "linear1.W", "multihead_attn.value.W"} <= set(report.errors)
-
-
-def test_decoder_gradients():
-    report = contract.assert_gradients(make_decoder(), TGT, MEMORY, causal_mask(T))
-    assert {"input[1]", "layers.0.self_attn.query.W", "layers.1.norm3.beta"} <= set(report.errors)
-
-
-@pytest.mark.parametrize("make", [make_layer, make_decoder])
-def test_contract(make):
-    args = (TGT, MEMORY, causal_mask(T))
-    contract.assert_two_backwards_double_parameter_grads(make(), *args)
-    contract.assert_state_dict_round_trip(lambda dtype, seed: make(dtype, seed), *args)
-    contract.assert_float32_agrees_with_float64(lambda dtype, seed=0: make(dtype, seed, "gelu"), *args)
-    contract.assert_eval_keeps_no_cache(make(), *args)
 
 
 def test_names_follow_pytorch():

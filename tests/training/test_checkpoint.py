@@ -21,7 +21,7 @@ from minitorch_cap.training import (
 from minitorch_cap.training import checkpoint as checkpoint_module
 from minitorch_cap.training.files import remove_stale_temp_files
 
-from .conftest import make_setup
+from tests.conftest import make_setup
 
 ROOT = Path(__file__).resolve().parents[2]
 

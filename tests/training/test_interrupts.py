@@ -10,7 +10,7 @@ import pytest
 
 from minitorch_cap.training import Terminated, Trainer, load_checkpoint, sigterm_as_interrupt
 
-from .conftest import make_setup
+from tests.conftest import make_setup
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from minitorch_cap.training.run_dir import (BEST_NAME, CHECKPOINT_NAME, HISTORY_
                                             RunLock, claim_default_run_dir, complete_run, holds_run, open_run_dir,
                                             release_claim)
 
-from .conftest import make_setup
+from tests.conftest import make_setup
 
 ROOT = Path(__file__).resolve().parents[2]
 QUIET = dict(verbose=False, progress=False)

@@ -8,7 +8,7 @@ import pytest
 from minitorch_cap.optim import SGD, Adam, ReduceLROnPlateau, StepLR
 from minitorch_cap.training import Trainer, TrainerConfig, TrainingDiverged, load_checkpoint, load_model
 
-from .conftest import make_caption_data, make_setup
+from tests.conftest import make_caption_data, make_setup
 
 QUIET = dict(verbose=False, progress=False)
 

@@ -6,7 +6,7 @@ import pytest
 from minitorch_cap.decoding import beam_search, length_penalty
 from minitorch_cap.nn.functional import log_softmax
 
-from .conftest import CELLS, random_model
+from .decoding_models import CELLS, random_model
 
 
 def reference_beam(model, features_row, K, L, alpha):

@@ -8,7 +8,7 @@ import pytest
 
 from minitorch_cap.training import load_checkpoint
 
-from .conftest import TINY, run_cli
+from tests.conftest import TINY, run_cli
 
 
 def tiny(epochs: int) -> list[str]:
@@ -43,11 +43,11 @@ def test_out_holding_a_run_is_refused_and_left_alone(tiny_run, tmp_path):
     assert (out / "history.json").read_text() == before
 
 
-def test_overwrite_replaces_the_run(coco_dir, tmp_path):
+def test_overwrite_replaces_the_run(small_coco_dir, tmp_path):
     (tmp_path / "history.json").write_text("{}")
     (tmp_path / "captions.png").write_text("of the old run")
     (tmp_path / "notes.txt").write_text("not a file of train")
-    code, _, stderr = run_cli(["train", "--data-dir", coco_dir, "--epochs", "1", "--batch-size", "4",
+    code, _, stderr = run_cli(["train", "--data-dir", small_coco_dir, "--epochs", "1", "--batch-size", "4",
                                "--hidden-dim", "8", "--wordvec-dim", "4", "--out", tmp_path, "--overwrite"])
     assert code == 0, stderr
     assert json.loads((tmp_path / "history.json").read_text())["loss_history"]
@@ -58,12 +58,12 @@ def test_overwrite_replaces_the_run(coco_dir, tmp_path):
 def test_a_failing_overwrite_deletes_nothing(tiny_run, tmp_path):
     """Issue 13: --overwrite with a mistyped --init (or bad data) used to delete the old run first."""
     out, _ = tiny_run
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     code, _, stderr = run_cli(["train", *tiny(1), "--out", out, "--overwrite", "--init", tmp_path / "typo.h5"])
     assert code == 2 and "typo.h5" in stderr
     code, _, stderr = run_cli(["train", "--epochs", "1", "--out", out, "--overwrite", "--data-dir", tmp_path / "none"])
     assert code == 2 and str(tmp_path / "none") in stderr
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
 
 
 def test_resume_without_out_continues_in_the_checkpoint_folder(tmp_path, monkeypatch):
@@ -229,18 +229,19 @@ def test_evaluate_scale_note_matches_the_table(tiny_run, tmp_path):
 
 # ------------------------------------------------------------------------- COCO folder messages
 @pytest.mark.parametrize("command", ["train", "summary"])
-def test_a_folder_with_only_the_full_features_needs_no_option(coco_dir, tmp_path, command):
+def test_a_folder_with_only_the_full_features_needs_no_option(small_coco_dir, tmp_path, command):
     """What import_captions writes (no PCA file) is read as it is; --no-pca is no longer needed on every command."""
-    for path in coco_dir.iterdir():
-        shutil.copy(path, tmp_path / path.name.replace("_pca", ""))
+    for path in small_coco_dir.iterdir():
+        if "_pca" not in path.name:
+            shutil.copy(path, tmp_path / path.name)
     more = ["--out", tmp_path / "out", "--epochs", "1", "--hidden-dim", "8", "--wordvec-dim", "4"] \
         if command == "train" else []
     code, _, stderr = run_cli([command, "--data-dir", tmp_path, *more])
     assert code == 0, stderr
 
 
-def test_partly_filled_folder_names_the_missing_file_without_the_download_hint(coco_dir, tmp_path):
-    for path in coco_dir.iterdir():
+def test_partly_filled_folder_names_the_missing_file_without_the_download_hint(small_coco_dir, tmp_path):
+    for path in small_coco_dir.iterdir():
         if path.name != "val2014_urls.txt":
             shutil.copy(path, tmp_path / path.name)
     code, _, stderr = run_cli(["train", "--data-dir", tmp_path, "--out", tmp_path / "out"])

@@ -7,7 +7,7 @@ import pytest
 
 from minitorch_cap.decoding import BeamSearchResult, beam_search, decode, length_penalty
 
-from .conftest import CELLS, GREEDY_TRAP, W2I, WORDS, bigram_model, random_model
+from .decoding_models import CELLS, GREEDY_TRAP, W2I, WORDS, bigram_model, random_model
 
 
 def caption_logprob(model, features_row, words):

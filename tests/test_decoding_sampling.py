@@ -5,7 +5,7 @@ import pytest
 
 from minitorch_cap.decoding import sample_stochastic
 
-from .conftest import CELLS, W2I, bigram_model, random_model
+from .decoding_models import CELLS, W2I, bigram_model, random_model
 
 
 def features(n, seed=1):

@@ -118,11 +118,18 @@ def test_missing_keys_are_named():
         evaluate(FixedCaptioner(HYPS), data)
 
 
-def test_a_real_model_greedy_and_beam_on_the_shapes_data():
-    from minitorch_cap import CaptioningModel
+@pytest.fixture(scope="module")
+def shapes_data():
+    """A small shapes data set (40 training, 12 validation images), generated once for this file."""
     from minitorch_cap.data.shapes import load_shapes_data
 
-    data = load_shapes_data(seed=0, num_train=30, num_val=12)
+    return load_shapes_data(seed=0, num_train=40, num_val=12)
+
+
+def test_a_real_model_greedy_and_beam_on_the_shapes_data(shapes_data):
+    from minitorch_cap import CaptioningModel
+
+    data = shapes_data
     model = CaptioningModel(data["word_to_idx"], input_dim=data["val_features"].shape[1], wordvec_dim=8,
                             hidden_dim=16, cell_type="gru", rng=np.random.default_rng(0))
     greedy = evaluate(model, data, max_length=8)
@@ -133,13 +140,12 @@ def test_a_real_model_greedy_and_beam_on_the_shapes_data():
     assert all(len(refs) == 5 for refs in greedy.references)
 
 
-def test_make_metric_plugs_into_the_trainer_for_keep_best(tmp_path):
+def test_make_metric_plugs_into_the_trainer_for_keep_best(shapes_data, tmp_path):
     from minitorch_cap import CaptioningModel
-    from minitorch_cap.data.shapes import load_shapes_data
     from minitorch_cap.optim import Adam
     from minitorch_cap.training import Trainer
 
-    data = load_shapes_data(seed=0, num_train=40, num_val=10)
+    data = shapes_data
     model = CaptioningModel(data["word_to_idx"], input_dim=data["val_features"].shape[1], wordvec_dim=8,
                             hidden_dim=16, cell_type="lstm", rng=np.random.default_rng(0))
     trainer = Trainer(model, data, Adam(model.named_parameters(), lr=1e-2), batch_size=50, num_epochs=2,

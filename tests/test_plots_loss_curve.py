@@ -9,7 +9,7 @@ import pytest
 from minitorch_cap.plots import plot_loss_curve, wants_log_scale
 from minitorch_cap.training import Trainer
 
-from .conftest import make_setup
+from tests.conftest import make_setup
 
 
 def test_from_a_trainer_history_and_its_json(data, tmp_path):

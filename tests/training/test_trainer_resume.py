@@ -6,7 +6,7 @@ import pytest
 from minitorch_cap.optim import SGD, ReduceLROnPlateau
 from minitorch_cap.training import CheckpointError, Trainer, load_checkpoint, save_checkpoint
 
-from .conftest import make_caption_data, make_setup
+from tests.conftest import make_caption_data, make_setup
 
 QUIET = dict(verbose=False, progress=False)
 

@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import pytest
 
 from minitorch_cap.cli import main
@@ -10,20 +9,16 @@ from minitorch_cap.metrics import METRIC_NAMES
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    from minitorch_cap import CaptioningModel
-    from minitorch_cap.data.shapes import load_shapes_data
-    from minitorch_cap.training.checkpoint import save_checkpoint
-
-    data = load_shapes_data(seed=0)   # the data the command loads by default
-    model = CaptioningModel(data["word_to_idx"], input_dim=data["val_features"].shape[1], wordvec_dim=8,
-                            hidden_dim=16, cell_type="lstm", rng=np.random.default_rng(0))
-    return save_checkpoint(tmp_path_factory.mktemp("run") / "checkpoint.h5", model)
+def checkpoint(tiny_run):
+    """The shared tiny run's checkpoint: it records its data (40 training, 6 validation images), which
+    ``evaluate`` loads again from the process's cache instead of generating the default data set."""
+    out, _ = tiny_run
+    return out / "checkpoint.h5"
 
 
 def test_evaluate_prints_the_table_and_writes_the_files(checkpoint, tmp_path, capsys):
     out = tmp_path / "eval"
-    assert main(["evaluate", str(checkpoint), "--max-images", "10", "--max-length", "6", "--beam-size", "2",
+    assert main(["evaluate", str(checkpoint), "--max-images", "4", "--max-length", "6", "--beam-size", "2",
                  "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "coco-caption scale" in printed and "beam size 2" in printed
@@ -31,10 +26,10 @@ def test_evaluate_prints_the_table_and_writes_the_files(checkpoint, tmp_path, ca
                  "checker accepts"]:
         assert name in printed
     results = json.loads((out / "results.json").read_text())
-    assert len(results) == 10 and set(results[0]) == {"image_id", "caption"}
-    assert [r["image_id"] for r in results] == list(range(10))
+    assert len(results) == 4 and set(results[0]) == {"image_id", "caption"}   # of the 6 validation images
+    assert [r["image_id"] for r in results] == list(range(4))
     scores = json.loads((out / "scores.json").read_text())
-    assert set(scores["metrics"]) == set(METRIC_NAMES) and scores["beam_size"] == 2 and scores["images"] == 10
+    assert set(scores["metrics"]) == set(METRIC_NAMES) and scores["beam_size"] == 2 and scores["images"] == 4
     assert scores["scale"] == "coco-caption"
 
 

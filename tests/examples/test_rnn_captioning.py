@@ -1,0 +1,7 @@
+"""examples/rnn_captioning.py: the notebook walk-through runs offline and shows what it promises."""
+
+from .conftest import check_walkthrough
+
+
+def test_notebook_walkthrough_runs(tmp_path):
+    check_walkthrough("rnn_captioning.py", expected_loss=9.83235591003, overfit_bound=3.0, out=tmp_path)
