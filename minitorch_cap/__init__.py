@@ -4,7 +4,8 @@ The public API (see README.md for a tour):
 
 * ``minitorch_cap.nn`` — ``Parameter``, ``Module``, ``Sequential``, ``Affine``,
   ``TemporalAffine``, ``Embedding``, ``RNN``, ``LSTM``, ``GRU``, ``TemporalSoftmaxLoss``
-* ``CaptioningModel`` — image features -> RNN/LSTM/GRU -> words
+* ``Captioner`` — the captioner interface every model implements (``minitorch_cap.captioner``);
+  ``CaptioningModel`` — image features -> RNN/LSTM/GRU -> words
 * ``minitorch_cap.gradcheck`` — numerical gradient checks, ``check_module``
 * ``summary(model)`` — the parameter table
 * ``minitorch_cap.optim`` — ``SGD``, ``RMSProp``, ``Adam``, ``AdamW``, schedules, clipping
@@ -12,7 +13,12 @@ The public API (see README.md for a tour):
 * ``minitorch_cap.data`` — the course's COCO files, ``Vocabulary``, the built-in shapes data set
 * ``minitorch_cap.decoding`` — beam search and sampling; ``minitorch_cap.metrics`` — BLEU,
   CIDEr-D, ROUGE-L; ``minitorch_cap.evaluation`` — decode a split and score it
-* ``minitorch_cap.plots`` — loss curves and captioned image grids
+* ``minitorch_cap.plots`` — loss curves and captioned image grids; ``minitorch_cap.reports`` —
+  caption reports and the held-out accuracy every command reports
+* ``minitorch_cap.runs`` — what ``minitorch-cap train`` does, as library calls (``DataSpec``,
+  ``RunSettings``, ``prepare_run``, ``complete_run``)
+* ``minitorch_cap.cs231n`` — the course's own API (``rnn_layers``, ``CaptioningRNN``, ``CaptioningSolver``, ...)
+* ``minitorch_cap.distributed`` — data-parallel training on MPI (optional extra ``mpi``)
 """
 
 from . import data, decoding, evaluation, gradcheck, metrics, nn, optim, plots, training
@@ -21,16 +27,17 @@ from .decoding import BeamSearchResult, beam_search, sample_stochastic
 from .evaluation import evaluate, make_metric
 from .gradcheck import check_module, rel_error
 from .metrics import score_captions
+from .captioner import Captioner
 from .model import CaptioningModel
 from .summary import summary
 from .training import (Trainer, TrainerConfig, TrainingDiverged, load_checkpoint, load_model,
                        save_checkpoint)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "nn", "optim", "training", "data", "decoding", "evaluation", "metrics", "plots", "gradcheck",
-    "CaptioningModel", "summary", "check_module", "rel_error",
+    "Captioner", "CaptioningModel", "summary", "check_module", "rel_error",
     "Trainer", "TrainerConfig", "TrainingDiverged", "save_checkpoint", "load_checkpoint", "load_model",
     "load_coco_data", "sample_coco_minibatch", "decode_captions", "load_shapes_data",
     "beam_search", "sample_stochastic", "BeamSearchResult", "evaluate", "make_metric", "score_captions",
