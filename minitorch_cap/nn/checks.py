@@ -108,3 +108,11 @@ def option_validator(check, *args, **kwargs):
     def validate(instance, attribute, value):
         check(type(instance).__name__, attribute.name, value, *args, **kwargs)
     return validate
+
+
+def float_array(owner: str, name: str, value, dtype, shape: tuple | None = None) -> np.ndarray:
+    """:func:`float_input` for elementwise modules: any shape, or exactly ``shape`` when given."""
+    array = np.asarray(value)
+    dims = shape if shape is not None else (None,) * array.ndim
+    letters = [f"d{k}" for k in range(len(dims))]
+    return float_input(owner, name, array, dtype, **dict(zip(letters, dims)))

@@ -1,0 +1,73 @@
+"""PositionalEncoding (minitorch_cap/nn/positional.py)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.nn import contract
+from minitorch_cap.nn import PositionalEncoding
+from minitorch_cap.nn.positional import sinusoid_table
+
+X = np.random.default_rng(0).standard_normal((2, 4, 6))
+
+
+def test_the_table_is_the_formula():
+    table = sinusoid_table(7, 6)
+    for i in range(7):
+        for j in range(3):
+            assert table[i, 2 * j] == pytest.approx(math.sin(i * 10000 ** (-2 * j / 6)), abs=1e-15)
+            assert table[i, 2 * j + 1] == pytest.approx(math.cos(i * 10000 ** (-2 * j / 6)), abs=1e-15)
+
+
+def test_odd_embed_dim_ends_with_a_sine():
+    table = sinusoid_table(5, 5)
+    np.testing.assert_allclose(table[:, 4], np.sin(np.arange(5) * 10000 ** (-4 / 5)), atol=1e-15)
+
+
+def test_forward_adds_the_first_S_rows_and_step_adds_later_rows():
+    enc = PositionalEncoding(6, dropout=0.0, max_len=10, dtype=np.float64)
+    np.testing.assert_array_equal(enc.forward(X), X + enc.pe[:4])
+    np.testing.assert_array_equal(enc.step(X[:, :1], 3), X[:, :1] + enc.pe[3])
+    enc.to(np.float32)
+    assert enc.forward(X).dtype == np.float32
+
+
+def test_dropout_in_training_only():
+    enc = PositionalEncoding(6, dropout=0.5, rng=0, dtype=np.float64)
+    out = enc.forward(X)
+    assert (out == 0).any()
+    np.testing.assert_array_equal(enc.backward(np.ones_like(out)), (out != 0) * 2.0)
+    np.testing.assert_array_equal(enc.step(X, 0), X + enc.pe[:4])  # step: no dropout
+    enc.eval()
+    np.testing.assert_array_equal(enc.forward(X), X + enc.pe[:4])
+
+
+def test_contract():
+    make = lambda dtype, seed=0: PositionalEncoding(6, dtype=dtype, rng=seed)  # noqa: E731
+    contract.assert_gradients(make(np.float64), X)
+    contract.assert_float32_agrees_with_float64(make, X, tol=1e-6)
+    contract.assert_state_dict_round_trip(make, X)
+    contract.assert_eval_keeps_no_cache(make(np.float64), X)
+    assert make(np.float32).state_dict() == {}
+
+
+def test_bad_input():
+    enc = PositionalEncoding(6, max_len=3)
+    with pytest.raises(ValueError, match=r"PositionalEncoding.forward: positions 0..3 exceed max_len=3"):
+        enc.forward(X)
+    with pytest.raises(ValueError, match=r"PositionalEncoding.forward: expected x of shape \(N, S, E=6\)"):
+        enc.forward(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="PositionalEncoding.step: start must be an integer >= 0"):
+        enc.step(X[:, :1], -1)
+    with pytest.raises(ValueError, match="PositionalEncoding: embed_dim must be an integer >= 1"):
+        PositionalEncoding(0)
+    enc.forward(X[:, :2])
+    with pytest.raises(ValueError, match=r"PositionalEncoding.backward: expected dout of shape \(N=2, S=2, E=6\)"):
+        enc.backward(np.zeros((2, 3, 6)))
+
+
+def test_repr():
+    text = repr(PositionalEncoding(6))
+    assert text.splitlines()[0] == "PositionalEncoding(embed_dim=6, max_len=5000, dtype=float32"
+    assert "(dropout): Dropout(p=0.1)" in text

@@ -1,0 +1,262 @@
+"""TransformerDecoderLayer and TransformerDecoder (minitorch_cap/nn/transformer.py): gradients,
+PyTorch's own decoder layer as the oracle, and decoding with the key/value cache."""
+
+import numpy as np
+import pytest
+
+from tests.conftest import require_oracle
+from tests.nn import contract
+from minitorch_cap.nn import (Affine, DecoderCache, LayerNorm, TransformerDecoder, TransformerDecoderLayer,
+                              causal_mask, dropout_disabled)
+
+N, T, K, E, H, F = 2, 4, 3, 8, 2, 12
+_rng = np.random.default_rng(0)
+TGT = _rng.standard_normal((N, T, E))
+MEMORY = _rng.standard_normal((N, K, E))
+ACTIVATIONS = ["relu", "gelu"]
+
+
+def perturb(module, seed):
+    """Non-trivial biases and LayerNorm affine parameters (the defaults are zeros and ones)."""
+    rng = np.random.default_rng(seed)
+    for m in module.modules():
+        if isinstance(m, Affine):
+            m.b.data[...] = 0.2 * rng.standard_normal(m.b.shape)
+        if isinstance(m, LayerNorm):
+            m.gamma.data[...] += 0.3 * rng.standard_normal(m.gamma.shape)
+            m.beta.data[...] = 0.3 * rng.standard_normal(m.beta.shape)
+    return module
+
+
+def make_layer(dtype=np.float64, seed=0, activation="relu", dropout=0.0):
+    layer = TransformerDecoderLayer(E, H, F, dropout=dropout, activation=activation, dtype=dtype,
+                                    rng=np.random.default_rng(seed))
+    return perturb(layer, seed + 100)
+
+
+def make_decoder(dtype=np.float64, seed=0, activation="relu", num_layers=2, dropout=0.0):
+    decoder = TransformerDecoder(make_layer(dtype, seed, activation, dropout), num_layers)
+    return perturb(decoder, seed + 200)  # layers differ from each other
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_layer_gradients(activation):
+    report = contract.assert_gradients(make_layer(activation=activation), TGT, MEMORY, causal_mask(T))
+    assert {"input[0]", "input[1]", "norm3.gamma", "linear1.W", "multihead_attn.value.W"} <= set(report.errors)
+
+
+def test_decoder_gradients():
+    report = contract.assert_gradients(make_decoder(), TGT, MEMORY, causal_mask(T))
+    assert {"input[1]", "layers.0.self_attn.query.W", "layers.1.norm3.beta"} <= set(report.errors)
+
+
+@pytest.mark.parametrize("make", [make_layer, make_decoder])
+def test_contract(make):
+    args = (TGT, MEMORY, causal_mask(T))
+    contract.assert_two_backwards_double_parameter_grads(make(), *args)
+    contract.assert_state_dict_round_trip(lambda dtype, seed: make(dtype, seed), *args)
+    contract.assert_float32_agrees_with_float64(lambda dtype, seed=0: make(dtype, seed, "gelu"), *args)
+    contract.assert_eval_keeps_no_cache(make(), *args)
+
+
+def test_names_follow_pytorch():
+    layer = TransformerDecoderLayer(E, H, F)
+    assert [name for name, _ in layer.named_children()] == [
+        "self_attn", "multihead_attn", "linear1", "dropout", "linear2", "norm1", "norm2", "norm3",
+        "dropout1", "dropout2", "dropout3", "activation"]
+    assert layer.linear1.W.shape == (E, F) and layer.linear2.W.shape == (F, E)
+    decoder = TransformerDecoder(layer, 3)
+    names = [name for name, _ in decoder.named_parameters()]
+    assert names[0] == "layers.0.self_attn.key.W" and names[-1] == "layers.2.norm3.beta"
+    assert len(names) == 3 * len(list(layer.named_parameters()))
+    assert TransformerDecoderLayer(E, H).dim_feedforward == 2048
+
+
+def test_copies_start_identical_but_draw_different_dropout_masks():
+    decoder = TransformerDecoder(TransformerDecoderLayer(E, H, F, dropout=0.5, dtype=np.float64, rng=1), 2)
+    first, second = decoder.layers
+    for (name, a), b in zip(first.named_parameters(), second.parameters()):
+        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+    assert first.dropout1.rng is second.dropout1.rng
+    x = np.ones((N, T, E))
+    assert not np.array_equal(first.dropout1.forward(x), second.dropout1.forward(x))
+
+
+def test_dropout_is_seeded():
+    outputs = [make_decoder(dropout=0.3, seed=4).forward(TGT, MEMORY, causal_mask(T)) for _ in range(2)]
+    np.testing.assert_array_equal(*outputs)
+    off = make_decoder(dropout=0.3, seed=4)
+    with dropout_disabled(off):
+        assert not np.allclose(outputs[0], off.forward(TGT, MEMORY, causal_mask(T)))
+
+
+# --------------------------------------------------------------------------- decoding with the cache
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_cached_steps_equal_the_causal_forward(activation):
+    decoder = make_decoder(activation=activation, dropout=0.1).train()  # step ignores the mode
+    with dropout_disabled(decoder):
+        full = decoder.forward(TGT, MEMORY, causal_mask(T))
+    cache = decoder.start(MEMORY)
+    assert cache.length == 0 and cache.batch_size == N
+    outputs = []
+    for t in range(T):
+        y, cache = decoder.step(TGT[:, t:t + 1], cache)
+        outputs.append(y)
+    assert cache.length == T
+    assert len(cache.self_kv) == 2 and cache.self_kv[1][0].shape == (N, H, T, E // H)
+    assert cache.memory_kv[0][1].shape == (N, H, K, E // H)
+    np.testing.assert_allclose(np.concatenate(outputs, axis=1), full, rtol=1e-12, atol=1e-12)
+    weights = decoder.layers[1].multihead_attn.attn_weights  # the last step's cross-attention
+    assert weights.shape == (N, H, 1, K)
+    # several positions per step (a prompt) give the same rows
+    y1, cache = decoder.step(TGT[:, :3], decoder.start(MEMORY))
+    y2, _ = decoder.step(TGT[:, 3:], cache)
+    np.testing.assert_allclose(np.concatenate([y1, y2], axis=1), full, rtol=1e-12, atol=1e-12)
+    decoder.eval()
+    np.testing.assert_allclose(decoder.forward(TGT, MEMORY, causal_mask(T)), full, rtol=1e-14, atol=1e-14)
+
+
+def test_select_reorders_rows_for_beam_search():
+    decoder = make_decoder()
+    rows = np.array([1, 1, 0])
+    cache = decoder.start(MEMORY)
+    y, cache = decoder.step(TGT[:, :2], cache)
+    y_sel, _ = decoder.step(TGT[rows, 2:3], cache.select(rows))
+    y_ref, _ = decoder.step(TGT[rows, :3], decoder.start(MEMORY[rows]))
+    np.testing.assert_allclose(y_sel, y_ref[:, 2:], rtol=1e-12, atol=1e-12)
+    old = cache.self_kv[0][0].copy()
+    decoder.step(TGT[:, 2:3], cache)
+    np.testing.assert_array_equal(cache.self_kv[0][0], old)  # a cache is never changed in place
+    with pytest.raises(ValueError, match=r"DecoderCache.select: rows must lie in \[0, 2\)"):
+        cache.select(np.array([2]))
+    with pytest.raises(TypeError, match="DecoderCache.select: rows must be a 1-D integer array"):
+        cache.select(np.array([True, False]))
+
+
+def test_steps_keep_no_module_cache():
+    decoder = make_decoder()
+    decoder.step(TGT[:, :1], decoder.start(MEMORY))
+    assert all(m._cache is None for m in decoder.modules())
+
+
+# --------------------------------------------------------------------------- PyTorch oracle
+def load_into_torch(torch, ours, theirs):
+    """Copy a TransformerDecoderLayer's weights into torch.nn.TransformerDecoderLayer."""
+    t = lambda a: torch.tensor(a)  # noqa: E731
+    with torch.no_grad():
+        for name in ("self_attn", "multihead_attn"):
+            attn, ref = getattr(ours, name), getattr(theirs, name)
+            ref.in_proj_weight.copy_(t(np.concatenate([attn.query.W.data.T, attn.key.W.data.T, attn.value.W.data.T])))
+            ref.in_proj_bias.copy_(t(np.concatenate([attn.query.b.data, attn.key.b.data, attn.value.b.data])))
+            ref.out_proj.weight.copy_(t(attn.proj.W.data.T))
+            ref.out_proj.bias.copy_(t(attn.proj.b.data))
+        for name in ("linear1", "linear2"):
+            getattr(theirs, name).weight.copy_(t(getattr(ours, name).W.data.T))
+            getattr(theirs, name).bias.copy_(t(getattr(ours, name).b.data))
+        for name in ("norm1", "norm2", "norm3"):
+            getattr(theirs, name).weight.copy_(t(getattr(ours, name).gamma.data))
+            getattr(theirs, name).bias.copy_(t(getattr(ours, name).beta.data))
+
+
+def torch_grads_as_ours(ours, theirs):
+    """theirs' parameter gradients under our names and layout."""
+    grads = {}
+    for name in ("self_attn", "multihead_attn"):
+        ref = getattr(theirs, name)
+        wq, wk, wv = np.split(ref.in_proj_weight.grad.numpy(), 3)
+        bq, bk, bv = np.split(ref.in_proj_bias.grad.numpy(), 3)
+        grads.update({f"{name}.query.W": wq.T, f"{name}.key.W": wk.T, f"{name}.value.W": wv.T,
+                      f"{name}.query.b": bq, f"{name}.key.b": bk, f"{name}.value.b": bv,
+                      f"{name}.proj.W": ref.out_proj.weight.grad.numpy().T,
+                      f"{name}.proj.b": ref.out_proj.bias.grad.numpy()})
+    for name in ("linear1", "linear2"):
+        grads[f"{name}.W"] = getattr(theirs, name).weight.grad.numpy().T
+        grads[f"{name}.b"] = getattr(theirs, name).bias.grad.numpy()
+    for name in ("norm1", "norm2", "norm3"):
+        grads[f"{name}.gamma"] = getattr(theirs, name).weight.grad.numpy()
+        grads[f"{name}.beta"] = getattr(theirs, name).bias.grad.numpy()
+    assert set(grads) == {n for n, _ in ours.named_parameters()}
+    return grads
+
+
+def torch_layer(torch, activation):
+    return torch.nn.TransformerDecoderLayer(E, H, F, dropout=0.0, activation=activation, batch_first=True,
+                                            norm_first=False, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_layer_matches_torch_decoder_layer(activation):
+    torch = require_oracle("torch")
+    ours = make_layer(activation=activation)
+    theirs = torch_layer(torch, activation)
+    load_into_torch(torch, ours, theirs)
+    dout = np.random.default_rng(3).standard_normal((N, T, E))
+    out = ours.forward(TGT, MEMORY, causal_mask(T))
+    dtgt, dmemory = ours.backward(dout)
+    tgt, memory = torch.tensor(TGT, requires_grad=True), torch.tensor(MEMORY, requires_grad=True)
+    tout = theirs(tgt, memory, tgt_mask=~torch.tensor(causal_mask(T)))  # torch: True = may NOT attend
+    tout.backward(torch.tensor(dout))
+    np.testing.assert_allclose(out, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dtgt, tgt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dmemory, memory.grad.numpy(), rtol=1e-10, atol=1e-12)
+    expected = torch_grads_as_ours(ours, theirs)
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, expected[name], rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_decoder_matches_torch_decoder():
+    torch = require_oracle("torch")
+    ours = make_decoder(activation="gelu")
+    theirs = torch.nn.TransformerDecoder(torch_layer(torch, "gelu"), 2)
+    for k in range(2):
+        load_into_torch(torch, ours.layers[k], theirs.layers[k])
+    dout = np.random.default_rng(4).standard_normal((N, T, E))
+    out = ours.forward(TGT, MEMORY, causal_mask(T))
+    dtgt, dmemory = ours.backward(dout)
+    tgt, memory = torch.tensor(TGT, requires_grad=True), torch.tensor(MEMORY, requires_grad=True)
+    tout = theirs(tgt, memory, tgt_mask=~torch.tensor(causal_mask(T)))
+    tout.backward(torch.tensor(dout))
+    np.testing.assert_allclose(out, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dtgt, tgt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dmemory, memory.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for k in range(2):
+        expected = torch_grads_as_ours(ours.layers[k], theirs.layers[k])
+        for name, p in ours.layers[k].named_parameters():
+            np.testing.assert_allclose(p.grad, expected[name], rtol=1e-10, atol=1e-12, err_msg=f"layers.{k}.{name}")
+
+
+# --------------------------------------------------------------------------- errors, repr
+def test_bad_input():
+    with pytest.raises(ValueError, match="TransformerDecoderLayer: activation must be one of"):
+        TransformerDecoderLayer(E, H, activation="tanh")
+    with pytest.raises(TypeError, match="TransformerDecoder: decoder_layer must be a TransformerDecoderLayer"):
+        TransformerDecoder(LayerNorm(E), 2)
+    with pytest.raises(ValueError, match="TransformerDecoder: num_layers must be an integer >= 1"):
+        TransformerDecoder(TransformerDecoderLayer(E, H, F), 0)
+    layer = TransformerDecoderLayer(E, H, F)
+    with pytest.raises(ValueError, match=r"TransformerDecoderLayer.forward: expected memory of shape \(N=2, K, E=8\)"):
+        layer.forward(TGT, MEMORY[:1])
+    with pytest.raises(ValueError, match=r"TransformerDecoderLayer.forward: expected tgt_mask of shape \(S=4, L=4\)"):
+        layer.forward(TGT, MEMORY, causal_mask(3))
+    decoder = TransformerDecoder(layer, 2)
+    with pytest.raises(ValueError, match=r"TransformerDecoder.forward: expected tgt of shape \(N, T, E=8\)"):
+        decoder.forward(TGT[..., :4], MEMORY)
+    decoder.forward(TGT, MEMORY)
+    with pytest.raises(ValueError, match=r"TransformerDecoder.backward: expected dout of shape \(N=2, T=4, E=8\)"):
+        decoder.backward(np.zeros((2, 3, 8)))
+    with pytest.raises(TypeError, match="TransformerDecoder.step: cache must be a DecoderCache"):
+        decoder.step(TGT[:, :1], None)
+    cache = decoder.start(MEMORY)
+    assert isinstance(cache, DecoderCache)
+    with pytest.raises(ValueError, match=r"TransformerDecoder.step: expected x of shape \(N=2, S, E=8\)"):
+        decoder.step(TGT[:1, :1], cache)
+
+
+def test_repr():
+    text = repr(TransformerDecoder(TransformerDecoderLayer(E, H, F, activation="gelu"), 2))
+    lines = text.splitlines()
+    assert lines[0] == "TransformerDecoder(num_layers=2, dtype=float32"
+    assert lines[1] == "  (layers): ModuleList("
+    assert lines[2] == ("    (0): TransformerDecoderLayer(input_dim=8, num_heads=2, dim_feedforward=12, "
+                        "activation='gelu', dtype=float32")
+    assert "(activation): GELU(dtype=float32)" in text
