@@ -5,6 +5,7 @@ The public API (see README.md for a tour):
 * ``minitorch_cap.nn`` — ``Parameter``, ``Module``, ``Sequential``, ``Affine``,
   ``TemporalAffine``, ``Embedding``, ``RNN``, ``LSTM``, ``GRU``, ``TemporalSoftmaxLoss``
 * ``CaptioningModel`` — image features -> RNN/LSTM/GRU -> words
+* ``CaptioningTransformer`` — image features (or regions) -> Transformer decoder -> words
 * ``minitorch_cap.gradcheck`` — numerical gradient checks, ``check_module``
 * ``summary(model)`` — the parameter table
 * ``minitorch_cap.optim`` — ``SGD``, ``RMSProp``, ``Adam``, ``AdamW``, schedules, clipping
@@ -22,6 +23,7 @@ from .evaluation import evaluate, make_metric
 from .gradcheck import check_module, rel_error
 from .metrics import score_captions
 from .model import CaptioningModel
+from .transformer_model import CaptioningTransformer
 from .summary import summary
 from .training import (Trainer, TrainerConfig, TrainingDiverged, load_checkpoint, load_model,
                        save_checkpoint)
@@ -30,7 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "nn", "optim", "training", "data", "decoding", "evaluation", "metrics", "plots", "gradcheck",
-    "CaptioningModel", "summary", "check_module", "rel_error",
+    "CaptioningModel", "CaptioningTransformer", "summary", "check_module", "rel_error",
     "Trainer", "TrainerConfig", "TrainingDiverged", "save_checkpoint", "load_checkpoint", "load_model",
     "load_coco_data", "sample_coco_minibatch", "decode_captions", "load_shapes_data",
     "beam_search", "sample_stochastic", "BeamSearchResult", "evaluate", "make_metric", "score_captions",

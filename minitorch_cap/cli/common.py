@@ -187,6 +187,9 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
                        help="COCO: read the 4096-d fc7 features instead of the 512-d PCA ones")
     group.add_argument("--data-seed", metavar="S", type=non_negative_int, default=0,
                        help="seed that generates the built-in data set (COCO: draws the --max-train captions)")
+    group.add_argument("--region-features", action="store_true",
+                       help="built-in data: one feature token per object slot and one for the pair, (N, 3, 30), "
+                            "for --model transformer to attend over (default: one 49-d vector per image)")
 
 
 def load_data(args) -> dict:
@@ -197,7 +200,7 @@ def load_data(args) -> dict:
     if getattr(args, "data_dir", None) is None:
         from ..data import load_shapes_data
 
-        kwargs = {"seed": args.data_seed}
+        kwargs = {"seed": args.data_seed, "region_features": getattr(args, "region_features", False)}
         if args.max_train is not None:
             kwargs["num_train"] = args.max_train
         if args.max_val is not None:
@@ -257,6 +260,8 @@ def data_options_argv(args) -> list[str]:
         argv.append("--no-pca")
     if args.data_seed != 0:
         argv += ["--data-seed", str(args.data_seed)]
+    if getattr(args, "region_features", False):
+        argv.append("--region-features")
     return argv
 
 
@@ -301,10 +306,25 @@ def check_compatible(model, data: dict, source: str) -> None:
         check_model_data(model, data, f"the checkpoint and {source}")
     except ValueError as exc:
         raise UserError(f"{exc}. Pass the data options used in training (--data-dir, --no-pca, --max-train, "
-                        "--data-seed)") from None
+                        "--data-seed, --region-features)") from None
 
 
 # ------------------------------------------------------------------------------ captioning
+def model_label(model) -> str:
+    """A short name for titles: the cell (``LSTM``) of a recurrent captioner, else ``Transformer``."""
+    cell = getattr(model, "cell_type", None)
+    return cell.upper() if cell else type(model).__name__.replace("Captioning", "")
+
+
+def describe_model(model) -> str:
+    """One line of the model's sizes, from its ``config()``."""
+    c = model.config()
+    if "cell_type" in c:
+        return f"{c['cell_type']} cell, W={c['wordvec_dim']}, H={c['hidden_dim']}"
+    return (f"{model_label(model)} decoder, {c['num_layers']} layers, {c['num_heads']} heads, W={c['wordvec_dim']}, "
+            f"feed-forward {c['dim_feedforward']}, {c['activation']}, dropout {c['dropout']:g}")
+
+
 def decode(captions, idx_to_word) -> list[str]:
     """Word ids (N, T) -> N readable strings: ``decode_captions`` of the SPEC without the
     ``<START>`` and ``<END>`` markers it keeps (``<UNK>`` stays visible)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from .common import (UserError, add_command, add_data_options, add_threads_option, check_compatible, data_source,
-                     load_checkpoint_model, load_data, output_folder, positive_int, user_errors)
+                     load_checkpoint_model, load_data, model_label, output_folder, positive_int, user_errors)
 
 DESCRIPTION = """\
 Decode the images of a split with a checkpoint (greedy, or beam search with --beam-size;
@@ -100,7 +100,7 @@ def run(args) -> int:
                       cider_df=args.cider_df, percent=args.percent)
     n = len(result.hypotheses)
     how = "greedy" if args.beam_size == 1 else f"beam search, beam size {args.beam_size}, alpha {args.alpha:g}"
-    print(f"{model.cell_type.upper()} from {args.checkpoint}: {n} {args.split} images of {source}, {how}")
+    print(f"{model_label(model)} from {args.checkpoint}: {n} {args.split} images of {source}, {how}")
     print(score_table(result))
     print(f"decoding took {result.decode_seconds:.2f} s ({1000 * result.decode_seconds / max(n, 1):.2f} s per 1,000 images)")
     results_path, scores_path = out / "results.json", out / "scores.json"

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .common import (add_command, add_data_options, add_threads_option, caption_report, check_compatible,
-                     data_source, is_builtin, load_checkpoint_model, load_data, output_folder, positive_int,
+                     data_source, is_builtin, load_checkpoint_model, load_data, model_label, output_folder, positive_int,
                      user_errors, write_caption_outputs)
 
 DESCRIPTION = """\
@@ -61,7 +61,7 @@ def run(args) -> int:
     report = caption_report(model, data, args.split, max_length=args.max_length,
                             max_images=None if is_builtin(data) else args.num_images)
     written = write_caption_outputs(report, data, out, num_images=args.num_images, split=args.split,
-                                    title=f"{model.cell_type.upper()} from {Path(args.checkpoint).name}")
+                                    title=f"{model_label(model)} from {Path(args.checkpoint).name}")
     for k in range(min(max(args.print_count, 0), len(report["generated"]))):
         verdict = ""
         if "correct" in report:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from tabulate import tabulate_formats
 
 from .common import UserError, add_command, check_coco_files, message, positive_int, user_errors
@@ -46,9 +48,9 @@ def register(subparsers) -> None:
 
 @user_errors("summary")
 def run(args) -> int:
-    from ..model import CaptioningModel
     from ..summary import summary
-    from .common import load_checkpoint_model
+    from .common import describe_model, load_checkpoint_model
+    from .train import build_model
 
     if args.checkpoint is not None:
         model = load_checkpoint_model(args.checkpoint)
@@ -56,13 +58,12 @@ def run(args) -> int:
     else:
         word_to_idx, input_dim, source = _vocabulary_and_input_dim(args)
         defaults = BUILTIN_DEFAULTS if args.data_dir is None else COCO_DEFAULTS
-        model = CaptioningModel(word_to_idx, input_dim=args.input_dim or input_dim,
-                                wordvec_dim=args.wordvec_dim or defaults["wordvec_dim"],
-                                hidden_dim=args.hidden_dim or defaults["hidden_dim"],
-                                cell_type=args.cell or defaults["cell"])
+        settings = {"wordvec_dim": args.wordvec_dim or defaults["wordvec_dim"],
+                    "hidden_dim": args.hidden_dim or defaults["hidden_dim"], "cell": args.cell or defaults["cell"]}
+        features = np.zeros((1, args.input_dim or input_dim), dtype=np.float32)
+        model = build_model(args, {"word_to_idx": word_to_idx, "train_features": features}, settings, 0)
     config = model.config()
-    print(f"{source}: {config['cell_type']} cell, vocabulary {model.vocab_size} words, "
-          f"D={config['input_dim']}, W={config['wordvec_dim']}, H={config['hidden_dim']}")
+    print(f"{source}: {describe_model(model)}, vocabulary {model.vocab_size} words, D={config['input_dim']}")
     print(summary(model, tablefmt=args.tablefmt))
     return 0
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..data import DEFAULT_TRAINING
 from .common import (UserError, add_command, add_data_options, add_threads_option, caption_report, check_compatible,
-                     command_line, data_options_argv, data_source, is_builtin, load_checkpoint_model, load_data,
+                     command_line, data_options_argv, data_source, describe_model, is_builtin, load_checkpoint_model,
+                     load_data, model_label,
                      non_negative_int, output_folder, plural, positive_float, positive_int, unit_float, user_errors,
                      write_caption_outputs)
 
@@ -67,9 +68,25 @@ defaults marked "built-in/COCO" differ between the two kinds of data:
            coco=", ".join(f"{k}={v}" for k, v in COCO_DEFAULTS.items()))
 
 
+#: ``--model transformer`` settings when not given (measured on the built-in data: see
+#: tests/../README; the course's COCO model has 2048 feed-forward units and 4 heads).
+TRANSFORMER_DEFAULTS = {"num_heads": 4, "num_layers": 2, "dim_feedforward": 256, "dropout": 0.1}
+
+
 def add_model_options(group) -> None:
-    """--cell, --hidden-dim, --wordvec-dim (default None: the data's defaults below), for train and summary."""
+    """--model, --cell, --hidden-dim, --wordvec-dim, --num-heads, --num-layers, --dim-feedforward
+    (default None: the data's defaults below), for train and summary."""
     b, c = BUILTIN_DEFAULTS, COCO_DEFAULTS
+    t = TRANSFORMER_DEFAULTS
+    group.add_argument("--model", choices=("recurrent", "transformer"), default="recurrent",
+                       help="recurrent captioner (--cell) or the course's Transformer decoder (default: recurrent)")
+    group.add_argument("--num-heads", metavar="HEADS", type=positive_int, default=None,
+                       help=f"--model transformer: attention heads (default: {t['num_heads']})")
+    group.add_argument("--num-layers", metavar="L", type=positive_int, default=None,
+                       help=f"--model transformer: decoder layers (default: {t['num_layers']})")
+    group.add_argument("--dim-feedforward", metavar="F", type=positive_int, default=None,
+                       help=f"--model transformer: feed-forward units per layer (default: {t['dim_feedforward']}; "
+                            "the course's: 2048)")
     group.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None,
                        help=f"recurrent cell (built-in/COCO default: {b['cell']}/{c['cell']})")
     group.add_argument("--hidden-dim", metavar="H", type=positive_int, default=None,
@@ -142,7 +159,7 @@ def holds_run(folder: Path) -> bool:
 def default_out(args) -> Path:
     """runs/shapes-CELL (runs/coco-CELL with --data-dir), or the first of -2, -3, ... holding no run."""
     kind = "shapes" if args.data_dir is None else "coco"
-    base = Path("runs") / f"{kind}-{args.cell or BUILTIN_DEFAULTS['cell']}"
+    base = Path("runs") / f"{kind}-{'transformer' if args.model == 'transformer' else args.cell or BUILTIN_DEFAULTS['cell']}"
     out, k = base, 1
     while holds_run(out):
         k += 1
@@ -175,9 +192,12 @@ def check_resume(args):
     from ..training import load_checkpoint
 
     model = load_checkpoint_model(args.resume)
-    for option, given, saved in (("--cell", args.cell, model.cell_type),
-                                 ("--hidden-dim", args.hidden_dim, model.hidden_dim),
-                                 ("--wordvec-dim", args.wordvec_dim, model.wordvec_dim)):
+    for option, given, saved in (("--cell", args.cell, getattr(model, "cell_type", None)),
+                                 ("--hidden-dim", args.hidden_dim, getattr(model, "hidden_dim", None)),
+                                 ("--wordvec-dim", args.wordvec_dim, model.wordvec_dim),
+                                 ("--num-heads", args.num_heads, getattr(model, "num_heads", None)),
+                                 ("--num-layers", args.num_layers, getattr(model, "num_layers", None)),
+                                 ("--dim-feedforward", args.dim_feedforward, getattr(model, "dim_feedforward", None))):
         if given is not None and given != saved:
             raise UserError(f"{option} {given} differs from the checkpoint's {saved}: a resumed run keeps the "
                             f"checkpoint's model; drop {option}, or start a new run from its weights with "
@@ -207,7 +227,6 @@ def check_resume(args):
 @user_errors("train")
 def run(args) -> int:
     from ..data import model_caption_accuracy
-    from ..model import CaptioningModel
     from ..optim import Adam, ExponentialLR
     from ..training import Trainer
 
@@ -229,7 +248,8 @@ def run(args) -> int:
     settings = resolve(args, data)
     n_train = len(data["train_captions"])
     say(f"data: {source}: {n_train:,} training captions, {len(data['val_captions']):,} validation captions, "
-        f"vocabulary of {len(data['word_to_idx'])} words, {data['train_features'].shape[1]}-d features "
+        f"vocabulary of {len(data['word_to_idx'])} words, {data['train_features'].shape[-1]}-d features "
+        f"{'(' + str(data['train_features'].shape[1]) + ' region tokens per image) ' if data['train_features'].ndim == 3 else ''}"
         f"({time.perf_counter() - start:.1f} s)")
 
     trainer_options = dict(num_epochs=settings["epochs"], verbose=False, out_dir=str(out),
@@ -243,8 +263,7 @@ def run(args) -> int:
             del trainer_options["num_epochs"]
         trainer = _resume(args.resume, data, trainer_options)
         model, cfg = trainer.model, trainer.config
-        settings.update(cell=model.cell_type, hidden_dim=model.hidden_dim, wordvec_dim=model.wordvec_dim,
-                        epochs=cfg.num_epochs, batch_size=cfg.batch_size, lr=trainer.optimizer.lr,
+        settings.update(model_settings(model), epochs=cfg.num_epochs, batch_size=cfg.batch_size, lr=trainer.optimizer.lr,
                         lr_decay=getattr(trainer.scheduler, "gamma", settings["lr_decay"]))
         seed = cfg.seed
         what = f"resuming {args.resume} at epoch {trainer.epoch}"
@@ -253,17 +272,16 @@ def run(args) -> int:
         if args.init:
             model = load_checkpoint_model(args.init)
             check_compatible(model, data, source)
-            settings.update(cell=model.cell_type, hidden_dim=model.hidden_dim, wordvec_dim=model.wordvec_dim)
+            settings.update(model_settings(model))
         else:
-            model = CaptioningModel(data["word_to_idx"], input_dim=data["train_features"].shape[1],
-                                    wordvec_dim=settings["wordvec_dim"], hidden_dim=settings["hidden_dim"],
-                                    cell_type=settings["cell"], rng=np.random.default_rng(seed))
+            model = build_model(args, data, settings, seed)
+            settings.update(model_settings(model))
         optimizer = Adam(model.named_parameters(), lr=settings["lr"])
         scheduler = ExponentialLR(optimizer, gamma=settings["lr_decay"])
         trainer = Trainer(model, data, optimizer, scheduler, batch_size=settings["batch_size"], seed=seed,
                           clip_grad_norm=args.clip_grad_norm, **trainer_options)
         what = f"from the weights of {args.init}" if args.init else "from scratch"
-    say(f"training {what}: {settings['cell']} cell, H={settings['hidden_dim']}, W={settings['wordvec_dim']}, "
+    say(f"training {what}: {describe_model(model)}, "
         f"{plural(settings['epochs'], 'epoch')} of {plural(trainer.iterations_per_epoch, 'iteration')}, "
         f"batch {settings['batch_size']}, Adam lr {settings['lr']:g} decayed by {settings['lr_decay']} per epoch "
         f"-> {out}")
@@ -271,6 +289,33 @@ def run(args) -> int:
         return _train_and_report(args, trainer, data, settings, out, start)
     except KeyboardInterrupt:
         raise KeyboardInterrupt(what_was_saved(args, trainer)) from None
+
+
+def build_model(args, data: dict, settings: dict, seed: int):
+    """A fresh captioner of the kind ``--model`` names, sized for the data's features (the last axis)."""
+    from ..model import CaptioningModel
+    from ..transformer_model import CaptioningTransformer
+
+    input_dim = data["train_features"].shape[-1]
+    rng = np.random.default_rng(seed)
+    if args.model == "transformer":
+        t = {k: getattr(args, k) if getattr(args, k, None) is not None else v for k, v in TRANSFORMER_DEFAULTS.items()}
+        return CaptioningTransformer(data["word_to_idx"], input_dim, settings["wordvec_dim"], num_heads=t["num_heads"],
+                                     num_layers=t["num_layers"], dim_feedforward=t["dim_feedforward"],
+                                     dropout=t["dropout"], rng=rng)
+    if data["train_features"].ndim != 2:
+        raise UserError("region features (--region-features) need --model transformer")
+    return CaptioningModel(data["word_to_idx"], input_dim=input_dim, wordvec_dim=settings["wordvec_dim"],
+                           hidden_dim=settings["hidden_dim"], cell_type=settings["cell"], rng=rng)
+
+
+def model_settings(model) -> dict:
+    """The model's own sizes, by the names of the options (for the settings in metrics.json)."""
+    names = ("cell_type", "hidden_dim", "wordvec_dim", "num_heads", "num_layers", "dim_feedforward", "dropout")
+    config = model.config()
+    out = {("cell" if k == "cell_type" else k): config[k] for k in names if k in config}
+    out["model"] = "recurrent" if "cell_type" in config else "transformer"
+    return out
 
 
 def _train_and_report(args, trainer, data: dict, settings: dict, out: Path, start: float) -> int:
@@ -290,13 +335,13 @@ def _train_and_report(args, trainer, data: dict, settings: dict, out: Path, star
 
     loss_history, val_history = trainer.loss_history, trainer.val_loss_history
     plot_loss_curve(trainer.history, out / "loss.png",
-                    title=f"{settings['cell'].upper()} training loss ({source})")
+                    title=f"{model_label(model)} training loss ({source})")
 
     model.eval()
     report = caption_report(model, data, "val", max_length=args.max_length,
                             max_images=None if is_builtin(data) else 200)
     pictures = write_caption_outputs(report, data, out, num_images=args.num_images,
-                                     title=f"{settings['cell'].upper()} after {len(loss_history)} iterations")
+                                     title=f"{model_label(model)} after {len(loss_history)} iterations")
     metrics = {
         "final_loss": loss_history[-1],
         "final_val_loss": val_history[-1] if val_history else None,
