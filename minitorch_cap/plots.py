@@ -89,6 +89,11 @@ def wants_log_scale(values: np.ndarray) -> bool:
 CORRECT_COLOUR, WRONG_COLOUR, NEUTRAL_COLOUR = "#1a7f37", "#cf222e", "#000000"
 
 
+#: Colours of the memory tokens (image regions) in a caption grid with attention: the
+#: outline of region k and the words that attended most to it share ``REGION_COLOURS[k]``.
+REGION_COLOURS = ("#e36209", "#0969da", "#8250df", "#bf8700", "#1b7c83", "#cf222e")
+
+
 #: Height in inches of the band that holds the title of a caption grid.
 TITLE_HEIGHT = 0.35
 
@@ -104,7 +109,8 @@ def caption_grid_size(n_images: int, *, columns: int = 4, title: bool = False, c
 
 def plot_caption_grid(images, generated, references, path, *, correct=None, columns: int = 4,
                       max_references: int = 2, title: str | None = None, cell_width: float = 3.0,
-                      image_height: float = 1.9, text_height: float = 1.2, dpi: int = 100):
+                      image_height: float = 1.9, text_height: float = 1.2, dpi: int = 100,
+                      attention=None, regions=None):
     """Write a PNG grid: each image with its generated caption and some reference captions.
 
     * ``images``: uint8 array (N, S, S, 3) (or float in [0, 1]), one picture per caption.
@@ -113,6 +119,13 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
     * ``correct``: optional N booleans (e.g. a data set's caption checker); the generated
       caption is then drawn in green with a check mark when True and in red with a cross
       when False.
+    * ``attention``: optional N arrays (L_n, K), the weight each of the L_n words of
+      ``generated[n]`` gave to each of K memory tokens (e.g. the cross-attention of
+      ``CaptioningTransformer.attention_sample``); ``regions``: N lists of K boxes
+      ``(x0, y0, x1, y1)`` in pixels, or None for a token without a place (the pair token).
+      Each word is then drawn in the colour (``REGION_COLOURS``) of the token it attended
+      to most, and each box outlined in its token's colour (the check mark keeps the
+      verdict's colour). Without them the picture is as before.
 
     The figure is laid out on a fixed grid (no tight bounding box), so its pixel size is
     exactly :func:`caption_grid_size` — ``columns * cell_width * dpi`` wide and
@@ -137,6 +150,17 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
             raise ValueError(f"plot_caption_grid: correct has {len(correct)} entries for {n} images")
     if n == 0:
         raise ValueError("plot_caption_grid: no images to draw")
+    if (attention is None) != (regions is None):
+        raise ValueError("plot_caption_grid: attention and regions go together (give both or neither)")
+    if attention is not None:
+        attention = [np.asarray(a, dtype=float) for a in attention]
+        if len(attention) != n or len(regions) != n:
+            raise ValueError(f"plot_caption_grid: attention and regions need {n} entries each, got "
+                             f"{len(attention)} and {len(regions)}")
+        for k, a in enumerate(attention):
+            if a.ndim != 2 or a.shape[0] != len(generated[k].split()) or a.shape[1] != len(regions[k]):
+                raise ValueError(f"plot_caption_grid: attention[{k}] must have shape (words={len(generated[k].split())}, "
+                                 f"K={len(regions[k])}), got {a.shape}")
 
     width_px, height_px = caption_grid_size(n, columns=columns, title=bool(title), cell_width=cell_width,
                                             image_height=image_height, text_height=text_height, dpi=dpi)
@@ -169,8 +193,11 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
             x_text = (left + pad) / fig_w
             y = 1 - (top + image_height + 0.02) / fig_h
             gen_lines = textwrap.wrap(mark + (generated[k] or "(empty caption)"), wrap) or [""]
-            fig.text(x_text, y, "\n".join(gen_lines), va="top", ha="left", fontsize=7.5,
-                     fontweight="bold", color=colour, family="DejaVu Sans")
+            if attention is None:
+                fig.text(x_text, y, "\n".join(gen_lines), va="top", ha="left", fontsize=7.5,
+                         fontweight="bold", color=colour, family="DejaVu Sans")
+            else:
+                _attended_caption(fig, ax, x_text, y, mark, colour, generated[k], attention[k], regions[k], wrap)
             y -= (len(gen_lines) * 0.135 + 0.06) / fig_h
             ref_lines = []
             for ref in refs[:max(0, int(max_references))]:
@@ -186,6 +213,35 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
     finally:
         plt.close(fig)
     return path
+
+
+def _attended_caption(fig, ax, x, y, mark: str, mark_colour: str, caption: str, weights: np.ndarray, boxes,
+                      wrap: int) -> None:
+    """Draw ``caption`` word by word at figure position (x, y), each word in the colour of the
+    token it attended to most, and outline each token's box on ``ax`` in that colour."""
+    from matplotlib.patches import Rectangle
+
+    for j, box in enumerate(boxes):
+        if box is not None:
+            x0, y0, x1, y1 = box
+            ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, linewidth=1.6,
+                                   edgecolor=REGION_COLOURS[j % len(REGION_COLOURS)]))
+    renderer = fig.canvas.get_renderer()
+    fig_w_px = fig.get_figwidth() * fig.dpi
+    line_h = 0.135 / fig.get_figheight()
+    words = caption.split()
+    pieces = [(mark, mark_colour)] if mark else []
+    pieces += [(w + " ", REGION_COLOURS[int(np.argmax(weights[i])) % len(REGION_COLOURS)]) for i, w in enumerate(words)]
+    if not words:
+        pieces.append(("(empty caption)", mark_colour))
+    cx, cy, used = x, y, 0
+    for text, colour in pieces:
+        if used and used + len(text) > wrap:
+            cx, cy, used = x, cy - line_h, 0
+        t = fig.text(cx, cy, text, va="top", ha="left", fontsize=7.5, fontweight="bold", color=colour,
+                     family="DejaVu Sans")
+        cx += t.get_window_extent(renderer).width / fig_w_px
+        used += len(text)
 
 
 def write_caption_html(urls, generated, references, path, *, correct=None, title: str = "Generated captions"):

@@ -383,6 +383,30 @@ def caption_report(model, data: dict, split: str = "val", max_length: int = 30, 
     return report
 
 
+def attention_picture(model, data: dict, split: str, image_idxs, generated: list[str]) -> dict:
+    """``plot_caption_grid``'s ``attention`` and ``regions`` for built-in region features, or {}.
+
+    The last decoder layer's cross-attention of each generated word (``attention_sample``,
+    the same greedy captions) and the extractor's slot boxes (the pair token has none).
+    Given only when ``model`` attends over K > 1 tokens and every caption is reproduced.
+    """
+    features = data[f"{split}_features"]
+    if model is None or not hasattr(model, "attention_sample") or np.ndim(features) != 3 or features.shape[1] < 2:
+        return {}
+    from ..data.shapes_features import slot_boxes
+
+    ids, weights = model.attention_sample(features[image_idxs], max_length=max(len(g.split()) for g in generated) + 1)
+    texts = decode(ids, model.idx_to_word)
+    if texts != list(generated):
+        return {}
+    boxes = slot_boxes(data[f"{split}_images"][image_idxs])
+    K = features.shape[1]
+    regions = [[None if j >= 2 or np.isnan(boxes[m, j, 0]) else tuple(boxes[m, j]) for j in range(K)]
+               for m in range(len(image_idxs))]
+    attention = [weights[m, :len(g.split())] for m, g in enumerate(generated)]
+    return {"attention": attention, "regions": regions}
+
+
 def grid_selection(n: int, correct: list[bool] | None) -> tuple[list[int], int]:
     """Positions of the images to draw: the first ``n``, with up to ``n // 4`` slots at the end
     given to the first wrongly captioned images beyond them. Returns ``(positions, wrong_added)``."""
@@ -395,7 +419,7 @@ def grid_selection(n: int, correct: list[bool] | None) -> tuple[list[int], int]:
 
 
 def write_caption_outputs(report: dict, data: dict, out_dir: Path, *, num_images: int = 16, split: str = "val",
-                          title: str = "") -> list[Path]:
+                          title: str = "", model=None) -> list[Path]:
     """Write the pictures of a :func:`caption_report` into ``out_dir``; return the paths written.
 
     * Built-in data: ``captions.png``, a grid of ``num_images`` images with the generated
@@ -404,6 +428,8 @@ def write_caption_outputs(report: dict, data: dict, out_dir: Path, *, num_images
       wrongly captioned images when there are any (so that the picture shows failures too).
     * COCO: ``captions.html``, every captioned image (by URL) with its references.
     Both: ``captions.json``, every image's generated caption and references (and verdict).
+    With ``model`` a captioner that attends over region features (``attention_sample``,
+    features (N, K>1, D)), ``captions.png`` also shows which region each word attended to.
     """
     from ..plots import plot_caption_grid, write_caption_html
 
@@ -424,7 +450,8 @@ def write_caption_outputs(report: dict, data: dict, out_dir: Path, *, num_images
         written.append(plot_caption_grid(data[f"{split}_images"][idxs[shown]], [generated[k] for k in shown],
                                          [references[k] for k in shown], out_dir / "captions.png",
                                          correct=None if correct is None else [correct[k] for k in shown],
-                                         title=heading))
+                                         title=heading, **attention_picture(model, data, split, idxs[shown],
+                                                                            [generated[k] for k in shown])))
     else:
         n = len(idxs)
         page_urls = [str(urls[int(i)]) if urls is not None else f"{split} image {int(i)}" for i in idxs[:n]]

@@ -61,7 +61,7 @@ def run(args) -> int:
     report = caption_report(model, data, args.split, max_length=args.max_length,
                             max_images=None if is_builtin(data) else args.num_images)
     written = write_caption_outputs(report, data, out, num_images=args.num_images, split=args.split,
-                                    title=f"{model_label(model)} from {Path(args.checkpoint).name}")
+                                    title=f"{model_label(model)} from {Path(args.checkpoint).name}", model=model)
     for k in range(min(max(args.print_count, 0), len(report["generated"]))):
         verdict = ""
         if "correct" in report:

@@ -341,7 +341,7 @@ def _train_and_report(args, trainer, data: dict, settings: dict, out: Path, star
     report = caption_report(model, data, "val", max_length=args.max_length,
                             max_images=None if is_builtin(data) else 200)
     pictures = write_caption_outputs(report, data, out, num_images=args.num_images,
-                                     title=f"{model_label(model)} after {len(loss_history)} iterations")
+                                     title=f"{model_label(model)} after {len(loss_history)} iterations", model=model)
     metrics = {
         "final_loss": loss_history[-1],
         "final_val_loss": val_history[-1] if val_history else None,

@@ -107,6 +107,23 @@ def _describe(mask: np.ndarray, images: np.ndarray) -> np.ndarray:
     return out
 
 
+def slot_boxes(images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """The extractor's two slots as pixel boxes: uint8 images (N, S, S, 3) -> float (N, 2, 4)
+    ``(x0, y0, x1, y1)`` (x1, y1 exclusive), NaN for an empty slot. Same segmentation as
+    :func:`extract_features` (for drawing which region a model attended to)."""
+    images = np.asarray(images)
+    boxes = np.full((images.shape[0], 2, 4), np.nan)
+    for start in range(0, images.shape[0], batch_size):
+        fg = images[start:start + batch_size].max(axis=3) > FOREGROUND_THRESHOLD
+        for j, mask in enumerate(_slot_masks(fg)[:2]):
+            cols, rows = mask.any(1), mask.any(2)
+            S = mask.shape[1]
+            present = cols.any(1)
+            box = np.stack([cols.argmax(1), rows.argmax(1), S - cols[:, ::-1].argmax(1), S - rows[:, ::-1].argmax(1)], 1)
+            boxes[start:start + mask.shape[0], j] = np.where(present[:, None], box, np.nan)
+    return boxes
+
+
 def _extract(images: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
     """The one extractor pass: uint8 images (N, S, S, 3) -> (slots (N, 2, len(SLOT_FEATURES)), pair
     (N, len(PAIR_FEATURES))), float64."""
