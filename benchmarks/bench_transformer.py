@@ -1,0 +1,172 @@
+"""COCO-scale Transformer captioning step: minitorch_cap's CaptioningTransformer vs the course's PyTorch model.
+
+    python benchmarks/bench_transformer.py            # 7 interleaved rounds
+    python benchmarks/bench_transformer.py --quick    # 3 rounds, fewer decoding images
+
+Problem (CS231n COCO scale): N=128 captions, T=16 input words (17 tokens, COCO-like
+lengths: 8 to 14 words, then <END>, then padding), D=512 features (one memory token),
+W=256, 4 heads, 2 decoder layers, feed-forward 2048 (the course's ``dim_feedforward``
+default), V=1004, float32, dropout 0.1 in training mode on both sides.
+
+Rows (one process, rounds interleaved so a shared machine's drift hits every row alike;
+each row reports the median over rounds of the fastest of ``--reps`` repeats):
+* ``minitorch_cap step``: ``model.loss(features, captions)`` (forward + backward, every gradient).
+* ``PyTorch step``: the course's ``CaptioningTransformer`` (tests/test_transformer_model.py
+  writes it from the course's published code) with the same weights, threads and loss
+  (masked cross-entropy averaged over N*T positions), ``zero_grad`` + forward + ``backward()``.
+* ``GEMM floor``: the matrix products our step performs (forward, and the two products of
+  each one's backward), timed alone: what a step would cost with zero overhead.
+Then decoding time for ``--images`` images, greedy, max_length=30 (untrained weights, so
+captions run to the full length): with the key/value cache (``model.sample``) and without
+(each step re-runs the whole prefix: the course's ``sample``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+N, T, D, W, HEADS, LAYERS, FF, V = 128, 16, 512, 256, 4, 2, 2048, 1004
+
+
+def make_problem(seed: int = 0):
+    from minitorch_cap.transformer_model import CaptioningTransformer
+
+    rng = np.random.default_rng(seed)
+    words = ["<NULL>", "<START>", "<END>", "<UNK>"] + [f"w{i}" for i in range(4, V)]
+    model = CaptioningTransformer({w: i for i, w in enumerate(words)}, D, W, num_heads=HEADS, num_layers=LAYERS,
+                                  dim_feedforward=FF, dropout=0.1, dtype=np.float32, rng=rng)
+    features = rng.standard_normal((N, D)).astype(np.float32)
+    captions = np.zeros((N, T + 1), dtype=np.int64)
+    captions[:, 0] = model.start_id
+    for n, length in enumerate(rng.integers(8, 15, size=N)):
+        captions[n, 1:length + 1] = rng.integers(4, V, size=length)
+        captions[n, length + 1] = model.end_id
+    return model, features, captions
+
+
+def torch_model(torch, model):
+    """The course's PyTorch model holding ``model``'s weights (float32, training mode)."""
+    from minitorch_cap.transformer_model import course_state_dict_layout
+    from tests.test_transformer_model import course_classes
+
+    theirs = course_classes(torch, "2021")(model.word_to_idx, D, W, num_heads=HEADS, num_layers=LAYERS,
+                                           max_length=model.max_length, dim_feedforward=FF).float()
+    state = theirs.state_dict()
+    for name, (key, transposed) in course_state_dict_layout(model, "2021").items():
+        value = dict(model.named_parameters())[name].data
+        state[key] = torch.tensor(value.T if transposed else value).contiguous()
+    theirs.load_state_dict(state)
+    return theirs.train()
+
+
+def gemm_shapes(M: int) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """(A shape, B shape) of every forward product of one step (M unmasked targets); batched
+    products as (batch, m, k) @ (batch, k, n)."""
+    NT, Dh = N * T, W // HEADS
+    shapes = [((N, D), (D, W))]                                              # visual projection
+    for _ in range(LAYERS):
+        shapes += [((NT, W), (W, W))] * 4                                    # self q, k, v, proj
+        shapes += [((N * HEADS, T, Dh), (N * HEADS, Dh, T)), ((N * HEADS, T, T), (N * HEADS, T, Dh))]
+        shapes += [((NT, W), (W, W))] * 2 + [((N, W), (W, W))] * 2           # cross q, proj; k, v
+        shapes += [((N * HEADS, T, Dh), (N * HEADS, Dh, 1)), ((N * HEADS, T, 1), (N * HEADS, 1, Dh))]
+        shapes += [((NT, W), (W, FF)), ((NT, FF), (FF, W))]                  # feed-forward
+    shapes += [((M, W), (W, V))]                                             # output (packed rows)
+    return shapes
+
+
+def gemm_floor(shapes, rng) -> float:
+    """Seconds for every product and its two backward products (dA = G B^T, dB = A^T G)."""
+    ops = []
+    for a_shape, b_shape in shapes:
+        A = rng.standard_normal(a_shape).astype(np.float32)
+        B = rng.standard_normal(b_shape).astype(np.float32)
+        G = (A @ B).astype(np.float32)
+        ops.append((A, B, G, np.swapaxes(A, -1, -2).copy(), np.swapaxes(B, -1, -2).copy()))
+    start = time.perf_counter()
+    for A, B, G, At, Bt in ops:
+        A @ B
+        G @ Bt
+        At @ G
+    return time.perf_counter() - start
+
+
+def best_of(fn, reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--images", type=int, default=None, help="images decoded (default 200, --quick 50)")
+    args = parser.parse_args()
+    rounds = 3 if args.quick else 7
+    images = args.images or (50 if args.quick else 200)
+
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(args.threads)
+    import torch
+    torch.set_num_threads(args.threads)
+
+    model, features, captions = make_problem()
+    theirs = torch_model(torch, model)
+    tf, tc = torch.tensor(features), torch.tensor(captions)
+    null = model.null_id
+
+    def torch_step():
+        theirs.zero_grad(set_to_none=False)
+        scores = theirs(tf, tc[:, :-1])
+        out = tc[:, 1:].reshape(-1)
+        loss = torch.nn.functional.cross_entropy(scores.reshape(N * T, V), out, reduction="none")
+        torch.mean(loss * (out != null)).backward()
+
+    M = int((captions[:, 1:] != null).sum())
+    shapes = gemm_shapes(M)
+    rng = np.random.default_rng(1)
+    ours_step = lambda: model.loss(features, captions)  # noqa: E731
+    for _ in range(2):                                    # warm-up
+        ours_step(), torch_step()
+    rows = {"minitorch_cap step": [], "PyTorch step": [], "GEMM floor": []}
+    for _ in range(rounds):
+        rows["minitorch_cap step"].append(best_of(ours_step, args.reps))
+        rows["PyTorch step"].append(best_of(torch_step, args.reps))
+        rows["GEMM floor"].append(best_of(lambda: gemm_floor(shapes, rng), args.reps))
+    med = {k: statistics.median(v) for k, v in rows.items()}
+
+    print(f"Transformer captioning step, N={N}, T={T}, D={D}, W={W}, {HEADS} heads, {LAYERS} layers, "
+          f"feed-forward {FF}, V={V}, float32, dropout 0.1, {args.threads} threads, {M} of {N * T} targets unmasked")
+    print(f"{'':22s}{'median ms':>11s}{'min-max ms':>17s}{'vs PyTorch':>12s}")
+    for name, values in rows.items():
+        print(f"{name:22s}{1e3 * med[name]:11.1f}{f'{1e3 * min(values):.1f}-{1e3 * max(values):.1f}':>17s}"
+              f"{med[name] / med['PyTorch step']:12.2f}")
+    print(f"floor/step (share of our step in matrix products): {med['GEMM floor'] / med['minitorch_cap step']:.2f}")
+
+    from tests.test_transformer_model import Uncached
+    model.eval()
+    feats = np.random.default_rng(2).standard_normal((images, D)).astype(np.float32)
+    plain = Uncached(model)
+    cached = best_of(lambda: model.sample(feats, 30), 1)
+    uncached = best_of(lambda: plain.sample(feats, 30), 1)
+    same = np.array_equal(model.sample(feats[:20], 30), plain.sample(feats[:20], 30))
+    print(f"greedy decoding of {images} images, max_length=30: with K/V cache {cached:.2f} s, "
+          f"without {uncached:.2f} s ({uncached / cached:.1f}x); same captions: {same}")
+    print(f"load averages: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
