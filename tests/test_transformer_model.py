@@ -377,3 +377,29 @@ def test_trainer_overfits_fifty_captions():
                       verbose=False, seed=0, progress=False)
     trainer.train()
     assert trainer.loss_history[0] > 1.0 and trainer.loss_history[-1] < 0.1
+
+
+@pytest.mark.parametrize("activation,variant", [("relu", "2021"), ("gelu", "2025")])
+def test_the_course_notebook_captioning_check(activation, variant):
+    """The notebook's ``test_case_transformer_captioning`` setting: every parameter set to
+    ``linspace(-1.4, 1.3)`` in the PyTorch model's order and layout. The notebook prints the
+    scores of a training-mode forward (PyTorch's dropout stream decides most of them); the
+    dropout-free value, which it prints for image 2 at positions 0 and 2, is what every
+    position of images 0-2 gives in eval mode (the layers saturate)."""
+    from minitorch_cap.transformer_model import course_state_dict_layout
+
+    word_to_idx = {"<NULL>": 0, "cat": 2, "dog": 3}
+    N_, D_, W_, T_ = 4, 20, 30, 3
+    model = CaptioningTransformer(word_to_idx, D_, W_, num_heads=2, num_layers=2, max_length=30,
+                                  activation=activation, dtype=np.float64, rng=0)
+    layout = course_state_dict_layout(model, variant)
+    for name, p in model.named_parameters():            # our order is the course's registration order
+        transposed = layout[name][1]
+        values = np.linspace(-1.4, 1.3, num=p.size).reshape(p.shape[::-1] if transposed else p.shape)
+        p.data[...] = values.T if transposed else values
+    features = np.linspace(-1.5, 0.3, num=N_ * D_).reshape(N_, D_)
+    captions = (np.arange(N_ * T_) % 3).reshape(N_, T_)
+    scores = model.eval().scores(features, captions)
+    published = np.array([-17.2172, 4.7701, 26.7574])    # expected_scores[2, 0] and [2, 2]
+    np.testing.assert_allclose(scores[2, [0, 2]], [published, published], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(scores[:3], np.broadcast_to(published, (3, T_, 3)), rtol=0, atol=1e-4)
