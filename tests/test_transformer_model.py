@@ -403,3 +403,43 @@ def test_the_course_notebook_captioning_check(activation, variant):
     published = np.array([-17.2172, 4.7701, 26.7574])    # expected_scores[2, 0] and [2, 2]
     np.testing.assert_allclose(scores[2, [0, 2]], [published, published], rtol=0, atol=1e-4)
     np.testing.assert_allclose(scores[:3], np.broadcast_to(published, (3, T_, 3)), rtol=0, atol=1e-4)
+
+
+# ---------------------------------------------------------------------------------- built-in data, CLI
+def test_region_features_are_the_flat_features_regrouped():
+    from minitorch_cap.data import load_shapes_data
+    from minitorch_cap.data.shapes_features import PAIR_FEATURES, REGION_DIM, SLOT_FEATURES, slot_boxes
+
+    flat = load_shapes_data(seed=3, num_train=12, num_val=6)
+    regions = load_shapes_data(seed=3, num_train=12, num_val=6, region_features=True)
+    S, P = len(SLOT_FEATURES), len(PAIR_FEATURES)
+    for split in ("train", "val"):
+        f, r = flat[f"{split}_features"], regions[f"{split}_features"]
+        assert r.shape == (f.shape[0], 3, REGION_DIM) and r.dtype == np.float32
+        np.testing.assert_array_equal(np.concatenate([r[:, 0, :S], r[:, 1, :S], r[:, 2, S:S + P]], 1), f)
+        np.testing.assert_array_equal(r[:, :, S + P:], np.broadcast_to(np.eye(3), (f.shape[0], 3, 3)))
+        np.testing.assert_array_equal(flat[f"{split}_captions"], regions[f"{split}_captions"])
+    boxes = slot_boxes(flat["train_images"])
+    two = np.array([len(a["objects"]) == 2 for a in flat["train_attributes"]])
+    assert np.all(np.isnan(boxes[~two, 1])) and not np.any(np.isnan(boxes[two]))
+
+
+def test_cli_trains_samples_evaluates_and_summarises_a_transformer(tmp_path):
+    from tests.cli.conftest import run_cli
+
+    data = ["--region-features", "--max-train", 40, "--max-val", 8]
+    out = tmp_path / "run"
+    code, stdout, stderr = run_cli(["train", "--model", "transformer", "--num-heads", 2, "--num-layers", 1,
+                                    "--dim-feedforward", 16, "--wordvec-dim", 8, "--epochs", 1, "--no-progress",
+                                    *data, "--out", out])
+    assert code == 0, stderr
+    assert "Transformer decoder, 1 layers, 2 heads, W=8" in stdout and (out / "captions.png").is_file()
+    ckpt = out / "checkpoint.h5"
+    code, stdout, stderr = run_cli(["sample", ckpt, *data, "--out", tmp_path / "s"])
+    assert code == 0, stderr
+    code, stdout, stderr = run_cli(["evaluate", ckpt, *data, "--out", tmp_path / "e", "--beam-size", 2])
+    assert code == 0, stderr
+    code, stdout, stderr = run_cli(["summary", ckpt])
+    assert code == 0 and "transformer.layers.0.multihead_attn.key.W" in stdout, stderr
+    code, _, stderr = run_cli(["sample", ckpt, "--max-train", 40, "--max-val", 8, "--out", tmp_path / "s2"])
+    assert code != 0 and "--region-features" in stderr
