@@ -41,8 +41,9 @@ class CaptioningTransformer(Captioner):
     """Image captioner with the signature and initialisation of CS231n's ``CaptioningTransformer``.
 
     ``CaptioningTransformer(word_to_idx, input_dim, wordvec_dim, num_heads=4, num_layers=2,
-    max_length=50, dropout=0.1, activation='relu', dim_feedforward=2048, dtype=np.float32,
-    rng=None)``.
+    max_length=50, dropout=0.1, activation='relu', dtype=np.float32, rng=None, *,
+    dim_feedforward=2048)`` (the course's signature; ``dim_feedforward`` is the course's
+    ``TransformerDecoderLayer`` default, a keyword here for smaller models).
 
     Children, in the course's order: ``visual_projection`` (Affine D->W), ``embedding``
     (Embedding V->W; the ``<NULL>`` row gets no gradient, as the course's
@@ -70,7 +71,7 @@ class CaptioningTransformer(Captioner):
 
     def __init__(self, word_to_idx: Mapping[str, int], input_dim: int, wordvec_dim: int, num_heads: int = 4,
                  num_layers: int = 2, max_length: int = 50, dropout: float = 0.1, activation: str = "relu",
-                 dim_feedforward: int = 2048, dtype=np.float32, rng=None):
+                 dtype=np.float32, rng=None, *, dim_feedforward: int = 2048):
         owner = "CaptioningTransformer"
         input_dim, wordvec_dim, num_heads, num_layers, max_length, dim_feedforward = (
             int_option(owner, name, value) for name, value in (

@@ -57,9 +57,12 @@ def run(args) -> int:
         source = f"checkpoint {args.checkpoint}"
     else:
         word_to_idx, input_dim, source = _vocabulary_and_input_dim(args)
-        defaults = BUILTIN_DEFAULTS if args.data_dir is None else COCO_DEFAULTS
-        settings = {"wordvec_dim": args.wordvec_dim or defaults["wordvec_dim"],
-                    "hidden_dim": args.hidden_dim or defaults["hidden_dim"], "cell": args.cell or defaults["cell"]}
+        from .train import TRANSFORMER_BUILTIN, TRANSFORMER_COCO
+        defaults = dict(BUILTIN_DEFAULTS if args.data_dir is None else COCO_DEFAULTS)
+        if args.model == "transformer":
+            defaults.update(TRANSFORMER_BUILTIN if args.data_dir is None else TRANSFORMER_COCO)
+        settings = {k: getattr(args, k, None) if getattr(args, k, None) is not None else v
+                    for k, v in defaults.items()}
         features = np.zeros((1, args.input_dim or input_dim), dtype=np.float32)
         model = build_model(args, {"word_to_idx": word_to_idx, "train_features": features}, settings, 0)
     config = model.config()

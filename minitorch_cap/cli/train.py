@@ -68,25 +68,35 @@ defaults marked "built-in/COCO" differ between the two kinds of data:
            coco=", ".join(f"{k}={v}" for k, v in COCO_DEFAULTS.items()))
 
 
-#: ``--model transformer`` settings when not given (measured on the built-in data: see
-#: tests/../README; the course's COCO model has 2048 feed-forward units and 4 heads).
-TRANSFORMER_DEFAULTS = {"num_heads": 4, "num_layers": 2, "dim_feedforward": 256, "dropout": 0.1}
+#: ``--model transformer`` settings when not given, replacing the recurrent ones above. Built-in
+#: data (with --region-features): 99.8% held-out accuracy for weight/data seeds 0 and 1, in
+#: 5 and 10 epochs (about 7 s each on two idle cores); COCO: the course's model and solver.
+TRANSFORMER_BUILTIN = {"num_heads": 4, "num_layers": 2, "dim_feedforward": 256, "dropout": 0.0,
+                       "wordvec_dim": 64, "lr": 1e-3, "epochs": 10, "lr_decay": 0.85}
+TRANSFORMER_COCO = {"num_heads": 4, "num_layers": 2, "dim_feedforward": 2048, "dropout": 0.1,
+                    "wordvec_dim": 256, "lr": 1e-3, "epochs": 1, "lr_decay": 1.0}
 
 
 def add_model_options(group) -> None:
     """--model, --cell, --hidden-dim, --wordvec-dim, --num-heads, --num-layers, --dim-feedforward
     (default None: the data's defaults below), for train and summary."""
     b, c = BUILTIN_DEFAULTS, COCO_DEFAULTS
-    t = TRANSFORMER_DEFAULTS
+    t, tc = TRANSFORMER_BUILTIN, TRANSFORMER_COCO
     group.add_argument("--model", choices=("recurrent", "transformer"), default="recurrent",
-                       help="recurrent captioner (--cell) or the course's Transformer decoder (default: recurrent)")
+                       help="recurrent captioner (--cell) or the course's Transformer decoder (default: recurrent; "
+                            "on the built-in data add --region-features so it attends over the objects). "
+                            "Transformer defaults (built-in/COCO): " + ", ".join(
+                                f"{k}={t[k]}/{tc[k]}" for k in ("wordvec_dim", "lr", "epochs", "lr_decay")))
     group.add_argument("--num-heads", metavar="HEADS", type=positive_int, default=None,
                        help=f"--model transformer: attention heads (default: {t['num_heads']})")
     group.add_argument("--num-layers", metavar="L", type=positive_int, default=None,
                        help=f"--model transformer: decoder layers (default: {t['num_layers']})")
     group.add_argument("--dim-feedforward", metavar="F", type=positive_int, default=None,
-                       help=f"--model transformer: feed-forward units per layer (default: {t['dim_feedforward']}; "
-                            "the course's: 2048)")
+                       help=f"--model transformer: feed-forward units per layer (built-in/COCO default: "
+                            f"{t['dim_feedforward']}/{tc['dim_feedforward']})")
+    group.add_argument("--dropout", metavar="P", type=float, default=None,
+                       help=f"--model transformer: dropout probability (built-in/COCO default: "
+                            f"{t['dropout']}/{tc['dropout']})")
     group.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None,
                        help=f"recurrent cell (built-in/COCO default: {b['cell']}/{c['cell']})")
     group.add_argument("--hidden-dim", metavar="H", type=positive_int, default=None,
@@ -143,8 +153,10 @@ def register(subparsers) -> None:
 
 def resolve(args, data: dict) -> dict:
     """The training settings: the options given, completed with the defaults of the data kind."""
-    defaults = BUILTIN_DEFAULTS if is_builtin(data) else COCO_DEFAULTS
-    return {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in defaults.items()}
+    defaults = dict(BUILTIN_DEFAULTS if is_builtin(data) else COCO_DEFAULTS)
+    if getattr(args, "model", "recurrent") == "transformer":
+        defaults.update(TRANSFORMER_BUILTIN if is_builtin(data) else TRANSFORMER_COCO)
+    return {k: getattr(args, k) if getattr(args, k, None) is not None else v for k, v in defaults.items()}
 
 
 #: The files of a run in --out: a folder holding the first two holds a run.
@@ -299,7 +311,9 @@ def build_model(args, data: dict, settings: dict, seed: int):
     input_dim = data["train_features"].shape[-1]
     rng = np.random.default_rng(seed)
     if args.model == "transformer":
-        t = {k: getattr(args, k) if getattr(args, k, None) is not None else v for k, v in TRANSFORMER_DEFAULTS.items()}
+        t = settings
+        if not 0.0 <= t["dropout"] < 1.0:
+            raise UserError(f"--dropout must be in [0, 1), got {t['dropout']}")
         return CaptioningTransformer(data["word_to_idx"], input_dim, settings["wordvec_dim"], num_heads=t["num_heads"],
                                      num_layers=t["num_layers"], dim_feedforward=t["dim_feedforward"],
                                      dropout=t["dropout"], rng=rng)
