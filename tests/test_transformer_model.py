@@ -443,3 +443,21 @@ def test_cli_trains_samples_evaluates_and_summarises_a_transformer(tmp_path):
     assert code == 0 and "transformer.layers.0.multihead_attn.key.W" in stdout, stderr
     code, _, stderr = run_cli(["sample", ckpt, "--max-train", 40, "--max-val", 8, "--out", tmp_path / "s2"])
     assert code != 0 and "--region-features" in stderr
+
+
+def test_caption_grid_with_attention(tmp_path):
+    from minitorch_cap.plots import caption_grid_size, plot_caption_grid
+
+    images = np.zeros((2, 24, 24, 3), dtype=np.uint8)
+    generated, refs = ["a red circle", "a blue square above a red circle"], [["x"], ["y"]]
+    attention = [np.eye(3)[[2, 0, 0]], np.eye(3)[[2, 1, 1, 2, 2, 0, 0]]]
+    regions = [[(2, 2, 10, 10), None, None], [(2, 2, 10, 10), (12, 12, 20, 20), None]]
+    path = plot_caption_grid(images, generated, refs, tmp_path / "a.png", correct=[True, False], title="t",
+                             attention=attention, regions=regions)
+    from PIL import Image
+    assert Image.open(path).size == caption_grid_size(2, title=True)
+    with pytest.raises(ValueError, match="attention\\[1\\] must have shape"):
+        plot_caption_grid(images, generated, refs, tmp_path / "b.png", attention=[attention[0], attention[0]],
+                          regions=regions)
+    with pytest.raises(ValueError, match="go together"):
+        plot_caption_grid(images, generated, refs, tmp_path / "c.png", attention=attention)
