@@ -37,6 +37,14 @@ def float_input(owner: str, name: str, value, dtype, **dims) -> np.ndarray:
     return array.astype(dtype, copy=False)
 
 
+def float_array(owner: str, name: str, value, dtype, shape: tuple | None = None) -> np.ndarray:
+    """:func:`float_input` for elementwise modules: any shape, or exactly ``shape`` when given."""
+    array = np.asarray(value)
+    dims = shape if shape is not None else (None,) * array.ndim
+    letters = [f"d{k}" for k in range(len(dims))]
+    return float_input(owner, name, array, dtype, **dict(zip(letters, dims)))
+
+
 def index_input(owner: str, name: str, value, high: int, **dims) -> np.ndarray:
     """Validate an array of integer ids in ``[0, high)``; floats and booleans are refused.
 
@@ -109,10 +117,3 @@ def option_validator(check, *args, **kwargs):
         check(type(instance).__name__, attribute.name, value, *args, **kwargs)
     return validate
 
-
-def float_array(owner: str, name: str, value, dtype, shape: tuple | None = None) -> np.ndarray:
-    """:func:`float_input` for elementwise modules: any shape, or exactly ``shape`` when given."""
-    array = np.asarray(value)
-    dims = shape if shape is not None else (None,) * array.ndim
-    letters = [f"d{k}" for k in range(len(dims))]
-    return float_input(owner, name, array, dtype, **dict(zip(letters, dims)))

@@ -48,7 +48,7 @@ class ModuleList(Module):
         raise NotImplementedError("ModuleList is a container; call its items")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DecoderCache:
     """What :meth:`TransformerDecoder.step` needs of the positions decoded so far.
 
@@ -79,7 +79,9 @@ class DecoderCache:
         if rows.dtype == np.bool_ or not np.issubdtype(rows.dtype, np.integer) or rows.ndim != 1:
             raise TypeError(f"DecoderCache.select: rows must be a 1-D integer array, got {rows.dtype} {rows.shape}")
         if rows.size and (rows.min() < 0 or rows.max() >= self.batch_size):
-            raise ValueError(f"DecoderCache.select: rows must lie in [0, {self.batch_size}), got {rows.min()}..{rows.max()}")
+            raise ValueError(
+                f"DecoderCache.select: rows must lie in [0, {self.batch_size}), got {rows.min()}..{rows.max()}"
+            )
         pick = lambda pairs: tuple((k[rows], v[rows]) for k, v in pairs)  # noqa: E731
         return DecoderCache(pick(self.memory_kv), pick(self.self_kv))
 
@@ -233,7 +235,8 @@ class TransformerDecoder(Module):
     def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int):
         if not isinstance(decoder_layer, TransformerDecoderLayer):
             raise TypeError(
-                f"TransformerDecoder: decoder_layer must be a TransformerDecoderLayer, got {type(decoder_layer).__name__}"
+                "TransformerDecoder: decoder_layer must be a TransformerDecoderLayer, "
+                f"got {type(decoder_layer).__name__}"
             )
         super().__init__(decoder_layer.dtype)
         self.num_layers = int_option("TransformerDecoder", "num_layers", num_layers)
@@ -283,7 +286,9 @@ class TransformerDecoder(Module):
         :meth:`TransformerDecoderLayer.step`); the given ``cache`` is not modified.
         """
         if not isinstance(cache, DecoderCache):
-            raise TypeError(f"TransformerDecoder.step: cache must be a DecoderCache (from start()), got {type(cache).__name__}")
+            raise TypeError(
+                f"TransformerDecoder.step: cache must be a DecoderCache (from start()), got {type(cache).__name__}"
+            )
         x = float_input("TransformerDecoder.step", "x", x, self.dtype, N=cache.batch_size, S=None, E=self.input_dim)
         new_kv = []
         for k, layer in enumerate(self.layers):

@@ -5,7 +5,9 @@ import math
 import numpy as np
 import pytest
 
+from tests.conftest import require_oracle
 from tests.nn import contract
+from minitorch_cap.gradcheck import rel_error
 from minitorch_cap.nn import PositionalEncoding
 from minitorch_cap.nn.positional import sinusoid_table
 
@@ -71,3 +73,21 @@ def test_repr():
     text = repr(PositionalEncoding(6))
     assert text.splitlines()[0] == "PositionalEncoding(embed_dim=6, max_len=5000, dtype=float32"
     assert "(dropout): Dropout(p=0.1)" in text
+
+
+def test_the_course_notebook_check():
+    """Transformer_Captioning.ipynb's PositionalEncoding check (torch.manual_seed(231) data, train mode).
+
+    The notebook's output went through PyTorch's dropout (p=0.1): the dropped entry prints as
+    -0.0000 and the kept ones are scaled by 1/0.9. Everything that does not depend on
+    PyTorch's dropout stream is reproduced at the notebook's threshold (rel_error < 1e-3).
+    """
+    torch = require_oracle("torch")
+    torch.manual_seed(231)
+    data = torch.randn(1, 2, 6).numpy().astype(np.float64)
+    expected = np.asarray([[[-1.2340, 1.1127, 1.6978, -0.0865, -0.0000, 1.2728],
+                            [0.9028, -0.4781, 0.5535, 0.8133, 1.2644, 1.7034]]])
+    out = PositionalEncoding(6, dtype=np.float64).eval().forward(data) / 0.9
+    kept = expected != 0
+    assert kept.sum() == 11
+    assert rel_error(expected[kept], out[kept]) < 1e-3

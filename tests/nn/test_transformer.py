@@ -108,10 +108,12 @@ def test_cached_steps_equal_the_causal_forward(activation):
     np.testing.assert_allclose(np.concatenate(outputs, axis=1), full, rtol=1e-12, atol=1e-12)
     weights = decoder.layers[1].multihead_attn.attn_weights  # the last step's cross-attention
     assert weights.shape == (N, H, 1, K)
-    # several positions per step (a prompt) give the same rows
-    y1, cache = decoder.step(TGT[:, :3], decoder.start(MEMORY))
-    y2, _ = decoder.step(TGT[:, 3:], cache)
-    np.testing.assert_allclose(np.concatenate([y1, y2], axis=1), full, rtol=1e-12, atol=1e-12)
+    # several positions per step (a prompt, or a chunk after cached positions) give the same rows
+    for split in (1, 2, 3):
+        y1, cache = decoder.step(TGT[:, :split], decoder.start(MEMORY))
+        y2, cache = decoder.step(TGT[:, split:], cache)
+        assert cache.length == T
+        np.testing.assert_allclose(np.concatenate([y1, y2], axis=1), full, rtol=1e-12, atol=1e-12)
     decoder.eval()
     np.testing.assert_allclose(decoder.forward(TGT, MEMORY, causal_mask(T)), full, rtol=1e-14, atol=1e-14)
 
@@ -260,3 +262,14 @@ def test_repr():
     assert lines[2] == ("    (0): TransformerDecoderLayer(input_dim=8, num_heads=2, dim_feedforward=12, "
                         "activation='gelu', dtype=float32")
     assert "(activation): GELU(dtype=float32)" in text
+
+
+def test_cached_steps_in_float32_stay_float32():
+    decoder = make_decoder(np.float32, activation="gelu").eval()
+    full = decoder.forward(TGT, MEMORY, causal_mask(T))
+    cache, outputs = decoder.start(MEMORY), []
+    for t in range(T):
+        y, cache = decoder.step(TGT[:, t:t + 1], cache)
+        outputs.append(y)
+    assert y.dtype == np.float32 and cache.self_kv[0][0].dtype == np.float32
+    np.testing.assert_allclose(np.concatenate(outputs, axis=1), full, rtol=1e-5, atol=1e-5)
