@@ -110,7 +110,7 @@ def caption_grid_size(n_images: int, *, columns: int = 4, title: bool = False, c
 def plot_caption_grid(images, generated, references, path, *, correct=None, columns: int = 4,
                       max_references: int = 2, title: str | None = None, cell_width: float = 3.0,
                       image_height: float = 1.9, text_height: float = 1.2, dpi: int = 100,
-                      attention=None, regions=None):
+                      attention=None, regions=None, region_names=None):
     """Write a PNG grid: each image with its generated caption and some reference captions.
 
     * ``images``: uint8 array (N, S, S, 3) (or float in [0, 1]), one picture per caption.
@@ -125,7 +125,8 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
       ``(x0, y0, x1, y1)`` in pixels, or None for a token without a place (the pair token).
       Each word is then drawn in the colour (``REGION_COLOURS``) of the token it attended
       to most, and each box outlined in its token's colour (the check mark keeps the
-      verdict's colour). Without them the picture is as before.
+      verdict's colour). ``region_names`` (K strings) adds a colour key at the bottom
+      right. Without them the picture is as before.
 
     The figure is laid out on a fixed grid (no tight bounding box), so its pixel size is
     exactly :func:`caption_grid_size` — ``columns * cell_width * dpi`` wide and
@@ -207,6 +208,15 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
                          family="DejaVu Sans")
         if title:
             fig.text(0.5, 1 - (TITLE_HEIGHT / 2) / fig_h, title, fontsize=10, ha="center", va="center")
+        if attention is not None and region_names is not None:
+            key = ["word colour = the region it attended to most:"]
+            key += [f"{name}" for name in region_names]
+            x = 1 - 0.1 / fig_w
+            for j in range(len(key) - 1, -1, -1):   # right to left
+                t = fig.text(x, 0.08 / fig_h, key[j] + "  ", fontsize=7.5, ha="right", va="bottom",
+                             color="#57606a" if j == 0 else REGION_COLOURS[(j - 1) % len(REGION_COLOURS)],
+                             fontweight="normal" if j == 0 else "bold", family="DejaVu Sans")
+                x -= t.get_window_extent(fig.canvas.get_renderer()).width / (fig_w * dpi)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=dpi, facecolor="white")

@@ -404,7 +404,9 @@ def attention_picture(model, data: dict, split: str, image_idxs, generated: list
     regions = [[None if j >= 2 or np.isnan(boxes[m, j, 0]) else tuple(boxes[m, j]) for j in range(K)]
                for m in range(len(image_idxs))]
     attention = [weights[m, :len(g.split())] for m, g in enumerate(generated)]
-    return {"attention": attention, "regions": regions}
+    names = ["left/top object", "right/bottom object", "pair token (no box)"] if K == 3 else \
+        [f"token {j}" for j in range(K)]
+    return {"attention": attention, "regions": regions, "region_names": names}
 
 
 def grid_selection(n: int, correct: list[bool] | None) -> tuple[list[int], int]:

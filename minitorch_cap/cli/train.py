@@ -156,6 +156,7 @@ def resolve(args, data: dict) -> dict:
     defaults = dict(BUILTIN_DEFAULTS if is_builtin(data) else COCO_DEFAULTS)
     if getattr(args, "model", "recurrent") == "transformer":
         defaults.update(TRANSFORMER_BUILTIN if is_builtin(data) else TRANSFORMER_COCO)
+        del defaults["cell"], defaults["hidden_dim"]
     return {k: getattr(args, k) if getattr(args, k, None) is not None else v for k, v in defaults.items()}
 
 
