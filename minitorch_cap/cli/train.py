@@ -294,6 +294,8 @@ def run(args) -> int:
         trainer = Trainer(model, data, optimizer, scheduler, batch_size=settings["batch_size"], seed=seed,
                           clip_grad_norm=args.clip_grad_norm, **trainer_options)
         what = f"from the weights of {args.init}" if args.init else "from scratch"
+    if settings.get("model") == "transformer":   # a resumed or --init Transformer: no recurrent settings
+        settings.pop("cell", None), settings.pop("hidden_dim", None)
     say(f"training {what}: {describe_model(model)}, "
         f"{plural(settings['epochs'], 'epoch')} of {plural(trainer.iterations_per_epoch, 'iteration')}, "
         f"batch {settings['batch_size']}, Adam lr {settings['lr']:g} decayed by {settings['lr_decay']} per epoch "
