@@ -18,9 +18,10 @@ WORDS = {"<NULL>": 0, "<START>": 1, "<END>": 2, "<UNK>": 3, "a": 4, "red": 5, "b
 N, D, W, HEADS, FF, T = 3, 6, 8, 2, 12, 6
 
 
-def make_model(activation="relu", seed=0, dtype=np.float64, **options):
-    model = CaptioningTransformer(WORDS, D, W, num_heads=HEADS, num_layers=2, max_length=12, activation=activation,
-                                  dim_feedforward=FF, dtype=dtype, rng=seed, **options)
+def make_model(activation="relu", seed=0, dtype=np.float64, wordvec_dim=W, dim_feedforward=FF, **options):
+    model = CaptioningTransformer(WORDS, D, wordvec_dim, num_heads=HEADS, num_layers=2, max_length=12,
+                                  activation=activation, dtype=dtype, rng=seed, dim_feedforward=dim_feedforward,
+                                  **options)
     rng = np.random.default_rng(seed + 50)   # non-trivial biases and norms (the course's init zeroes them)
     for m in model.modules():
         if isinstance(m, Affine):
@@ -47,8 +48,9 @@ def batch(seed=1, regions=None):
 
 # ---------------------------------------------------------------------------------- gradients
 def test_whole_model_gradient_check():
-    # GELU (smooth; ReLU's gradients are checked against PyTorch below), region features, two rows
-    model = make_model("gelu")
+    # GELU (smooth; ReLU's gradients are checked against PyTorch below), region features, two
+    # rows, small sizes (the check perturbs every parameter)
+    model = make_model("gelu", wordvec_dim=4, dim_feedforward=6)
     features, captions = batch(regions=3)
     features, captions = features[:2], captions[:2]
     captions[captions == WORDS["<NULL>"]] = WORDS["a"]   # <NULL> inputs get no gradient on purpose (padding_idx)
