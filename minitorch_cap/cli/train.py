@@ -56,6 +56,7 @@ EPILOG = """\
 examples:
   minitorch-cap train                                   the main job (built-in data, LSTM)
   minitorch-cap train --cell rnn --out runs/shapes-rnn  a vanilla RNN instead
+  minitorch-cap train --model transformer --region-features   the course's Transformer, attending over the objects
   minitorch-cap train --epochs 3 --no-progress          shorter, without the progress bar
   minitorch-cap train --data-dir datasets/coco_captioning --max-train 50000 --epochs 2
   minitorch-cap train --resume runs/shapes-lstm/checkpoint.h5 --epochs 20
