@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 import attrs
 
-from .nn.checks import int_option
+from .nn.checks import bool_option, float_option, int_option
 from .nn.functional import log_softmax
 
 #: The caption length every decoder uses unless told otherwise (the SPEC's ``sample`` default).
@@ -82,6 +82,7 @@ def _start_id(owner: str, model) -> int:
 
 
 def _unk_id(owner: str, model, block_unk: bool):
+    bool_option(owner, "block_unk", block_unk)
     if not block_unk:
         return None
     unk = model.unk_id
@@ -113,9 +114,7 @@ def beam_search(model, features, beam_size: int = 3, max_length: int = DEFAULT_M
     n_best = int_option(owner, "n_best", n_best)
     if n_best > K:
         raise ValueError(f"{owner}: n_best={n_best} must not exceed beam_size={K}")
-    alpha = float(alpha)
-    if not np.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"{owner}: alpha must be a finite number >= 0, got {alpha!r}")
+    alpha = float_option(owner, "alpha", alpha, low=0.0)
     start, end, null = _start_id(owner, model), model.end_id, int(model.null_id)
     unk = _unk_id(owner, model, block_unk)
 
@@ -215,9 +214,7 @@ def sample_stochastic(model, features, max_length: int = DEFAULT_MAX_LENGTH, *, 
     """
     owner = "sample_stochastic"
     L = int_option(owner, "max_length", max_length)
-    temperature = float(temperature)
-    if not np.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"{owner}: temperature must be a finite number >= 0, got {temperature!r}")
+    temperature = float_option(owner, "temperature", temperature, low=0.0)
     if top_k is not None:
         top_k = int_option(owner, "top_k", top_k)
     if not isinstance(rng, np.random.Generator):
@@ -277,6 +274,7 @@ def _generate(owner: str, model, features, L: int, choose) -> np.ndarray:
 def decode(model, features, *, beam_size: int = 1, max_length: int = DEFAULT_MAX_LENGTH, alpha: float = 0.0,
            block_unk: bool = False) -> np.ndarray:
     """The best caption per image: (N, max_length) word ids. Greedy by default."""
-    if int_option("decode", "beam_size", beam_size) == 1 and not block_unk:
+    float_option("decode", "alpha", alpha, low=0.0)
+    if int_option("decode", "beam_size", beam_size) == 1 and not bool_option("decode", "block_unk", block_unk):
         return model.sample(features, max_length=max_length)
     return beam_search(model, features, beam_size, max_length, alpha=alpha, block_unk=block_unk).best

@@ -32,6 +32,7 @@ from .data.checks import check_model_data
 from .data.coco import caption_text
 from .data.shapes import judge_captions
 from .decoding import DEFAULT_MAX_LENGTH, decode
+from .nn.checks import int_option
 from .metrics import (DIAGNOSTIC_NAMES, METRIC_NAMES, DocumentFrequency, caption_diagnostics, cider_d,
                       corpus_bleu, document_frequencies, rouge_l, tokens_from_ids)
 
@@ -67,6 +68,34 @@ class Evaluation:
         """The COCO results format: ``[{"image_id": ..., "caption": ...}, ...]``."""
         return [{"image_id": i, "caption": c} for i, c in zip(self.image_ids, self.hypotheses)]
 
+    def table(self) -> str:
+        """The metrics and diagnostics as a table whose header states the scale."""
+        from tabulate import tabulate
+
+        percent = self.settings["scale"] == "x100"
+        scale = "x100, as papers print" if percent else "coco-caption scale: BLEU, ROUGE-L 0-1; CIDEr-D 0-10"
+        rows = [(name, f"{value:.4f}") for name, value in self.metrics.items()]
+        labels = {"distinct_captions": "distinct captions (share)", "vocabulary_used": "vocabulary used (words)",
+                  "mean_length": "mean length (words)", "repetition_rate": "repetition rate (share)",
+                  "caption_accuracy": "checker accepts (share)"}
+        rows += [(labels.get(name, name), f"{value:.4f}" if name != "vocabulary_used" else f"{value:.0f}")
+                 for name, value in self.diagnostics.items()]
+        return tabulate(rows, headers=["score", f"value ({scale})"], colalign=("left", "right"), disable_numparse=True)
+
+    def write(self, out_dir, **about) -> list:
+        """Write ``results.json`` (COCO results format) and ``scores.json`` (scores, scale, settings and
+        the ``about`` entries, e.g. the checkpoint and the data) into ``out_dir``; return the paths."""
+        from pathlib import Path
+
+        from .training.checkpoint import write_json
+
+        out_dir = Path(out_dir)
+        scores = {**about, **self.settings,
+                  "scale_note": "pycocoevalcap's scale (BLEU, ROUGE-L 0-1; CIDEr-D 0-10)"
+                                + ("; multiplied by 100" if self.settings["scale"] == "x100" else ""),
+                  "metrics": self.metrics, "diagnostics": self.diagnostics, "decode_seconds": self.decode_seconds}
+        return [write_json(out_dir / "results.json", self.results()), write_json(out_dir / "scores.json", scores)]
+
 
 def _split_keys(data, split: str) -> None:
     for key in (f"{split}_captions", f"{split}_image_idxs", f"{split}_features", "idx_to_word"):
@@ -86,9 +115,7 @@ def split_references(data: dict, split: str = "val", max_images: int | None = No
     idxs = np.asarray(data[f"{split}_image_idxs"])
     images = np.unique(idxs)
     if max_images is not None:
-        if int(max_images) < 1:
-            raise ValueError(f"evaluate: max_images must be >= 1, got {max_images!r}")
-        images = images[:int(max_images)]
+        images = images[:int_option("evaluate", "max_images", max_images)]
     position = {int(i): m for m, i in enumerate(images)}
     references = [[] for _ in images]
     captions, idx_to_word = data[f"{split}_captions"], data["idx_to_word"]
@@ -113,6 +140,7 @@ def image_ids(data: dict, split: str, image_idxs) -> list[int]:
 def decode_images(model, features, *, beam_size: int = 1, max_length: int = DEFAULT_MAX_LENGTH, alpha: float = 0.0,
                   block_unk: bool = False, batch_size: int = 500) -> np.ndarray:
     """Decode features (M, D) in batches -> word ids (M, max_length), free-running."""
+    batch_size = int_option("decode_images", "batch_size", batch_size)
     parts = [decode(model, features[s:s + batch_size], beam_size=beam_size, max_length=max_length, alpha=alpha,
                     block_unk=block_unk) for s in range(0, len(features), batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0, max_length), dtype=np.int64)

@@ -1,18 +1,21 @@
 """Pictures written by training and sampling (matplotlib, Agg backend: no display needed).
 
-* ``plot_loss_curve(history, path)`` — training (and validation) loss per iteration/epoch.
-* :func:`plot_caption_grid` — a PNG grid of images with generated and reference captions.
+* ``plot_loss_curve(history, path)`` — training (and validation) loss per iteration/epoch
+  (:func:`loss_curve_figure` gives the Figure itself).
+* :func:`plot_caption_grid` — a PNG grid of images with generated and reference captions
+  (:func:`caption_grid_figure` gives the Figure itself).
 * :func:`write_caption_html` — the same as an HTML page of image URLs (COCO has no pixels here).
 """
 
 from __future__ import annotations
 
 import html
-import textwrap
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from .nn.checks import int_option
 
 # ---------------------------------------------------------------- training curves
 
@@ -20,11 +23,34 @@ import numpy as np
 def plot_loss_curve(history: Mapping[str, Any] | Sequence[float], path, title: str | None = None) -> Path:
     """Save a PNG of the training loss per iteration (and validation loss per epoch, when present).
 
-    The loss axis is logarithmic when the losses span more than a factor of 10.
+    The picture is :func:`loss_curve_figure` (see there for the axes), 700 x 400 pixels.
+    Returns the path written.
+    """
+    import matplotlib.pyplot as plt
+
+    fig = loss_curve_figure(history, title)
+    try:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def loss_curve_figure(history: Mapping[str, Any] | Sequence[float], title: str | None = None):
+    """The matplotlib Figure :func:`plot_loss_curve` saves (close it with ``plt.close``).
 
     ``history`` is ``Trainer.history`` (or the dict read back from ``history.json``), a dict
     ``{"loss": [...], "val_loss": [...]}`` (per iteration, per epoch), or a plain sequence of
-    per-iteration losses. Returns the path written.
+    per-iteration losses.
+
+    * The loss axis is logarithmic when the losses span more than a factor of 10
+      (:func:`wants_log_scale`). Its decades are labelled in plain numbers (30, not 3 x 10^1);
+      the ticks between decades are labelled only while they have room
+      (:func:`log_minor_labels`, measured against the axis height and the label size), so a
+      run falling from 40 to 0.02 or diverging to 1e25 prints no label on top of another.
+    * Iterations are integers on the x axis; a run of few iterations shows its points.
     """
     val_at, val = [], []
     if isinstance(history, Mapping):
@@ -45,33 +71,73 @@ def plot_loss_curve(history: Mapping[str, Any] | Sequence[float], path, title: s
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     fig, ax = plt.subplots(figsize=(7, 4))
     try:
         iterations = np.arange(1, losses.size + 1)
-        ax.plot(iterations, losses, lw=0.8, alpha=0.6 if val else 1.0, label="train loss (per iteration)")
+        few = losses.size <= FEW_POINTS                                   # a line through 1 point is invisible
+        ax.plot(iterations, losses, lw=0.8, alpha=0.6 if val else 1.0, marker="o" if few else None, ms=3,
+                label="train loss (per iteration)")
         if val:
             ax.plot(val_at, val, "o-", lw=1.5, label="validation loss (per epoch)")
             ax.legend()
         ax.set_xlabel("iteration")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True, min_n_ticks=1))
+        if few:
+            ax.set_xlim(0.5, losses.size + 0.5)                           # not 0.96 .. 1.04 for one point
         log_scale = wants_log_scale(np.concatenate([losses, np.asarray(val, dtype=np.float64)]))
         if log_scale:
-            from matplotlib.ticker import FuncFormatter
-
             ax.set_yscale("log")
-            plain = FuncFormatter(lambda value, _: f"{value:g}")      # 30, not 3 x 10^1
-            ax.yaxis.set_major_formatter(plain)
-            ax.yaxis.set_minor_formatter(plain)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            label_px = FontProperties(size=plt.rcParams["ytick.labelsize"]).get_size_in_points() * fig.dpi / 72
+
+            def minor_label(value, _):
+                low, high = ax.get_ylim()
+                digits = log_minor_labels(low, high, ax.get_window_extent().height, label_px)
+                return f"{value:g}" if _leading_digit(value) in digits else ""
+
+            ax.yaxis.set_minor_formatter(FuncFormatter(minor_label))
         ax.set_ylabel("loss (log scale)" if log_scale else "loss")
         ax.set_title(title or "Training loss history")
         ax.grid(True, alpha=0.3)
         fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100)
-    finally:
+    except BaseException:
         plt.close(fig)
-    return path
+        raise
+    return fig
+
+
+#: Up to this many iterations the loss curve marks each point.
+FEW_POINTS = 30
+
+
+#: Sets of leading digits a log axis may label between decades, densest first.
+MINOR_LABEL_SETS = (frozenset(range(2, 10)), frozenset({2, 3, 5}), frozenset({2, 5}), frozenset({3}))
+
+
+def log_minor_labels(low: float, high: float, axis_pixels: float, label_pixels: float) -> frozenset[int]:
+    """The leading digits (2..9) a log axis from ``low`` to ``high`` labels between its decades.
+
+    The densest set of :data:`MINOR_LABEL_SETS` whose closest pair of labels (decades
+    included) is at least 1.2 label heights apart on an axis ``axis_pixels`` long; none
+    when even one label per decade would crowd. On the 700 x 400 loss picture: all digits
+    up to about 0.75 decade, 2, 3, 5 up to about 2.5, 2 and 5 up to 5.
+    """
+    decades = np.log10(max(high, low) / max(min(high, low), 1e-300))
+    if decades <= 0:
+        return MINOR_LABEL_SETS[0]
+    per_decade = axis_pixels / decades
+    for digits in MINOR_LABEL_SETS:
+        marks = np.log10(sorted({1, *digits, 10}))
+        if np.diff(marks).min() * per_decade >= 1.2 * label_pixels:
+            return digits
+    return frozenset()
+
+
+def _leading_digit(value: float) -> int:
+    return int(round(value / 10 ** np.floor(np.log10(value) + 1e-9))) if value > 0 else 0
 
 
 def wants_log_scale(values: np.ndarray) -> bool:
@@ -93,17 +159,70 @@ CORRECT_COLOUR, WRONG_COLOUR, NEUTRAL_COLOUR = "#1a7f37", "#cf222e", "#000000"
 #: outline of region k and the words that attended most to it share ``REGION_COLOURS[k]``.
 REGION_COLOURS = ("#e36209", "#0969da", "#8250df", "#bf8700", "#1b7c83", "#cf222e")
 
+#: Height in inches of the band that holds a one-line title of a caption grid; each further
+#: line of a long title (wrapped to the figure's width) adds ``TITLE_LINE`` inches.
+TITLE_HEIGHT, TITLE_LINE, TITLE_FONTSIZE = 0.35, 0.17, 10
+#: Side margin (inches) kept free of title and caption text.
+MARGIN = 0.1
+#: Font sizes (points) and line heights (inches) of a cell's generated and reference captions.
+GEN_FONTSIZE, REF_FONTSIZE, GEN_LINE, REF_LINE = 7.5, 7, 0.135, 0.125
 
-#: Height in inches of the band that holds the title of a caption grid.
-TITLE_HEIGHT = 0.35
+
+def text_width(text: str, fontsize: float, weight: str = "normal") -> float:
+    """Width in inches of one line of ``text`` in DejaVu Sans (matplotlib's font), measured without drawing."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    prop = FontProperties(family="DejaVu Sans", size=fontsize, weight=weight)
+    return text_to_path.get_text_width_height_descent(text, prop, ismath=False)[0] / 72.0
 
 
-def caption_grid_size(n_images: int, *, columns: int = 4, title: bool = False, cell_width: float = 3.0,
+def wrap_to_width(text: str, width: float, fontsize: float, weight: str = "normal", indent: str = "") -> list[str]:
+    """Greedy word wrap of ``text`` into lines at most ``width`` inches wide (measured glyphs).
+
+    A word wider than a line is cut. Continuation lines start with ``indent``.
+    """
+    lines, line = [], ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else (indent if lines else "") + word
+        if text_width(candidate, fontsize, weight) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = (indent if lines else "") + word
+        while text_width(line, fontsize, weight) > width and len(line) > 1:   # a word wider than a line
+            cut = len(line) - 1
+            while cut > 1 and text_width(line[:cut], fontsize, weight) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = indent + line[cut:]
+    if line or not lines:
+        lines.append(line)
+    return lines
+
+
+def _title_lines(title, figure_width: float) -> list[str]:
+    if not title:
+        return []
+    if title is True:
+        return [""]
+    return wrap_to_width(str(title), figure_width - 2 * MARGIN, TITLE_FONTSIZE)
+
+
+def caption_grid_size(n_images: int, *, columns: int = 4, title: bool | str | None = False, cell_width: float = 3.0,
                       image_height: float = 1.9, text_height: float = 1.2, dpi: int = 100) -> tuple[int, int]:
-    """Pixel size ``(width, height)`` of the PNG :func:`plot_caption_grid` writes for ``n_images``."""
-    cols = max(1, min(int(columns), int(n_images)))
-    rows = -(-int(n_images) // cols)
-    height = rows * (image_height + text_height) + (TITLE_HEIGHT if title else 0.0)
+    """Pixel size ``(width, height)`` of the PNG :func:`plot_caption_grid` writes for ``n_images``.
+
+    ``title``: the title text (a long one wraps to the grid's width and makes the band
+    taller), ``True`` for a one-line title, or nothing.
+    """
+    n_images = int_option("caption_grid_size", "n_images", n_images)
+    cols = min(int_option("caption_grid_size", "columns", columns), n_images)
+    rows = -(-n_images // cols)
+    lines = len(_title_lines(title, cols * cell_width))
+    band = TITLE_HEIGHT + (lines - 1) * TITLE_LINE if lines else 0.0
+    height = rows * (image_height + text_height) + band
     return round(cols * cell_width * dpi), round(height * dpi)
 
 
@@ -112,6 +231,30 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
                       image_height: float = 1.9, text_height: float = 1.2, dpi: int = 100,
                       attention=None, regions=None, region_names=None):
     """Write a PNG grid: each image with its generated caption and some reference captions.
+
+    The picture is :func:`caption_grid_figure` (same arguments; see there for the layout),
+    exactly :func:`caption_grid_size` pixels. Returns the path written.
+    """
+    import matplotlib.pyplot as plt
+
+    fig = caption_grid_figure(images, generated, references, correct=correct, columns=columns,
+                              max_references=max_references, title=title, cell_width=cell_width,
+                              image_height=image_height, text_height=text_height, dpi=dpi,
+                              attention=attention, regions=regions, region_names=region_names)
+    try:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=dpi, facecolor="white")
+    finally:
+        plt.close(fig)
+    return path
+
+
+def caption_grid_figure(images, generated, references, *, correct=None, columns: int = 4, max_references: int = 2,
+                        title: str | None = None, cell_width: float = 3.0, image_height: float = 1.9,
+                        text_height: float = 1.2, dpi: int = 100, attention=None, regions=None,
+                        region_names=None):
+    """The matplotlib Figure of :func:`plot_caption_grid` (close it with ``plt.close``).
 
     * ``images``: uint8 array (N, S, S, 3) (or float in [0, 1]), one picture per caption.
     * ``generated``: N strings, the model's captions.
@@ -122,16 +265,18 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
     * ``attention``: optional N arrays (L_n, K), the weight each of the L_n words of
       ``generated[n]`` gave to each of K memory tokens (e.g. the cross-attention of
       ``CaptioningTransformer.attention_sample``); ``regions``: N lists of K boxes
-      ``(x0, y0, x1, y1)`` in pixels, or None for a token without a place (the pair token).
+      ``(x0, y0, x1, y1)`` in pixels, or None for a token without a place (a pair token).
       Each word is then drawn in the colour (``REGION_COLOURS``) of the token it attended
       to most, and each box outlined in its token's colour (the check mark keeps the
-      verdict's colour). ``region_names`` (K strings) adds a colour key at the bottom
+      verdict's colour); ``region_names`` (K strings) adds a colour key at the bottom
       right. Without them the picture is as before.
 
     The figure is laid out on a fixed grid (no tight bounding box), so its pixel size is
-    exactly :func:`caption_grid_size` — ``columns * cell_width * dpi`` wide and
-    ``(rows * (image_height + text_height) + title band) * dpi`` high, where the title band
-    is ``TITLE_HEIGHT`` inches when a title is given. Returns the path written.
+    exactly :func:`caption_grid_size` — ``min(N, columns) * cell_width * dpi`` wide and
+    ``(rows * (image_height + text_height) + title band) * dpi`` high. The title is wrapped
+    to the figure's width (one image is 3 inches wide: a long title takes several lines,
+    each adding ``TITLE_LINE`` inches to the band) and caption text to the cell's width;
+    caption text that would run into the next row is cut with an ellipsis.
     """
     import matplotlib
     matplotlib.use("Agg", force=False)
@@ -151,6 +296,7 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
             raise ValueError(f"plot_caption_grid: correct has {len(correct)} entries for {n} images")
     if n == 0:
         raise ValueError("plot_caption_grid: no images to draw")
+    max_references = int_option("plot_caption_grid", "max_references", max_references, low=0)
     if (attention is None) != (regions is None):
         raise ValueError("plot_caption_grid: attention and regions go together (give both or neither)")
     if attention is not None:
@@ -159,19 +305,20 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
             raise ValueError(f"plot_caption_grid: attention and regions need {n} entries each, got "
                              f"{len(attention)} and {len(regions)}")
         for k, a in enumerate(attention):
-            if a.ndim != 2 or a.shape[0] != len(generated[k].split()) or a.shape[1] != len(regions[k]):
-                raise ValueError(f"plot_caption_grid: attention[{k}] must have shape (words={len(generated[k].split())}, "
+            words = len(generated[k].split())
+            if a.ndim != 2 or a.shape[0] != words or a.shape[1] != len(regions[k]):
+                raise ValueError(f"plot_caption_grid: attention[{k}] must have shape (words={words}, "
                                  f"K={len(regions[k])}), got {a.shape}")
 
-    width_px, height_px = caption_grid_size(n, columns=columns, title=bool(title), cell_width=cell_width,
+    cols = min(int_option("plot_caption_grid", "columns", columns), n)
+    width_px, height_px = caption_grid_size(n, columns=columns, title=title, cell_width=cell_width,
                                             image_height=image_height, text_height=text_height, dpi=dpi)
-    top_band = TITLE_HEIGHT if title else 0.0
-    cols = max(1, min(int(columns), n))
     fig_w, fig_h = width_px / dpi, height_px / dpi
+    title_lines = _title_lines(title, fig_w)
+    top_band = TITLE_HEIGHT + (len(title_lines) - 1) * TITLE_LINE if title_lines else 0.0
     cell_h = image_height + text_height
+    text_w = cell_width - 2 * MARGIN
     fig = plt.figure(figsize=(fig_w, fig_h), dpi=dpi)
-    # Characters per line at 7.5 pt in a cell of ``cell_width`` inches (about 0.058 in per char).
-    wrap = max(12, int((cell_width - 0.2) / 0.058))
     try:
         for k in range(n):
             r, c = divmod(k, cols)
@@ -191,67 +338,77 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
                 spine.set_edgecolor(colour)
                 spine.set_linewidth(2.0 if correct is not None else 0.5)
             refs = [references[k]] if isinstance(references[k], str) else list(references[k])
-            x_text = (left + pad) / fig_w
+            x_text = (left + MARGIN) / fig_w
             y = 1 - (top + image_height + 0.02) / fig_h
-            gen_lines = textwrap.wrap(mark + (generated[k] or "(empty caption)"), wrap) or [""]
-            if attention is None:
-                fig.text(x_text, y, "\n".join(gen_lines), va="top", ha="left", fontsize=7.5,
+            room = text_height - 0.1                                               # inches below the image
+            gen_lines = wrap_to_width(mark + (generated[k] or "(empty caption)"), text_w, GEN_FONTSIZE, "bold")
+            gen_lines = _fit(gen_lines, int(room // GEN_LINE))
+            if attention is None or not _attended_caption(fig, ax, x_text, y, gen_lines, mark, colour, attention[k],
+                                                          regions[k]):
+                fig.text(x_text, y, "\n".join(gen_lines), va="top", ha="left", fontsize=GEN_FONTSIZE,
                          fontweight="bold", color=colour, family="DejaVu Sans")
-            else:
-                _attended_caption(fig, ax, x_text, y, mark, colour, generated[k], attention[k], regions[k], wrap)
-            y -= (len(gen_lines) * 0.135 + 0.06) / fig_h
+            used = len(gen_lines) * GEN_LINE + 0.06
+            y -= used / fig_h
             ref_lines = []
-            for ref in refs[:max(0, int(max_references))]:
-                ref_lines += textwrap.wrap("ref: " + ref, wrap, subsequent_indent="  ")
+            for ref in refs[:max_references]:
+                ref_lines += wrap_to_width("ref: " + ref, text_w, REF_FONTSIZE, indent="  ")
+            ref_lines = _fit(ref_lines, int(max(room - used, 0) // REF_LINE))
             if ref_lines:
-                fig.text(x_text, y, "\n".join(ref_lines), va="top", ha="left", fontsize=7, color="#57606a",
-                         family="DejaVu Sans")
-        if title:
-            fig.text(0.5, 1 - (TITLE_HEIGHT / 2) / fig_h, title, fontsize=10, ha="center", va="center")
-        if attention is not None and region_names is not None:
-            key = ["word colour = the region it attended to most:"]
-            key += [f"{name}" for name in region_names]
-            x = 1 - 0.1 / fig_w
-            for j in range(len(key) - 1, -1, -1):   # right to left
-                t = fig.text(x, 0.08 / fig_h, key[j] + "  ", fontsize=7.5, ha="right", va="bottom",
-                             color="#57606a" if j == 0 else REGION_COLOURS[(j - 1) % len(REGION_COLOURS)],
-                             fontweight="normal" if j == 0 else "bold", family="DejaVu Sans")
-                x -= t.get_window_extent(fig.canvas.get_renderer()).width / (fig_w * dpi)
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=dpi, facecolor="white")
-    finally:
+                fig.text(x_text, y, "\n".join(ref_lines), va="top", ha="left", fontsize=REF_FONTSIZE,
+                         color="#57606a", family="DejaVu Sans")
+        if title_lines:
+            fig.text(0.5, 1 - (top_band / 2) / fig_h, "\n".join(title_lines), fontsize=TITLE_FONTSIZE,
+                     ha="center", va="center", family="DejaVu Sans")
+        if attention is not None and region_names is not None:     # the colour key, bottom right
+            key = [("word colour = the region it attended to most: ", "#57606a", "normal")]
+            key += [(f"{name}   ", REGION_COLOURS[j % len(REGION_COLOURS)], "bold") for j, name in enumerate(region_names)]
+            x = MARGIN / fig_w + (fig_w - 2 * MARGIN - sum(text_width(t, REF_FONTSIZE, w) for t, _, w in key)) / fig_w
+            for text, key_colour, weight in key:
+                fig.text(x, 0.06 / fig_h, text, fontsize=REF_FONTSIZE, ha="left", va="bottom", color=key_colour,
+                         fontweight=weight, family="DejaVu Sans")
+                x += text_width(text, REF_FONTSIZE, weight) / fig_w
+    except BaseException:
         plt.close(fig)
-    return path
+        raise
+    return fig
 
 
-def _attended_caption(fig, ax, x, y, mark: str, mark_colour: str, caption: str, weights: np.ndarray, boxes,
-                      wrap: int) -> None:
-    """Draw ``caption`` word by word at figure position (x, y), each word in the colour of the
-    token it attended to most, and outline each token's box on ``ax`` in that colour."""
+def _attended_caption(fig, ax, x: float, y: float, lines: list[str], mark: str, mark_colour: str,
+                      weights: np.ndarray, boxes) -> bool:
+    """Draw the wrapped caption ``lines`` word by word from figure position (x, y), each word in
+    the colour of the token it attended to most, and outline each token's box on ``ax``.
+    Returns False (drawing nothing) when the lines do not hold the caption's words one for one
+    (a cut word or an ellipsis): the caller then draws them plainly."""
     from matplotlib.patches import Rectangle
 
+    words = [w for line in lines for w in line.split()]
+    head = mark.split()
+    if len(words) != len(head) + len(weights) or any(w == "\u2026" for w in words):
+        return False
+    colours = [mark_colour] * len(head) + [REGION_COLOURS[int(np.argmax(w)) % len(REGION_COLOURS)] for w in weights]
     for j, box in enumerate(boxes):
         if box is not None:
             x0, y0, x1, y1 = box
             ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, linewidth=1.6,
                                    edgecolor=REGION_COLOURS[j % len(REGION_COLOURS)]))
-    renderer = fig.canvas.get_renderer()
-    fig_w_px = fig.get_figwidth() * fig.dpi
-    line_h = 0.135 / fig.get_figheight()
-    words = caption.split()
-    pieces = [(mark, mark_colour)] if mark else []
-    pieces += [(w + " ", REGION_COLOURS[int(np.argmax(weights[i])) % len(REGION_COLOURS)]) for i, w in enumerate(words)]
-    if not words:
-        pieces.append(("(empty caption)", mark_colour))
-    cx, cy, used = x, y, 0
-    for text, colour in pieces:
-        if used and used + len(text) > wrap:
-            cx, cy, used = x, cy - line_h, 0
-        t = fig.text(cx, cy, text, va="top", ha="left", fontsize=7.5, fontweight="bold", color=colour,
-                     family="DejaVu Sans")
-        cx += t.get_window_extent(renderer).width / fig_w_px
-        used += len(text)
+    fig_w, fig_h = fig.get_figwidth(), fig.get_figheight()
+    k = 0
+    for row, line in enumerate(lines):
+        cx = x
+        for word in line.split():
+            fig.text(cx, y - row * GEN_LINE / fig_h, word, va="top", ha="left", fontsize=GEN_FONTSIZE,
+                     fontweight="bold", color=colours[k], family="DejaVu Sans")
+            cx += text_width(word + " ", GEN_FONTSIZE, "bold") / fig_w
+            k += 1
+    return True
+
+
+def _fit(lines: list[str], max_lines: int) -> list[str]:
+    """At most ``max_lines`` lines (at least 1 when there are any); a cut ends with an ellipsis."""
+    max_lines = max(1, max_lines)
+    if len(lines) <= max_lines:
+        return lines
+    return lines[:max_lines - 1] + [lines[max_lines - 1].rstrip() + " \u2026"]
 
 
 def write_caption_html(urls, generated, references, path, *, correct=None, title: str = "Generated captions"):

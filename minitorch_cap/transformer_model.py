@@ -69,6 +69,8 @@ class CaptioningTransformer(Captioner):
     Positions are bounded by ``max_length``: a decoding step beyond it raises ``ValueError``.
     """
 
+    kind = "transformer"    # its name among the model kinds of minitorch_cap.runs (--model transformer)
+
     def __init__(self, word_to_idx: Mapping[str, int], input_dim: int, wordvec_dim: int, num_heads: int = 4,
                  num_layers: int = 2, max_length: int = 50, dropout: float = 0.1, activation: str = "relu",
                  dtype=np.float32, rng=None, *, dim_feedforward: int = 2048):

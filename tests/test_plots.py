@@ -74,3 +74,100 @@ def test_html_page_lists_every_image_and_escapes_text(tmp_path):
 def test_html_rejects_mismatched_inputs(tmp_path):
     with pytest.raises(ValueError, match="must be equal"):
         write_caption_html(["u"], ["a", "b"], ["r"], tmp_path / "c.html")
+
+
+# ---------------------------------------------------------------- extreme settings (issue 14, item 6)
+import itertools  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+from minitorch_cap.plots import caption_grid_figure, loss_curve_figure  # noqa: E402
+
+
+def _drawn_labels(fig, axis):
+    """Window extents and texts of the tick labels ``axis`` shows (major and minor)."""
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    low, high = sorted(axis.get_view_interval())
+    labels = []
+    for tick in [*axis.get_major_ticks(), *axis.get_minor_ticks()]:
+        label = tick.label1
+        if tick.get_visible() and label.get_visible() and label.get_text() and low <= tick.get_loc() <= high:
+            labels.append((label.get_text(), label.get_window_extent(renderer)))
+    return labels
+
+
+def _overlaps(labels):
+    return [(a, b) for (a, ba), (b, bb) in itertools.combinations(labels, 2) if ba.overlaps(bb)]
+
+
+LOSSES = {
+    "1 decade (35 -> 3)": 3 + 32 * np.exp(-np.arange(500) / 100),
+    "2 decades": 0.4 + 40 * np.exp(-np.arange(500) / 60),
+    "3 decades (the examples' overfit runs)": 0.02 + 40 * np.exp(-np.arange(1000) / 80),
+    "5 decades": 4e-4 + 40 * np.exp(-np.arange(1000) / 60),
+    "diverging to 1e25": np.r_[np.linspace(10, 3, 500), np.exp(np.linspace(1, 58, 100))],
+    "tiny losses": np.linspace(1e-3, 1e-6, 100),
+    "flat": np.full(100, 2.3456789),
+    "one iteration": np.array([4.2]),
+    "three iterations": np.array([4.0, 3.0, 2.5]),
+}
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_loss_curve_tick_labels_never_overlap(name):
+    fig = loss_curve_figure(LOSSES[name], title=name)
+    try:
+        ax = fig.axes[0]
+        for axis in (ax.yaxis, ax.xaxis):
+            labels = _drawn_labels(fig, axis)
+            assert len(labels) >= 1 and not _overlaps(labels), (name, [t for t, _ in labels])
+        xs = [float(t.replace("\u2212", "-")) for t, _ in _drawn_labels(fig, ax.xaxis)]
+        assert all(x == int(x) for x in xs)                     # iterations are integers (not 0.96 .. 1.04)
+        assert fig.bbox.contains(*ax.title.get_window_extent().p0) and fig.bbox.contains(
+            *ax.title.get_window_extent().p1)
+    finally:
+        plt.close(fig)
+
+
+def test_loss_curve_keeps_minor_labels_when_they_have_room():
+    fig = loss_curve_figure(LOSSES["1 decade (35 -> 3)"])
+    try:
+        texts = [t for t, _ in _drawn_labels(fig, fig.axes[0].yaxis)]
+        assert {"3", "5", "10", "20", "30"} <= set(texts)       # one decade: 10 alone would say little
+    finally:
+        plt.close(fig)
+    fig = loss_curve_figure(LOSSES["3 decades (the examples' overfit runs)"])
+    try:
+        texts = {t for t, _ in _drawn_labels(fig, fig.axes[0].yaxis)}
+        assert {"0.1", "1", "10"} <= texts and not {"3", "4", "7", "9"} & texts  # decades, and 2, 5 at most
+    finally:
+        plt.close(fig)
+
+
+LONG_TITLE = ("LSTM from checkpoint.h5 \u2014 val images: 87.5% fully correct captions (14/16); "
+              "shown: the first 12 and 4 wrong ones")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 16])
+def test_caption_grid_text_stays_inside_the_figure_and_its_cell(n, tmp_path):
+    long_caption = " ".join(["a big red circle"] * 8)
+    fig = caption_grid_figure(_images(n), [long_caption] * n, [[long_caption, "a circle"]] * n, title=LONG_TITLE,
+                              correct=[k % 2 == 0 for k in range(n)])
+    try:
+        renderer = fig.canvas.get_renderer()
+        fig.draw(renderer)
+        boxes = [text.get_window_extent(renderer) for text in fig.texts]
+        title = boxes[-1]
+        assert fig.texts[-1].get_text().replace("\n", " ") == LONG_TITLE
+        for box in boxes:                                       # nothing cut at an edge
+            assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1
+        assert not [(a, b) for a, b in itertools.combinations(boxes, 2) if a.overlaps(b)]
+        for ax in fig.axes:                                     # the title is above every image
+            assert title.y0 >= ax.get_window_extent(renderer).y1
+        size = caption_grid_size(n, title=LONG_TITLE)
+        assert (round(fig.bbox.width), round(fig.bbox.height)) == size
+    finally:
+        plt.close(fig)
+    path = plot_caption_grid(_images(n), ["x"] * n, ["y"] * n, tmp_path / "g.png", title=LONG_TITLE)
+    assert mpimg.imread(path).shape[:2] == caption_grid_size(n, title=LONG_TITLE)[::-1]

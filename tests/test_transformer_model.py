@@ -435,9 +435,9 @@ def test_cli_trains_samples_evaluates_and_summarises_a_transformer(tmp_path):
                                     "--dim-feedforward", 16, "--wordvec-dim", 8, "--epochs", 1, "--no-progress",
                                     *data, "--out", out])
     assert code == 0, stderr
-    assert "Transformer decoder, 1 layers, 2 heads, W=8" in stdout and (out / "captions.png").is_file()
+    assert "transformer, 1 layers, 2 heads, W=8" in stdout and (out / "captions.png").is_file()
     ckpt = out / "checkpoint.h5"
-    code, stdout, stderr = run_cli(["sample", ckpt, *data, "--out", tmp_path / "s"])
+    code, stdout, stderr = run_cli(["sample", ckpt, "--out", tmp_path / "s"])   # the run's own data
     assert code == 0, stderr
     code, stdout, stderr = run_cli(["evaluate", ckpt, *data, "--out", tmp_path / "e", "--beam-size", 2])
     assert code == 0, stderr

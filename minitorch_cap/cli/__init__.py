@@ -24,13 +24,17 @@ Train and use image captioners built with minitorch_cap.
   minitorch-cap evaluate CKPT         BLEU, CIDEr-D and ROUGE-L of decoded captions
   minitorch-cap summary CKPT          the parameter table of a checkpoint
 
-Run 'minitorch-cap COMMAND --help' for the options of each command.
+Run 'minitorch-cap COMMAND --help' for the options of each command ('python -m
+minitorch_cap' is the same command). Exit codes: 0 done, 1 training diverged, 2 a usage
+error (one line on stderr), 130 interrupted (Ctrl-C or SIGTERM).
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minitorch-cap", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    from .. import __version__
+    parser.add_argument("--version", action="version", version=f"minitorch-cap {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 
-from tabulate import tabulate
-
-from .common import (UserError, add_command, add_data_options, add_threads_option, check_compatible, data_source,
-                     load_checkpoint_model, load_data, model_label, output_folder, positive_int, user_errors)
+from .common import (UserError, add_command, add_data_options, add_threads_option, checkpoint_and_data,
+                     non_negative_float, output_folder, positive_int, user_errors)
 
 DESCRIPTION = """\
 Decode the images of a split with a checkpoint (greedy, or beam search with --beam-size;
@@ -17,13 +13,14 @@ never teacher forced) and score one caption per image against ALL its reference 
 BLEU-1..4, CIDEr-D and ROUGE-L computed as the COCO caption evaluation (pycocoevalcap)
 does, in pure Python, plus diagnostics that reveal a collapsed captioner (share of
 distinct captions, vocabulary used, mean length, repetition rate) and, on the built-in
-data, the share of captions the checker accepts.
+data, the share of captions the checker accepts (the held-out accuracy 'train' reports).
 
 Scale: pycocoevalcap's (BLEU and ROUGE-L in 0-1, CIDEr-D about 1 for a good COCO model);
 papers print these numbers x100: use --percent for that scale.
 Tokens: lower-case words; <START>, <END>, <NULL> and <UNK> removed from both sides.
+The data is the data the checkpoint's run was trained on, unless data options are given.
 
-Writes into --out:
+Writes into --out (default: an 'evaluate' folder next to the checkpoint):
   results.json   the captions in the COCO results format [{"image_id": ..., "caption": ...}]
   scores.json    the scores, the scale and the settings
 """
@@ -32,29 +29,18 @@ EPILOG = """\
 examples:
   minitorch-cap evaluate runs/shapes-lstm/checkpoint.h5
   minitorch-cap evaluate runs/shapes-lstm/checkpoint.h5 --beam-size 3
-  minitorch-cap evaluate runs/coco-lstm/best.h5 --data-dir datasets/coco_captioning --max-images 5000
+  minitorch-cap evaluate runs/coco-lstm/best.h5 --max-images 5000
 """
-
-
-def nonnegative_float(text: str) -> float:
-    """argparse type: a finite float >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not (value >= 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
 
 
 def register(subparsers) -> None:
     p = add_command(subparsers, "evaluate", help="BLEU, CIDEr-D and ROUGE-L of decoded captions",
                     description=DESCRIPTION, epilog=EPILOG)
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint written by 'minitorch-cap train'")
-    add_data_options(p)
+    add_data_options(p, recorded=True)
     p.add_argument("--split", choices=("val", "train"), default="val", help="which images to decode")
     p.add_argument("--beam-size", metavar="K", type=positive_int, default=1, help="1 is greedy decoding")
-    p.add_argument("--alpha", metavar="A", type=nonnegative_float, default=0.0,
+    p.add_argument("--alpha", metavar="A", type=non_negative_float, default=0.0,
                    help="beam search length normalisation: rank by logprob / ((5 + length) / 6) ** A")
     p.add_argument("--block-unk", action="store_true", help="never generate <UNK>")
     p.add_argument("--max-length", metavar="T", type=positive_int, default=30, help="longest caption, in words")
@@ -64,52 +50,31 @@ def register(subparsers) -> None:
                    help="CIDEr-D document frequencies from the scored references (as coco-caption) or from the "
                         "training references (use it for small evaluations)")
     p.add_argument("--percent", action="store_true", help="print and save the metrics x100, as papers do")
-    p.add_argument("--out", metavar="DIR", default=None,
-                   help="output folder (default: an 'evaluate' folder next to the checkpoint)")
+    p.add_argument("--out", metavar="DIR", default=None, help="output folder")
     add_threads_option(p)
     p.set_defaults(func=run)
-
-
-def score_table(evaluation) -> str:
-    """The metrics and diagnostics as a table whose header states the scale."""
-    percent = evaluation.settings["scale"] == "x100"
-    scale = "x100, as papers print" if percent else "coco-caption scale: BLEU, ROUGE-L 0-1; CIDEr-D 0-10"
-    rows = [(name, f"{value:.4f}") for name, value in evaluation.metrics.items()]
-    labels = {"distinct_captions": "distinct captions (share)", "vocabulary_used": "vocabulary used (words)",
-              "mean_length": "mean length (words)", "repetition_rate": "repetition rate (share)",
-              "caption_accuracy": "checker accepts (share)"}
-    rows += [(labels.get(name, name), f"{value:.4f}" if name != "vocabulary_used" else f"{value:.0f}")
-             for name, value in evaluation.diagnostics.items()]
-    return tabulate(rows, headers=["score", f"value ({scale})"], colalign=("left", "right"), disable_numparse=True)
 
 
 @user_errors("evaluate")
 def run(args) -> int:
     from ..evaluation import evaluate
+    from ..runs import model_settings
 
-    model = load_checkpoint_model(args.checkpoint)
-    model.eval()
-    data = load_data(args)
-    source = data_source(args, data)
-    check_compatible(model, data, source)
-    if args.block_unk and "<UNK>" not in model.word_to_idx:
+    _, model, data, spec = checkpoint_and_data(args)
+    if args.block_unk and model.unk_id is None:
         raise UserError("--block-unk: the model's vocabulary has no <UNK> token")
     out = output_folder(args.out or Path(args.checkpoint).parent / "evaluate")
+    model.eval()
     result = evaluate(model, data, args.split, beam_size=args.beam_size, max_length=args.max_length,
                       alpha=args.alpha, block_unk=args.block_unk, max_images=args.max_images,
                       cider_df=args.cider_df, percent=args.percent)
     n = len(result.hypotheses)
     how = "greedy" if args.beam_size == 1 else f"beam search, beam size {args.beam_size}, alpha {args.alpha:g}"
-    print(f"{model_label(model)} from {args.checkpoint}: {n} {args.split} images of {source}, {how}")
-    print(score_table(result))
-    print(f"decoding took {result.decode_seconds:.2f} s ({1000 * result.decode_seconds / max(n, 1):.2f} s per 1,000 images)")
-    results_path, scores_path = out / "results.json", out / "scores.json"
-    results_path.write_text(json.dumps(result.results(), indent=1) + "\n")
-    scores = {"checkpoint": str(args.checkpoint), "data": source, **result.settings,
-              "scale_note": "pycocoevalcap's scale (BLEU, ROUGE-L 0-1; CIDEr-D 0-10)"
-                            + ("; multiplied by 100" if args.percent else ""),
-              "metrics": result.metrics, "diagnostics": result.diagnostics,
-              "decode_seconds": result.decode_seconds}
-    scores_path.write_text(json.dumps(scores, indent=1) + "\n")
-    print(f"wrote {results_path}, {scores_path}")
+    print(f"{model_settings(model)['model'].upper()} from {args.checkpoint}: {n} {args.split} images of "
+          f"{spec.describe()}, {how}")
+    print(result.table())
+    print(f"decoding took {result.decode_seconds:.2f} s ({1000 * result.decode_seconds / max(n, 1):.2f} s per "
+          "1,000 images)")
+    written = result.write(out, checkpoint=str(args.checkpoint), data=spec.describe())
+    print(f"wrote {', '.join(str(p) for p in written)}")
     return 0

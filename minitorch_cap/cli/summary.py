@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
-
 from tabulate import tabulate_formats
 
-from .common import UserError, add_command, check_coco_files, message, positive_int, user_errors
-from .train import BUILTIN_DEFAULTS, COCO_DEFAULTS, add_model_options
+from .common import add_command, data_spec, positive_int, user_errors
+from .train import add_model_options
 
 DESCRIPTION = """\
 Print the parameter table (name, shape, dtype, count, bytes, totals) of a captioning model.
 
 With a CHECKPOINT, the table of the trained model it holds. Without one, the table of a
-fresh model built from the options: its vocabulary and image-feature size come from the
-built-in shapes data set, or from the COCO files in --data-dir.
+fresh model built from the options: its vocabulary and image-feature size are those of
+the built-in shapes data set, or of the COCO files in --data-dir (no data is loaded).
 """
 
 EPILOG = """\
 examples:
   minitorch-cap summary runs/shapes-lstm/checkpoint.h5
-  minitorch-cap summary --cell rnn --hidden-dim 512 --wordvec-dim 256
-  minitorch-cap summary --data-dir datasets/coco_captioning --cell lstm --hidden-dim 512
+  minitorch-cap summary --model rnn --hidden-dim 512 --wordvec-dim 256
+  minitorch-cap summary --data-dir datasets/coco_captioning --model lstm --hidden-dim 512
 """
 
 
@@ -37,59 +33,40 @@ def register(subparsers) -> None:
     model.add_argument("--input-dim", metavar="D", type=positive_int, default=None,
                        help="image-feature size D (default: that of the data)")
     model.add_argument("--data-dir", metavar="DIR", default=None,
-                       help="take the vocabulary and feature size from the COCO files in DIR "
-                            "(default: the built-in shapes data set)")
-    model.add_argument("--no-pca", dest="pca_features", action="store_false",
-                       help="with --data-dir: the 4096-d fc7 features instead of the 512-d PCA ones")
+                       help="the vocabulary and feature size of the COCO files in DIR (default: the built-in data)")
+    model.add_argument("--no-pca", dest="pca_features", action="store_const", const=False, default=None,
+                       help="with --data-dir: the full features even when PCA ones are there")
     p.add_argument("--format", dest="tablefmt", default="simple", metavar="FMT", choices=tabulate_formats,
                    help="table style of the tabulate package: " + ", ".join(tabulate_formats))
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, max_train=None, max_val=None, data_seed=None, region_features=None)
 
 
 @user_errors("summary")
 def run(args) -> int:
+    from ..runs import MODEL_BUILDERS, RunSettings, model_settings
     from ..summary import summary
-    from .common import describe_model, load_checkpoint_model
-    from .train import build_model
+    from ..training import load_model
 
     if args.checkpoint is not None:
-        model = load_checkpoint_model(args.checkpoint)
-        source = f"checkpoint {args.checkpoint}"
+        model, source = load_model(args.checkpoint), f"checkpoint {args.checkpoint}"
     else:
-        word_to_idx, input_dim, source = _vocabulary_and_input_dim(args)
-        from .train import TRANSFORMER_BUILTIN, TRANSFORMER_COCO
-        defaults = dict(BUILTIN_DEFAULTS if args.data_dir is None else COCO_DEFAULTS)
-        if args.model == "transformer":
-            defaults.update(TRANSFORMER_BUILTIN if args.data_dir is None else TRANSFORMER_COCO)
-        settings = {k: getattr(args, k, None) if getattr(args, k, None) is not None else v
-                    for k, v in defaults.items()}
-        features = np.zeros((1, args.input_dim or input_dim), dtype=np.float32)
-        model = build_model(args, {"word_to_idx": word_to_idx, "train_features": features}, settings, 0)
-    config = model.config()
-    print(f"{source}: {describe_model(model)}, vocabulary {model.vocab_size} words, D={config['input_dim']}")
+        spec = data_spec(args)
+        word_to_idx, input_dim = spec.vocabulary_and_input_dim()
+        settings = RunSettings.resolve({k: getattr(args, k, None) for k in (
+            "model", "hidden_dim", "wordvec_dim", "num_heads", "num_layers", "dim_feedforward", "dropout")}, spec)
+        stand_in = {"word_to_idx": word_to_idx, "train_features": _Shape(args.input_dim or input_dim)}
+        model = MODEL_BUILDERS[settings.model](stand_in, settings, None)
+        source = f"a fresh model on {spec.describe()}"
+    settings = model_settings(model)
+    letters = {"input_dim": "D", "wordvec_dim": "W", "hidden_dim": "H"}
+    sizes = ", ".join(f"{letters.get(k, k)}={v}" for k, v in settings.items() if k not in ("model", "dtype"))
+    print(f"{source}: {settings['model']} model, vocabulary {model.vocab_size} words, {sizes}")
     print(summary(model, tablefmt=args.tablefmt))
     return 0
 
 
-def _vocabulary_and_input_dim(args) -> tuple[dict, int, str]:
-    """The vocabulary and feature size of the data named by the options, without loading features."""
-    if args.data_dir is None:
-        from ..data import shapes
+class _Shape:
+    """Stands for a feature array of which only the size is known (``shape[-1]``)."""
 
-        data = shapes.load_shapes_data(seed=0)
-        return data["word_to_idx"], data["train_features"].shape[1], "built-in shapes configuration"
-    import h5py
-
-    from ..data import Vocabulary
-    from ..data.coco import VOCAB_FILE, feature_file
-
-    base = Path(args.data_dir)
-    vocab_path, feat_path = base / VOCAB_FILE, base / feature_file("train", args.pca_features)
-    check_coco_files(base, args.pca_features, [vocab_path.name, feat_path.name])
-    try:
-        word_to_idx = Vocabulary.load(vocab_path).word_to_idx
-        with h5py.File(feat_path, "r") as f:
-            input_dim = int(f["features"].shape[1])
-    except (OSError, ValueError, KeyError, IndexError) as exc:
-        raise UserError(f"cannot read the vocabulary or features in {base}: {message(exc)}") from None
-    return word_to_idx, input_dim, f"configuration on {base}"
+    def __init__(self, input_dim: int):
+        self.shape = (0, input_dim)

@@ -5,6 +5,7 @@
   ``check_model_data`` — does a model read this data (word ids, feature size)?
 * ``Vocabulary`` — words <-> ids, built from training captions, JSON; ``tokenize`` is
   ``minitorch_cap.metrics.tokenize``, so vocabularies and metrics split text alike
+* ``data_fingerprint`` — what a run records of its data (vocabulary, sizes, hashes of ids and features)
 * ``import_captions`` — your captions JSON + features (.npy / HDF5) -> a COCO-format directory
 * ``load_shapes_data``, ``check_caption``, ``caption_accuracy``, ``model_caption_accuracy``,
   ``extract_features``, ``DEFAULT_TRAINING`` — the built-in data set (no download)
@@ -12,6 +13,7 @@
 
 from .checks import check_model_data, check_training_data
 from .coco import caption_text, decode_captions, load_coco_data, sample_coco_minibatch
+from .fingerprint import data_fingerprint, fingerprint_differences
 from .importing import import_captions
 from .shapes import DEFAULT_TRAINING, load_shapes_data, model_caption_accuracy
 from .shapes_captions import caption_accuracy, check_caption, parse_caption
@@ -22,6 +24,7 @@ __all__ = [
     "load_coco_data", "sample_coco_minibatch", "decode_captions", "caption_text", "check_model_data",
     "check_training_data",
     "Vocabulary", "tokenize", "import_captions",
+    "data_fingerprint", "fingerprint_differences",
     "load_shapes_data", "check_caption", "caption_accuracy", "parse_caption", "model_caption_accuracy",
     "extract_features", "DEFAULT_TRAINING",
 ]

@@ -10,8 +10,10 @@ The directory (``datasets/coco_captioning`` in the course) holds::
     train2014_urls.txt          one image URL per line, row i <-> feature row i
     val2014_urls.txt
 
-Everything is validated on load (files, keys, shapes, dtypes, vocabulary, id ranges) so
-that a broken download fails here with a clear message, not later inside training.
+Everything is validated on load (files, keys, shapes, dtypes, finite features, vocabulary,
+special tokens, id ranges, text encodings) so that a broken download fails here with a
+clear message naming the file, not later inside training or decoding: whatever
+``load_coco_data`` accepts trains and decodes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import os
 
 import numpy as np
 
-from ..nn.checks import index_input
+from ..nn.checks import index_input, int_option
 from ..tokens import END, NULL, START, check_word_to_idx
 
 CAPTIONS_FILE = "coco2014_captions.h5"
@@ -75,8 +77,21 @@ def _check_array(path: str, key: str, array: np.ndarray, kind: str, ndim: int) -
 
 
 def _read_urls(path: str) -> np.ndarray:
-    with open(path, encoding="utf-8") as f:
-        return np.asarray([line.strip() for line in f])
+    try:
+        with open(path, encoding="utf-8") as f:
+            return np.asarray([line.strip() for line in f])
+    except UnicodeDecodeError as e:
+        raise ValueError(f"load_coco_data: {path!r} is not UTF-8 text ({e})") from None
+
+
+def _check_finite(path: str, features: np.ndarray) -> None:
+    """Refuse NaN or infinite features, naming the file and the first bad row (a row is an image)."""
+    bad = ~np.isfinite(features).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise ValueError(f"load_coco_data: the features in {path!r} hold NaN or infinity in row {int(rows[0])}"
+                         + (f" (and {rows.size - 1} more rows)" if rows.size > 1 else "")
+                         + "; every image's features must be finite numbers")
 
 
 def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = None,
@@ -110,6 +125,7 @@ def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = 
         features = _read_h5(path, ["features"])["features"]
         _check_array(path, "features", features, "float", 2)
         data[f"{s}_features"] = features.astype(np.float32, copy=False)
+        _check_finite(path, data[f"{s}_features"])
     if data["train_features"].shape[1] != data["val_features"].shape[1]:
         raise ValueError(f"load_coco_data: train features have {data['train_features'].shape[1]} columns "
                          f"but val features have {data['val_features'].shape[1]}")
@@ -152,13 +168,22 @@ def _read_vocab(path: str) -> tuple[list[str], dict[str, int]]:
             payload = json.load(f)
     except json.JSONDecodeError as e:
         raise ValueError(f"load_coco_data: {path!r} is not valid JSON ({e})") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"load_coco_data: {path!r} is not UTF-8 text ({e}); save the vocabulary as UTF-8 JSON") \
+            from None
     if not isinstance(payload, dict) or not isinstance(payload.get("idx_to_word"), list) \
             or not isinstance(payload.get("word_to_idx"), dict):
         raise ValueError(f"load_coco_data: {path!r} must hold an object with an 'idx_to_word' list "
                          "and a 'word_to_idx' map")
     idx_to_word = [str(w) for w in payload["idx_to_word"]]
+    first: dict[str, int] = {}
+    for i, word in enumerate(idx_to_word):
+        if word in first:
+            raise ValueError(f"load_coco_data: in {path!r}, 'idx_to_word' holds {word!r} twice (ids {first[word]} "
+                             f"and {i}); each word must have one id")
+        first[word] = i
     word_to_idx = {str(w): i for w, i in payload["word_to_idx"].items()}
-    if word_to_idx != {w: i for i, w in enumerate(idx_to_word)}:
+    if word_to_idx != first:
         raise ValueError(f"load_coco_data: in {path!r}, 'word_to_idx' and 'idx_to_word' disagree "
                          "(each word's id must be its position in idx_to_word, with no repeated word)")
     word_to_idx = check_word_to_idx(f"load_coco_data: the vocabulary {path!r}", word_to_idx,
@@ -184,7 +209,10 @@ def sample_coco_minibatch(data: dict, batch_size: int = 100, split: str = "train
     for key in (f"{split}_captions", f"{split}_image_idxs", f"{split}_features", f"{split}_urls"):
         if key not in data:
             raise KeyError(f"sample_coco_minibatch: the data dict has no {key!r}")
+    batch_size = int_option("sample_coco_minibatch", "batch_size", batch_size, low=0)
     split_size = data[f"{split}_captions"].shape[0]
+    if split_size == 0 and batch_size:
+        raise ValueError(f"sample_coco_minibatch: the {split} split has no captions to draw from")
     mask = rng.choice(split_size, batch_size) if rng is not None else np.random.choice(split_size, batch_size)
     captions = data[f"{split}_captions"][mask]
     image_idxs = data[f"{split}_image_idxs"][mask]

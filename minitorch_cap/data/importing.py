@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -42,6 +43,9 @@ def _load_entries(captions) -> list[dict]:
             raise FileNotFoundError(f"import_captions: no captions file at {source}") from None
         except json.JSONDecodeError as e:
             raise ValueError(f"import_captions: {source} is not valid JSON ({e})") from None
+        except UnicodeDecodeError as e:
+            raise ValueError(f"import_captions: {source} is not UTF-8 text ({e}); save the captions as UTF-8 "
+                             "JSON (e.g. `iconv -f latin1 -t utf-8`)") from None
     entries = captions.get("images") if isinstance(captions, Mapping) else captions
     if not isinstance(entries, Sequence) or isinstance(entries, str):
         raise ValueError(f"import_captions: {source} must be {{\"images\": [...]}} or a list of image entries")
@@ -95,6 +99,11 @@ def import_captions(out_dir, captions, features, *, features_key: str = "feature
     are encoded to int32 rows of ``max_length`` ids (``<START> ... <END> <NULL>...``,
     longer ones truncated). Existing files are not overwritten unless ``overwrite``.
 
+    All files are written into a temporary folder next to ``out_dir`` (``.NAME.tmp-PID``),
+    which becomes ``out_dir`` (or whose files are moved into it) only once everything is
+    written and checked: on any error (NaN features, ``max_length`` too small, a full
+    disk, ...) nothing appears in ``out_dir`` and a retry starts afresh.
+
     Returns ``{"out_dir", "vocab_size", "train": {...}, "val": {...}}``, each split with
     ``images``, ``captions`` and the vocabulary's ``unk_rate`` / ``truncated`` counts.
     """
@@ -113,33 +122,64 @@ def import_captions(out_dir, captions, features, *, features_key: str = "feature
         existing = [n for n in names if os.path.exists(os.path.join(out_dir, n))]
         if existing and not overwrite:
             raise FileExistsError(f"import_captions: {out_dir!r} already holds {existing}; pass overwrite=True to replace them")
-        os.makedirs(out_dir, exist_ok=True)
-
-        rows = {s: [i for i, e in enumerate(entries) if e["split"] == s] for s in SPLITS}
-        vocab = Vocabulary.build((c for i in rows["train"] for c in entries[i]["captions"]), min_count=min_count)
-        vocab.save(os.path.join(out_dir, VOCAB_FILE))
-        report = {"out_dir": out_dir, "vocab_size": len(vocab)}
-        with h5py.File(os.path.join(out_dir, CAPTIONS_FILE), "w") as f:
-            for s in SPLITS:
-                texts = [c for i in rows[s] for c in entries[i]["captions"]]
-                idxs = np.array([k for k, i in enumerate(rows[s]) for _ in entries[i]["captions"]], dtype=np.int32)
-                f.create_dataset(f"{s}_captions", data=vocab.encode_batch(texts, max_length))
-                f.create_dataset(f"{s}_image_idxs", data=idxs)
-                stats = vocab.report(texts, max_length)
-                report[s] = {"images": len(rows[s]), "captions": len(texts), "unk_rate": stats["unk_rate"],
-                             "truncated": stats["truncated"]}
-        for s in SPLITS:
-            with h5py.File(os.path.join(out_dir, feature_file(s, pca_features)), "w") as f:
-                out = f.create_dataset("features", shape=(len(rows[s]), feats.shape[1]), dtype=np.float32)
-                for start in range(0, len(rows[s]), _CHUNK):      # a chunk at a time: no full copy in memory
-                    chunk = np.asarray(feats[np.array(rows[s][start:start + _CHUNK])], dtype=np.float32)
-                    if not np.all(np.isfinite(chunk)):
-                        raise ValueError(f"import_captions: the features of the {s} split contain NaN or infinity")
-                    out[start:start + chunk.shape[0]] = chunk
-            with open(os.path.join(out_dir, URL_FILES[s]), "w", encoding="utf-8") as f:
-                for i in rows[s]:
-                    url = entries[i].get("url", f"image-{i}")
-                    f.write(url.replace("\n", " ") + "\n")
+        target = os.path.abspath(out_dir)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        staging = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp-{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        os.mkdir(staging)
+        try:
+            report = _write_all(staging, entries, feats, min_count, max_length, pca_features, h5py)
+            _publish(staging, target, names)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        report["out_dir"] = out_dir
         return report
     finally:
         close()
+
+
+def _publish(staging: str, target: str, names: list[str]) -> None:
+    """Make the staged files appear in ``target``: one rename of the folder when it is new."""
+    try:
+        os.rename(staging, target)           # atomic; fails when target exists
+        return
+    except OSError:
+        if not os.path.isdir(target):
+            raise
+    for name in names:                       # an existing folder: each file replaced atomically
+        os.replace(os.path.join(staging, name), os.path.join(target, name))
+    os.rmdir(staging)
+
+
+def _write_all(out_dir: str, entries, feats, min_count: int, max_length: int, pca_features: bool, h5py) -> dict:
+    """Write every file of the layout into ``out_dir`` (the staging folder)."""
+    rows = {s: [i for i, e in enumerate(entries) if e["split"] == s] for s in SPLITS}
+    vocab = Vocabulary.build((c for i in rows["train"] for c in entries[i]["captions"]), min_count=min_count)
+    vocab.save(os.path.join(out_dir, VOCAB_FILE))
+    report = {"out_dir": out_dir, "vocab_size": len(vocab)}
+    with h5py.File(os.path.join(out_dir, CAPTIONS_FILE), "w") as f:
+        for s in SPLITS:
+            texts = [c for i in rows[s] for c in entries[i]["captions"]]
+            idxs = np.array([k for k, i in enumerate(rows[s]) for _ in entries[i]["captions"]], dtype=np.int32)
+            f.create_dataset(f"{s}_captions", data=vocab.encode_batch(texts, max_length))
+            f.create_dataset(f"{s}_image_idxs", data=idxs)
+            stats = vocab.report(texts, max_length)
+            report[s] = {"images": len(rows[s]), "captions": len(texts), "unk_rate": stats["unk_rate"],
+                         "truncated": stats["truncated"]}
+    for s in SPLITS:
+        with h5py.File(os.path.join(out_dir, feature_file(s, pca_features)), "w") as f:
+            out = f.create_dataset("features", shape=(len(rows[s]), feats.shape[1]), dtype=np.float32)
+            for start in range(0, len(rows[s]), _CHUNK):      # a chunk at a time: no full copy in memory
+                chunk = np.asarray(feats[np.array(rows[s][start:start + _CHUNK])], dtype=np.float32)
+                bad = np.flatnonzero(~np.isfinite(chunk).all(axis=1))
+                if bad.size:
+                    entry = rows[s][start + int(bad[0])]
+                    raise ValueError(f"import_captions: the features of image entry {entry} (row {entry} of the "
+                                     "features) hold NaN or infinity; every image's features must be finite")
+                out[start:start + chunk.shape[0]] = chunk
+        with open(os.path.join(out_dir, URL_FILES[s]), "w", encoding="utf-8") as f:
+            for i in rows[s]:
+                url = entries[i].get("url", f"image-{i}")
+                f.write(url.replace("\n", " ") + "\n")
+    return report

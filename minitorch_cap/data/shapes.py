@@ -229,3 +229,7 @@ def model_caption_accuracy(model, data: dict, split: str = "val", max_length: in
     from .checks import check_model_data
     check_model_data(model, data, "model_caption_accuracy")
     return caption_report(model, data, split, max_length=max_length)["accuracy"]
+
+
+#: A mean over the split's images: ``minitorch_cap.distributed`` may split it over ranks.
+model_caption_accuracy.per_image_mean = True

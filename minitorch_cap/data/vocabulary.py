@@ -19,6 +19,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from ..metrics.tokenize import tokenize
+from ..nn.checks import int_option
 
 from ..tokens import END, NULL, SPECIAL_TOKENS, START, UNK, check_word_to_idx
 
@@ -53,10 +54,9 @@ class Vocabulary:
         decreasing count, ties alphabetically; ``max_size`` caps the total size
         (special tokens included).
         """
-        if int(min_count) < 1:
-            raise ValueError(f"Vocabulary.build: min_count must be >= 1, got {min_count}")
-        if max_size is not None and int(max_size) < len(SPECIAL_TOKENS):
-            raise ValueError(f"Vocabulary.build: max_size must be >= {len(SPECIAL_TOKENS)}, got {max_size}")
+        min_count = int_option("Vocabulary.build", "min_count", min_count)
+        if max_size is not None:
+            max_size = int_option("Vocabulary.build", "max_size", max_size, low=len(SPECIAL_TOKENS))
         counts = Counter(w for text in captions for w in tokenize(text))
         words = sorted((w for w, c in counts.items() if c >= int(min_count)), key=lambda w: (-counts[w], w))
         if max_size is not None:
@@ -107,8 +107,7 @@ class Vocabulary:
     # ------------------------------------------------------------------ encoding
     def encode(self, text: str, max_length: int = 17) -> np.ndarray:
         """One caption -> int32 (max_length,): ``<START> words <END> <NULL>...``; unknown words -> ``<UNK>``."""
-        if int(max_length) < 3:
-            raise ValueError(f"Vocabulary.encode: max_length must be >= 3 (<START>, a word, <END>), got {max_length}")
+        max_length = int_option("Vocabulary.encode", "max_length (<START>, a word, <END>)", max_length, low=3)
         words = tokenize(text)[: int(max_length) - 2]
         row = np.zeros(int(max_length), dtype=np.int32)
         row[0] = self.start_id

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from ..nn.checks import bool_option
 from .bleu import corpus_bleu
 from .cider import DocumentFrequency, cider_d, document_frequencies
 from .diagnostics import caption_diagnostics, is_repetitive
@@ -73,6 +74,7 @@ def score_captions(hypotheses, references, *, document_frequency: DocumentFreque
     references) replaces CIDEr-D's default, the references scored here. Returns a dict
     keyed by :data:`METRIC_NAMES`, on coco-caption's scale (x100 when ``percent``).
     """
+    percent = bool_option("score_captions", "percent", percent)
     hyps, refs = align(hypotheses, references)
     bleu, _ = corpus_bleu(hyps, refs)
     cider, _ = cider_d(hyps, refs, document_frequency=document_frequency)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from ..nn.checks import int_option
 from .ngrams import ngram_counts
 
 TINY = 1e-15
@@ -64,6 +65,7 @@ def corpus_bleu(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequen
     token lists. Returns ``(corpus, per_image)`` where ``corpus[k]`` is BLEU-(k+1) and
     ``per_image[k][i]`` is BLEU-(k+1) of image i alone.
     """
+    n = int_option("corpus_bleu", "n", n)
     total_len = total_ref = 0
     total_guess, total_correct = [0] * n, [0] * n
     per_image = [[] for _ in range(n)]

@@ -28,6 +28,7 @@ from typing import Sequence
 
 import attrs
 
+from ..nn.checks import float_option, int_option
 from .ngrams import ngram_counts
 
 SIGMA = 6.0
@@ -87,6 +88,8 @@ def cider_d(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[S
     token lists; document_frequency: from :func:`document_frequencies` (default: of
     ``references``).
     """
+    n = int_option("cider_d", "n", n)
+    sigma = float_option("cider_d", "sigma", sigma, low=0.0, low_open=True)
     if document_frequency is None:
         document_frequency = document_frequencies(references, n)
     if document_frequency.num_images < 1:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..nn.checks import float_option
+
 BETA = 1.2
 
 
@@ -45,5 +47,6 @@ def rouge_l_image(hypothesis: Sequence[str], references: Sequence[Sequence[str]]
 def rouge_l(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[Sequence[str]]],
             beta: float = BETA) -> tuple[float, list[float]]:
     """Corpus ROUGE-L (mean over images) and the per-image scores."""
+    beta = float_option("rouge_l", "beta", beta, low=0.0, low_open=True)
     scores = [rouge_l_image(h, refs, beta) for h, refs in zip(hypotheses, references)]
     return (sum(scores) / len(scores) if scores else 0.0), scores

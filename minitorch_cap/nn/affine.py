@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import float_input
+from .checks import float_input, int_option
 from .init import scaled_randn
 from .module import Module
 from .parameter import Parameter
@@ -16,12 +16,14 @@ from .parameter import Parameter
 class Affine(Module):
     """``x (N, D) -> x @ W + b (N, M)``; weights ``W (D, M)``, ``b (M,)``.
 
-    ``W`` starts as ``randn(D, M) / sqrt(D)`` (CS231n), ``b`` as zeros.
+    ``W`` starts as ``randn(D, M) / sqrt(D)`` (CS231n), ``b`` as zeros. ``in_dim`` and
+    ``out_dim`` must be integers >= 1 (``ValueError`` otherwise). A batch of N = 0 rows works.
     """
 
     def __init__(self, in_dim: int, out_dim: int, dtype=np.float32, rng=None):
         super().__init__(dtype)
-        self.in_dim, self.out_dim = int(in_dim), int(out_dim)
+        owner = type(self).__name__
+        self.in_dim, self.out_dim = int_option(owner, "in_dim", in_dim), int_option(owner, "out_dim", out_dim)
         self.W = Parameter(scaled_randn(rng, (self.in_dim, self.out_dim), np.sqrt(self.in_dim)), self.dtype)
         self.b = Parameter(np.zeros(self.out_dim), self.dtype)
 

@@ -11,6 +11,8 @@ shape and the shape received; a wrong kind of array raises ``TypeError``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -92,20 +94,46 @@ def check_finite_weights(owner: str, named_arrays) -> None:
             raise ValueError(f"{owner}: the weights of {name!r} hold NaN or infinity; refusing to use them")
 
 
+# ---------------------------------------------------------------------------- options
+# Settings given to constructors and functions (sizes, rates, flags): one validator per kind
+# of value, so that a bad setting is refused by name before numpy sees it.
+
 def int_option(owner: str, name: str, value, low: int = 1) -> int:
-    """An integer setting (not a bool, not a float) of at least ``low``, as a plain int."""
+    """An integer setting (not a bool, not a float, not a string) of at least ``low``, as a plain int.
+
+    Raises ``ValueError`` naming ``owner`` and ``name`` (for a size such as
+    ``LSTM(-1, 5)``, numpy would otherwise fail later with "negative dimensions").
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
     return int(value)
 
 
-def number_option(owner: str, name: str, value, low: float = 0.0, *, low_open: bool = True) -> float:
-    """A finite real setting (not a bool) above ``low`` (at least ``low`` when ``low_open=False``)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or (value <= low if low_open else value < low):
-        relation = ">" if low_open else ">="
-        raise ValueError(f"{owner}: {name} must be a finite number {relation} {low}, got {value!r}")
-    return float(value)
+def float_option(owner: str, name: str, value, low: float = -math.inf, high: float = math.inf,
+                 low_open: bool = False, high_open: bool = False) -> float:
+    """A finite real setting in ``[low, high]`` (ends open when asked), as a plain float.
+
+    Booleans, strings and ``None`` raise ``TypeError``; NaN, infinity and values out of
+    range raise ``ValueError``; both name ``owner`` and ``name``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    too_low = value <= low if low_open else value < low
+    too_high = value >= high if high_open else value > high
+    if not math.isfinite(value) or too_low or too_high:
+        left, right = "(" if low_open or low == -math.inf else "[", ")" if high_open or high == math.inf else "]"
+        bounded = math.isfinite(low) or math.isfinite(high)
+        expected = f"in {left}{low}, {high}{right}" if bounded else "a finite number"
+        raise ValueError(f"{owner}: {name} must be {expected}, got {value}")
+    return value
+
+
+def bool_option(owner: str, name: str, value) -> bool:
+    """A True/False flag; anything else (``1``, ``"no"``, ``None``) raises ``TypeError``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def option_validator(check, *args, **kwargs):

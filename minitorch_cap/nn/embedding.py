@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import float_input, index_input
+from .checks import float_input, index_input, int_option
 from .init import scaled_randn
 from .module import Module
 from .parameter import Parameter
@@ -17,13 +17,15 @@ class Embedding(Module):
     """``idx (N, T) int -> W[idx] (N, T, D)``; weights ``W (V, D)``, initialised ``randn / 100``.
 
     Ids must lie in ``[0, V)``; negative ids are refused rather than wrapped around.
+    ``vocab_size`` and ``dim`` must be integers >= 1 (``ValueError`` otherwise).
     ``backward(dout)`` scatter-adds ``dout`` into ``W.grad`` and returns ``None``
     (an integer input has no gradient).
     """
 
     def __init__(self, vocab_size: int, dim: int, dtype=np.float32, rng=None):
         super().__init__(dtype)
-        self.vocab_size, self.dim = int(vocab_size), int(dim)
+        self.vocab_size = int_option("Embedding", "vocab_size", vocab_size)
+        self.dim = int_option("Embedding", "dim", dim)
         self.W = Parameter(scaled_randn(rng, (self.vocab_size, self.dim), 100.0), self.dtype)
 
     def forward(self, idx):

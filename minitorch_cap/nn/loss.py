@@ -21,7 +21,8 @@ class TemporalSoftmaxLoss(Module):
     or ``Z = N * T`` (``normalize='positions'``: the mean over every position, masked ones
     counting as zero, as the course's Transformer solver computes it).
     ``mask=None`` counts every position. The log-softmax is shifted by the row maximum
-    (stable), and only unmasked positions are computed.
+    (stable), and only unmasked positions are computed. An
+    empty batch (N = 0) or a fully masked one has loss 0 and zero gradient.
 
     Packed rows: ``forward(scores (1, M, V), targets (1, M), batch_shape=(N, T))`` takes
     only the M unmasked positions of an (N, T) batch (in N*T order) and normalises as for
@@ -44,6 +45,8 @@ class TemporalSoftmaxLoss(Module):
         owner = "TemporalSoftmaxLoss.forward"
         scores = float_input(owner, "scores", scores, self.dtype, N=None, T=None, V=None)
         N, T, V = scores.shape
+        if V == 0:
+            raise ValueError(f"{owner}: scores need V >= 1 classes, got shape {scores.shape}")
         targets = index_input(owner, "targets", targets, V, N=N, T=T)
         mask = np.ones((N, T), dtype=bool) if mask is None else mask_input(owner, "mask", mask, N=N, T=T)
         if batch_shape is None:

@@ -20,6 +20,9 @@ class LSTM(Recurrent):
 
     Weights ``Wx (D, 4H)``, ``Wh (H, 4H)``, ``b (4H,)``, blocks in the order of ``GATES``.
     ``backward(dh)`` returns ``(dx, dh0)``, or ``(dx, dh0, dc0)`` when ``c0`` was passed.
+    ``backward(dh, dc)`` also takes the gradient of the last cell state ``c_T`` (N, H), which
+    :meth:`final_cell` returns: a caller that uses ``c_T`` (a single step, as the course's
+    ``lstm_step_backward``, or a sequence continued elsewhere) passes its gradient there.
     """
 
     GATES = ("i", "f", "o", "g")
@@ -68,7 +71,11 @@ class LSTM(Recurrent):
         self._save_for_backward(X=X, gates=gates, Hs=Hs, Cs=Cs, tanh_C=tanh_C, has_c0=has_c0)
         return np.ascontiguousarray(Hs[1:].transpose(1, 0, 2))
 
-    def backward(self, dh):
+    def final_cell(self) -> np.ndarray:
+        """``c_T`` (N, H): the cell state after the last step of the last forward (a copy)."""
+        return self._saved()["Cs"][-1].copy()
+
+    def backward(self, dh, dc=None):
         cache = self._saved()
         X, gates, Hs, Cs, tanh_C = cache["X"], cache["gates"], cache["Hs"], cache["Cs"], cache["tanh_C"]
         T, N, H = tanh_C.shape
@@ -78,7 +85,8 @@ class LSTM(Recurrent):
         di, df, do, dg = dgates
         WhT = self.Wh.data.T
         dnext_h = np.zeros((N, H), dtype=self.dtype)
-        dnext_c = np.zeros((N, H), dtype=self.dtype)
+        dnext_c = (np.zeros((N, H), dtype=self.dtype) if dc is None  # gradient of c_T; a copy we overwrite
+                   else np.array(float_input("LSTM.backward", "dc", dc, self.dtype, N=N, H=H), copy=True))
         dc, tmp = np.empty((N, H), dtype=self.dtype), np.empty((N, H), dtype=self.dtype)
         for t in range(T - 1, -1, -1):
             i, f, o, g = gates[t]

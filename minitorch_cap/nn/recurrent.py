@@ -20,20 +20,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import float_input
+from .checks import float_input, int_option
 from .init import scaled_randn
 from .module import Module
 from .parameter import Parameter
 
 
 class Recurrent(Module):
-    """Base class of the sequence modules ``x (N, T, D), h0 (N, H) -> h (N, T, H)``."""
+    """Base class of the sequence modules ``x (N, T, D), h0 (N, H) -> h (N, T, H)``.
+
+    ``input_dim`` and ``hidden_dim`` must be integers >= 1 (``ValueError`` naming the
+    module otherwise). A batch of N = 0 sequences works (forward, backward and ``step``, as
+    in beam search once every caption has ended); T = 0 is refused by name.
+    """
 
     GATES: tuple[str, ...] = ()
 
     def __init__(self, input_dim: int, hidden_dim: int, dtype=np.float32, rng=None):
         super().__init__(dtype)
-        self.input_dim, self.hidden_dim = int(input_dim), int(hidden_dim)
+        owner = type(self).__name__
+        self.input_dim = int_option(owner, "input_dim", input_dim)
+        self.hidden_dim = int_option(owner, "hidden_dim", hidden_dim)
         D, H, G = self.input_dim, self.hidden_dim, len(self.GATES)
         self.Wx = Parameter(scaled_randn(rng, (D, G * H), np.sqrt(D)), self.dtype)
         self.Wh = Parameter(scaled_randn(rng, (H, G * H), np.sqrt(H)), self.dtype)
@@ -74,7 +81,7 @@ class Recurrent(Module):
         X = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(T * N, D)
         A = X @ self.Wx.data
         A += self.b.data
-        return X, A.reshape(T, N, -1)
+        return X, A.reshape(T, N, self.Wx.shape[1])         # not -1: N may be 0
 
     def _step_preactivation(self, x: np.ndarray, prev_h: np.ndarray) -> np.ndarray:
         """One step's ``x Wx + b + prev_h Wh`` (N, G*H)."""

@@ -46,7 +46,7 @@ class RNN(Recurrent):
             np.subtract(1, da, out=da)                              # tanh' = 1 - h^2
             da *= dHs[t] + dnext
             dnext = da @ WhT
-        dx = self._accumulate_weight_grads(X, Hs[:-1].reshape(T * N, -1), dA)
+        dx = self._accumulate_weight_grads(X, Hs[:-1].reshape(T * N, self.hidden_dim), dA)
         return dx, dnext
 
     def step(self, x, prev_h):

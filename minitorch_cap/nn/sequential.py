@@ -25,6 +25,9 @@ class Sequential(Module):
             named = [(str(k), m) for k, m in enumerate(modules)]
         super().__init__(named[0][1].dtype if named else np.float32)
         for name, module in named:
+            if not isinstance(name, str) or not name or "." in name:
+                raise ValueError(f"Sequential: child names must be non-empty strings without dots "
+                                 f"(they become dotted parameter names), got {name!r}")
             if not isinstance(module, Module):
                 raise TypeError(f"Sequential: child {name!r} must be a Module, got {type(module).__name__}")
             setattr(self, name, module)

@@ -17,8 +17,8 @@ class AdamW(Adam):
     """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+                 weight_decay: float = 1e-2, formula: str = "pytorch"):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, formula=formula)
 
     def _weight_decay(self, w: np.ndarray, g: np.ndarray) -> np.ndarray:
         if self.weight_decay:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..nn.checks import float_option, int_option
 from .optimizer import Optimizer, check_number
 
 
@@ -115,9 +116,7 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
         super().__init__(optimizer)
-        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
-        self.step_size = step_size
+        self.step_size = int_option("StepLR", "step_size", step_size)
         self.gamma = check_number("StepLR", "gamma", gamma, 0.0, 1.0, low_open=True)
 
     def next_lr(self, lr: float, epoch: int) -> float:
@@ -145,12 +144,10 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(f"{owner}: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"{owner}: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{owner}: {name} must be a non-negative integer, got {value!r}")
         self.mode, self.threshold_mode = mode, threshold_mode
         self.factor = check_number(owner, "factor", factor, 0.0, 1.0, low_open=True, high_open=True)
-        self.patience, self.cooldown = patience, cooldown
+        self.patience = int_option(owner, "patience", patience, low=0)
+        self.cooldown = int_option(owner, "cooldown", cooldown, low=0)
         self.threshold = check_number(owner, "threshold", threshold)
         self.min_lr = check_number(owner, "min_lr", min_lr)
         self.best = math.inf if mode == "min" else -math.inf
@@ -162,9 +159,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metric: float) -> float:  # type: ignore[override]
         """Record this epoch's metric; reduce the rate after ``patience`` bad epochs. Returns the rate."""
-        value = float(metric)
-        if not math.isfinite(value):
-            raise ValueError(f"ReduceLROnPlateau.step: the metric must be finite, got {value}")
+        value = float_option("ReduceLROnPlateau.step", "the metric", metric)
         self.last_epoch += 1
         if self.is_better(value, self.best):
             self.best, self.num_bad_epochs = value, 0

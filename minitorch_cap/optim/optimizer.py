@@ -18,16 +18,21 @@ from typing import Any
 
 import numpy as np
 
+from ..nn.checks import float_option
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 
 
 def named_params(params, owner: str) -> list[tuple[str, Parameter]]:
-    """Normalise ``model.named_parameters()``, ``model.parameters()`` or a Module to ``[(name, p)]``.
+    """Normalise ``model.named_parameters()``, ``model.parameters()``, a Module or an Optimizer to ``[(name, p)]``.
 
     Unnamed parameters are called ``"0"``, ``"1"``, ... in the order given. The same
-    Parameter may not appear twice (it would be updated twice per step).
+    Parameter may not appear twice (it would be updated twice per step). An Optimizer
+    gives the parameters it updates (so ``clip_grad_norm_(optimizer, 5.0)`` clips exactly
+    what ``optimizer.step()`` will use).
     """
+    if isinstance(params, Optimizer):
+        return list(params.params)
     if isinstance(params, Module):
         params = params.named_parameters()
     if isinstance(params, Parameter):
@@ -57,16 +62,8 @@ def named_params(params, owner: str) -> list[tuple[str, Parameter]]:
 
 def check_number(owner: str, name: str, value, low: float = 0.0, high: float = math.inf,
                  low_open: bool = False, high_open: bool = False) -> float:
-    """Validate a real hyperparameter in ``[low, high]`` (ends open when asked); return it as float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
-    if not math.isfinite(value) or too_low or too_high:
-        left, right = "(" if low_open else "[", ")" if high_open or high == math.inf else "]"
-        raise ValueError(f"{owner}: {name} must be in {left}{low}, {high}{right}, got {value}")
-    return value
+    """A real hyperparameter in ``[low, high]`` (``low`` 0 unless given): :func:`~minitorch_cap.nn.checks.float_option`."""
+    return float_option(owner, name, value, low, high, low_open, high_open)
 
 
 class Optimizer:
@@ -115,6 +112,28 @@ class Optimizer:
     def zero_grad(self) -> None:
         for _, param in self.params:
             param.zero_grad()
+
+    def check_params_of(self, model, owner: str = "Optimizer") -> "Optimizer":
+        """Raise ``ValueError`` unless every parameter this optimizer updates is one of ``model``'s.
+
+        Identity, not names or shapes, is compared: an optimizer built on another copy of the
+        model (a deep copy, a model built twice, a child replaced after the optimizer was
+        made) has the same names and shapes, and would train that other copy while ``model``
+        computes the gradients: silently, nothing learns. An optimizer of a *subset* of the
+        model's parameters (a frozen part) is fine. Returns ``self``.
+        """
+        if not callable(getattr(model, "parameters", None)):
+            raise TypeError(f"{owner}: expected a Module to check the optimizer against, got {type(model).__name__}")
+        own = {id(p) for p in model.parameters()}
+        foreign = [name for name, p in self.params if id(p) not in own]
+        if foreign:
+            listing = ", ".join(foreign[:6]) + (", ..." if len(foreign) > 6 else "")
+            raise ValueError(
+                f"{owner}: the {type(self).__name__} updates {len(foreign)} of {len(self.params)} parameters that "
+                f"are not this {type(model).__name__}'s ({listing}): it was built on another model or copy "
+                f"(built twice, deep-copied, or rebuilt after the optimizer). Build it from this model: "
+                f"{type(self).__name__}(model.named_parameters(), ...); to resume, pass model= too, or no optimizer.")
+        return self
 
     # ----------------------------------------------------------------- saving
     def hyperparameters(self) -> dict[str, Any]:

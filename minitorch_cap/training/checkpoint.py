@@ -2,6 +2,8 @@
 
 Layout (format ``minitorch_cap.checkpoint``, version ``FORMAT_VERSION``)::
 
+    bytes 0..511       the seal (an HDF5 "user block", ASCII, zero-padded):
+                       "minitorch_cap checkpoint\nformat_version 2\nsize N\nsha256 HEX\n"
     /                  attrs: format, format_version, library_version
     /model             attrs: class, config (JSON); dataset vocab (V,) str, the words in id order;
                        dataset vocab_ids (V,) int64, their ids (only when the ids have gaps)
@@ -10,19 +12,48 @@ Layout (format ``minitorch_cap.checkpoint``, version ``FORMAT_VERSION``)::
     /scheduler         (optional) the schedule's state_dict
     /trainer           (optional) counters, RNG state, histories, config: what ``Trainer.resume`` needs
 
-Inside each group, arrays are datasets (with a Fletcher-32 checksum, so corrupted bytes
-are detected on reading) and the other values one JSON attribute. No pickle: loading a
-file never runs code.
+Inside each group, arrays are datasets (with a Fletcher-32 checksum) and the other values
+one JSON attribute. No pickle: loading a file never runs code.
 
-Files are written atomically: a temporary file in the same directory, flushed and
-fsynced, then renamed over the target (and the directory fsynced), so a crash at any
-moment leaves the previous checkpoint loadable. Non-finite weights are never written.
+**Integrity.** The seal holds the file's size ``N`` in bytes and the SHA-256 of bytes
+512..N-1, i.e. of every byte HDF5 reads: arrays, attributes, the vocabulary, the chunk
+indexes and the superblock. ``load_checkpoint`` reads the whole file into memory and
+checks the seal *before* handing a byte to h5py, so a damaged file (a flipped bit, a
+truncated or extended copy, a modified attribute) raises ``CheckpointError`` naming the
+file and never reaches the HDF5 parser: no wrong values, no hang inside HDF5. The seal
+itself must be byte for byte the one its fields give (no other bytes are ignored).
+Then, for files that carry a valid seal but were crafted or written by other tools, the
+structure is bounded before reading: at most ``MAX_OBJECTS`` groups and datasets, nesting
+at most ``MAX_DEPTH`` deep, no dataset declaring more bytes than the file holds, only
+numeric arrays (and the string vocabulary), and every failure of h5py or of the content
+checks becomes a ``CheckpointError``. (The SHA-256 is a check against accidents, not a
+signature: a deliberately forged file with a recomputed seal is still parsed by HDF5,
+whose own parser is trusted not to loop.) The whole-file read costs one copy of the file
+in memory; SHA-256 runs at about 0.5-1 GB/s, so a 100 MB COCO checkpoint costs ~0.1-0.2 s.
+
+**Old files.** Checkpoints written by minitorch_cap 0.1.0 (format version 1: plain HDF5, no
+seal) still load, checked only by the Fletcher-32 checksums of their chunked arrays: a
+damaged attribute, vocabulary or chunk index of such a file may go undetected, or make
+HDF5 fail (reported as ``CheckpointError``). Saving again writes the sealed format.
+
+Files are written atomically: the HDF5 file is built in memory (h5py never touches the
+disk, so a full disk cannot crash the HDF5 library), then written with plain ``os.write``
+to a temporary ``.NAME.tmp-PID`` in the same folder, fsynced, and renamed over the
+target (and the folder fsynced), so a crash at any moment leaves the previous checkpoint
+loadable. A failed write (no space left, read-only file system, I/O error) raises one
+``WriteError`` naming the folder, removes the temporary file and leaves the previous file
+as it was; ``remove_stale_temp_files`` deletes the temporary files of crashed processes.
+Non-finite weights are never written.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import io
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -34,24 +65,118 @@ from ..nn.checks import check_finite_weights
 from ..tokens import check_word_to_idx
 
 FORMAT = "minitorch_cap.checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _JSON_ATTR = "json"
+#: Size in bytes of the seal at the start of the file (an HDF5 user block: a power of two >= 512).
+SEAL_SIZE = 512
+_SEAL_MAGIC = b"minitorch_cap checkpoint\n"
+_SEAL_PATTERN = re.compile(rb"minitorch_cap checkpoint\nformat_version (\d{1,3})\nsize (\d{1,15})\n"
+                           rb"sha256 ([0-9a-f]{64})\n")
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+#: Bounds on the structure of a file, checked before reading any array.
+MAX_OBJECTS = 100_000
+MAX_DEPTH = 8
 
 
 class CheckpointError(ValueError):
     """A checkpoint file is damaged, truncated, foreign, or from an incompatible version."""
 
 
+class WriteError(OSError):
+    """Writing a file failed (no space left, read-only file system, I/O error, no permission).
+
+    An ``OSError`` with the original ``errno``; its message names the file and its folder
+    and says that the previous file is intact. No temporary file is left behind.
+    """
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 # ---------------------------------------------------------------------------- atomic files
+_TMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)$")
+_WHY = {
+    errno.ENOSPC: "no space left on the device",
+    getattr(errno, "EDQUOT", -1): "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EIO: "an input/output error occurred (a failing disk or network file system?)",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+
+
+def _temp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def _write_error(path: Path, exc: OSError) -> WriteError:
+    why = _WHY.get(exc.errno, exc.strerror or str(exc))
+    folder = path.parent if str(path.parent) else Path(".")
+    kept = f"the previous {path.name} is intact" if path.exists() else f"no {path.name} was written"
+    return WriteError(exc.errno, f"cannot write {path.name} in {str(folder)!r}: {why}; {kept} and no "
+                                 "temporary file was left", str(path))
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:  # make the rename itself durable
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:  # some file systems refuse fsync on a directory; the data is already safe
+        pass
+
+
+def _discard(tmp: Path) -> None:
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:  # an I/O error removing it too: nothing more can be done
+        pass
+
+
+def atomic_write_bytes(path, data) -> Path:
+    """Write ``data`` (bytes-like) to ``path`` atomically: temp file, ``os.write``, fsync, rename.
+
+    Raises ``WriteError`` (an ``OSError``) naming the folder on any failure of the file
+    system (``ENOSPC``, ``EROFS``, ``EIO``, ...); then ``path`` is as it was and the
+    temporary file is removed.
+    """
+    path = Path(path)
+    tmp = _temp_path(path)
+    view = memoryview(data).cast("B")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            written = 0
+            while written < len(view):
+                written += os.write(fd, view[written:written + (1 << 24)])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _discard(tmp)
+        raise _write_error(path, exc) from exc
+    except BaseException:
+        _discard(tmp)
+        raise
+    _fsync_folder(path.parent)
+    return path
+
+
 def atomic_write(path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)``, fsync the file, then rename it to ``path`` (atomic on POSIX).
 
-    On any failure the temporary file is removed and ``path`` is left as it was.
+    On any failure the temporary file is removed and ``path`` is left as it was; failures of
+    the file system raise ``WriteError`` naming the folder. Prefer ``atomic_write_bytes``
+    (the content built in memory first), which never lets a library see a full disk.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = _temp_path(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
         fd = os.open(tmp, os.O_RDONLY)
         try:
@@ -59,28 +184,60 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
         finally:
             os.close(fd)
         os.replace(tmp, path)
+    except OSError as exc:
+        _discard(tmp)
+        raise _write_error(path, exc) from exc
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:  # some file systems refuse fsync on a directory; the data is already safe
-        pass
+    _fsync_folder(path.parent)
     return path
+
+
+def remove_stale_temp_files(folder) -> list[Path]:
+    """Delete the ``.NAME.tmp-PID`` files that processes no longer alive left in ``folder``.
+
+    A process killed while writing (``kill -9``, power loss) leaves its temporary file; the
+    temporary files of live processes (this one included) are kept. Returns the removed paths.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TMP_PATTERN.match(entry.name)
+        if match is None or not entry.is_file(follow_symlinks=False):
+            continue
+        if _process_alive(int(match["pid"])):
+            continue
+        try:
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (``True`` when unsure)."""
+    if pid == os.getpid():
+        return True
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def write_json(path, obj: Any) -> Path:
     """Write ``obj`` as indented JSON, atomically (numpy scalars and arrays become plain values)."""
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, default=_json_default)
-            fh.write("\n")
-            fh.flush()
-    return atomic_write(path, write)
+    text = json.dumps(obj, indent=2, default=_json_default) + "\n"
+    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _json_default(value):
@@ -111,13 +268,18 @@ def _write_tree(group: h5py.Group, tree: Mapping[str, Any]) -> None:
     group.attrs[_JSON_ATTR] = json.dumps(plain, default=_json_default)
 
 
-def _read_tree(group: h5py.Group) -> dict[str, Any]:
+def _read_tree(group: h5py.Group, depth: int = 0) -> dict[str, Any]:
+    if depth > MAX_DEPTH:
+        raise CheckpointError(f"groups nested deeper than {MAX_DEPTH} levels at {group.name!r}")
     tree: dict[str, Any] = {}
     for key, item in group.items():
-        tree[key] = _read_tree(item) if isinstance(item, h5py.Group) else item[()]
+        tree[key] = _read_tree(item, depth + 1) if isinstance(item, h5py.Group) else item[()]
     raw = group.attrs.get(_JSON_ATTR)
     if raw is not None:
-        tree.update(json.loads(raw))
+        plain = json.loads(raw)
+        if not isinstance(plain, dict):
+            raise CheckpointError(f"the {_JSON_ATTR!r} attribute of {group.name!r} is not a JSON object")
+        tree.update(plain)
     return tree
 
 
@@ -127,33 +289,54 @@ def save_checkpoint(path, model: Captioner, optimizer=None, scheduler=None,
     """Write ``model`` (weights, config, vocabulary) and optionally the optimizer, schedule and trainer state.
 
     ``trainer`` is a mapping of plain values and arrays (``Trainer`` builds it). Raises
-    ``ValueError`` — and writes nothing — if any weight is NaN or infinite.
+    ``ValueError`` — and writes nothing — if any weight is NaN or infinite; ``WriteError``
+    (an ``OSError``) naming the folder when the disk is full, read-only or failing (the
+    previous file at ``path`` is then intact). The file is sealed (see the module docstring).
     """
     check_finite_weights(f"save_checkpoint({path})", ((n, p.data) for n, p in model.named_parameters()))
     words, ids = _vocabulary_arrays(model.word_to_idx)
     from .. import __version__  # late: the package imports this module
 
-    def write(tmp: Path) -> None:
-        with h5py.File(tmp, "w", track_order=True) as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["library_version"] = __version__
-            group = f.create_group("model", track_order=True)
-            group.attrs["class"] = type(model).__name__
-            group.attrs["config"] = json.dumps(model.config())
-            group.create_dataset("vocab", data=np.array(words, dtype=object), dtype=h5py.string_dtype("utf-8"))
-            if ids is not None:
-                group.create_dataset("vocab_ids", data=ids)
-            _write_tree(group.create_group("params", track_order=True), model.state_dict())
-            if optimizer is not None:
-                _write_tree(f.create_group("optimizer", track_order=True), optimizer.state_dict())
-            if scheduler is not None:
-                _write_tree(f.create_group("scheduler", track_order=True), scheduler.state_dict())
-            if trainer is not None:
-                _write_tree(f.create_group("trainer", track_order=True), trainer)
-            f.flush()
+    def fill(f: h5py.File) -> None:
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["library_version"] = __version__
+        group = f.create_group("model", track_order=True)
+        group.attrs["class"] = type(model).__name__
+        group.attrs["config"] = json.dumps(model.config())
+        group.create_dataset("vocab", data=np.array(words, dtype=object), dtype=h5py.string_dtype("utf-8"))
+        if ids is not None:
+            group.create_dataset("vocab_ids", data=ids)
+        _write_tree(group.create_group("params", track_order=True), model.state_dict())
+        if optimizer is not None:
+            _write_tree(f.create_group("optimizer", track_order=True), optimizer.state_dict())
+        if scheduler is not None:
+            _write_tree(f.create_group("scheduler", track_order=True), scheduler.state_dict())
+        if trainer is not None:
+            _write_tree(f.create_group("trainer", track_order=True), trainer)
 
-    return atomic_write(path, write)
+    return atomic_write_bytes(path, _sealed_image(fill))
+
+
+def _sealed_image(fill: Callable[[h5py.File], None], version: int = FORMAT_VERSION) -> bytes:
+    """Build an HDF5 file in memory with ``fill(file)`` and return its bytes, sealed."""
+    # In memory (h5py's file-object driver): HDF5 never touches the disk, so a full disk cannot crash it.
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w", userblock_size=SEAL_SIZE, track_order=True) as f:
+        fill(f)
+    image = buffer.getvalue()
+    return _seal(image, version)
+
+
+def _seal(image: bytes, version: int = FORMAT_VERSION) -> bytes:
+    """Write the seal (size and SHA-256 of bytes ``SEAL_SIZE..``) into the user block of ``image``."""
+    body = memoryview(image)[SEAL_SIZE:]
+    return _seal_bytes(version, len(image), hashlib.sha256(body).hexdigest()) + bytes(body)
+
+
+def _seal_bytes(version: int, size: int, digest: str) -> bytes:
+    text = b"%sformat_version %d\nsize %d\nsha256 %s\n" % (_SEAL_MAGIC, version, size, digest.encode())
+    return text.ljust(SEAL_SIZE, b"\0")
 
 
 def _vocabulary_arrays(word_to_idx: Mapping[str, int]) -> tuple[list[str], np.ndarray | None]:
@@ -170,18 +353,101 @@ def _vocabulary_arrays(word_to_idx: Mapping[str, int]) -> tuple[list[str], np.nd
 
 # ---------------------------------------------------------------------------- loading
 def load_checkpoint(path) -> dict[str, Any]:
-    """Read a checkpoint into plain values and arrays.
+    """Read a checkpoint into plain values and arrays, after checking it as a whole.
 
     Returns ``{"format_version", "library_version", "model": {"class", "config",
     "word_to_idx", "state_dict"}, "optimizer", "scheduler", "trainer"}`` (the last three
     ``None`` when absent). A missing file raises ``FileNotFoundError``; a damaged,
-    truncated or foreign file raises ``CheckpointError`` saying so.
+    truncated, modified, unreadable or foreign file raises ``CheckpointError`` naming the
+    file — never another exception. Sealed files (format 2) are verified by their SHA-256
+    before being parsed; 0.1.0 files (format 1, no seal) only by their Fletcher-32 checksums.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
+        raise FileNotFoundError(f"checkpoint {path} does not exist" if not path.exists()
+                                else f"checkpoint {path} is not a file")
+    raw = _read_verified(path)
     try:
-        f = h5py.File(path, "r")
+        return _parse(raw, path)
+    except CheckpointError as exc:
+        if str(path) in str(exc):
+            raise
+        raise CheckpointError(f"{path} is damaged: {exc}") from exc.__cause__
+    except Exception as exc:  # h5py, json, numpy: whatever a damaged or foreign structure raises
+        raise CheckpointError(f"{path} is damaged: reading it failed ({type(exc).__name__}: {exc})") from exc
+
+
+def _read_verified(path: Path) -> bytes:
+    """The file's bytes; for a sealed file, checked against its seal (size and SHA-256)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(SEAL_SIZE)
+            if head.startswith(_SEAL_MAGIC):
+                version, size, digest = _parse_seal(head, path)
+                actual = os.fstat(fh.fileno()).st_size
+                if actual != size:
+                    raise CheckpointError(f"{path} is damaged: it holds {actual} bytes, its seal says {size} "
+                                          f"({'truncated' if actual < size else 'bytes added at the end'})")
+                raw = head + fh.read(size - SEAL_SIZE)
+                if len(raw) != size:
+                    raise CheckpointError(f"{path} is damaged: truncated while reading ({len(raw)} of {size} bytes)")
+                if hashlib.sha256(memoryview(raw)[SEAL_SIZE:]).hexdigest() != digest:
+                    raise CheckpointError(f"{path} is damaged: its content does not match the SHA-256 in its seal "
+                                          "(corrupted or modified after it was written)")
+                if version < 2:
+                    raise CheckpointError(f"{path} is damaged: a sealed file cannot have format version {version}")
+                return raw
+            if head.startswith(_HDF5_SIGNATURE):    # format 1 (0.1.0): plain HDF5, no seal
+                return head + fh.read()
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from exc
+    raise CheckpointError(f"{path} is not a readable HDF5 checkpoint: the file is damaged, truncated or of "
+                          "another kind (it starts with neither a minitorch_cap seal nor the HDF5 signature)")
+
+
+def _parse_seal(head: bytes, path: Path) -> tuple[int, int, str]:
+    match = _SEAL_PATTERN.match(head)
+    if match is None:
+        raise CheckpointError(f"{path} is damaged: its seal (the first {SEAL_SIZE} bytes) is garbled")
+    version, size, digest = int(match[1]), int(match[2]), match[3].decode()
+    if head != _seal_bytes(version, size, digest):
+        raise CheckpointError(f"{path} is damaged: its seal (the first {SEAL_SIZE} bytes) is garbled")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint format version {version}; this library reads "
+                              f"versions 1..{FORMAT_VERSION} (upgrade minitorch_cap to read newer files)")
+    return version, size, digest
+
+
+def _check_structure(f: h5py.File, size: int) -> None:
+    """Refuse absurd structures before reading any array: too many objects, too deep, too big, odd dtypes."""
+    count = 0
+    stack = [(f, 0)]
+    while stack:
+        group, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise CheckpointError(f"groups nested deeper than {MAX_DEPTH} levels at {group.name!r}")
+        for key in group:
+            count += 1
+            if count > MAX_OBJECTS:
+                raise CheckpointError(f"more than {MAX_OBJECTS} groups and datasets")
+            item = group.get(key, getlink=False)
+            if isinstance(item, h5py.Group):
+                stack.append((item, depth + 1))
+            elif isinstance(item, h5py.Dataset):
+                kind = item.dtype.kind
+                if kind not in "fiub" and not (kind == "O" and item.name == "/model/vocab"):
+                    raise CheckpointError(f"dataset {item.name!r} has dtype {item.dtype}; checkpoints hold numbers")
+                nbytes = int(np.prod(item.shape, dtype=object)) * max(item.dtype.itemsize, 1)
+                if nbytes > size:
+                    raise CheckpointError(f"dataset {item.name!r} declares shape {item.shape} ({nbytes} bytes), "
+                                          f"more than the whole file ({size} bytes)")
+            else:
+                raise CheckpointError(f"{group.name}/{key} is neither a group nor a dataset")
+
+
+def _parse(raw: bytes, path: Path) -> dict[str, Any]:
+    try:
+        f = h5py.File(io.BytesIO(raw), "r")
     except OSError as exc:
         raise CheckpointError(f"{path} is not a readable HDF5 checkpoint: the file is damaged, truncated "
                               f"or of another kind ({exc})") from exc
@@ -190,30 +456,41 @@ def load_checkpoint(path) -> dict[str, Any]:
         if fmt != FORMAT:
             raise CheckpointError(f"{path} is an HDF5 file but not a minitorch_cap checkpoint "
                                   f"(format attribute {fmt!r}, expected {FORMAT!r})")
-        version = int(f.attrs.get("format_version", -1))
-        if not 1 <= version <= FORMAT_VERSION:
+        version = f.attrs.get("format_version", -1)
+        if not isinstance(version, (int, np.integer)) or not 1 <= version <= FORMAT_VERSION:
             raise CheckpointError(f"{path} has checkpoint format version {version}; this library reads "
                                   f"versions 1..{FORMAT_VERSION} (upgrade minitorch_cap to read newer files)")
+        sealed = raw.startswith(_SEAL_MAGIC)
+        if sealed != (version >= 2):
+            raise CheckpointError(f"{path} is damaged: format version {version} "
+                                  f"{'cannot be' if sealed else 'must be'} sealed")
+        _check_structure(f, len(raw))
+        model = f["model"]
+        words = [str(w) for w in model["vocab"].asstr()[()]]
+        if model["vocab"].ndim != 1 or len(set(words)) != len(words):
+            raise CheckpointError(f"{path} is damaged: its vocabulary is not a list of distinct words")
+        config = json.loads(model.attrs["config"])
+        if not isinstance(config, dict):
+            raise CheckpointError(f"{path} is damaged: the model config is not a JSON object")
+        ids = [int(i) for i in model["vocab_ids"][()]] if "vocab_ids" in model else list(range(len(words)))
+        if len(ids) != len(words):
+            raise CheckpointError(f"{path} is damaged: {len(words)} words but {len(ids)} ids")
         try:
-            model = f["model"]
-            words = list(model["vocab"].asstr()[()])
-            ids = [int(i) for i in model["vocab_ids"][()]] if "vocab_ids" in model else range(len(words))
-            if len(ids) != len(words):
-                raise ValueError(f"{len(words)} words but {len(ids)} ids")
-            checkpoint = {
-                "format_version": version,
-                "library_version": str(f.attrs.get("library_version", "")),
-                "model": {
-                    "class": str(model.attrs["class"]),
-                    "config": json.loads(model.attrs["config"]),
-                    "word_to_idx": check_word_to_idx(str(path), dict(zip(words, ids))),
-                    "state_dict": _read_tree(model["params"]),
-                },
-            }
-            for section in ("optimizer", "scheduler", "trainer"):
-                checkpoint[section] = _read_tree(f[section]) if section in f else None
-        except (OSError, KeyError, ValueError, TypeError) as exc:
-            raise CheckpointError(f"{path} is damaged: reading it failed ({type(exc).__name__}: {exc})") from exc
+            word_to_idx = check_word_to_idx(str(path), dict(zip(words, ids)))
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path} is damaged: {exc}") from None
+        checkpoint = {
+            "format_version": int(version),
+            "library_version": str(f.attrs.get("library_version", "")),
+            "model": {
+                "class": str(model.attrs["class"]),
+                "config": config,
+                "word_to_idx": word_to_idx,
+                "state_dict": _read_tree(model["params"]),
+            },
+        }
+        for section in ("optimizer", "scheduler", "trainer"):
+            checkpoint[section] = _read_tree(f[section]) if section in f else None
     return checkpoint
 
 
@@ -222,8 +499,8 @@ def _model_from(checkpoint: Mapping[str, Any], path) -> Captioner:
     try:
         model = captioner_from_config(info["class"], info["word_to_idx"], info["config"])
         model.load_state_dict(info["state_dict"])
-    except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"{path}: the stored model cannot be rebuilt: {exc}") from exc
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CheckpointError(f"{path}: the stored model cannot be rebuilt from its config and weights: {exc}") from exc
     return model
 
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
-from ..nn.checks import int_option, number_option, option_validator
+from ..nn.checks import float_option, int_option, option_validator
 
 _optional = attrs.validators.optional
 _NOT_SAVED = {"save": False}
@@ -64,9 +64,12 @@ class TrainerConfig:
       (the rule of :func:`minitorch_cap.optim.is_better`, shared with ``ReduceLROnPlateau``).
     * ``clip_grad_norm`` / ``clip_grad_value``: gradient clipping before each step.
     * ``out_dir``: where ``checkpoint.h5`` (every epoch, and every ``checkpoint_every``
-      iterations), ``best.h5`` and ``history.json`` go.
+      iterations), ``best.h5`` and ``history.json`` go; locked during ``train()``, and refused
+      (``RunFolderError``) when it holds another run unless ``overwrite`` (see ``run_dir``).
     * ``progress``: tqdm bar (``None``: only when stderr is a terminal).
     * ``init_from``: a checkpoint whose weights initialise the model (weights only).
+    * ``data_options``: how the data was loaded (JSON-able, e.g. ``DataSpec.to_dict()``), kept
+      in checkpoints with the data's fingerprint (``minitorch_cap.data.data_fingerprint``).
     * ``metrics``: name -> ``fn(model, data) -> float``, run after each epoch;
       ``callbacks``: ``callback(trainer, epoch_record)`` after each epoch. Not saved.
     """
@@ -82,15 +85,17 @@ class TrainerConfig:
     monitor: str | None = None
     mode: str = attrs.field(default="min", validator=_one_of("min", "max"))
     min_delta: float = attrs.field(default=0.0, converter=float,
-                                   validator=option_validator(number_option, 0.0, low_open=False))
+                                   validator=option_validator(float_option, 0.0))
     patience: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 1)))
     keep_best: bool = attrs.field(default=True, converter=bool)
-    clip_grad_norm: float | None = attrs.field(default=None, validator=_optional(option_validator(number_option)))
-    clip_grad_value: float | None = attrs.field(default=None, validator=_optional(option_validator(number_option)))
+    clip_grad_norm: float | None = attrs.field(default=None, validator=_optional(option_validator(float_option, 0.0, low_open=True)))
+    clip_grad_value: float | None = attrs.field(default=None, validator=_optional(option_validator(float_option, 0.0, low_open=True)))
     checkpoint_every: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 1)))
     out_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
     progress: bool | None = attrs.field(default=None, validator=_bool_or_none)
     init_from: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
+    overwrite: bool = attrs.field(default=False, converter=bool, metadata=_NOT_SAVED)
+    data_options: Mapping[str, Any] | None = attrs.field(default=None, metadata=_NOT_SAVED)
     metrics: Mapping[str, Callable] = attrs.field(factory=dict, validator=_metrics, metadata=_NOT_SAVED)
     callbacks: list = attrs.field(factory=list, converter=list, validator=_callbacks, metadata=_NOT_SAVED)
 

@@ -21,7 +21,6 @@ mid-epoch checkpoint, see ``checkpoint_every``).
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,8 @@ import attrs
 import numpy as np
 
 from ..data.checks import check_model_data, check_training_data
+from ..data.fingerprint import data_fingerprint, fingerprint_differences
+from ..distributed import data_parallel
 from ..optim import clip_grad_norm_, clip_grad_value_, optimizer_from_state, scheduler_from_state
 from ..optim.optimizer import Optimizer
 from . import progress
@@ -38,9 +39,8 @@ from ..nn.checks import check_finite_weights
 from .checkpoint import CheckpointError, _model_from, init_from_checkpoint, load_checkpoint, save_checkpoint, write_json
 from .config import TrainerConfig, check_resume_options
 from .monitor import BestTracker
+from .run_dir import BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME, history_from_state, open_run_dir
 from .sampler import MinibatchSampler
-
-CHECKPOINT_NAME, BEST_NAME, HISTORY_NAME = "checkpoint.h5", "best.h5", "history.json"
 
 
 class TrainingDiverged(RuntimeError, ArithmeticError):
@@ -72,11 +72,14 @@ class Trainer:
     ``train_captions (N, T) int``, ``train_image_idxs (N,) int`` and ``train_features``;
     ``val_*`` likewise for validation (optional). The optimizer must update ``model``'s own
     parameters. Raises ``TypeError``/``ValueError``/``KeyError`` naming what is wrong.
+
+    ``comm``: an MPI communicator (``minitorch_cap.distributed.world()``, ``MPI.COMM_WORLD``)
+    to train data-parallel over its ranks, the same run as alone (``minitorch_cap.distributed``).
     """
 
     def __init__(self, model, data: Mapping[str, Any], optimizer: Optimizer, scheduler=None,
                  batch_size=_UNSET, num_epochs=_UNSET, print_every=_UNSET, verbose=_UNSET, seed=_UNSET, *,
-                 config: TrainerConfig | None = None, **options):
+                 config: TrainerConfig | None = None, comm=None, **options):
         # The SPEC's (and CS231n's) options may also come positionally, in this order.
         given = dict(batch_size=batch_size, num_epochs=num_epochs, print_every=print_every, verbose=verbose,
                      seed=seed)
@@ -86,9 +89,14 @@ class Trainer:
             raise TypeError(f"Trainer: optimizer must be a minitorch_cap.optim optimizer, got {type(optimizer).__name__}")
         if scheduler is not None and scheduler.optimizer is not optimizer:
             raise ValueError("Trainer: the scheduler drives a different optimizer than the one given")
+        optimizer.check_params_of(model, "Trainer")
         self.model, self.data, self.optimizer, self.scheduler = model, data, optimizer, scheduler
-        self.num_train, self.num_val = check_training_data(data, model, "Trainer")
+        # comm (an MPI communicator): data-parallel over its ranks; None: this process alone (no-op hook).
+        self.parallel = data_parallel(comm)
+        if not self.parallel.is_writer:     # rank 0 alone prints, shows progress and writes out_dir
+            self.config = cfg = attrs.evolve(cfg, verbose=False, progress=False)
         check_model_data(model, data, "Trainer")
+        self.num_train, self.num_val = check_training_data(data, model, "Trainer")
         self._val_idx = _val_subset(self.num_val, cfg.val_size)
         monitor = cfg.monitor or ("val_loss" if self._val_idx.size else "train_loss")
         if monitor == "val_loss" and not self._val_idx.size:
@@ -101,7 +109,7 @@ class Trainer:
             init_from_checkpoint(model, cfg.init_from)
         self.sampler = MinibatchSampler(self.num_train, cfg.batch_size, cfg.sampling, cfg.seed)
         self.best = BestTracker(monitor, cfg.mode, cfg.min_delta)
-        self.out_dir = Path(cfg.out_dir) if cfg.out_dir else None
+        self.out_dir = Path(cfg.out_dir) if cfg.out_dir and self.parallel.is_writer else None
         # Counters: completed epochs, completed iterations, iterations done in the current epoch.
         self.epoch = 0
         self.iteration = 0
@@ -113,6 +121,8 @@ class Trainer:
         self.should_stop = False                        # a callback may set this to end training
         self.last_checkpoint: Path | None = None
         self._bar = None
+        self._run = None                                # the locked run folder during train()
+        self._fingerprint: dict | None = None           # of the data, computed at the first save
         self._epoch_start = time.perf_counter()
 
     # ----------------------------------------------------------------- sizes and views
@@ -144,16 +154,11 @@ class Trainer:
     @property
     def history(self) -> dict[str, Any]:
         """Everything ``history.json`` holds: per-iteration and per-epoch values, best epoch, config."""
-        return {
-            "loss_history": list(self.loss_history),
-            "val_loss_history": list(self.val_loss_history),
-            "epochs": [dict(r) for r in self.epochs],
-            "iterations_per_epoch": self.iterations_per_epoch,
-            "monitor": self.monitor, "mode": self.config.mode,
-            "best_epoch": self.best_epoch, "best_value": self.best_value,
-            "stopped_early": self.stopped_early,
-            "config": self.config.to_dict(),
-        }
+        return history_from_state({
+            "loss_history": self.loss_history, "val_loss_history": self.val_loss_history, "epochs": self.epochs,
+            "iterations_per_epoch": self.iterations_per_epoch, "monitor": self.monitor,
+            "best_epoch": self.best_epoch, "best_value": self.best_value, "stopped_early": self.stopped_early,
+            "config": self.config.to_dict()})
 
     # ----------------------------------------------------------------- the loop
     def train(self) -> dict[str, Any]:
@@ -163,11 +168,12 @@ class Trainer:
             self._say(f"Training stopped early at epoch {self.epoch}; nothing to do")
             return self.history
         if self.out_dir is not None:
-            _prepare_out_dir(self.out_dir)
+            self._run = open_run_dir(self.out_dir, overwrite=cfg.overwrite, resume_from=self.last_checkpoint)
         show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
-        self._bar = progress.progress_bar(self.num_iterations, self.iteration) if show else None
         self.should_stop = False
         try:
+            self.parallel.begin(self.model, self.rng)
+            self._bar = progress.progress_bar(self.num_iterations, self.iteration) if show else None
             while self.epoch < cfg.num_epochs and not self.should_stop:
                 if self.epoch_iteration == 0:
                     self._epoch_start = time.perf_counter()
@@ -184,19 +190,26 @@ class Trainer:
                             and self.epoch_iteration < self.iterations_per_epoch):
                         self._save_checkpoint()
                 self._end_epoch()
+        except BaseException as exc:
+            self.parallel.failed(exc, self.last_checkpoint)   # data-parallel: the other ranks stop too
+            raise
         finally:
             if self._bar is not None:
                 self._bar.close()
             self._bar = None
+            if self._run is not None:
+                self._run.close()
+                self._run = None
         return self.history
 
     def _train_step(self, idx: np.ndarray) -> float:
         """Forward, backward, guard, clip, update; returns the minibatch loss."""
         data, cfg = self.data, self.config
+        idx, share = self.parallel.split(idx)          # this rank's part of the global minibatch
         captions = data["train_captions"][idx]
         features = data["train_features"][data["train_image_idxs"][idx]]
         loss, _ = self.model.loss(features, captions)
-        loss = float(loss)
+        loss = float(self.parallel.reduce_gradients(self.model, loss, share))   # global loss and gradients
         if not math.isfinite(loss):
             self._diverged(f"the loss is {loss}")
         for name, param in self.model.named_parameters():
@@ -230,6 +243,7 @@ class Trainer:
     def _end_epoch(self) -> None:
         cfg = self.config
         ipe = self.iterations_per_epoch
+        self.parallel.check_weights(self.model, self.epoch + 1)
         record: dict[str, Any] = {
             "epoch": self.epoch + 1,
             "iteration": self.iteration,
@@ -272,7 +286,8 @@ class Trainer:
         if not idx.size:
             return None
         data, B = self.data, self.config.batch_size
-        total = 0.0
+        total, size = 0.0, idx.size
+        idx = self.parallel.part(idx)                  # this rank's contiguous part (all of it alone)
         self.model.eval()
         try:
             for start in range(0, idx.size, B):
@@ -281,7 +296,7 @@ class Trainer:
                 total += float(self.model.forward(features, data["val_captions"][chunk])) * chunk.size
         finally:
             self.model.train()
-        return total / idx.size
+        return self.parallel.sum(total) / size
 
     def evaluate_metrics(self) -> dict[str, float]:
         """Run each ``metrics`` hook ``fn(model, data) -> float`` with the model in eval mode."""
@@ -291,7 +306,7 @@ class Trainer:
         self.model.eval()
         try:
             for name, fn in self.config.metrics.items():
-                value = fn(self.model, self.data)
+                value = self.parallel.metric(fn, self.model, self.data)
                 try:
                     values[name] = float(value)
                 except (TypeError, ValueError):
@@ -312,8 +327,16 @@ class Trainer:
             "epochs": [dict(r) for r in self.epochs],
             **self.best.state(),
             "stopped_early": self.stopped_early, "monitor": self.monitor,
-            "data": {"num_train": self.num_train, "num_val": self.num_val},
+            "iterations_per_epoch": self.iterations_per_epoch,
+            "data": {"num_train": self.num_train, "num_val": self.num_val, "fingerprint": self.data_fingerprint(),
+                     "options": self.config.data_options},
         }
+
+    def data_fingerprint(self) -> dict[str, Any]:
+        """``data_fingerprint(self.data)``, computed once."""
+        if self._fingerprint is None:
+            self._fingerprint = data_fingerprint(self.data)
+        return self._fingerprint
 
     def load_state(self, saved: Mapping[str, Any]) -> None:
         """Restore :meth:`state` (counters, sampler, histories, best value)."""
@@ -336,21 +359,26 @@ class Trainer:
 
     def _save_checkpoint(self) -> None:
         self.last_checkpoint = self.save(self.out_dir / CHECKPOINT_NAME)
+        if self._run is not None:
+            self._run.checkpoint_saved()
 
     @classmethod
     def resume(cls, path, model=None, data: Mapping[str, Any] | None = None, optimizer: Optimizer | None = None,
-               scheduler=None, **overrides) -> "Trainer":
+               scheduler=None, *, checkpoint: Mapping[str, Any] | None = None, comm=None,
+               **overrides) -> "Trainer":
         """Continue the run saved in checkpoint ``path`` exactly where it stopped.
 
         ``model``, ``optimizer`` and ``scheduler`` are rebuilt from the checkpoint when not
         given (given ones must match it). ``data`` must be the same data set. ``overrides``
         may change options such as ``num_epochs``, ``out_dir``, ``progress``, ``metrics``,
         ``callbacks`` — but not those of :data:`~minitorch_cap.training.config.FIXED_ON_RESUME`.
-        Call ``train()`` on the result.
+        ``checkpoint``: the file's content when the caller has already read it
+        (``load_checkpoint(path)``), so that it is read once. ``comm``: as for ``Trainer`` (a run
+        saved with K ranks resumes with any number). Call ``train()`` on the result.
         """
         if data is None:
             raise TypeError("Trainer.resume: data is required (the same data set the run was trained on)")
-        checkpoint = load_checkpoint(path)
+        checkpoint = load_checkpoint(path) if checkpoint is None else checkpoint
         saved = checkpoint["trainer"]
         if saved is None:
             raise CheckpointError(f"{path} holds weights but no training state; start a new run from it with "
@@ -371,6 +399,8 @@ class Trainer:
             raise CheckpointError(f"{path} holds no optimizer state; it cannot be resumed")
         if scheduler is not None and sched_state is None:
             raise ValueError(f"Trainer.resume: a scheduler was given but {path} was saved without one")
+        if optimizer is not None:       # before its state is loaded: a foreign optimizer is left untouched
+            optimizer.check_params_of(model, "Trainer.resume")
         try:
             if optimizer is None:
                 optimizer = optimizer_from_state(opt_state, model.named_parameters())
@@ -382,11 +412,17 @@ class Trainer:
                 scheduler.load_state_dict(sched_state)
         except ValueError as exc:
             raise CheckpointError(f"{path}: {exc}") from None
-        config = TrainerConfig.from_dict(saved["config"], **{"init_from": None, **overrides})
-        trainer = cls(model, data, optimizer, scheduler, config=config)
+        config = TrainerConfig.from_dict(saved["config"], **{"init_from": None,
+                                                             "data_options": saved["data"].get("options"), **overrides})
+        trainer = cls(model, data, optimizer, scheduler, config=config, comm=comm)
         if (trainer.num_train, trainer.num_val) != (saved["data"]["num_train"], saved["data"]["num_val"]):
             raise ValueError(f"Trainer.resume: the data has {trainer.num_train} train / {trainer.num_val} val "
                              f"captions, the run in {path} had {saved['data']['num_train']} / {saved['data']['num_val']}")
+        differences = fingerprint_differences(saved["data"].get("fingerprint") or {}, trainer.data_fingerprint())
+        if differences:
+            raise ValueError(f"Trainer.resume: the data differs from the data of the run in {path}: "
+                             f"{'; '.join(differences)} (recorded data options: {saved['data'].get('options')}); "
+                             "resume on the run's own data")
         try:
             trainer.load_state(saved)
         except ValueError as exc:
@@ -398,17 +434,6 @@ class Trainer:
     def _say(self, message: str) -> None:
         if self.config.verbose:
             progress.write_line(message)
-
-
-def _prepare_out_dir(path: Path) -> None:
-    """Create the output folder, or say why it cannot be one, before any training is spent."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:          # a file in the way, a missing or read-only parent, ...
-        raise ValueError(f"Trainer: out_dir {str(path)!r} cannot be created as a folder "
-                         f"({exc.strerror or exc})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ValueError(f"Trainer: out_dir {str(path)!r} is not writable")
 
 
 def _val_subset(num_val: int, size: int | None) -> np.ndarray:

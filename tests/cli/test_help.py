@@ -5,7 +5,7 @@ import pytest
 from .conftest import run_cli
 
 
-@pytest.mark.parametrize("command", ["train", "sample", "summary"])
+@pytest.mark.parametrize("command", ["train", "sample", "summary", "evaluate"])
 def test_help_has_examples_and_defaults(command):
     code, stdout, _ = run_cli([command, "--help"])
     assert code == 0
@@ -21,8 +21,19 @@ def test_train_help_lists_the_outputs_and_the_builtin_defaults():
     for name in ("checkpoint.h5", "best.h5", "history.json", "loss.png", "captions.png", "captions.html",
                  "metrics.json", "--overwrite"):
         assert name in stdout
-    assert "the model and training options come from the checkpoint" in " ".join(stdout.split())
+    assert "a resumed run keeps its own" in " ".join(stdout.split())
     assert f"epochs={DEFAULT_TRAINING['num_epochs']}" in stdout
+
+
+def test_version_and_python_m():
+    import subprocess
+    import sys
+
+    from minitorch_cap import __version__
+    code, stdout, _ = run_cli(["--version"])
+    assert code == 0 and stdout.strip() == f"minitorch-cap {__version__}"
+    done = subprocess.run([sys.executable, "-m", "minitorch_cap", "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Exit codes: 0 done, 1 training diverged, 2 a usage" in done.stdout
 
 
 def test_top_level_help_lists_the_commands():

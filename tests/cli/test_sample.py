@@ -55,7 +55,7 @@ def test_damaged_checkpoint_returns_2_with_a_message(tmp_path):
     bad.write_bytes(b"this is not an HDF5 file")
     code, _, stderr = run_cli(["sample", bad, *TINY_DATA])
     assert code == 2
-    assert "cannot load checkpoint" in stderr and "Traceback" not in stderr
+    assert "bad.h5 is not a readable" in stderr and "Traceback" not in stderr
 
 
 def test_checkpoint_of_other_data_returns_2(tiny_run, coco_dir):

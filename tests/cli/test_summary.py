@@ -21,7 +21,7 @@ def test_summary_of_a_checkpoint(tiny_run):
         assert name in stdout
     model = load_model(out / "checkpoint.h5")
     assert _total(stdout) == sum(p.size for p in model.parameters())
-    assert "lstm cell" in stdout and "H=16" in stdout
+    assert "lstm model" in stdout and "H=16" in stdout
 
 
 def test_summary_of_a_configuration_counts_the_parameters():
@@ -43,31 +43,31 @@ def test_summary_on_coco_files_uses_their_vocabulary_and_feature_size(coco_dir):
 
 
 def test_summary_errors_return_2(tmp_path):
-    for argv, message in [(["summary", tmp_path / "none.h5"], "not found"),
+    for argv, message in [(["summary", tmp_path / "none.h5"], "does not exist"),
                           (["summary", "--data-dir", tmp_path], "holds none of the CS231n COCO files"),
                           (["summary", "--format", "nonsense"], "invalid choice: 'nonsense'"),
                           (["summary", "--cell", "cnn"], "invalid choice"),
-                          (["summary", "--hidden-dim", "0"], "expected a positive integer")]:
+                          (["summary", "--hidden-dim", "0"], "expected an integer >= 1")]:
         code, _, stderr = run_cli(argv)
         assert code == 2, argv
         assert message in stderr and "Traceback" not in stderr
 
 
 def test_summary_defaults_are_those_of_train():
-    from minitorch_cap.cli.train import BUILTIN_DEFAULTS
+    from minitorch_cap.runs import PRESETS
 
     code, stdout, stderr = run_cli(["summary"])
     assert code == 0, stderr
-    b = BUILTIN_DEFAULTS
-    assert f"{b['cell']} cell" in stdout and f"W={b['wordvec_dim']}, H={b['hidden_dim']}" in stdout
+    b = PRESETS["shapes"]
+    assert f"{b['model']} model" in stdout and f"W={b['wordvec_dim']}, H={b['hidden_dim']}" in stdout
 
 
 def test_summary_on_coco_files_defaults_to_trains_coco_settings(coco_dir):
-    from minitorch_cap.cli.train import COCO_DEFAULTS
+    from minitorch_cap.runs import PRESETS
 
     code, stdout, stderr = run_cli(["summary", "--data-dir", coco_dir])
     assert code == 0, stderr
-    assert f"W={COCO_DEFAULTS['wordvec_dim']}, H={COCO_DEFAULTS['hidden_dim']}" in stdout
+    assert f"W={PRESETS['coco']['wordvec_dim']}, H={PRESETS['coco']['hidden_dim']}" in stdout
 
 
 def test_summary_into_a_closed_pipe_ends_quietly(tiny_run):

@@ -27,7 +27,8 @@ def test_metrics_json_holds_accuracy_and_losses(tiny_run):
     assert metrics["val_images"] == 6
     assert 0.0 <= metrics["val_accuracy"] <= 1.0
     assert metrics["val_correct"] == round(metrics["val_accuracy"] * 6)
-    assert metrics["final_loss"] == history["loss_history"][-1]
+    assert metrics["final_loss"] == history["epochs"][-1]["train_loss"]      # the last epoch's, not a minibatch's
+    assert metrics["last_iteration_loss"] == history["loss_history"][-1]
     assert metrics["final_val_loss"] == history["val_loss_history"][-1]
     assert metrics["iterations"] == len(history["loss_history"]) == 2 * (200 // 50)
     # the per-epoch held-out accuracy the Trainer recorded ends at the printed figure
@@ -72,11 +73,22 @@ def test_same_seed_same_run_and_exact_resume(tiny_run, tmp_path):
 
 def test_init_starts_from_the_checkpoint_weights(tiny_run, tmp_path):
     out, _ = tiny_run
-    code, stdout, stderr = run_cli(["train", *TINY, "--epochs", "1", "--cell", "rnn", "--out", tmp_path,
-                                    "--init", out / "checkpoint.h5"])
+    code, stdout, stderr = run_cli(["train", *TINY, "--epochs", "1", "--out", tmp_path, "--init", out / "checkpoint.h5"])
     assert code == 0, stderr
     assert "from the weights of" in stdout
-    assert load_model(tmp_path / "checkpoint.h5").cell_type == "lstm"   # the checkpoint's model, not --cell
+    assert load_model(tmp_path / "checkpoint.h5").cell_type == "lstm"
+
+
+@pytest.mark.parametrize("option, value", [("--cell", "rnn"), ("--model", "gru"), ("--hidden-dim", "64")])
+def test_init_refuses_model_options_that_differ_from_the_checkpoints(tiny_run, tmp_path, option, value):
+    """As --resume does: the checkpoint's model is trained, so another one asked for is an error, not ignored."""
+    out, _ = tiny_run
+    argv = [a for a in TINY]
+    argv[argv.index("--hidden-dim") + 1] = "16"
+    code, _, stderr = run_cli(["train", *argv, option, value, "--out", tmp_path / "new", "--init", out / "checkpoint.h5"])
+    assert code == 2
+    assert f"{'--model' if option == '--cell' else option} {value} differs from the checkpoint's" in stderr
+    assert not (tmp_path / "new").exists()
 
 
 def test_gru_on_coco_format_files_writes_an_html_page(coco_dir, tmp_path):
@@ -94,8 +106,8 @@ def test_gru_on_coco_format_files_writes_an_html_page(coco_dir, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--cell", "transformer"], "invalid choice: 'transformer'"),
-    (["--epochs", "0"], "expected a positive integer"),
+    (["--cell", "cnn"], "invalid choice: 'cnn'"),
+    (["--epochs", "0"], "expected an integer >= 1"),
     (["--lr", "nan"], "expected a finite number > 0"),
     (["--lr-decay", "1.5"], "expected a number in (0, 1]"),
     (["--seed", "-1"], "expected an integer >= 0"),
@@ -108,11 +120,11 @@ def test_bad_option_values_exit_2_with_a_message(argv, message, tmp_path):
 
 def test_user_errors_return_2_without_traceback(tmp_path, coco_dir):
     cases = [
-        (["--data-dir", tmp_path / "nowhere"], "is not a folder"),
+        (["--data-dir", tmp_path / "nowhere"], "does not exist"),
         (["--data-dir", tmp_path], "holds none of the CS231n COCO files"),
-        (["--resume", tmp_path / "missing.h5"], "not found"),
+        (["--resume", tmp_path / "missing.h5"], "does not exist"),
         (["--resume", tmp_path / "a.h5", "--init", tmp_path / "b.h5"], "exclude each other"),
-        (["--data-dir", coco_dir, "--max-val", "3"], "--max-val applies to the built-in data only"),
+        (["--data-dir", coco_dir, "--max-val", "3"], "(--max-val) applies to the built-in data only"),
     ]
     for argv, message in cases:
         code, _, stderr = run_cli(["train", *argv, "--out", tmp_path / "out"])
@@ -131,4 +143,4 @@ def test_resume_with_a_checkpoint_of_other_data_is_refused(tiny_run, coco_dir, t
     code, _, stderr = run_cli(["train", "--data-dir", coco_dir, "--resume", out / "checkpoint.h5", "--epochs", "3",
                                "--out", tmp_path])
     assert code == 2
-    assert re.search(r"the checkpoint and the COCO files in .*: the model expects \d+-d image features but train_features are 12-d", stderr), stderr
+    assert re.search(r"the model expects \d+-d image features but train_features are 12-d", stderr), stderr

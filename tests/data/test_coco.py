@@ -188,3 +188,81 @@ def test_vocabulary_file_malformed(coco_dir):
                                                           "word_to_idx": {w: i for i, w in enumerate(words)}}))
     with pytest.raises(ValueError, match="no '<NULL>'"):
         load_coco_data(path)
+
+
+def _write_features(path, name, features):
+    with h5py.File(path / name, "w") as f:
+        f["features"] = features
+
+
+@pytest.mark.parametrize("value", [np.inf, np.nan])
+def test_non_finite_features_are_refused_naming_file_and_row(coco_dir, value):
+    """Issue 13: an inf in row 4 used to be accepted and crash training later, naming no file or row."""
+    path, arrays = coco_dir
+    features = arrays["train_features_full"].copy()
+    features[4, 3] = value
+    _write_features(path, "train2014_vgg16_fc7.h5", features)
+    with pytest.raises(ValueError, match=r"load_coco_data: the features in '.*train2014_vgg16_fc7\.h5' hold NaN or "
+                                         r"infinity in row 4; every image's features must be finite"):
+        load_coco_data(path, pca_features=False)
+    load_coco_data(path, pca_features=True)               # the other features are fine
+
+
+def test_a_repeated_word_is_refused(coco_dir):
+    """Issue 13: idx_to_word repeating a word (word_to_idx built from it) passed, then failed at the first forward."""
+    path, _ = coco_dir
+    words = IDX_TO_WORD + ["cat"]
+    (path / "coco2014_vocab.json").write_text(json.dumps({"idx_to_word": words,
+                                                          "word_to_idx": {w: i for i, w in enumerate(words)}}))
+    with pytest.raises(ValueError, match=r"'idx_to_word' holds 'cat' twice \(ids 5 and 9\); each word must have "
+                                         "one id"):
+        load_coco_data(path)
+
+
+@pytest.mark.parametrize("token", ["<START>", "<END>"])
+def test_the_tokens_sampling_needs_are_required(coco_dir, token):
+    """Issue 13: a vocabulary without <START> trained every epoch, then crashed while sampling."""
+    path, _ = coco_dir
+    words = [("<BEGIN>" if w == "<START>" else "<STOP>" if w == "<END>" else w) if w == token else w
+             for w in IDX_TO_WORD]
+    (path / "coco2014_vocab.json").write_text(json.dumps({"idx_to_word": words,
+                                                          "word_to_idx": {w: i for i, w in enumerate(words)}}))
+    with pytest.raises(ValueError, match=f"has no '{token}'"):
+        load_coco_data(path)
+
+
+def test_text_files_in_another_encoding_are_named(coco_dir):
+    path, _ = coco_dir
+    words = IDX_TO_WORD[:-1] + ["caf\u00e9"]
+    (path / "coco2014_vocab.json").write_bytes(json.dumps(
+        {"idx_to_word": words, "word_to_idx": {w: i for i, w in enumerate(words)}}, ensure_ascii=False)
+        .encode("latin-1"))
+    with pytest.raises(ValueError, match=r"coco2014_vocab\.json' is not UTF-8 text"):
+        load_coco_data(path)
+    (path / "coco2014_vocab.json").write_text(json.dumps({"idx_to_word": IDX_TO_WORD,
+                                                          "word_to_idx": {w: i for i, w in enumerate(IDX_TO_WORD)}}))
+    (path / "val2014_urls.txt").write_bytes("http://x/caf\u00e9.jpg\n".encode("latin-1") * 3)
+    with pytest.raises(ValueError, match=r"val2014_urls\.txt' is not UTF-8 text"):
+        load_coco_data(path)
+
+
+def test_what_load_coco_data_accepts_trains_and_decodes(coco_dir):
+    """The promise behind the checks: a model trains on the data and samples from it without error."""
+    from minitorch_cap import CaptioningModel
+    from minitorch_cap.optim import Adam
+    from minitorch_cap.training import Trainer
+
+    data = load_coco_data(coco_dir[0])
+    model = CaptioningModel(data["word_to_idx"], input_dim=8, wordvec_dim=4, hidden_dim=6,
+                            rng=np.random.default_rng(0))
+    Trainer(model, data, Adam(model.named_parameters()), batch_size=4, num_epochs=1, verbose=False,
+            progress=False).train()
+    decode_captions(model.sample(data["val_features"], max_length=5), data["idx_to_word"])
+
+
+def test_caption_text_drops_the_start_and_end_markers_but_keeps_unk():
+    from minitorch_cap.data import caption_text
+
+    idx_to_word = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "cat"]
+    rows = np.array([[1, 4, 3, 5, 2, 0], [4, 5, 2, 4, 4, 0]])
+    assert caption_text(rows, idx_to_word) == ["a <UNK> cat", "a cat"]

@@ -89,3 +89,42 @@ def test_bad_features(tmp_path):
         import_captions(tmp_path / "o", ENTRIES, tmp_path / "f.h5")
     with pytest.raises(FileNotFoundError, match="no captions file"):
         import_captions(tmp_path / "o", tmp_path / "none.json", _features())
+
+
+@pytest.mark.parametrize("case", ["nan", "max_length"])
+def test_nothing_appears_on_error_and_a_retry_works(tmp_path, case):
+    """Issue 13: a failing import writes nothing (no captions file, vocabulary or features) and leaves no
+    temporary folder, so the retry with the mistake fixed succeeds."""
+    feats, max_length = _features(), 6
+    if case == "nan":
+        feats = feats.copy()
+        feats[2, 1] = np.nan
+    else:
+        max_length = 2
+    match = (r"features of image entry 2 \(row 2 of the features\) hold NaN" if case == "nan"
+             else "max_length")
+    with pytest.raises(ValueError, match=match):
+        import_captions(tmp_path / "coco", ENTRIES, feats, max_length=max_length)
+    assert list(tmp_path.iterdir()) == []
+    import_captions(tmp_path / "coco", ENTRIES, _features(), max_length=6)
+    assert load_coco_data(tmp_path / "coco", pca_features=False)["train_features"].shape == (2, 5)
+    assert [p.name for p in tmp_path.iterdir()] == ["coco"]
+
+
+def test_an_existing_folder_keeps_its_files_on_error(tmp_path):
+    import_captions(tmp_path, ENTRIES, _features())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    bad = _features()
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        import_captions(tmp_path, ENTRIES, bad, overwrite=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_captions_file_in_another_encoding_is_named(tmp_path):
+    path = tmp_path / "captions.json"
+    path.write_bytes(json.dumps({"images": [{**e, "captions": ["Un caf\u00e9 cr\u00e8me"]} for e in ENTRIES]},
+                                ensure_ascii=False).encode("latin-1"))
+    with pytest.raises(ValueError, match=r"import_captions: '.*captions\.json' is not UTF-8 text"):
+        import_captions(tmp_path / "coco", path, _features())
+    assert not (tmp_path / "coco").exists()

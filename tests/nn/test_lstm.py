@@ -50,3 +50,38 @@ def test_large_preactivations_do_not_warn():
     with np.errstate(all="raise"):
         h = lstm.forward(rng.standard_normal((2, 3, 4)), np.zeros((2, 3)))
     assert np.isfinite(h).all()
+
+
+def test_final_cell_and_its_gradient_dc():
+    """backward(dh, dc) is the gradient of sum(dh * h) + sum(dc * c_T); final_cell() is c_T."""
+    lstm, rng = make()
+    x, h0, c0 = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    dh, dc = rng.standard_normal((2, 3, 3)), rng.standard_normal((2, 3))
+    h = lstm.forward(x, h0, c0)
+    np.testing.assert_allclose(h[:, -1], lstm.step(*_last_step_inputs(lstm, x, h0, c0))[0], rtol=1e-12)
+    c_T = lstm.final_cell()
+    lstm.zero_grad()
+    dx, dh0, dc0 = lstm.backward(dh, dc)
+    dc_kept = dc.copy()
+
+    def objective(x_, h0_, c0_):
+        return float(np.sum(lstm.forward(x_, h0_, c0_) * dh) + np.sum(lstm.final_cell() * dc))
+
+    from minitorch_cap.gradcheck import fourth_order_gradient, rel_error
+    for analytic, k in ((dx, 0), (dh0, 1), (dc0, 2)):
+        args = [x.copy(), h0.copy(), c0.copy()]
+        numeric = fourth_order_gradient(lambda a: objective(*args), args[k])
+        assert rel_error(analytic, numeric) < 1e-8
+    np.testing.assert_array_equal(dc, dc_kept)          # the caller's dc is not overwritten
+    lstm.forward(x, h0, c0)
+    np.testing.assert_array_equal(lstm.final_cell(), c_T)
+    with pytest.raises(ValueError, match=r"LSTM.backward: expected dc of shape \(N=2, H=3\)"):
+        lstm.backward(dh, np.zeros((3, 3)))
+
+
+def _last_step_inputs(lstm, x, h0, c0):
+    """Inputs of the last step, by running the steps one at a time."""
+    h, c = h0, c0
+    for t in range(x.shape[1] - 1):
+        h, c = lstm.step(x[:, t], h, c)
+    return x[:, -1], h, c

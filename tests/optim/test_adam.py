@@ -19,7 +19,7 @@ def test_first_steps_by_hand():
 
 
 def reference(w0, grads, lrs, b1, b2, eps, wd=0.0):
-    """CS231n's adam (t counts steps, m and v start at zeros)."""
+    """Bias-corrected Adam as PyTorch writes it (t counts steps, m and v start at zeros)."""
     w, m, v, out = w0.copy(), np.zeros_like(w0), np.zeros_like(w0), []
     for t, (g, lr) in enumerate(zip(grads, lrs), start=1):
         g = g + wd * w
@@ -33,7 +33,7 @@ def reference(w0, grads, lrs, b1, b2, eps, wd=0.0):
 
 
 @pytest.mark.parametrize("betas, eps, wd", [((0.9, 0.999), 1e-8, 0.0), ((0.5, 0.9), 1e-3, 0.1)])
-def test_matches_the_course_formula(betas, eps, wd):
+def test_matches_the_bias_corrected_formula(betas, eps, wd):
     w0, grads = random_run()
     got = trajectory(lambda p: Adam(p, lr=1.0, betas=betas, eps=eps, weight_decay=wd), w0, grads, LRS)
     np.testing.assert_allclose(got, reference(w0, grads, LRS, *betas, eps, wd), rtol=1e-12)
@@ -58,7 +58,7 @@ def test_state_is_lazy_per_parameter_and_round_trips():
     assert opt.state["a"]["m"].dtype == np.float32 and a.data.dtype == np.float32
     saved = opt.state_dict()
     assert saved["type"] == "Adam" and saved["hyperparams"] == {"lr": 0.1, "betas": [0.9, 0.999], "eps": 1e-8,
-                                                                "weight_decay": 0.0}
+                                                                "weight_decay": 0.0, "formula": "pytorch"}
     opt2 = Adam([("a", Parameter(a.data)), ("b", Parameter(b.data))])
     opt2.load_state_dict(saved)
     assert opt2.betas == (0.9, 0.999) and opt2.state["a"]["step"] == 1
@@ -94,7 +94,36 @@ def test_load_state_dict_checks_everything_before_changing_anything():
     (dict(betas=(1.0, 0.999)), ValueError, r"betas\[0\] must be in \[0.0, 1.0\)"),
     (dict(eps=-1e-8), ValueError, "eps must be in"),
     (dict(lr=-1e-3), ValueError, "lr must be in"),
+    (dict(formula="tf"), ValueError, r"formula must be one of \('pytorch', 'cs231n'\), got 'tf'"),
 ])
 def test_hyperparameters_are_validated(kwargs, error, message):
     with pytest.raises(error, match=message):
         Adam([Parameter(np.zeros(2))], **kwargs)
+
+
+def course_reference(w0, grads, lrs, b1, b2, eps):
+    """The course's optim.adam, written out: alpha = lr sqrt(1 - b2^t) / (1 - b1^t), eps outside."""
+    w, m, v, out = w0.copy(), np.zeros_like(w0), np.zeros_like(w0), []
+    for t, (g, lr) in enumerate(zip(grads, lrs), start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * (g * g)
+        w = w - lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * (m / (np.sqrt(v) + eps))
+        out.append(w)
+    return np.stack(out)
+
+
+@pytest.mark.parametrize("optimizer", ["Adam", "AdamW"])
+def test_the_course_formula_is_an_option(optimizer):
+    from minitorch_cap import optim
+    w0, grads = random_run(3)
+    grads[2] *= 1e-9                                 # gradients near eps: where the formulas part
+    cls = getattr(optim, optimizer)
+    got = trajectory(lambda p: cls(p, lr=1.0, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.0, formula="cs231n"),
+                     w0, grads, LRS)
+    np.testing.assert_allclose(got, course_reference(w0, grads, LRS, 0.8, 0.99, 1e-8), rtol=1e-12)
+    default = trajectory(lambda p: cls(p, lr=1.0, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.0), w0, grads, LRS)
+    assert not np.allclose(default, got, rtol=1e-9, atol=0)
+    opt = cls([("w", Parameter(w0))], formula="cs231n")
+    restored = cls([("w", Parameter(w0))])
+    restored.load_state_dict(opt.state_dict())
+    assert restored.formula == "cs231n"

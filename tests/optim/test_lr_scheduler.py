@@ -91,7 +91,7 @@ def test_plateau_threshold_modes():
     sched = ReduceLROnPlateau(optimizer(), mode="min", threshold=0.1, threshold_mode="abs")
     sched.step(1.0)
     assert not sched.is_better(0.95, sched.best) and sched.is_better(0.85, sched.best)
-    with pytest.raises(ValueError, match="metric must be finite"):
+    with pytest.raises(ValueError, match="metric must be a finite number"):
         sched.step(math.nan)
 
 
@@ -126,10 +126,10 @@ def test_agrees_with_pytorch_plateau():
 @pytest.mark.parametrize("make, message", [
     (lambda o: ExponentialLR(o, gamma=0.0), r"gamma must be in \(0.0, 1.0\]"),
     (lambda o: ExponentialLR(o, gamma=1.5), "gamma must be in"),
-    (lambda o: StepLR(o, step_size=0), "step_size must be a positive integer"),
+    (lambda o: StepLR(o, step_size=0), "step_size must be an integer >= 1"),
     (lambda o: ReduceLROnPlateau(o, mode="up"), "mode must be 'min' or 'max'"),
     (lambda o: ReduceLROnPlateau(o, factor=1.0), "factor must be in"),
-    (lambda o: ReduceLROnPlateau(o, patience=-1), "patience must be a non-negative integer"),
+    (lambda o: ReduceLROnPlateau(o, patience=-1), "patience must be an integer >= 0"),
 ])
 def test_hyperparameters_are_validated(make, message):
     with pytest.raises(ValueError, match=message):

@@ -55,4 +55,35 @@ def test_lr_is_adjustable_and_validated():
     assert opt.lr == 5e-4
     with pytest.raises(ValueError, match="lr must be"):
         opt.lr = float("inf")
-    assert repr(opt) == "Adam(lr=0.0005, betas=[0.9, 0.999], eps=1e-08, weight_decay=0.0, 1 parameters)"
+    assert repr(opt) == "Adam(lr=0.0005, betas=[0.9, 0.999], eps=1e-08, weight_decay=0.0, formula='pytorch', 1 parameters)"
+
+
+def test_check_params_of_refuses_an_optimizer_of_another_copy():
+    import copy
+
+    from minitorch_cap.nn import TemporalAffine
+    model = small_model()
+    Adam(model.named_parameters()).check_params_of(model)             # its own: fine
+    Adam([("W", model.vocab.W), ("b", model.vocab.b)]).check_params_of(model)  # a subset (frozen rest): fine
+    for other in (copy.deepcopy(model), small_model()):               # deep copy, or built twice
+        with pytest.raises(ValueError, match=r"Trainer: the Adam updates 8 of 8 parameters that are not this "
+                                             r"CaptioningModel's \(proj.W, proj.b, .*model="):
+            Adam(other.named_parameters()).check_params_of(model, "Trainer")
+    opt = SGD(model.named_parameters(), lr=0.1)
+    model.vocab = TemporalAffine(4, 4, rng=np.random.default_rng(1))  # a child rebuilt after the optimizer
+    with pytest.raises(ValueError, match=r"2 of 8 parameters .*\(vocab.W, vocab.b\)"):
+        opt.check_params_of(model)
+    with pytest.raises(TypeError, match="expected a Module"):
+        opt.check_params_of("model")
+
+
+def test_clipping_through_an_optimizer_clips_what_it_steps():
+    from minitorch_cap.optim import clip_grad_norm_, grad_norm
+    model = small_model()
+    model.loss(np.ones((2, 3)), np.array([[1, 3, 2], [1, 2, 0]]))
+    opt = SGD([("vocab.W", model.vocab.W)], lr=0.1)
+    before = model.proj.W.grad.copy()
+    norm = float(np.linalg.norm(model.vocab.W.grad))
+    assert norm > 1e-2 and clip_grad_norm_(opt, 1e-3) == pytest.approx(norm)
+    assert grad_norm(opt) == pytest.approx(1e-3, rel=1e-3)
+    np.testing.assert_array_equal(model.proj.W.grad, before)          # not the optimizer's: untouched

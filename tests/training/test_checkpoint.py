@@ -1,5 +1,7 @@
 """HDF5 checkpoints: round trips, atomic writes under failure, clear errors for damaged or foreign files."""
 
+import errno
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +18,8 @@ from minitorch_cap.optim import SGD
 from minitorch_cap.training import (
     FORMAT_VERSION, CheckpointError, init_from_checkpoint, load_checkpoint, load_model, save_checkpoint,
 )
+from minitorch_cap.training import checkpoint as checkpoint_module
+from minitorch_cap.training.checkpoint import remove_stale_temp_files
 
 from .conftest import make_setup
 
@@ -156,19 +160,17 @@ def test_a_process_killed_while_writing_leaves_the_previous_checkpoint_loadable(
     model, opt, sched = trained(data)
     save_checkpoint(tmp_path / "m.h5", model, opt, sched)
     expected = load_model(tmp_path / "m.h5")
-    # A child process overwrites the checkpoint and is killed (SIGKILL) in the middle of the write.
+    # A child process overwrites the checkpoint and is killed (SIGKILL) in the middle of writing its bytes.
     script = textwrap.dedent(f"""
-        import os, signal, h5py
+        import os, signal
         from minitorch_cap.training import load_model, save_checkpoint
         model = load_model({str(tmp_path / 'm.h5')!r})
         model.proj.W.data[...] = 0
-        original, count = h5py.Group.create_dataset, [0]
-        def dying(self, *args, **kwargs):
-            count[0] += 1
-            if count[0] == 4:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return original(self, *args, **kwargs)
-        h5py.Group.create_dataset = dying
+        original = os.write
+        def dying(fd, data):
+            original(fd, data[:len(data) // 2])
+            os.kill(os.getpid(), signal.SIGKILL)
+        os.write = dying
         save_checkpoint({str(tmp_path / 'm.h5')!r}, model)
     """)
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -176,6 +178,10 @@ def test_a_process_killed_while_writing_leaves_the_previous_checkpoint_loadable(
     leftovers = sorted(p.name for p in tmp_path.iterdir())
     assert leftovers[0] == ".m.h5.tmp-" + leftovers[0].split("-")[-1] and leftovers[1:] == ["m.h5"]
     assert_same_weights(load_model(tmp_path / "m.h5"), expected)
+    # the dead process's temporary file is recognised as stale and removed; live ones are kept
+    (tmp_path / f".other.h5.tmp-{os.getpid()}").write_bytes(b"in progress")
+    assert remove_stale_temp_files(tmp_path) == [tmp_path / leftovers[0]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".other.h5.tmp-{os.getpid()}", "m.h5"]
 
 
 def test_a_truncated_file_gives_a_clear_error(data, tmp_path):
@@ -219,9 +225,10 @@ def test_foreign_files_give_a_clear_error(tmp_path):
 def test_a_newer_format_version_is_refused(data, tmp_path):
     model, _, _ = make_setup(data)
     save_checkpoint(tmp_path / "m.h5", model)
-    with h5py.File(tmp_path / "m.h5", "a") as f:
-        f.attrs["format_version"] = FORMAT_VERSION + 1
-    with pytest.raises(CheckpointError, match="format version 2; this library reads versions 1..1"):
+    raw = (tmp_path / "m.h5").read_bytes()
+    (tmp_path / "m.h5").write_bytes(checkpoint_module._seal(raw, FORMAT_VERSION + 1))
+    with pytest.raises(CheckpointError, match=f"format version {FORMAT_VERSION + 1}; this library reads "
+                                              f"versions 1..{FORMAT_VERSION}"):
         load_model(tmp_path / "m.h5")
 
 
@@ -275,3 +282,223 @@ def test_sgd_without_momentum_has_no_state_to_save(data, tmp_path):
     saved = load_checkpoint(tmp_path / "m.h5")["optimizer"]
     assert saved["type"] == "SGD" and all(entry == {} for entry in saved["state"].values())
     SGD(model.named_parameters(), lr=1.0).load_state_dict(saved)
+
+
+# ---------------------------------------------------------------------------- integrity (issue 13)
+def write_0_1_0_checkpoint(path, model, optimizer=None, trainer=None):
+    """The layout minitorch_cap 0.1.0 wrote (format version 1): plain HDF5, no seal."""
+    from minitorch_cap.training.checkpoint import _write_tree
+    words = sorted(model.word_to_idx, key=model.word_to_idx.get)       # 0.1.0: the word of each id 0..V-1
+    with h5py.File(path, "w", track_order=True) as f:
+        f.attrs["format"] = "minitorch_cap.checkpoint"
+        f.attrs["format_version"] = 1
+        f.attrs["library_version"] = "0.1.0"
+        group = f.create_group("model", track_order=True)
+        group.attrs["class"] = type(model).__name__
+        group.attrs["config"] = json.dumps(model.config())
+        group.create_dataset("vocab", data=np.array(words, dtype=object),
+                             dtype=h5py.string_dtype("utf-8"))
+        _write_tree(group.create_group("params", track_order=True), model.state_dict())
+        if optimizer is not None:
+            _write_tree(f.create_group("optimizer", track_order=True), optimizer.state_dict())
+        if trainer is not None:
+            _write_tree(f.create_group("trainer", track_order=True), trainer)
+
+
+def test_0_1_0_checkpoints_still_load(data, tmp_path):
+    model, opt, _ = trained(data)
+    write_0_1_0_checkpoint(tmp_path / "old.h5", model, opt, trainer={"epoch": 2})
+    assert not (tmp_path / "old.h5").read_bytes().startswith(b"minitorch_cap")
+    saved = load_checkpoint(tmp_path / "old.h5")
+    assert saved["format_version"] == 1 and saved["library_version"] == "0.1.0" and saved["trainer"] == {"epoch": 2}
+    assert_same_weights(load_model(tmp_path / "old.h5"), model)
+    # their chunked arrays are still checked by Fletcher-32
+    with h5py.File(tmp_path / "old.h5", "r") as f:
+        offset = f["model/params/rnn.Wx"].id.get_chunk_info(0).byte_offset
+    raw = bytearray((tmp_path / "old.h5").read_bytes())
+    raw[offset + 3] ^= 0xFF
+    (tmp_path / "old.h5").write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match=r"old\.h5 is damaged"):
+        load_model(tmp_path / "old.h5")
+
+
+def test_a_sealed_file_without_seal_or_with_a_garbled_one_is_refused(data, tmp_path):
+    model, _, _ = make_setup(data)
+    save_checkpoint(tmp_path / "m.h5", model)
+    raw = (tmp_path / "m.h5").read_bytes()
+    assert raw.startswith(b"minitorch_cap checkpoint\nformat_version 2\nsize %d\nsha256 " % len(raw))
+    (tmp_path / "bad.h5").write_bytes(raw[:100] + b"x" + raw[101:])       # a byte of the zero padding
+    with pytest.raises(CheckpointError, match=r"bad\.h5 is damaged: its seal .* is garbled"):
+        load_checkpoint(tmp_path / "bad.h5")
+    (tmp_path / "bad.h5").write_bytes(raw + b"\0")
+    with pytest.raises(CheckpointError, match=r"bad\.h5 is damaged: it holds \d+ bytes, its seal says \d+ "
+                                              r"\(bytes added at the end\)"):
+        load_checkpoint(tmp_path / "bad.h5")
+    (tmp_path / "bad.h5").write_bytes(raw[:-1])
+    with pytest.raises(CheckpointError, match=r"\(truncated\)"):
+        load_checkpoint(tmp_path / "bad.h5")
+
+
+def test_a_modified_attribute_is_detected(data, tmp_path):
+    """Fletcher-32 covers chunk data only; the seal covers attributes (and everything else) too."""
+    model, _, _ = make_setup(data)
+    save_checkpoint(tmp_path / "m.h5", model)
+    with h5py.File(tmp_path / "m.h5", "a") as f:
+        f["model"].attrs["config"] = f["model"].attrs["config"].replace('"hidden_dim": 16', '"hidden_dim": 17')
+    with pytest.raises(CheckpointError, match=r"m\.h5 is damaged: (its content does not match the SHA-256"
+                                              r"|it holds \d+ bytes, its seal says)"):
+        load_model(tmp_path / "m.h5")
+
+
+def test_absurd_structures_are_refused_before_reading(data, tmp_path):
+    """A file whose seal is valid but whose structure is absurd (crafted, or a bug) is bounded before reading."""
+    model, _, _ = make_setup(data)
+
+    def huge(f):
+        f.attrs["format"], f.attrs["format_version"] = "minitorch_cap.checkpoint", FORMAT_VERSION
+        f.create_dataset("model/params/big", shape=(10**6, 10**6), dtype="f8", chunks=(1, 1))
+
+    (tmp_path / "huge.h5").write_bytes(checkpoint_module._sealed_image(huge))
+    with pytest.raises(CheckpointError, match=r"huge\.h5 is damaged: dataset '/model/params/big' declares shape"):
+        load_checkpoint(tmp_path / "huge.h5")
+
+    def deep(f):
+        f.attrs["format"], f.attrs["format_version"] = "minitorch_cap.checkpoint", FORMAT_VERSION
+        f.create_group("/".join(["model"] + ["g"] * 12))
+
+    (tmp_path / "deep.h5").write_bytes(checkpoint_module._sealed_image(deep))
+    with pytest.raises(CheckpointError, match=r"deep\.h5 is damaged: groups nested deeper than"):
+        load_checkpoint(tmp_path / "deep.h5")
+
+    def no_model(f):
+        f.attrs["format"], f.attrs["format_version"] = "minitorch_cap.checkpoint", FORMAT_VERSION
+
+    (tmp_path / "empty.h5").write_bytes(checkpoint_module._sealed_image(no_model))
+    with pytest.raises(CheckpointError, match=r"empty\.h5 is damaged: reading it failed \(KeyError"):
+        load_checkpoint(tmp_path / "empty.h5")
+
+
+def test_unreadable_files_give_a_checkpoint_error(data, tmp_path, monkeypatch):
+    model, _, _ = make_setup(data)
+    save_checkpoint(tmp_path / "m.h5", model)
+
+    def failing_open(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("builtins.open", failing_open)
+    with pytest.raises(CheckpointError, match=r"cannot read checkpoint .*m\.h5: Input/output error"):
+        load_checkpoint(tmp_path / "m.h5")
+
+
+FLIP_SCRIPT = r"""
+import faulthandler, json, os, sys
+import numpy as np
+from minitorch_cap import CaptioningModel
+from minitorch_cap.optim import Adam, ExponentialLR
+from minitorch_cap.training import CheckpointError, Trainer, load_checkpoint
+from minitorch_cap.training.checkpoint import _model_from
+from minitorch_cap.training.synthetic import random_caption_data
+
+folder, step, head = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+data = random_caption_data(8, 4, input_dim=3, vocab_size=6, T=4, seed=0)
+model = CaptioningModel(data["word_to_idx"], input_dim=3, wordvec_dim=2, hidden_dim=2, cell_type="lstm",
+                        rng=np.random.default_rng(0))
+opt = Adam(model.named_parameters(), lr=1e-2)
+Trainer(model, data, opt, ExponentialLR(opt, 0.9), batch_size=4, num_epochs=1, verbose=False, out_dir=folder,
+        val_size=2).train()
+path = os.path.join(folder, "checkpoint.h5")
+raw = open(path, "rb").read()
+
+def canon(x):
+    if isinstance(x, dict): return {k: canon(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return [canon(v) for v in x]
+    if isinstance(x, (np.ndarray, np.generic)): return (str(x.dtype), np.shape(x), x.tobytes())
+    return (type(x).__name__, repr(x))
+
+reference = canon(load_checkpoint(path))
+counts = {"size": len(raw), "flipped": 0, "error": 0, "same": 0, "different": 0, "raw": 0, "raw_examples": []}
+offsets = sorted(set(range(0, len(raw), step)) | set(range(min(head, len(raw)))))
+fd = os.open(path, os.O_WRONLY)
+for offset in offsets:
+    os.pwrite(fd, bytes([raw[offset] ^ 0xFF]), offset)
+    faulthandler.dump_traceback_later(20, exit=True)     # a hang ends the child: the test sees it
+    try:
+        loaded = load_checkpoint(path)
+        _model_from(loaded, path)
+        counts["same" if canon(loaded) == reference else "different"] += 1
+    except CheckpointError as exc:
+        counts["error"] += path in str(exc)
+    except Exception as exc:
+        counts["raw"] += 1
+        counts["raw_examples"].append(f"{offset}: {type(exc).__name__}: {exc}"[:200])
+    faulthandler.cancel_dump_traceback_later()
+    os.pwrite(fd, bytes([raw[offset]]), offset)
+    counts["flipped"] += 1
+print(json.dumps(counts))
+"""
+
+
+def test_every_flipped_byte_is_detected(tmp_path):
+    """Fault injection: XOR 0xFF into one byte at a time of a small resumable checkpoint (model, Adam,
+    schedule, trainer state; ~79 KB) -- every 3rd byte, plus every byte of the first 2 KB (seal,
+    superblock, root objects) -- in a child process, each load under a 20 s watchdog. Every copy must
+    raise CheckpointError naming the file: no silent load (same or different), no raw exception, no hang.
+    (All 78,916 offsets pass as well: ~40 s, too slow for every run.)"""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
+    result = subprocess.run([sys.executable, "-c", FLIP_SCRIPT, str(tmp_path), "3", "2048"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"a load hung or the child crashed:\n{result.stderr[-3000:]}"
+    counts = json.loads(result.stdout.strip().splitlines()[-1])
+    assert counts["flipped"] > counts["size"] // 3 > 10_000
+    assert counts["raw"] == 0, counts["raw_examples"]
+    assert (counts["same"], counts["different"]) == (0, 0)
+    assert counts["error"] == counts["flipped"]
+
+
+@pytest.mark.parametrize("code, why", [(errno.ENOSPC, "no space left on the device"),
+                                       (errno.EIO, r"an input/output error occurred \(a failing disk or network file system\?\)"),
+                                       (errno.EROFS, "the file system is read-only")])
+def test_a_full_or_failing_disk_gives_one_clear_error_and_keeps_the_previous_file(data, tmp_path, monkeypatch,
+                                                                                    code, why):
+    from minitorch_cap.training.checkpoint import WriteError, write_json
+    model, opt, sched = trained(data)
+    save_checkpoint(tmp_path / "m.h5", model, opt, sched)
+    before = (tmp_path / "m.h5").read_bytes()
+    real_write, calls = os.write, []
+
+    def full_disk(fd, chunk):                      # the first bytes fit, then the disk is full
+        calls.append(len(chunk))
+        if len(calls) > 1 or code != errno.ENOSPC:
+            raise OSError(code, os.strerror(code))
+        return real_write(fd, chunk[:1000])
+
+    monkeypatch.setattr(os, "write", full_disk)
+    model.proj.W.data *= 2
+    with pytest.raises(WriteError, match=rf"cannot write m\.h5 in '{tmp_path}': {why}; the previous m\.h5 is "
+                                         r"intact and no temporary file was left") as info:
+        save_checkpoint(tmp_path / "m.h5", model, opt, sched)
+    assert isinstance(info.value, OSError) and info.value.errno == code
+    with pytest.raises(WriteError, match=rf"cannot write history\.json in '{tmp_path}': {why}; no history\.json "
+                                         "was written"):
+        write_json(tmp_path / "history.json", {"a": 1})
+    monkeypatch.undo()
+    assert (tmp_path / "m.h5").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.h5"]
+
+
+def test_a_read_only_folder_gives_one_clear_error(data, tmp_path, monkeypatch):
+    from minitorch_cap.training.checkpoint import WriteError
+    model, _, _ = make_setup(data)
+    real_open = os.open
+
+    def read_only(path, flags, *args):
+        if flags & os.O_CREAT:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), path)
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", read_only)
+    with pytest.raises(WriteError, match=r"cannot write m\.h5 in .*: the file system is read-only; no m\.h5 was "
+                                         r"written"):
+        save_checkpoint(tmp_path / "m.h5", model)
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []

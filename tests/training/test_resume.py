@@ -133,3 +133,30 @@ def test_resume_continues_writing_checkpoints_and_history(data, tmp_path):
     saved = load_checkpoint(tmp_path / "checkpoint.h5")["trainer"]
     assert saved["epoch"] == 3 and saved["iteration"] == 12
     assert list(saved["loss_history"]) == resumed.loss_history
+
+
+def test_resume_refuses_other_data_and_says_what_differs(data, tmp_path):
+    """Issue 13: the checkpoint records its data (fingerprint and options); other data of the same size is refused."""
+    run(data, tmp_path, batch_size=10, num_epochs=1, seed=0, data_options={"loader": "test", "seed": 0})
+    path = tmp_path / "checkpoint.h5"
+    recorded = load_checkpoint(path)["trainer"]["data"]
+    assert recorded["options"] == {"loader": "test", "seed": 0} and recorded["fingerprint"]["num_train"] == 40
+    other = make_caption_data(seed=5)                  # same sizes and vocabulary, other captions and features
+    with pytest.raises(ValueError, match=r"Trainer.resume: the data differs from the data of the run in .*: "
+                                         r"the training captions \(which captions, or their word ids\); .*"
+                                         r"\(recorded data options: \{'loader': 'test', 'seed': 0\}\)"):
+        Trainer.resume(path, data=other)
+    resumed = Trainer.resume(path, data=make_caption_data(), num_epochs=2, progress=False)
+    assert resumed.config.data_options == {"loader": "test", "seed": 0}    # carried over to the next checkpoints
+
+
+def test_resume_with_an_optimizer_but_no_model_is_refused(data, tmp_path):
+    """Issue 14: resume rebuilt the model from the checkpoint and the caller's optimizer moved the caller's model."""
+    run(data, tmp_path, batch_size=10, num_epochs=1, seed=0)
+    model, opt, _ = make_setup(data)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="not this CaptioningModel's .*pass model= too"):
+        Trainer.resume(tmp_path / "checkpoint.h5", data=data, optimizer=opt)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+    Trainer.resume(tmp_path / "checkpoint.h5", model, data, opt)       # with its model: fine

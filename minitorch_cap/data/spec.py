@@ -1,0 +1,171 @@
+"""`DataSpec`: which data a run uses, in a form a checkpoint records and any command reloads.
+
+The built-in shapes data set is generated from a seed and two sizes; COCO is read from a
+folder. A ``DataSpec`` holds those options, loads the data (once per process for the same
+options: the built-in set takes seconds to generate), checks COCO folders before reading
+them, and is written into every checkpoint a ``Trainer`` saves, so that ``sample``,
+``evaluate`` and ``--resume`` use the run's own data by default.
+
+    spec = DataSpec(max_train=1000, max_val=100)      # built-in data, 1000 + 100 images
+    data = spec.load()                                # data["spec"] == spec.to_dict()
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Mapping
+
+import attrs
+import numpy as np
+
+from ..nn.checks import int_option, option_validator
+from .coco import CAPTIONS_FILE, HOW_TO_GET, URL_FILES, VOCAB_FILE, feature_file, load_coco_data
+from .shapes import DEFAULT_TRAINING, load_shapes_data
+
+_optional = attrs.validators.optional
+
+
+class DataError(ValueError):
+    """The data cannot be loaded as asked: a missing or incomplete folder, contradictory options."""
+
+
+@attrs.frozen(kw_only=True)
+class DataSpec:
+    """The data of a run.
+
+    * ``data_dir``: a folder of the course's COCO files; ``None`` for the built-in data set.
+    * ``max_train``: COCO: keep that many training captions (drawn with ``data_seed``);
+      built-in: generate that many training images (5 captions each). ``None``: all / the default.
+    * ``max_val``: built-in only: validation images to generate.
+    * ``data_seed``: the seed that generates the built-in set (COCO: draws ``max_train``).
+    * ``pca_features``: COCO: the PCA features (``train2014_vgg16_fc7_pca.h5``, 512-d in the
+      course) if True, the full ones (``train2014_vgg16_fc7.h5``) if False; ``None`` (the
+      default): the PCA ones when the folder has them, else the full ones (what
+      ``import_captions`` writes), so your own data needs no option.
+    * ``region_features``: built-in only: features as region tokens (N, 3, 30), one per object
+      slot and one for the pair (``load_shapes_data(region_features=True)``), for a
+      captioner that attends over regions (the Transformer).
+    """
+
+    data_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
+    max_train: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 1)))
+    max_val: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 1)))
+    data_seed: int = attrs.field(default=0, validator=option_validator(int_option, 0))
+    pca_features: bool | None = attrs.field(default=None, converter=attrs.converters.optional(bool))
+    region_features: bool = attrs.field(default=False, converter=bool)
+
+    def __attrs_post_init__(self):
+        if self.data_dir is not None and self.max_val is not None:
+            raise DataError("max_val (--max-val) applies to the built-in data only (COCO's validation split is read as it is)")
+        if self.data_dir is not None and self.region_features:
+            raise DataError("region_features (--region-features) applies to the built-in data only")
+
+    @property
+    def builtin(self) -> bool:
+        return self.data_dir is None
+
+    def describe(self) -> str:
+        """How messages name the data."""
+        return "the built-in shapes data" if self.builtin else f"the COCO files in {self.data_dir}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "DataSpec":
+        known = {a.name for a in attrs.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def argv(self) -> list[str]:
+        """These options as command-line arguments (``--data-dir DIR --max-train N ...``)."""
+        argv: list[str] = []
+        for option, value in (("--data-dir", self.data_dir), ("--max-train", self.max_train),
+                              ("--max-val", self.max_val)):
+            if value is not None:
+                argv += [option, str(value)]
+        if self.pca_features is False:
+            argv.append("--no-pca")
+        if self.data_seed != 0:
+            argv += ["--data-seed", str(self.data_seed)]
+        if self.region_features:
+            argv.append("--region-features")
+        return argv
+
+    def _pca(self) -> bool:
+        """The features read: as asked, or (``pca_features=None``) the PCA ones unless only the full ones are there."""
+        if self.pca_features is not None or self.builtin:
+            return bool(self.pca_features in (None, True))
+        folder = Path(self.data_dir)
+        has = {pca: all((folder / feature_file(s, pca)).is_file() for s in ("train", "val")) for pca in (True, False)}
+        return has[True] or not has[False]
+
+    def vocabulary_and_input_dim(self) -> tuple[dict[str, int], int]:
+        """The data's ``word_to_idx`` and feature size, without loading the data (for ``summary``)."""
+        if self.builtin:
+            from .shapes import VOCABULARY
+            from .shapes_features import FEATURE_DIM, REGION_DIM
+            return dict(VOCABULARY.word_to_idx), REGION_DIM if self.region_features else FEATURE_DIM
+        import h5py
+
+        from .coco import _read_vocab
+        folder = Path(self.data_dir)
+        check_coco_folder(folder, self._pca())
+        _, word_to_idx = _read_vocab(str(folder / VOCAB_FILE))
+        path = folder / feature_file("train", self._pca())
+        try:
+            with h5py.File(path, "r") as f:
+                return word_to_idx, int(f["features"].shape[-1])
+        except (OSError, KeyError) as exc:
+            raise DataError(f"cannot read the feature size of {str(path)!r}: {exc}") from None
+
+    def load(self) -> dict:
+        """The data dict (``load_coco_data``'s keys, plus ``spec``: this spec as a dict).
+
+        Loaded once per process for equal specs (callers must not modify the arrays).
+        Raises ``DataError`` (or the loader's ``ValueError``/``OSError``) naming the problem.
+        """
+        data = dict(_load(self))
+        data["spec"] = self.to_dict()
+        return data
+
+
+@functools.lru_cache(maxsize=2)
+def _load(spec: DataSpec) -> dict:
+    if spec.builtin:
+        sizes = {"num_train": spec.max_train or DEFAULT_TRAINING["num_train"],
+                 "num_val": spec.max_val or DEFAULT_TRAINING["num_val"]}
+        return load_shapes_data(seed=spec.data_seed, region_features=spec.region_features, **sizes)
+    data_dir, pca = Path(spec.data_dir), spec._pca()
+    check_coco_folder(data_dir, pca)
+    return load_coco_data(str(data_dir), max_train=spec.max_train, pca_features=pca,
+                          rng=np.random.default_rng(spec.data_seed))
+
+
+def check_coco_folder(data_dir, pca_features: bool = True) -> None:
+    """The course's files must all be in ``data_dir``; else a ``DataError`` saying what is missing.
+
+    The download hint is given only when the folder is missing or holds none of the files;
+    when only the other kind of features is there, the message says which option reads them.
+    """
+    data_dir = Path(data_dir)
+    needed = [CAPTIONS_FILE, VOCAB_FILE, *(feature_file(s, pca_features) for s in ("train", "val")),
+              *URL_FILES.values()]
+    if not data_dir.is_dir():
+        raise DataError(f"data folder {str(data_dir)!r} does not exist; it should hold the CS231n COCO files. "
+                        + HOW_TO_GET)
+    missing = [name for name in needed if not (data_dir / name).is_file()]
+    if not missing:
+        return
+    wanted = {feature_file(s, pca_features) for s in ("train", "val")}
+    other = [name for name in (feature_file(s, not pca_features) for s in ("train", "val"))
+             if (data_dir / name).is_file()]
+    if len(missing) == len(needed) and not other:
+        raise DataError(f"data folder {str(data_dir)!r} holds none of the CS231n COCO files "
+                        f"({', '.join(needed)}). " + HOW_TO_GET)
+    text = f"data folder {str(data_dir)!r} lacks {', '.join(missing)}"
+    if other and wanted & set(missing):
+        kind, fix = (("the full (non-PCA) features", "pca_features=False, --no-pca on the command line")
+                     if pca_features else ("the PCA features", "pca_features=True, without --no-pca"))
+        text += f"; it has {kind} ({', '.join(other)}): use {fix}"
+    raise DataError(text)

@@ -1,0 +1,24 @@
+"""Data-parallel training on MPI (mpi4py, the optional extra ``mpi``): the same run on K processes.
+
+``mpiexec -n K minitorch-cap train ...`` or, in a script run by ``mpiexec -n K python``::
+
+    from minitorch_cap.distributed import world
+    trainer = Trainer(model, data, optimizer, comm=world())   # world(): MPI.COMM_WORLD, or None alone
+
+Each global minibatch of ``batch_size`` captions is drawn from the same seeded stream as a
+single-process run and split over the K ranks; one all-reduce of one flat buffer per step
+sums the gradients (see :mod:`minitorch_cap.distributed.parallel`); every rank applies the
+same update, so K ranks reproduce the one-process run (float64 to 1e-12, float32 to 1e-6
+relative) and a checkpoint written with K ranks resumes with any K'. Rank 0 alone prints
+and writes files. A rank that raises, is interrupted or dies stops the others within a
+bounded time (see :mod:`minitorch_cap.distributed.comm`).
+
+mpi4py is imported only when needed: this package imports without it, and ``world()``
+returns ``None`` outside an MPI launcher.
+"""
+
+from .comm import Communicator, RankFailed, communicator, launched_size, only_root_prints, world
+from .parallel import DataParallel, SingleProcess, WeightsDrifted, allreduce_bytes, data_parallel
+
+__all__ = ["world", "only_root_prints", "launched_size", "Communicator", "communicator", "RankFailed", "DataParallel",
+           "SingleProcess", "WeightsDrifted", "data_parallel", "allreduce_bytes"]

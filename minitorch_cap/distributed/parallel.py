@@ -1,0 +1,250 @@
+"""The Trainer's data-parallel hook: :class:`DataParallel` on K ranks, :class:`SingleProcess` (no-op) on one.
+
+The Trainer creates one with :func:`data_parallel` from its ``comm`` argument and calls it at
+six places; on one process every call returns its input unchanged (no copy, no
+communication), so a single-process run is the run it always was.
+
+======================  ==========================================================================
+``begin(model, rng)``   start of ``train()``: rank 0's weights and random-generator state
+                        are broadcast, so every rank starts identical (also with ``seed=None``)
+``split(idx)``          each minibatch: every rank drew the SAME global index vector (B,) from
+                        the same seeded generator; this rank keeps its contiguous slice
+                        ``idx[B*k//K : B*(k+1)//K]`` (B_k rows) and its share ``B_k / B``
+``reduce_gradients``    after ``model.loss`` on the slice: every gradient times the share is
+                        packed into ONE preallocated flat buffer together with ``loss * share``;
+                        one in-place all-reduce (sum); the sums are copied back into ``p.grad``.
+                        The loss is summed over time and averaged over the batch, so
+                        ``sum_k (B_k/B) * (1/B_k) * sum_{n in part k} l_n = (1/B) * sum_n l_n``:
+                        the reduced loss and gradients are the single-process ones (up to
+                        float rounding). Divergence checks and clipping come after, on the
+                        global gradient, so every rank takes the same decisions.
+``part`` / ``sum(x)``    validation: each rank computes the loss of its slice of the validation
+                        subset, summed over ranks; ``metric``: a metric marked ``per_image_mean`` (e.g.
+                        the shapes accuracy) runs on this rank's share of the validation
+                        images and the counts-weighted mean is reduced; any other metric runs
+                        on rank 0 and its value is broadcast (corpus scores such as BLEU or
+                        CIDEr-D do not split into per-rank parts)
+``check_weights``       each epoch end: a CRC-32 of every rank's weights, all-gathered;
+                        :class:`WeightsDrifted` on every rank if they differ
+``is_writer``           rank 0 alone prints, shows progress and writes the run folder
+``failed(exc, ckpt)``   a rank's exception: the other ranks are told (see ``comm.py``)
+======================  ==========================================================================
+
+Equal shares matter only for the loss normalisations that divide by the number of
+captions (``'batch'``, the SPEC's) or by captions times T (the Transformer's); a loss divided
+by the number of unmasked tokens would need token-count shares.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .comm import Communicator, RankFailed, communicator
+
+
+class WeightsDrifted(RuntimeError):
+    """The weights of the ranks of a data-parallel run differ (raised on every rank at once)."""
+
+
+class SingleProcess:
+    """The one-process hook: every call is the identity (no copies, no communication)."""
+
+    rank, size, is_writer = 0, 1, True
+
+    def __repr__(self) -> str:
+        return "SingleProcess()"
+
+    def begin(self, model, rng) -> None:
+        pass
+
+    def split(self, idx: np.ndarray) -> tuple[np.ndarray, float]:
+        return idx, 1.0
+
+    def part(self, idx: np.ndarray) -> np.ndarray:
+        return idx
+
+    def reduce_gradients(self, model, loss, share: float = 1.0):
+        return loss
+
+    def sum(self, value: float) -> float:
+        return value
+
+    def metric(self, fn: Callable, model, data: Mapping[str, Any]):
+        return fn(model, data)
+
+    def check_weights(self, model, epoch: int | None = None) -> None:
+        pass
+
+    def failed(self, exc: BaseException, checkpoint=None) -> None:
+        pass
+
+
+class DataParallel:
+    """Synchronous data-parallel training over the ranks of an MPI communicator (see the module docstring).
+
+    ``DataParallel(comm, timeout=None)``: ``comm`` an mpi4py communicator (or a
+    :class:`~minitorch_cap.distributed.comm.Communicator`); ``timeout`` seconds a collective may
+    wait before the job is aborted. Bytes all-reduced per step: ``4 * (P + 1)`` for a float32
+    model with P parameters (8 for float64).
+    """
+
+    def __init__(self, comm, timeout: float | None = None):
+        self.comm = comm if isinstance(comm, Communicator) else communicator(comm, timeout)
+        self.rank, self.size = self.comm.rank, self.comm.size
+        self._layout_key: tuple | None = None
+        self._buffer: np.ndarray | None = None
+        self._views: list[np.ndarray] = []
+
+    def __repr__(self) -> str:
+        return f"DataParallel(rank={self.rank}, size={self.size})"
+
+    @property
+    def is_writer(self) -> bool:
+        return self.rank == 0
+
+    # ------------------------------------------------------------------ the flat buffer
+    def _layout(self, params: list) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The preallocated buffer (P + 1,) and one shaped view per parameter (built once per model)."""
+        key = tuple((id(p), p.data.shape, p.data.dtype.str) for p in params)
+        if key != self._layout_key:
+            dtype = np.result_type(*[p.data.dtype for p in params]) if params else np.float64
+            sizes = [p.data.size for p in params]
+            buffer = np.zeros(sum(sizes) + 1, dtype=dtype)
+            offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+            self._views = [buffer[a:b].reshape(p.data.shape) for p, a, b in zip(params, offsets[:-1], offsets[1:])]
+            self._buffer, self._layout_key = buffer, key
+        return self._buffer, self._views
+
+    # ------------------------------------------------------------------ the hook
+    def begin(self, model, rng: np.random.Generator) -> None:
+        """Give every rank rank 0's weights and generator state; check the models have the same layout."""
+        params = list(model.parameters())
+        buffer, views = self._layout(params)
+        sizes = self.comm.allgather(buffer.size, what="the model size check")
+        if np.any(sizes != sizes[0]):
+            raise ValueError(f"DataParallel: the ranks hold different models ({buffer.size - 1} parameters "
+                             f"on rank {self.rank}; per rank: {[int(s) - 1 for s in sizes]})")
+        for p, view in zip(params, views):
+            np.copyto(view, p.data)
+        self.comm.bcast_(buffer, what="the initial weights")
+        for p, view in zip(params, views):
+            p.data[...] = view
+        state = self.comm.bcast_bytes(json.dumps(rng.bit_generator.state).encode(), what="the random state")
+        rng.bit_generator.state = json.loads(state)
+
+    def part(self, idx: np.ndarray) -> np.ndarray:
+        """This rank's contiguous part ``idx[n*k//K : n*(k+1)//K]`` of ``idx (n,)`` (maybe empty)."""
+        n = len(idx)
+        return idx[n * self.rank // self.size:n * (self.rank + 1) // self.size]
+
+    def split(self, idx: np.ndarray) -> tuple[np.ndarray, float]:
+        """This rank's contiguous part of the global minibatch ``idx (B,)`` and its share ``B_k / B``.
+
+        With fewer captions than ranks (the last minibatch of a shuffled epoch), a rank left
+        without any gets the first caption with share 0: it contributes exactly nothing.
+        """
+        part = self.part(idx)
+        if not part.size:
+            return idx[:1], 0.0
+        return part, part.size / len(idx)
+
+    def reduce_gradients(self, model, loss, share: float) -> float:
+        """Sum ``share * p.grad`` and ``share * loss`` over the ranks (one all-reduce); returns the global loss."""
+        params = list(model.parameters())
+        buffer, views = self._layout(params)
+        for p, view in zip(params, views):
+            if share:
+                np.multiply(p.grad, share, out=view)
+            else:
+                view.fill(0)
+        buffer[-1] = float(loss) * share
+        self.comm.allreduce_(buffer, what="the gradient all-reduce")
+        for p, view in zip(params, views):
+            np.copyto(p.grad, view)
+        return float(buffer[-1])
+
+    def sum(self, value: float) -> float:
+        """A number summed over the ranks (float64), e.g. the validation loss of each rank's part."""
+        return self.comm.sum(value, what="the validation reduce")
+
+    def metric(self, fn: Callable, model, data: Mapping[str, Any]):
+        """``fn(model, data)`` for the run: split over the ranks when ``fn.per_image_mean``, else rank 0's value."""
+        if getattr(fn, "per_image_mean", False):
+            part, count = _val_image_part(data, self.rank, self.size)
+            value = float(fn(model, part)) if count else 0.0
+            total = self.comm.allreduce_(np.array([value * count, count], dtype=np.float64), what="a metric reduce")
+            return total[0] / total[1] if total[1] else float("nan")
+        value = np.zeros(1, dtype=np.float64)
+        result = None
+        if self.rank == 0:
+            result = fn(model, data)
+            try:
+                value[0] = float(result)
+            except (TypeError, ValueError):
+                return result       # the Trainer raises its TypeError; failed() tells the other ranks
+        self.comm.bcast_(value, what="a metric broadcast")
+        return result if self.rank == 0 else float(value[0])
+
+    def check_weights(self, model, epoch: int | None = None) -> None:
+        """Raise :class:`WeightsDrifted` on every rank unless all ranks hold bit-identical weights."""
+        crc = 0
+        for p in model.parameters():
+            crc = zlib.crc32(np.ascontiguousarray(p.data).data, crc)
+        sums = self.comm.allgather(crc, what="the weight checksum")
+        if np.any(sums != sums[0]):
+            bad = [r for r in range(self.size) if sums[r] != sums[0]]
+            when = f" after epoch {epoch}" if epoch is not None else ""
+            raise WeightsDrifted(f"DataParallel: the weights of ranks {bad} differ from rank 0's{when} (CRC-32 per "
+                                 f"rank {[hex(int(s)) for s in sums]}); the ranks no longer train the same model. "
+                                 "Each rank must run the same code on the same data with the same library versions")
+
+    def failed(self, exc: BaseException, checkpoint=None) -> None:
+        """Called with the exception ending ``train()`` on this rank: tell the others; name the checkpoint kept."""
+        if isinstance(exc, RankFailed):
+            kept = (f"; the last checkpoint, {checkpoint}, is kept" if checkpoint
+                    else "; no checkpoint had been written")
+            if exc.args and kept not in str(exc.args[0]):
+                exc.args = (str(exc.args[0]) + kept, *exc.args[1:])
+            return
+        self.comm.notify(exc)
+
+
+def allreduce_bytes(model) -> int:
+    """Bytes all-reduced per training step for ``model``: every gradient and the loss, in one buffer."""
+    params = list(model.parameters())
+    dtype = np.result_type(*[p.data.dtype for p in params]) if params else np.dtype(np.float64)
+    return (sum(p.data.size for p in params) + 1) * dtype.itemsize
+
+
+def data_parallel(comm=None, timeout: float | None = None):
+    """The Trainer's hook for ``comm``: :class:`SingleProcess` for ``None`` or a one-rank world,
+    else :class:`DataParallel`."""
+    if comm is None or isinstance(comm, (SingleProcess, DataParallel)):
+        return comm or SingleProcess()
+    size = comm.size if isinstance(comm, Communicator) else comm.Get_size()
+    return SingleProcess() if size == 1 else DataParallel(comm, timeout)
+
+
+def _val_image_part(data: Mapping[str, Any], rank: int, size: int) -> tuple[dict, int]:
+    """The validation split restricted to this rank's contiguous share of the images: (data, images scored).
+
+    Every ``val_*`` array with one row per image (features, attributes, urls) is sliced; the
+    captions whose image falls in the share are kept, with ``val_image_idxs`` renumbered.
+    """
+    M = len(data["val_features"])
+    lo, hi = M * rank // size, M * (rank + 1) // size
+    part = dict(data)
+    idxs = np.asarray(data["val_image_idxs"])
+    keep = (idxs >= lo) & (idxs < hi)
+    for key, value in data.items():
+        if not key.startswith("val_"):
+            continue
+        if key in ("val_captions", "val_image_idxs"):
+            part[key] = np.asarray(value)[keep] - (lo if key == "val_image_idxs" else 0)
+        elif hasattr(value, "__len__") and len(value) == M:
+            part[key] = value[lo:hi]
+    return part, int(np.unique(part["val_image_idxs"]).size)     # the images with captions, as scored
