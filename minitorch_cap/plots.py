@@ -361,7 +361,8 @@ def caption_grid_figure(images, generated, references, *, correct=None, columns:
                      ha="center", va="center", family="DejaVu Sans")
         if attention is not None and region_names is not None:     # the colour key, bottom right
             key = [("word colour = the region it attended to most: ", "#57606a", "normal")]
-            key += [(f"  {name} ", REGION_COLOURS[j % len(REGION_COLOURS)], "bold") for j, name in enumerate(region_names)]
+            key += [(f"  {name} ", REGION_COLOURS[j % len(REGION_COLOURS)], "bold")
+                    for j, name in enumerate(region_names)]
             x = MARGIN / fig_w + (fig_w - 2 * MARGIN - sum(text_width(t, REF_FONTSIZE, w) for t, _, w in key)) / fig_w
             for text, key_colour, weight in key:
                 fig.text(x, 0.06 / fig_h, text, fontsize=REF_FONTSIZE, ha="left", va="bottom", color=key_colour,

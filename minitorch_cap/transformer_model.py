@@ -165,7 +165,8 @@ class CaptioningTransformer(Captioner):
         features = self.check_features(owner, features)
         captions = index_input(owner, "captions", captions, self.vocab_size, N=features.shape[0], T=None)
         if captions.shape[1] < 2:
-            raise ValueError(f"{owner}: captions need T >= 2 columns (an input word and a target), got T={captions.shape[1]}")
+            raise ValueError(f"{owner}: captions need T >= 2 columns (an input word and a target), "
+                             f"got T={captions.shape[1]}")
         words_in, targets = captions[:, :-1], captions[:, 1:]
         self._check_length(owner, words_in.shape[1])
         h = self._decode_all(features, words_in)

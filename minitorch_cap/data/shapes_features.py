@@ -119,7 +119,8 @@ def slot_boxes(images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
             cols, rows = mask.any(1), mask.any(2)
             S = mask.shape[1]
             present = cols.any(1)
-            box = np.stack([cols.argmax(1), rows.argmax(1), S - cols[:, ::-1].argmax(1), S - rows[:, ::-1].argmax(1)], 1)
+            box = np.stack([cols.argmax(1), rows.argmax(1),
+                            S - cols[:, ::-1].argmax(1), S - rows[:, ::-1].argmax(1)], 1)
             boxes[start:start + mask.shape[0], j] = np.where(present[:, None], box, np.nan)
     return boxes
 
