@@ -1,15 +1,17 @@
 """COCO-scale Transformer captioning step: minitorch_cap's CaptioningTransformer vs the course's PyTorch model.
 
-    python benchmarks/bench_transformer.py            # 7 interleaved rounds
+    python benchmarks/bench_transformer.py            # 5 rounds of fresh processes
     python benchmarks/bench_transformer.py --quick    # 3 rounds, fewer decoding images
+    python benchmarks/bench_transformer.py --threads 1
 
 Problem (CS231n COCO scale): N=128 captions, T=16 input words (17 tokens, COCO-like
 lengths: 8 to 14 words, then <END>, then padding), D=512 features (one memory token),
 W=256, 4 heads, 2 decoder layers, feed-forward 2048 (the course's ``dim_feedforward``
 default), V=1004, float32, dropout 0.1 in training mode on both sides.
 
-Rows (one process, rounds interleaved so a shared machine's drift hits every row alike;
-each row reports the median over rounds of the fastest of ``--reps`` repeats):
+Rows (each measurement in a fresh process, rows interleaved round by round so a shared
+machine's drift hits every row alike; a row reports the median over rounds of the fastest
+of ``--reps`` steps):
 * ``minitorch_cap step``: ``model.loss(features, captions)`` (forward + backward, every gradient).
 * ``PyTorch step``: the course's ``CaptioningTransformer`` (tests/test_transformer_model.py
   writes it from the course's published code) with the same weights, threads and loss
@@ -108,54 +110,72 @@ def best_of(fn, reps: int) -> float:
     return min(times)
 
 
+def worker(which: str, threads: int, reps: int) -> float:
+    """One fresh process: the fastest of ``reps`` repeats (after two warm-ups) of one row, in seconds."""
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(threads)
+    model, features, captions = make_problem()
+    if which == "ours":
+        step = lambda: model.loss(features, captions)  # noqa: E731
+    elif which == "floor":
+        step = gemm_floor(gemm_shapes(int((captions[:, 1:] != model.null_id).sum())), np.random.default_rng(1))
+    else:
+        import torch
+        torch.set_num_threads(threads)
+        theirs = torch_model(torch, model)
+        tf, tc = torch.tensor(features), torch.tensor(captions)
+
+        def step():
+            theirs.zero_grad(set_to_none=False)
+            scores = theirs(tf, tc[:, :-1])
+            out = tc[:, 1:].reshape(-1)
+            loss = torch.nn.functional.cross_entropy(scores.reshape(N * T, V), out, reduction="none")
+            torch.mean(loss * (out != model.null_id)).backward()
+    for _ in range(2):
+        step()
+    return best_of(step, reps)
+
+
+ROWS = {"ours": "minitorch_cap step", "torch": "PyTorch step", "floor": "GEMM floor"}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--images", type=int, default=None, help="images decoded (default 200, --quick 50)")
+    parser.add_argument("--worker", choices=sorted(ROWS), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    rounds = 3 if args.quick else 7
+    if args.worker:
+        print(worker(args.worker, args.threads, args.reps))
+        return 0
+    rounds = 3 if args.quick else 5
     images = args.images or (50 if args.quick else 200)
+
+    # Each row in its own fresh process, rows interleaved round by round: PyTorch's OpenMP
+    # threads and numpy's OpenBLAS threads spin-wait, and in one process they slow each other.
+    import subprocess
+    rows = {name: [] for name in ROWS}
+    for _ in range(rounds):
+        for name in ROWS:
+            out = subprocess.run([sys.executable, __file__, "--worker", name, "--threads", str(args.threads),
+                                  "--reps", str(args.reps)], capture_output=True, text=True, check=True).stdout
+            rows[name].append(float(out.strip().splitlines()[-1]))
+    med = {k: statistics.median(v) for k, v in rows.items()}
+    model, features, captions = make_problem()
+    M = int((captions[:, 1:] != model.null_id).sum())
+    print(f"Transformer captioning step, N={N}, T={T}, D={D}, W={W}, {HEADS} heads, {LAYERS} layers, "
+          f"feed-forward {FF}, V={V}, float32, dropout 0.1, {args.threads} threads, {M} of {N * T} targets unmasked; "
+          f"{rounds} fresh processes per row, each the best of {args.reps} steps")
+    print(f"{'':22s}{'median ms':>11s}{'min-max ms':>17s}{'vs PyTorch':>12s}")
+    for key, values in rows.items():
+        print(f"{ROWS[key]:22s}{1e3 * med[key]:11.1f}{f'{1e3 * min(values):.1f}-{1e3 * max(values):.1f}':>17s}"
+              f"{med[key] / med['torch']:12.2f}")
+    print(f"floor/step (share of our step in matrix products): {med['floor'] / med['ours']:.2f}")
 
     from threadpoolctl import threadpool_limits
     threadpool_limits(args.threads)
-    import torch
-    torch.set_num_threads(args.threads)
-
-    model, features, captions = make_problem()
-    theirs = torch_model(torch, model)
-    tf, tc = torch.tensor(features), torch.tensor(captions)
-    null = model.null_id
-
-    def torch_step():
-        theirs.zero_grad(set_to_none=False)
-        scores = theirs(tf, tc[:, :-1])
-        out = tc[:, 1:].reshape(-1)
-        loss = torch.nn.functional.cross_entropy(scores.reshape(N * T, V), out, reduction="none")
-        torch.mean(loss * (out != null)).backward()
-
-    M = int((captions[:, 1:] != null).sum())
-    shapes = gemm_shapes(M)
-    floor = gemm_floor(shapes, np.random.default_rng(1))
-    ours_step = lambda: model.loss(features, captions)  # noqa: E731
-    for _ in range(2):                                    # warm-up
-        ours_step(), torch_step()
-    rows = {"minitorch_cap step": [], "PyTorch step": [], "GEMM floor": []}
-    for _ in range(rounds):
-        rows["minitorch_cap step"].append(best_of(ours_step, args.reps))
-        rows["PyTorch step"].append(best_of(torch_step, args.reps))
-        rows["GEMM floor"].append(best_of(floor, args.reps))
-    med = {k: statistics.median(v) for k, v in rows.items()}
-
-    print(f"Transformer captioning step, N={N}, T={T}, D={D}, W={W}, {HEADS} heads, {LAYERS} layers, "
-          f"feed-forward {FF}, V={V}, float32, dropout 0.1, {args.threads} threads, {M} of {N * T} targets unmasked")
-    print(f"{'':22s}{'median ms':>11s}{'min-max ms':>17s}{'vs PyTorch':>12s}")
-    for name, values in rows.items():
-        print(f"{name:22s}{1e3 * med[name]:11.1f}{f'{1e3 * min(values):.1f}-{1e3 * max(values):.1f}':>17s}"
-              f"{med[name] / med['PyTorch step']:12.2f}")
-    print(f"floor/step (share of our step in matrix products): {med['GEMM floor'] / med['minitorch_cap step']:.2f}")
-
     from tests.test_transformer_model import Uncached
     model.eval()
     feats = np.random.default_rng(2).standard_normal((images, D)).astype(np.float32)
