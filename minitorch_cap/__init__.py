@@ -6,6 +6,7 @@ The public API (see README.md for a tour):
   ``TemporalAffine``, ``Embedding``, ``RNN``, ``LSTM``, ``GRU``, ``TemporalSoftmaxLoss``
 * ``Captioner`` — the captioner interface every model implements (``minitorch_cap.captioner``);
   ``CaptioningModel`` — image features -> RNN/LSTM/GRU -> words
+* ``CaptioningTransformer`` — image features (or regions) -> Transformer decoder -> words
 * ``minitorch_cap.gradcheck`` — numerical gradient checks, ``check_module``
 * ``summary(model)`` — the parameter table
 * ``minitorch_cap.optim`` — ``SGD``, ``RMSProp``, ``Adam``, ``AdamW``, schedules, clipping
@@ -29,6 +30,7 @@ from .gradcheck import check_module, rel_error
 from .metrics import score_captions
 from .captioner import Captioner
 from .model import CaptioningModel
+from .transformer_model import CaptioningTransformer
 from .summary import summary
 from .training import (Trainer, TrainerConfig, TrainingDiverged, load_checkpoint, load_model,
                        save_checkpoint)
@@ -37,7 +39,7 @@ __version__ = "0.2.0"
 
 __all__ = [
     "nn", "optim", "training", "data", "decoding", "evaluation", "metrics", "plots", "gradcheck",
-    "Captioner", "CaptioningModel", "summary", "check_module", "rel_error",
+    "Captioner", "CaptioningModel", "CaptioningTransformer", "summary", "check_module", "rel_error",
     "Trainer", "TrainerConfig", "TrainingDiverged", "save_checkpoint", "load_checkpoint", "load_model",
     "load_coco_data", "sample_coco_minibatch", "decode_captions", "load_shapes_data",
     "beam_search", "sample_stochastic", "BeamSearchResult", "evaluate", "make_metric", "score_captions",

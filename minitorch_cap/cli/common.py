@@ -157,11 +157,15 @@ def add_data_options(parser: argparse.ArgumentParser, recorded: bool = False) ->
     group.add_argument("--data-seed", metavar="S", type=non_negative_int, default=None,
                        help="seed that generates the built-in data set (COCO: draws the --max-train captions); "
                             "default 0")
+    group.add_argument("--region-features", action="store_const", const=True, default=None,
+                       help="built-in data: one feature token per object slot and one for the pair, (N, 3, 30), "
+                            "for --model transformer to attend over (default: one 49-d vector per image)")
 
 
 def data_options(args) -> dict:
     """The ``DataSpec`` fields given on the command line (``None``: not given)."""
-    return {k: getattr(args, k) for k in ("data_dir", "max_train", "max_val", "data_seed", "pca_features")}
+    return {k: getattr(args, k, None) for k in ("data_dir", "max_train", "max_val", "data_seed", "pca_features",
+                                              "region_features")}
 
 
 def checkpoint_and_data(args):

@@ -54,7 +54,7 @@ def run(args) -> int:
                             max_images=None if is_builtin(data, args.split) else args.num_images)
     kind = model_settings(model)["model"].upper()
     written = write_caption_outputs(report, data, out, num_images=args.num_images,
-                                    title=f"{kind} from {Path(args.checkpoint).name}")
+                                    title=f"{kind} from {Path(args.checkpoint).name}", model=model)
     for k in range(min(max(args.print_count, 0), len(report["generated"]))):
         verdict = ("  [correct]" if report["correct"][k] else "  [wrong]") if "correct" in report else ""
         print(f"image {int(report['image_idxs'][k])}: {report['generated'][k]}{verdict}")

@@ -38,7 +38,7 @@ def register(subparsers) -> None:
                        help="with --data-dir: the full features even when PCA ones are there")
     p.add_argument("--format", dest="tablefmt", default="simple", metavar="FMT", choices=tabulate_formats,
                    help="table style of the tabulate package: " + ", ".join(tabulate_formats))
-    p.set_defaults(func=run, max_train=None, max_val=None, data_seed=None)
+    p.set_defaults(func=run, max_train=None, max_val=None, data_seed=None, region_features=None)
 
 
 @user_errors("summary")
@@ -53,8 +53,8 @@ def run(args) -> int:
         from ..data.spec import DataSpec
         spec = DataSpec.choose(data_options(args))
         word_to_idx, input_dim = spec.vocabulary_and_input_dim()
-        settings = RunSettings.resolve({"model": args.model, "hidden_dim": args.hidden_dim,
-                                        "wordvec_dim": args.wordvec_dim}, spec)
+        settings = RunSettings.resolve({k: getattr(args, k, None) for k in (
+            "model", "hidden_dim", "wordvec_dim", "num_heads", "num_layers", "dim_feedforward", "dropout")}, spec)
         stand_in = {"word_to_idx": word_to_idx, "train_features": _Shape(args.input_dim or input_dim)}
         model = MODEL_BUILDERS[settings.model](stand_in, settings, None)
         source = f"a fresh model on {spec.describe()}"

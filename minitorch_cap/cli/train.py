@@ -38,6 +38,7 @@ EPILOG = """\
 examples:
   minitorch-cap train                                   the main job (built-in data, LSTM)
   minitorch-cap train --model rnn --out runs/shapes-rnn a vanilla RNN instead
+  minitorch-cap train --model transformer --region-features   the course's Transformer, attending over the objects
   minitorch-cap train --epochs 3 --no-progress          shorter, without the progress bar
   minitorch-cap train --data-dir datasets/coco_captioning --max-train 50000 --epochs 2
   minitorch-cap train --resume runs/shapes-lstm/checkpoint.h5 --epochs 20
@@ -50,7 +51,8 @@ defaults marked "built-in/COCO" differ between the two kinds of data:
            coco=", ".join(f"{k}={v}" for k, v in PRESETS["coco"].items()))
 
 #: The options that make up a run's settings (``minitorch_cap.runs.RunSettings``).
-SETTINGS = ("model", "hidden_dim", "wordvec_dim", "epochs", "batch_size", "lr", "lr_decay", "clip_grad_norm", "seed")
+SETTINGS = ("model", "hidden_dim", "wordvec_dim", "epochs", "batch_size", "lr", "lr_decay", "clip_grad_norm", "seed",
+            "num_heads", "num_layers", "dim_feedforward", "dropout")
 
 
 def add_model_options(group) -> None:
@@ -62,6 +64,20 @@ def add_model_options(group) -> None:
                        help=f"hidden size H (built-in/COCO default: {b['hidden_dim']}/{c['hidden_dim']})")
     group.add_argument("--wordvec-dim", metavar="W", type=positive_int, default=None,
                        help=f"word-vector size W (built-in/COCO default: {b['wordvec_dim']}/{c['wordvec_dim']})")
+    add_transformer_options(group)
+
+
+def add_transformer_options(group) -> None:
+    """--num-heads, --num-layers, --dim-feedforward, --dropout: the sizes of --model transformer."""
+    from ..runs import TRANSFORMER_PRESETS
+
+    t, tc = TRANSFORMER_PRESETS["shapes"], TRANSFORMER_PRESETS["coco"]
+    for name, metavar, kind, text in (("num_heads", "HEADS", positive_int, "attention heads"),
+                                      ("num_layers", "L", positive_int, "decoder layers"),
+                                      ("dim_feedforward", "F", positive_int, "feed-forward units per layer"),
+                                      ("dropout", "P", float, "dropout probability")):
+        group.add_argument(option(name), metavar=metavar, type=kind, default=None,
+                           help=f"--model transformer: {text} (built-in/COCO default: {t[name]}/{tc[name]})")
 
 
 def register(subparsers) -> None:
@@ -134,7 +150,7 @@ def run_command(args) -> int:
         say(f"data: {run.spec.describe()}: {trainer.num_train:,} training captions, {trainer.num_val:,} validation "
             f"captions, vocabulary of {len(run.data['word_to_idx'])} words ({time.perf_counter() - started:.1f} s)")
         say(f"training {'from the weights of ' + args.init if args.init else 'from scratch'}: "
-            f"{settings.model}, H={settings.hidden_dim}, W={settings.wordvec_dim}, "
+            f"{settings.model}, {settings.sizes}, "
             f"{plural(settings.epochs, 'epoch')} of {plural(trainer.iterations_per_epoch, 'iteration')}, "
             f"batch {settings.batch_size}, Adam lr {settings.lr:g} decayed by {settings.lr_decay} per epoch -> {out}")
     if comm is not None:

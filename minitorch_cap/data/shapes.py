@@ -170,11 +170,16 @@ def _make_split(n: int, S: int, rng: np.random.Generator, captions_per_image: in
 
 def load_shapes_data(seed: int = 0, num_train: int = DEFAULT_TRAINING["num_train"],
                      num_val: int = DEFAULT_TRAINING["num_val"], image_size: int = DEFAULT_TRAINING["image_size"],
-                     captions_per_image: int = DEFAULT_TRAINING["captions_per_image"]) -> dict:
+                     captions_per_image: int = DEFAULT_TRAINING["captions_per_image"], *,
+                     region_features: bool = False) -> dict:
     """Generate the built-in data set: the ``load_coco_data`` dict plus images and attributes.
 
     ``num_train`` / ``num_val`` count images; each has ``captions_per_image`` (at most 6)
     caption rows. Same ``seed`` and arguments give identical arrays.
+    ``region_features=True``: ``train_features`` / ``val_features`` are region tokens
+    float32 (N_images, 3, 30) (slot 1, slot 2, pair: ``extract_features(..., regions=True)``,
+    the same extractor pass and numbers) instead of the flat (N_images, 49); the rest of the
+    dict is unchanged. For models that attend over regions (``CaptioningTransformer``).
     """
     seed, num_train, num_val, image_size, captions_per_image = (
         int_option("load_shapes_data", name, value, low)
@@ -193,7 +198,7 @@ def load_shapes_data(seed: int = 0, num_train: int = DEFAULT_TRAINING["num_train
         flat = [t for per_image in texts for t in per_image]
         data[f"{split}_captions"] = vocab.encode_batch(flat, MAX_LENGTH)
         data[f"{split}_image_idxs"] = np.repeat(np.arange(len(images), dtype=np.int32), captions_per_image)
-        data[f"{split}_features"] = extract_features(images)
+        data[f"{split}_features"] = extract_features(images, regions=region_features)
         data[f"{split}_urls"] = np.array([f"shapes-seed{seed}-{split}-{i:05d}.png" for i in range(len(images))])
         data[f"{split}_images"] = images
         data[f"{split}_attributes"] = attributes

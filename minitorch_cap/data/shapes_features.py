@@ -22,7 +22,9 @@ features: find the objects, then describe each one.
    centroid offset dx, dy from slot 1 to slot 2 (in [-2, 2]), and the log size ratio log(size2 / size1).
 
 ``extract_features(images)`` maps uint8 (N, S, S, 3) to float32 (N, 49), in batches, in a
-fraction of a second per thousand images.
+fraction of a second per thousand images; ``extract_features(images, regions=True)`` gives
+the same numbers as K = 3 region tokens (slot 1, slot 2, pair), float32 (N, 3, 30), for
+models that attend over regions (``CaptioningTransformer``).
 """
 
 from __future__ import annotations
@@ -105,16 +107,32 @@ def _describe(mask: np.ndarray, images: np.ndarray) -> np.ndarray:
     return out
 
 
-def extract_features(images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Object-centric features: uint8 images (N, S, S, 3) -> float32 (N, FEATURE_DIM).
+def slot_boxes(images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """The extractor's two slots as pixel boxes: uint8 images (N, S, S, 3) -> float (N, 2, 4)
+    ``(x0, y0, x1, y1)`` (x1, y1 exclusive), NaN for an empty slot. Same segmentation as
+    :func:`extract_features` (for drawing which region a model attended to)."""
+    images = np.asarray(images)
+    boxes = np.full((images.shape[0], 2, 4), np.nan)
+    for start in range(0, images.shape[0], batch_size):
+        fg = images[start:start + batch_size].max(axis=3) > FOREGROUND_THRESHOLD
+        for j, mask in enumerate(_slot_masks(fg)[:2]):
+            cols, rows = mask.any(1), mask.any(2)
+            S = mask.shape[1]
+            present = cols.any(1)
+            box = np.stack([cols.argmax(1), rows.argmax(1),
+                            S - cols[:, ::-1].argmax(1), S - rows[:, ::-1].argmax(1)], 1)
+            boxes[start:start + mask.shape[0], j] = np.where(present[:, None], box, np.nan)
+    return boxes
 
-    Deterministic, from the pixels alone; see the module docstring for every column
-    (``FEATURE_NAMES``).
-    """
+
+def _extract(images: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The one extractor pass: uint8 images (N, S, S, 3) -> (slots (N, 2, len(SLOT_FEATURES)), pair
+    (N, len(PAIR_FEATURES))), float64."""
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] != 3 or images.shape[1] != images.shape[2]:
         raise ValueError(f"extract_features: expected uint8 images of shape (N, S, S, 3), got {images.dtype} {images.shape}")
-    out = np.zeros((images.shape[0], FEATURE_DIM), dtype=np.float32)
+    slots = np.zeros((images.shape[0], 2, len(SLOT_FEATURES)))
+    pairs = np.zeros((images.shape[0], len(PAIR_FEATURES)))
     for start in range(0, images.shape[0], batch_size):
         batch = images[start:start + batch_size].astype(np.float64)
         fg = batch.max(axis=3) > FOREGROUND_THRESHOLD
@@ -126,5 +144,36 @@ def extract_features(images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
                          np.where(both, d2[:, i_x] - d1[:, i_x], 0.0), np.where(both, d2[:, i_y] - d1[:, i_y], 0.0),
                          np.where(both, np.log(np.maximum(d2[:, i_size], 1e-9) / np.maximum(d1[:, i_size], 1e-9)), 0.0)],
                         axis=1)
-        out[start:start + batch.shape[0]] = np.concatenate([d1, d2, pair], axis=1)
+        stop = start + batch.shape[0]
+        slots[start:stop, 0], slots[start:stop, 1], pairs[start:stop] = d1, d2, pair
+    return slots, pairs
+
+
+def extract_features(images: np.ndarray, batch_size: int = 1000, *, regions: bool = False) -> np.ndarray:
+    """Object-centric features: uint8 images (N, S, S, 3) -> float32 (N, FEATURE_DIM).
+
+    Deterministic, from the pixels alone; see the module docstring for every column
+    (``FEATURE_NAMES``).
+
+    ``regions=True`` gives the same numbers as region tokens, float32 (N, K=3, REGION_DIM):
+    token 0 and 1 are slot 1 and slot 2 (their ``SLOT_FEATURES`` in the first columns, an
+    empty slot all zeros there), token 2 the pair (``PAIR_FEATURES`` in the next columns);
+    the last three columns say which token it is (one-hot), so a token is recognisable
+    without its position. ``REGION_NAMES`` names the columns.
+    """
+    slots, pairs = _extract(images, batch_size)
+    N = slots.shape[0]
+    if not regions:
+        return np.concatenate([slots[:, 0], slots[:, 1], pairs], axis=1).astype(np.float32)
+    out = np.zeros((N, REGION_TOKENS, REGION_DIM), dtype=np.float32)
+    S, P = len(SLOT_FEATURES), len(PAIR_FEATURES)
+    out[:, :2, :S] = slots
+    out[:, 2, S:S + P] = pairs
+    out[:, np.arange(REGION_TOKENS), S + P + np.arange(REGION_TOKENS)] = 1.0
     return out
+
+
+#: Region tokens of ``extract_features(..., regions=True)``: slot 1, slot 2, the pair.
+REGION_TOKENS = 3
+REGION_NAMES = SLOT_FEATURES + PAIR_FEATURES + ("is_slot1", "is_slot2", "is_pair")
+REGION_DIM = len(REGION_NAMES)

@@ -43,6 +43,9 @@ class DataSpec:
       course) if True, the full ones (``train2014_vgg16_fc7.h5``) if False; ``None`` (the
       default): the PCA ones when the folder has them, else the full ones (what
       ``import_captions`` writes), so your own data needs no option.
+    * ``region_features``: built-in only: features as region tokens (N, 3, 30), one per object
+      slot and one for the pair (``load_shapes_data(region_features=True)``), for a
+      captioner that attends over regions (the Transformer).
     """
 
     data_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
@@ -50,10 +53,13 @@ class DataSpec:
     max_val: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 1)))
     data_seed: int = attrs.field(default=0, validator=option_validator(int_option, 0))
     pca_features: bool | None = attrs.field(default=None, converter=attrs.converters.optional(bool))
+    region_features: bool = attrs.field(default=False, converter=bool)
 
     def __attrs_post_init__(self):
         if self.data_dir is not None and self.max_val is not None:
             raise DataError("max_val (--max-val) applies to the built-in data only (COCO's validation split is read as it is)")
+        if self.data_dir is not None and self.region_features:
+            raise DataError("region_features (--region-features) applies to the built-in data only")
 
     @property
     def builtin(self) -> bool:
@@ -89,6 +95,8 @@ class DataSpec:
             argv.append("--no-pca")
         if self.data_seed != 0:
             argv += ["--data-seed", str(self.data_seed)]
+        if self.region_features:
+            argv.append("--region-features")
         return argv
 
     def _pca(self) -> bool:
@@ -103,8 +111,8 @@ class DataSpec:
         """The data's ``word_to_idx`` and feature size, without loading the data (for ``summary``)."""
         if self.builtin:
             from .shapes import VOCABULARY
-            from .shapes_features import FEATURE_DIM
-            return dict(VOCABULARY.word_to_idx), FEATURE_DIM
+            from .shapes_features import FEATURE_DIM, REGION_DIM
+            return dict(VOCABULARY.word_to_idx), REGION_DIM if self.region_features else FEATURE_DIM
         import h5py
 
         from .coco import _read_vocab
@@ -134,7 +142,7 @@ def _load(spec: DataSpec) -> dict:
     if spec.builtin:
         sizes = {"num_train": spec.max_train or DEFAULT_TRAINING["num_train"],
                  "num_val": spec.max_val or DEFAULT_TRAINING["num_val"]}
-        return load_shapes_data(seed=spec.data_seed, **sizes)
+        return load_shapes_data(seed=spec.data_seed, region_features=spec.region_features, **sizes)
     data_dir, pca = Path(spec.data_dir), spec._pca()
     check_coco_folder(data_dir, pca)
     return load_coco_data(str(data_dir), max_train=spec.max_train, pca_features=pca,

@@ -144,3 +144,4 @@ def option_validator(check, *args, **kwargs):
     def validate(instance, attribute, value):
         check(type(instance).__name__, attribute.name, value, *args, **kwargs)
     return validate
+

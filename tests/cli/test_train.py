@@ -106,7 +106,7 @@ def test_gru_on_coco_format_files_writes_an_html_page(small_coco_dir, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--cell", "transformer"], "invalid choice: 'transformer'"),
+    (["--cell", "cnn"], "invalid choice: 'cnn'"),
     (["--epochs", "0"], "expected an integer >= 1"),
     (["--lr", "nan"], "expected a finite number > 0"),
     (["--lr-decay", "1.5"], "expected a number in (0, 1]"),

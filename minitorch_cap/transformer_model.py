@@ -1,0 +1,406 @@
+"""`CaptioningTransformer`: image features -> Transformer decoder -> words (CS231n 2021+).
+
+Shapes: N batch, D image-feature size, K memory tokens (image regions; 1 for pooled
+features), T caption length, W word-vector size (= the decoder's width), V vocabulary
+size, H heads, Dh = W / H.
+
+The course's ``CaptioningTransformer`` (``cs231n/classifiers/transformer.py``) as a
+stateful module with hand-written backward::
+
+    features (N, D) or (N, K, D) --visual_projection (Affine D->W)--> memory (N, K, W)
+    captions[:, :-1] --embedding--> --positional_encoding--> x (N, T, W)
+    x, memory --transformer (num_layers decoder layers, causal mask)--> h (N, T, W)
+    h --output (Affine W->V)--> scores (N, T, V) --criterion ('positions')--> loss
+
+Decoding keeps the keys and values of the positions already decoded (a
+:class:`~minitorch_cap.nn.DecoderCache` flattened into the interface's state tuple), so
+one step costs one position, not the whole prefix.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import numpy as np
+
+from .captioner import Captioner
+from .nn import (Affine, Embedding, PositionalEncoding, TemporalSoftmaxLoss, TransformerDecoder,
+                 TransformerDecoderLayer, causal_mask)
+from .nn.activation import ACTIVATIONS
+from .nn.attention import affine_infer
+from .nn.checks import check_finite, float_input, index_input, int_option
+from .nn.dropout import as_generator
+from .nn.module import inference_mode, naming_child
+from .nn.transformer import DecoderCache
+
+__all__ = ["CaptioningTransformer", "load_course_state_dict", "course_state_dict_layout"]
+
+
+class CaptioningTransformer(Captioner):
+    """Image captioner with the signature and initialisation of CS231n's ``CaptioningTransformer``.
+
+    ``CaptioningTransformer(word_to_idx, input_dim, wordvec_dim, num_heads=4, num_layers=2,
+    max_length=50, dropout=0.1, activation='relu', dtype=np.float32, rng=None, *,
+    dim_feedforward=2048)`` (the course's signature; ``dim_feedforward`` is the course's
+    ``TransformerDecoderLayer`` default, a keyword here for smaller models).
+
+    Children, in the course's order: ``visual_projection`` (Affine D->W), ``embedding``
+    (Embedding V->W; the ``<NULL>`` row gets no gradient, as the course's
+    ``padding_idx``), ``positional_encoding`` (PositionalEncoding, ``max_len=max_length``),
+    ``transformer`` (TransformerDecoder of ``num_layers`` TransformerDecoderLayer(W,
+    num_heads, dim_feedforward, dropout, activation)), ``output`` (Affine W->V) and
+    ``criterion`` (TemporalSoftmaxLoss, ``normalize='positions'``: the course's solver
+    averages the masked cross-entropy over all N*T positions).
+
+    ``activation``: ``'relu'`` (course 2021-2024) or ``'gelu'`` (course 2025+).
+    Initialisation (the course's ``_init_weights``): every Affine and Embedding weight
+    normal(0, 0.02), biases zero, LayerNorm gamma one and beta zero; the output Affine keeps
+    PyTorch's default Linear init, weight and bias uniform in ``+-1/sqrt(W)``. ``rng``: a
+    ``numpy.random.Generator``, an int seed, or None (numpy's global state); it also
+    draws the dropout masks in training mode.
+
+    Features ``(N, D)`` give one memory token, region features ``(N, K, D)`` K tokens.
+    ``forward(features, captions) -> loss`` (inputs ``captions[:, :-1]``, targets
+    ``captions[:, 1:]``, ``<NULL>`` targets masked); ``backward(dloss=1.0) -> dfeatures``
+    (the shape of ``features``). ``scores(features, captions) -> (N, T, V)`` is the course's
+    ``forward``. Decoding state (see :meth:`initial_state`): every layer's cross-attention
+    keys/values of the memory and self-attention keys/values of the decoded positions.
+    Positions are bounded by ``max_length``: a decoding step beyond it raises ``ValueError``.
+    """
+
+    kind = "transformer"    # its name among the model kinds of minitorch_cap.runs (--model transformer)
+
+    def __init__(self, word_to_idx: Mapping[str, int], input_dim: int, wordvec_dim: int, num_heads: int = 4,
+                 num_layers: int = 2, max_length: int = 50, dropout: float = 0.1, activation: str = "relu",
+                 dtype=np.float32, rng=None, *, dim_feedforward: int = 2048):
+        owner = "CaptioningTransformer"
+        input_dim, wordvec_dim, num_heads, num_layers, max_length, dim_feedforward = (
+            int_option(owner, name, value) for name, value in (
+                ("input_dim", input_dim), ("wordvec_dim", wordvec_dim), ("num_heads", num_heads),
+                ("num_layers", num_layers), ("max_length", max_length), ("dim_feedforward", dim_feedforward)))
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"{owner}: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        if wordvec_dim % num_heads:
+            raise ValueError(f"{owner}: wordvec_dim ({wordvec_dim}) must be divisible by num_heads ({num_heads})")
+        super().__init__(word_to_idx, input_dim, dtype)
+        self.wordvec_dim, self.num_heads, self.num_layers = wordvec_dim, num_heads, num_layers
+        self.max_length, self.dropout, self.activation = max_length, float(dropout), activation
+        self.dim_feedforward = dim_feedforward
+        rng = as_generator(rng, owner)
+        V, W = self.vocab_size, wordvec_dim
+        self.visual_projection = Affine(input_dim, W, dtype=dtype, rng=rng)
+        self.embedding = Embedding(V, W, dtype=dtype, rng=rng)
+        self.positional_encoding = PositionalEncoding(W, dropout, max_len=max_length, dtype=dtype, rng=rng)
+        layer = TransformerDecoderLayer(W, num_heads, dim_feedforward, dropout, activation, dtype=dtype, rng=rng)
+        self.transformer = TransformerDecoder(layer, num_layers)
+        self.output = Affine(W, V, dtype=dtype, rng=rng)
+        self.criterion = TemporalSoftmaxLoss(normalize="positions", dtype=dtype)
+        self._init_weights(rng)
+
+    def _init_weights(self, rng) -> None:
+        """The course's ``self.apply(_init_weights)``, then its freshly created output Linear."""
+        normal = (lambda shape: np.random.normal(0.0, 0.02, shape)) if rng is None else \
+            (lambda shape: rng.normal(0.0, 0.02, shape))
+        for module in self.modules():
+            if module is self.output:
+                continue
+            if isinstance(module, Affine):
+                module.W.data[...] = normal(module.W.shape)
+                module.b.data[...] = 0.0
+            elif isinstance(module, Embedding):
+                module.W.data[...] = normal(module.W.shape)
+        bound = 1.0 / math.sqrt(self.wordvec_dim)
+        uniform = np.random.uniform if rng is None else rng.uniform
+        self.output.W.data[...] = uniform(-bound, bound, self.output.W.shape)
+        self.output.b.data[...] = uniform(-bound, bound, self.output.b.shape)
+
+    def config(self) -> dict:
+        """Constructor arguments (without ``word_to_idx``) as plain JSON-able values."""
+        return {"input_dim": self.input_dim, "wordvec_dim": self.wordvec_dim, "num_heads": self.num_heads,
+                "num_layers": self.num_layers, "max_length": self.max_length, "dropout": self.dropout,
+                "activation": self.activation, "dim_feedforward": self.dim_feedforward, "dtype": self.dtype.name}
+
+    def check_features(self, owner: str, features) -> np.ndarray:
+        """features (N, D) or region features (N, K, D) -> an array of the model's dtype.
+
+        Wrong shape or NaN/inf raise ``ValueError``.
+        """
+        if np.ndim(features) == 3:
+            features = float_input(owner, "features", features, self.dtype, N=None, K=None, D=self.input_dim)
+            if features.shape[1] == 0:
+                raise ValueError(f"{owner}: region features need K >= 1 regions, got shape {features.shape}")
+            check_finite(owner, "features", features)
+            return features
+        return super().check_features(owner, features)
+
+    # ------------------------------------------------------------------ shared pieces
+    def _memory(self, features: np.ndarray) -> np.ndarray:
+        """features (N, D) or (N, K, D) -> memory (N, K, W) through ``visual_projection``."""
+        N, D = features.shape[0], self.input_dim
+        K = 1 if features.ndim == 2 else features.shape[1]
+        with naming_child("visual_projection"):
+            return self.visual_projection.forward(features.reshape(N * K, D)).reshape(N, K, self.wordvec_dim)
+
+    def _check_length(self, owner: str, T: int) -> None:
+        if T > self.max_length:
+            raise ValueError(f"{owner}: {T} input positions exceed max_length={self.max_length} "
+                             "(build the model with a larger max_length)")
+
+    def _decode_all(self, features: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """The decoder output h (N, T, W) for input words (N, T) (training caches kept by the children)."""
+        T = words.shape[1]
+        memory = self._memory(features)
+        with naming_child("embedding"):
+            x = self.embedding.forward(words)
+        with naming_child("positional_encoding"):
+            x = self.positional_encoding.forward(x)
+        with naming_child("transformer"):
+            return self.transformer.forward(x, memory, causal_mask(T))
+
+    # ------------------------------------------------------------------ training
+    def forward(self, features, captions) -> float:
+        """features (N, D) or (N, K, D), captions (N, T) int with T >= 2 -> loss (float)."""
+        owner = "CaptioningTransformer.forward"
+        features = self.check_features(owner, features)
+        captions = index_input(owner, "captions", captions, self.vocab_size, N=features.shape[0], T=None)
+        if captions.shape[1] < 2:
+            raise ValueError(f"{owner}: captions need T >= 2 columns (an input word and a target), "
+                             f"got T={captions.shape[1]}")
+        words_in, targets = captions[:, :-1], captions[:, 1:]
+        self._check_length(owner, words_in.shape[1])
+        h = self._decode_all(features, words_in)
+        # Masked positions add nothing to the loss or to any gradient: only the M unmasked
+        # rows reach the output projection and the softmax, as one packed sequence (1, M).
+        N, T, W = h.shape
+        rows = np.flatnonzero(targets != self.null_id)
+        with naming_child("output"):
+            scores = self.output.forward(h.reshape(N * T, W)[rows])[None]      # (1, M, V)
+        with naming_child("criterion"):
+            loss = self.criterion.forward(scores, targets.reshape(-1)[rows][None], batch_shape=(N, T))
+        self._save_for_backward(rows=rows, shape=h.shape, features_shape=features.shape,
+                                padding=words_in == self.null_id)
+        return loss
+
+    def backward(self, dloss=1.0) -> np.ndarray:
+        """Add every parameter's gradient of ``dloss * loss``; return dfeatures (shape of ``features``)."""
+        cache = self._saved()
+        rows, (N, T, W) = cache["rows"], cache["shape"]
+        with naming_child("criterion"):
+            dscores = self.criterion.backward(dloss)[0]                         # (M, V)
+        with naming_child("output"):
+            dh_rows = self.output.backward(dscores)                             # (M, W)
+        dh = np.zeros((N * T, W), dtype=self.dtype)
+        dh[rows] = dh_rows
+        with naming_child("transformer"):
+            dx, dmemory = self.transformer.backward(dh.reshape(N, T, W))
+        with naming_child("positional_encoding"):
+            dx = self.positional_encoding.backward(dx)
+        dx[cache["padding"]] = 0.0                                              # padding_idx: no <NULL> gradient
+        with naming_child("embedding"):
+            self.embedding.backward(dx)
+        with naming_child("visual_projection"):
+            dfeatures = self.visual_projection.backward(dmemory.reshape(-1, W))
+        return dfeatures.reshape(cache["features_shape"])
+
+    def scores(self, features, captions) -> np.ndarray:
+        """The course's ``forward``: scores (N, T, V) for every input word of ``captions (N, T)``.
+
+        Keeps no cache (the training caches are untouched). Dropout applies in training
+        mode, as in the course; call ``eval()`` (or use ``dropout_disabled``) for the
+        deterministic scores.
+        """
+        owner = "CaptioningTransformer.scores"
+        features = self.check_features(owner, features)
+        captions = index_input(owner, "captions", captions, self.vocab_size, N=features.shape[0], T=None)
+        self._check_length(owner, captions.shape[1])
+        with inference_mode():
+            h = self._decode_all(features, captions)
+            N, T, W = h.shape
+            return affine_infer(self.output, h.reshape(N * T, W)).reshape(N, T, self.vocab_size)
+
+    # ------------------------------------------------------------------ decoding primitives
+    def initial_state(self, features) -> tuple[np.ndarray, ...]:
+        """The state before the first word: ``2 * num_layers`` cross-attention arrays (keys, values
+        of the memory per layer, each (N, H, K, Dh)), then ``2 * num_layers`` self-attention
+        arrays (keys, values of the decoded positions per layer, each (N, H, P, Dh), P = 0 here).
+        """
+        features = self.check_features("CaptioningTransformer.initial_state", features)
+        with inference_mode():
+            cache = self.transformer.start(self._memory(features))
+        return _flatten(cache)
+
+    def decode_step(self, words, state: tuple[np.ndarray, ...]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        """Feed one word per row at position P (= the state's decoded length): words (R,) int,
+        state of R rows -> (scores (R, V), the state with position P's keys/values appended).
+
+        No dropout and no cache, whatever the mode; the training caches are left untouched.
+        ``self.transformer.layers[-1].multihead_attn.attn_weights`` then holds the step's
+        cross-attention weights (R, H, 1, K). Raises ``ValueError`` when P >= max_length.
+        """
+        owner = "CaptioningTransformer.decode_step"
+        words = index_input(owner, "words", words, self.vocab_size, R=None)
+        cache = _unflatten(owner, state, self.num_layers)
+        if cache.batch_size != words.shape[0]:
+            raise ValueError(f"{owner}: {words.shape[0]} words for a state of {cache.batch_size} rows")
+        P = cache.length
+        if P >= self.max_length:
+            raise ValueError(f"{owner}: position {P} is beyond max_length={self.max_length} (positions "
+                             f"0..{self.max_length - 1}); decode at most {self.max_length} words or build the "
+                             "model with a larger max_length")
+        with inference_mode():
+            x = self.embedding.W.data[words][:, None]                               # (R, 1, W)
+            x = self.positional_encoding.step(x, P)
+            with naming_child("transformer"):
+                y, cache = self.transformer.step(x, cache)
+            scores = affine_infer(self.output, y[:, 0])                             # (R, V)
+        return scores, _flatten(cache)
+
+    def attention_sample(self, features, max_length: int = 30) -> tuple[np.ndarray, np.ndarray]:
+        """Greedy captions and, per generated word, the last decoder layer's cross-attention
+        over the memory tokens, averaged over heads.
+
+        Returns ``(captions (N, L), weights (N, L, K))``, captions as ``sample`` (after
+        ``<END>``, ``<NULL>``; those positions' weights are zero); ``weights[n, t]`` is the
+        attention of the step that produced word t (rows sum to 1).
+        """
+        L = int_option("attention_sample", "max_length", max_length)
+        state = self.initial_state(features)
+        N, K = state[0].shape[0], state[0].shape[2]
+        captions = np.full((N, L), self.null_id, dtype=np.int64)
+        weights = np.zeros((N, L, K))
+        if self.start_id is None:
+            raise ValueError("attention_sample: the model's vocabulary has no '<START>' token")
+        words = np.full(N, self.start_id, dtype=np.int64)
+        rows = np.arange(N)
+        for t in range(L):
+            if rows.size == 0:
+                break
+            scores, state = self.decode_step(words, state)
+            attn = self.transformer.layers[-1].multihead_attn.attn_weights       # (R, H, 1, K)
+            words = scores.argmax(axis=1)
+            captions[rows, t] = words
+            weights[rows, t] = attn[:, :, 0].mean(axis=1)
+            if self.end_id is not None:
+                going = words != self.end_id
+                rows, words = rows[going], words[going]
+                state = tuple(s[going] for s in state)
+        return captions, weights
+
+    @classmethod
+    def from_course_state_dict(cls, word_to_idx: Mapping[str, int], state_dict: Mapping[str, np.ndarray],
+                               num_heads: int, dtype=np.float64, **options) -> "CaptioningTransformer":
+        """A model holding the weights of the course's PyTorch model (see :func:`load_course_state_dict`).
+
+        ``input_dim``, ``wordvec_dim``, ``num_layers``, ``max_length``, ``dim_feedforward``
+        and the activation are read from the state dict's shapes and names; ``num_heads``
+        cannot be (give the course's value); ``options`` go to the constructor (``dropout``).
+        """
+        state = {k: np.asarray(v) for k, v in state_dict.items()}
+        W, D = state["visual_projection.weight"].shape
+        layers = {int(k.split(".")[2]) for k in state if k.startswith("transformer.layers.")}
+        gelu = any(".cross_attn." in k for k in state)
+        fc1 = "transformer.layers.0." + ("ffn.fc1" if gelu else "linear1") + ".weight"
+        max_length = state["positional_encoding.pe"].reshape(-1, W).shape[0] if "positional_encoding.pe" in state \
+            else options.pop("max_length", 50)
+        model = cls(word_to_idx, D, W, num_heads=num_heads, num_layers=len(layers), max_length=max_length,
+                    activation="gelu" if gelu else "relu", dim_feedforward=state[fc1].shape[0], dtype=dtype,
+                    rng=np.random.default_rng(0), **options)
+        load_course_state_dict(model, state)
+        return model
+
+    def extra_repr(self) -> str:
+        return (f"vocab_size={self.vocab_size}, wordvec_dim={self.wordvec_dim}, num_heads={self.num_heads}, "
+                f"num_layers={self.num_layers}, activation={self.activation!r}, dtype={self.dtype.name}")
+
+
+def _flatten(cache: DecoderCache) -> tuple[np.ndarray, ...]:
+    return tuple(a for kv in cache.memory_kv for a in kv) + tuple(a for kv in cache.self_kv for a in kv)
+
+
+def _unflatten(owner: str, state, num_layers: int) -> DecoderCache:
+    state = tuple(state)
+    if len(state) != 4 * num_layers:
+        raise ValueError(f"{owner}: expected a state of {4 * num_layers} arrays (from initial_state), got {len(state)}")
+    pairs = [(state[2 * i], state[2 * i + 1]) for i in range(2 * num_layers)]
+    return DecoderCache(tuple(pairs[:num_layers]), tuple(pairs[num_layers:]))
+
+
+# ---------------------------------------------------------------------- the course's PyTorch weights
+#: Our name of a decoder-layer child -> its names in the course's PyTorch layer (2021-2024, 2025+).
+_LAYER_NAMES = {
+    "self_attn": ("self_attn", "self_attn"),
+    "multihead_attn": ("multihead_attn", "cross_attn"),
+    "linear1": ("linear1", "ffn.fc1"),
+    "linear2": ("linear2", "ffn.fc2"),
+    "norm1": ("norm1", "norm_self"),
+    "norm2": ("norm2", "norm_cross"),
+    "norm3": ("norm3", "norm_ffn"),
+}
+
+
+def course_state_dict_layout(model: CaptioningTransformer, variant: str) -> dict[str, tuple[str, bool]]:
+    """Our parameter name -> (the course's ``state_dict`` key, transposed?) for ``variant``
+    ``'2021'`` (ReLU layer: ``multihead_attn``, ``linear1/2``, ``norm1..3``) or ``'2025'``
+    (GELU layer: ``cross_attn``, ``ffn.fc1/fc2``, ``norm_self/cross/ffn``).
+
+    Linear ``weight`` (out, in) is our ``W`` (in, out) transposed; LayerNorm ``weight``/``bias``
+    are ``gamma``/``beta``; Embedding ``weight`` is ``W`` as is.
+    """
+    column = {"2021": 0, "2025": 1}[variant]
+    layout = {}
+    for name, param in model.named_parameters():
+        parts = name.split(".")
+        if parts[0] == "transformer":               # transformer.layers.i.<child>[.<sub>].<param>
+            child, rest = parts[3], parts[4:]
+            prefix = ".".join(parts[:3] + [_LAYER_NAMES[child][column]] + rest[:-1])
+        else:
+            prefix = ".".join(parts[:-1])
+        leaf = parts[-1]
+        if leaf in ("gamma", "beta"):
+            layout[name] = (f"{prefix}.{'weight' if leaf == 'gamma' else 'bias'}", False)
+        elif parts[0] == "embedding":
+            layout[name] = (f"{prefix}.weight", False)
+        else:
+            layout[name] = (f"{prefix}.{'weight' if leaf == 'W' else 'bias'}", leaf == "W")
+    return layout
+
+
+def load_course_state_dict(model: CaptioningTransformer, state_dict: Mapping[str, np.ndarray]) -> str:
+    """Copy the weights of the course's PyTorch ``CaptioningTransformer`` into ``model``.
+
+    ``state_dict``: the course model's ``state_dict()`` with every tensor as a numpy array
+    (``{k: v.numpy() for k, v in m.state_dict().items()}``). Both layer layouts are read
+    (see :func:`course_state_dict_layout`); the variant is recognised by its names, and
+    must agree with ``model.activation`` (ReLU for 2021-2024, GELU for 2025+). The
+    ``positional_encoding.pe`` buffer is checked against ours (same table, float tolerance)
+    and not copied. Values are cast to the model's dtype. Returns the variant read.
+    Raises ``ValueError`` for missing, unknown or mis-shaped entries, or a variant the
+    model's activation does not match.
+    """
+    owner = "load_course_state_dict"
+    state = {k: np.asarray(v) for k, v in state_dict.items()}
+    variant = "2025" if any(".cross_attn." in k for k in state) else "2021"
+    wanted = {"2021": "relu", "2025": "gelu"}[variant]
+    if model.activation != wanted:
+        raise ValueError(f"{owner}: the state dict has the course's {variant} layer layout ({wanted.upper()} "
+                         f"feed-forward) but the model was built with activation={model.activation!r}")
+    layout = course_state_dict_layout(model, variant)
+    known = {key for key, _ in layout.values()} | {"positional_encoding.pe"}
+    missing = sorted(key for key, _ in layout.values() if key not in state)
+    unexpected = sorted(k for k in state if k not in known)
+    if missing or unexpected:
+        raise ValueError(f"{owner}: names do not match the course's {variant} layout; missing {missing or 'none'}, "
+                         f"unexpected {unexpected or 'none'}")
+    if "positional_encoding.pe" in state:
+        pe = state["positional_encoding.pe"].reshape(-1, model.wordvec_dim)
+        ours = model.positional_encoding.pe[:pe.shape[0]]
+        if pe.shape[0] != model.max_length or not np.allclose(pe, ours, atol=1e-5):
+            raise ValueError(f"{owner}: positional_encoding.pe {state['positional_encoding.pe'].shape} differs from "
+                             f"the model's sinusoid table (max_length={model.max_length}, W={model.wordvec_dim})")
+    ours = {}
+    for name, (key, transposed) in layout.items():
+        value = state[key].T if transposed else state[key]
+        ours[name] = np.ascontiguousarray(value, dtype=model.dtype)
+    model.load_state_dict(ours)
+    return variant
