@@ -6,7 +6,7 @@
   (:func:`caption_grid_figure` gives the Figure itself).
 * :func:`write_caption_html` — the same as an HTML page of image URLs (COCO has no pixels here).
 
-This module is long (about 380 lines) because text layout is measured, not guessed (wrapped
+This module is long (about 450 lines) because text layout is measured, not guessed (wrapped
 titles and captions, non-overlapping tick labels at every scale); the two figures share
 those helpers.
 

@@ -15,7 +15,7 @@
   draws the files that follow training; :func:`complete_run` brings any killed run's folder
   to the state an uninterrupted run leaves.
 
-This module is long (about 360 lines) because it is the whole ``train`` command as library
+This module is long (about 410 lines) because it is the whole ``train`` command as library
 calls (presets, settings, the resume rule, start, resume, complete, outputs); each function
 is short.
 

@@ -427,7 +427,7 @@ def test_region_features_are_the_flat_features_regrouped():
 
 
 def test_cli_trains_samples_evaluates_and_summarises_a_transformer(tmp_path):
-    from tests.cli.conftest import run_cli
+    from tests.conftest import run_cli
 
     data = ["--region-features", "--max-train", 40, "--max-val", 8]
     out = tmp_path / "run"

@@ -44,7 +44,7 @@ memory (h5py never touches the disk, so a full disk cannot crash the HDF5 librar
 written by ``atomic_write_bytes``; a failed write raises one ``WriteError`` naming the
 folder and leaves the previous file as it was. Non-finite weights are never written.
 
-This module is long (about 360 lines) because the integrity checks (the seal, the bounded
+This module is long (about 440 lines) because the integrity checks (the seal, the bounded
 structure, every failure mapped to ``CheckpointError``) are the format: they belong next to
 the reader they protect.
 
