@@ -14,6 +14,7 @@ import errno
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -129,11 +130,13 @@ def _replace(path, fill: Callable[[Path], None]) -> Path:
     return path
 
 
-def remove_stale_temp_files(folder) -> list[Path]:
+def remove_stale_temp_files(folder, name: str | None = None) -> list[Path]:
     """Delete the ``.NAME.tmp-PID`` files that processes no longer alive left in ``folder``.
 
     A process killed while writing (``kill -9``, power loss) leaves its temporary file; the
-    temporary files of live processes (this one included) are kept. Returns the removed paths.
+    temporary files of live processes (this one included) are kept. With ``name``, only the
+    temporaries of that target are considered, folders included (``import_captions`` stages
+    a whole folder as ``.NAME.tmp-PID``). Returns the removed paths.
     """
     removed = []
     try:
@@ -142,12 +145,13 @@ def remove_stale_temp_files(folder) -> list[Path]:
         return removed
     for entry in entries:
         match = _TMP_PATTERN.match(entry.name)
-        if match is None or not entry.is_file(follow_symlinks=False):
+        if match is None or (name is not None and match["name"] != name):
             continue
-        if _process_alive(int(match["pid"])):
+        folder_too = name is not None and entry.is_dir(follow_symlinks=False)
+        if not (entry.is_file(follow_symlinks=False) or folder_too) or _process_alive(int(match["pid"])):
             continue
         try:
-            os.unlink(entry.path)
+            shutil.rmtree(entry.path) if folder_too else os.unlink(entry.path)
             removed.append(Path(entry.path))
         except OSError:
             pass

@@ -148,3 +148,23 @@ def test_a_caption_without_a_word_is_left_out_and_reported(tmp_path):
     with pytest.raises(ValueError, match="image entry 0: no caption holds a word"):
         import_captions(tmp_path / "e", [{"split": "train", "captions": ["?!"]}, entries[2]], np.ones((2, 4)))
     assert not (tmp_path / "e").exists()
+
+
+def test_a_killed_imports_staging_folder_is_removed_by_the_next_import(tmp_path):
+    """Issue 13: a killed import_captions left its .NAME.tmp-PID folder behind for ever."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from minitorch_cap.data import import_captions
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".d.tmp-{int(dead.stdout)}"
+    stale.mkdir()
+    (stale / "coco2014_vocab.json").write_text("{}")
+    other = tmp_path / f".other.tmp-{int(dead.stdout)}"          # another target's: not ours to remove
+    other.mkdir()
+    entries = [{"split": "train", "captions": ["a cat"]}, {"split": "val", "captions": ["a dog"]}]
+    import_captions(tmp_path / "d", entries, np.ones((2, 3)))
+    assert not stale.exists() and other.exists() and (tmp_path / "d" / "coco2014_vocab.json").is_file()
