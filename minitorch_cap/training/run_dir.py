@@ -62,9 +62,13 @@ class RunFolderError(ValueError):
 
 
 def holds_run(folder) -> bool:
-    """Whether ``folder`` holds a run (a ``checkpoint.h5`` or a ``history.json``)."""
+    """Whether ``folder`` holds a run, or any file a run would replace (a file named as one of ``RUN_FILES``).
+
+    A user's own ``captions.json`` or ``metrics.json`` counts: a new run never replaces it
+    without ``overwrite``.
+    """
     folder = Path(folder)
-    return any((folder / name).is_file() for name in RUN_FILES[:2])
+    return any((folder / name).exists() for name in RUN_FILES)
 
 
 # ---------------------------------------------------------------------------- the lock
@@ -242,14 +246,24 @@ class RunDir:
 
 
 def _other_run(path: Path, resume_from) -> bool:
-    """Whether ``path`` holds a run other than the one of checkpoint ``resume_from``."""
-    same_folder = resume_from is not None and _key(Path(resume_from).parent) == _key(path)
-    return holds_run(path) and not same_folder
+    """Whether ``path`` holds a run other than the one of checkpoint ``resume_from``.
+
+    Resuming from the folder's own ``checkpoint.h5`` continues its run; resuming from another
+    file of it (``best.h5``, an older copy) while a ``checkpoint.h5`` is there would replace
+    that later checkpoint: it counts as another run (a new ``--out``, or ``overwrite``).
+    """
+    same_run = resume_from is not None and (
+        _key(Path(resume_from)) == _key(path / CHECKPOINT_NAME)
+        or (_key(Path(resume_from).parent) == _key(path) and not (path / CHECKPOINT_NAME).exists()))
+    return holds_run(path) and not same_run
 
 
 def _refuse_other_run(path: Path) -> None:
-    raise RunFolderError(f"out_dir {str(path)!r} already holds a run; continue it by resuming from "
-                         f"{path / CHECKPOINT_NAME}, choose another folder, or overwrite it "
+    held = [name for name in RUN_FILES if (path / name).exists()]
+    continue_it = (f"continue it by resuming from {path / CHECKPOINT_NAME}, " if (path / CHECKPOINT_NAME).exists()
+                   else "")
+    raise RunFolderError(f"out_dir {str(path)!r} already holds a run or files a run would replace ({', '.join(held)}); "
+                         f"{continue_it}choose another folder, or overwrite it "
                          "(its files are kept until the new run's first checkpoint)")
 
 

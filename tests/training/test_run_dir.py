@@ -32,8 +32,8 @@ def test_a_folder_holding_another_run_is_refused_unless_overwrite(data, tmp_path
     first = trainer(data, tmp_path / "run")
     first.train()
     before = (tmp_path / "run" / CHECKPOINT_NAME).read_bytes()
-    with pytest.raises(RunFolderError, match=r"out_dir '.*run' already holds a run; continue it by resuming from "
-                                             r".*checkpoint\.h5, choose another folder, or overwrite it"):
+    with pytest.raises(RunFolderError, match=r"out_dir '.*run' already holds a run .*; continue it by resuming "
+                                             r"from .*checkpoint\.h5, choose another folder, or overwrite it"):
         trainer(data, tmp_path / "run", seed=1).train()
     assert (tmp_path / "run" / CHECKPOINT_NAME).read_bytes() == before
     # resuming into the run's own folder is the same run
@@ -231,3 +231,24 @@ def test_overwrite_may_start_from_the_checkpoint_it_replaces(data, tmp_path):
     again.train()
     assert load_checkpoint(tmp_path / "run" / CHECKPOINT_NAME)["trainer"]["config"]["seed"] == 1
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME]
+
+
+def test_files_a_run_would_replace_are_refused_too(data, tmp_path):
+    """A user's own captions.json is never replaced by a run without overwrite (review finding)."""
+    (tmp_path / "captions.json").write_text("my captions")
+    with pytest.raises(RunFolderError, match=r"files a run would replace \(captions\.json\)"):
+        trainer(data, tmp_path).train()
+    assert (tmp_path / "captions.json").read_text() == "my captions"
+
+
+def test_resuming_from_best_h5_into_its_folder_would_replace_a_later_checkpoint(data, tmp_path):
+    """Resuming best.h5 in place threw away the epochs after it (review finding): it is another run now."""
+    run = trainer(data, tmp_path / "run", num_epochs=3)
+    run.train()
+    assert (tmp_path / "run" / "best.h5").is_file()
+    with pytest.raises(RunFolderError, match="already holds a run"):
+        Trainer.resume(tmp_path / "run" / "best.h5", data=data, progress=False).train()
+    branch = Trainer.resume(tmp_path / "run" / "best.h5", data=data, progress=False, num_epochs=4,
+                            out_dir=str(tmp_path / "branch"))
+    branch.train()
+    assert (tmp_path / "branch" / CHECKPOINT_NAME).is_file()
