@@ -351,7 +351,7 @@ def prepare_run(given: Mapping[str, Any], data_options: Mapping[str, Any], *, re
     root = comm is None or comm.Get_rank() == 0
     given, settings, init_checkpoint = dict(given), None, None
     if resume is not None:
-        resume = Path(resume) / "checkpoint.h5" if Path(resume).is_dir() else Path(resume)
+        resume = checkpoint_path(resume)
         checkpoint = load_checkpoint(resume)
         if checkpoint["trainer"] is None:
             raise ValueError(f"{str(resume)!r} holds weights but no training state; start a new run from it instead")
@@ -362,6 +362,7 @@ def prepare_run(given: Mapping[str, Any], data_options: Mapping[str, Any], *, re
         spec = DataSpec.choose(data_options, checkpoint["trainer"]["data"].get("options"))
     else:
         if init is not None:
+            init = checkpoint_path(init)
             init_checkpoint = load_checkpoint(init)     # readable, and its model agrees with the settings given
             check_resume_settings(init_checkpoint, given, init, only=MODEL_SETTINGS, label=label)
             given.update({k: v for k, v in saved_settings(init_checkpoint).items() if k in MODEL_SETTINGS})
@@ -392,16 +393,37 @@ def load_run(path, data_options: Mapping[str, Any] | None = None):
     are given; a model that does not read that data (vocabulary, feature size) raises
     ``ValueError`` saying which options to give.
     """
-    from .data import check_model_data
+    from .data import check_model_data, data_fingerprint, fingerprint_differences
     from .training.checkpoint import _model_from
 
+    path = checkpoint_path(path)
     checkpoint = load_checkpoint(path)
     model = _model_from(checkpoint, path)
-    spec = DataSpec.choose(data_options or {}, ((checkpoint["trainer"] or {}).get("data") or {}).get("options"))
+    recorded = (checkpoint["trainer"] or {}).get("data") or {}
+    given = {k: v for k, v in (data_options or {}).items() if v is not None}
+    spec = DataSpec.choose(given, recorded.get("options"))
     data = spec.load()
+    hint = ("Give the data the run was trained on (--data-dir, --max-train, --max-val, --data-seed, --no-pca, "
+            "--region-features)")
     try:
         check_model_data(model, data, f"the checkpoint and {spec.describe()}")
     except ValueError as exc:
-        raise ValueError(f"{exc}. Give the data the run was trained on (--data-dir, --max-train, --data-seed, "
-                         "--no-pca, --region-features), or no data option to use the data the checkpoint records") from None
+        raise ValueError(f"{exc}. {hint}, or no data option to use the data the checkpoint records") from None
+    if not given and recorded.get("options") is None and recorded.get("fingerprint"):
+        # a run of a script records no data options: guessing the defaults must not score other data silently
+        differences = fingerprint_differences(recorded["fingerprint"], data_fingerprint(data))
+        if differences:
+            raise ValueError(f"{path} records no data options and {spec.describe()} with the default options is "
+                             f"not its data ({'; '.join(differences)}). {hint}")
     return checkpoint, model, data, spec
+
+
+def checkpoint_path(path) -> Path:
+    """``path``, or ``path/checkpoint.h5`` for a run folder; ``FileNotFoundError`` saying how to get one."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.h5"
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist (train one with 'minitorch-cap train "
+                                "--out DIR', which writes DIR/checkpoint.h5)")
+    return path

@@ -277,3 +277,32 @@ def test_ctrl_c_while_loading_the_data_says_nothing_was_saved(tmp_path, monkeypa
     assert code == 130
     assert stderr.strip() == ("minitorch-cap train: interrupted while loading the data, before training; "
                               "nothing was saved")
+
+
+def test_one_data_option_keeps_the_other_recorded_ones(tiny_run, tmp_path):
+    """Review finding: `sample CKPT --data-seed 0` used the default sizes instead of the run's recorded ones."""
+    out, _ = tiny_run
+    code, stdout, stderr = run_cli(["sample", out, "--data-seed", "0", "--out", tmp_path])   # a run folder works too
+    assert code == 0, stderr
+    trained = json.loads((out / "metrics.json").read_text())
+    sampled = json.loads((tmp_path / "sample_metrics.json").read_text())
+    assert sampled["images"] == trained["val_images"] and sampled["accuracy"] == trained["val_accuracy"]
+
+
+def test_a_script_run_without_recorded_data_options_is_not_scored_on_other_data(tmp_path):
+    """A Trainer checkpoint records no data options: the defaults are refused when they are not its data."""
+    import numpy as np
+
+    from minitorch_cap import CaptioningModel, Trainer, load_shapes_data
+    from minitorch_cap.optim import Adam
+
+    data = load_shapes_data(seed=0, num_train=20, num_val=4)
+    model = CaptioningModel(data["word_to_idx"], input_dim=data["train_features"].shape[1], wordvec_dim=4,
+                            hidden_dim=4, rng=np.random.default_rng(0))
+    Trainer(model, data, Adam(model.named_parameters()), batch_size=50, num_epochs=1, verbose=False,
+            progress=False, out_dir=str(tmp_path / "run")).train()
+    code, _, stderr = run_cli(["sample", tmp_path / "run" / "checkpoint.h5", "--out", tmp_path / "s"])
+    assert code == 2 and "records no data options" in stderr and "--max-train" in stderr
+    code, _, stderr = run_cli(["sample", tmp_path / "run" / "checkpoint.h5", "--max-train", "20", "--max-val", "4",
+                               "--out", tmp_path / "s"])
+    assert code == 0, stderr

@@ -170,11 +170,9 @@ def data_options(args) -> dict:
 
 def checkpoint_and_data(args):
     """A command on a checkpoint: its model and its run's data (or the data options given)."""
-    from ..runs import load_run
+    from ..runs import checkpoint_path, load_run
 
-    if not Path(args.checkpoint).is_file():
-        raise UserError(f"checkpoint {args.checkpoint!r} not found (train one with 'minitorch-cap train --out DIR', "
-                        "which writes DIR/checkpoint.h5)")
+    args.checkpoint = str(checkpoint_path(args.checkpoint))      # a run folder names its checkpoint.h5
     return load_run(args.checkpoint, data_options(args))
 
 

@@ -48,7 +48,8 @@ def run(args) -> int:
     from ..training import load_model
 
     if args.checkpoint is not None:
-        model, source = load_model(args.checkpoint), f"checkpoint {args.checkpoint}"
+        from ..runs import checkpoint_path
+        model, source = load_model(checkpoint_path(args.checkpoint)), f"checkpoint {args.checkpoint}"
     else:
         from ..data.spec import DataSpec
         spec = DataSpec.choose(data_options(args))

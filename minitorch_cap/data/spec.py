@@ -79,10 +79,13 @@ class DataSpec:
 
     @classmethod
     def choose(cls, given: Mapping[str, Any], recorded: Mapping[str, Any] | None = None) -> "DataSpec":
-        """The options ``given`` (``None`` values ignored); when none is given, the ``recorded``
-        ones (a checkpoint's run), else the defaults (the built-in data set)."""
+        """The options ``given`` (``None`` values ignored) on top of the ``recorded`` ones (a
+        checkpoint's run) -- unless ``given`` names another data folder, whose options then start
+        from the defaults -- else on top of the defaults (the built-in data set)."""
         given = {k: v for k, v in given.items() if v is not None}
-        return cls.from_dict(recorded) if recorded is not None and not given else cls(**given)
+        if recorded is None or ("data_dir" in given and given["data_dir"] != recorded.get("data_dir")):
+            return cls(**given)
+        return cls.from_dict({**recorded, **given})
 
     def argv(self) -> list[str]:
         """These options as command-line arguments (``--data-dir DIR --max-train N ...``)."""

@@ -43,7 +43,7 @@ def test_percent_scale(checkpoint, tmp_path, capsys):
 def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "missing.h5")]) == 2
     err = capsys.readouterr().err
-    assert "not found" in err and "Traceback" not in err
+    assert "missing.h5' does not exist" in err and "Traceback" not in err
     with pytest.raises(SystemExit) as exc:
         main(["evaluate", "x.h5", "--beam-size", "0"])
     assert exc.value.code == 2

@@ -47,7 +47,7 @@ def test_sample_on_coco_files_writes_html(small_coco_dir, tmp_path):
 def test_missing_checkpoint_returns_2_with_a_message(tmp_path):
     code, _, stderr = run_cli(["sample", tmp_path / "nope.h5"])
     assert code == 2
-    assert "nope.h5" in stderr and "not found" in stderr and "Traceback" not in stderr
+    assert "nope.h5' does not exist (train one with" in stderr and "Traceback" not in stderr
 
 
 def test_damaged_checkpoint_returns_2_with_a_message(tmp_path):
