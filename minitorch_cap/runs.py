@@ -228,6 +228,10 @@ def resume_run(path, data: dict, *, given: Mapping[str, Any] | None = None, chec
     given = dict(given or {})
     check_resume_settings(checkpoint, given, path)
     if given.get("epochs") is not None:
+        done = int(checkpoint["trainer"]["epoch"])
+        if given["epochs"] < done:
+            raise ValueError(f"epochs {given['epochs']} is fewer than the {done} the run in {path} has done; give "
+                             f"at least {done} (the total), or none to keep the run's own number")
         options["num_epochs"] = given["epochs"]
     options = {"metrics": epoch_metrics(data), **options}
     return Trainer.resume(path, data=data, checkpoint=checkpoint, **options)

@@ -25,8 +25,9 @@ Train and use image captioners built with minitorch_cap.
   minitorch-cap summary CKPT          the parameter table of a checkpoint
 
 Run 'minitorch-cap COMMAND --help' for the options of each command ('python -m
-minitorch_cap' is the same command). Exit codes: 0 done, 1 training diverged, 2 a usage
-error (one line on stderr), 130 interrupted (Ctrl-C or SIGTERM).
+minitorch_cap' is the same command). Exit codes: 0 done, 1 training stopped (it
+diverged, or a write failed: the disk is full or read-only), 2 a usage error (one line on
+stderr), 130 interrupted (Ctrl-C or SIGTERM).
 """
 
 
@@ -49,10 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    if unknown:         # said with the subcommand's usage, not the top level's
+        args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at exit

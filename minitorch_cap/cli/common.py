@@ -1,6 +1,7 @@
 """What the commands share: option types, the data options, errors and exit codes.
 
-Exit codes: 0 success; 1 training diverged or output piped into a closed reader;
+Exit codes: 0 success; 1 training stopped (diverged, a write failed, an MPI rank failed) or
+output piped into a closed reader;
 2 a usage error (a bad option, a missing or unusable file or folder: one line on stderr,
 never a traceback); 130 interrupted (Ctrl-C or SIGTERM; the message says what was saved).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import os
 import shlex
 import sys
 import warnings
@@ -40,6 +42,7 @@ def add_command(subparsers, name: str, *, help: str, description: str, epilog: s
     default (or the data options given), and a ``--split`` of it."""
     parser = subparsers.add_parser(name, help=help, description=description, epilog=epilog,
                                    formatter_class=HelpFormatter)
+    parser.set_defaults(parser=parser)
     if on_checkpoint:
         parser.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint written by 'minitorch-cap train'")
         add_data_options(parser, recorded=True)
@@ -94,7 +97,11 @@ def blas_threads(n: int):
     processes; without load one thread is about as fast.
     """
     from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=int(n), user_api="blas"):
+    cores = os.cpu_count() or 1
+    if int(n) > cores:
+        print(f"minitorch-cap: note: --threads {n} is more than this machine's {cores} cores; using {cores}",
+              file=sys.stderr)
+    with threadpool_limits(limits=min(int(n), cores), user_api="blas"):
         yield
 
 
@@ -130,6 +137,7 @@ positive_int = _typed(int, lambda v: v >= 1, "an integer >= 1")
 non_negative_int = _typed(int, lambda v: v >= 0, "an integer >= 0")
 positive_float = _typed(float, lambda v: 0 < v < float("inf"), "a finite number > 0")
 non_negative_float = _typed(float, lambda v: 0 <= v < float("inf"), "a finite number >= 0")
+folder = _typed(str, lambda v: v.strip() != "", "a folder name")
 unit_float = _typed(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
 
 

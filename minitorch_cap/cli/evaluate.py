@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import (UserError, add_command, add_threads_option, checkpoint_and_data, non_negative_float, output_folder,
+from .common import (folder, UserError, add_command, add_threads_option, checkpoint_and_data, non_negative_float, output_folder,
                      positive_int, user_errors)
 
 DESCRIPTION = """\
@@ -47,7 +47,7 @@ def register(subparsers) -> None:
                    help="CIDEr-D document frequencies from the scored references (as coco-caption) or from the "
                         "training references (use it for small evaluations)")
     p.add_argument("--percent", action="store_true", help="print and save the metrics x100, as papers do")
-    p.add_argument("--out", metavar="DIR", default=None, help="output folder")
+    p.add_argument("--out", metavar="DIR", type=folder, default=None, help="output folder")
     add_threads_option(p)
     p.set_defaults(func=run)
 

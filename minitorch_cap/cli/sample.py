@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import add_command, add_threads_option, checkpoint_and_data, output_folder, positive_int, user_errors
+from .common import folder, add_command, add_threads_option, checkpoint_and_data, output_folder, positive_int, user_errors
 
 DESCRIPTION = """\
 Caption images with a trained checkpoint (greedy decoding) and write the same pictures
@@ -30,7 +30,7 @@ examples:
 def register(subparsers) -> None:
     p = add_command(subparsers, "sample", help="caption validation images with a checkpoint",
                     description=DESCRIPTION, epilog=EPILOG, on_checkpoint=True)
-    p.add_argument("--out", metavar="DIR", default=None, help="output folder")
+    p.add_argument("--out", metavar="DIR", type=folder, default=None, help="output folder")
     p.add_argument("--num-images", metavar="N", type=positive_int, default=16,
                    help="images drawn in captions.png (built-in data) or listed in captions.html (COCO)")
     p.add_argument("--max-length", metavar="T", type=positive_int, default=None,

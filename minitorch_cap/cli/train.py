@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ..runs import MODEL_BUILDERS, PRESETS
-from .common import (UserError, add_command, add_data_options, add_threads_option, command_line, data_options,
+from .common import (UserError, add_command, folder, add_data_options, add_threads_option, command_line, data_options,
                      non_negative_int, plural, positive_float, positive_int, unit_float, user_errors)
 
 DESCRIPTION = """\
@@ -31,7 +31,8 @@ until the new run's first checkpoint); one run at a time may write a folder.
 --resume CKPT continues a run (in its folder, on the data it records) up to --epochs in
 all, and completes a run killed at any point (history.json, best.h5, pictures, metrics).
 Ctrl-C and SIGTERM stop at once and print the command that continues.
-Exit codes: 0 done, 1 training diverged, 2 a usage error, 130 interrupted.
+Exit codes: 0 done, 1 training stopped (diverged, or the disk is full or read-only: the
+message says what completes the run), 2 a usage error, 130 interrupted.
 """
 
 EPILOG = """\
@@ -101,7 +102,7 @@ def register(subparsers) -> None:
                      help="seed of the initial weights and the minibatch order (default: 0)")
     add_data_options(p)
     run = p.add_argument_group("output and run")
-    run.add_argument("--out", metavar="DIR", default=None,
+    run.add_argument("--out", metavar="DIR", type=folder, default=None,
                      help="output folder (default: see above; with --resume: the checkpoint's folder)")
     run.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     run.add_argument("--resume", metavar="CKPT", default=None,
@@ -128,7 +129,7 @@ def option(name: str) -> str:
 def run_command(args) -> int:
     from .. import runs
     from ..distributed import RankFailed, only_root_prints, world
-    from ..training import TrainingDiverged, progress
+    from ..training import TrainingDiverged, WriteError, progress
 
     if args.resume and args.init:
         raise UserError("--resume and --init exclude each other (resume continues a run; init only copies weights)")
@@ -166,6 +167,11 @@ def run_command(args) -> int:
                                        num_images=args.num_images, started=started)
     except (TrainingDiverged, RankFailed) as exc:
         print(f"minitorch-cap train: {exc}".replace("the clip_grad_norm option", "--clip-grad-norm"), file=sys.stderr)
+        return 1
+    except WriteError as exc:       # a full or failing disk: the run stops, what it saved is intact
+        again = (f"; once it is fixed, `{command_line(['minitorch-cap', 'train', '--resume', trainer.last_checkpoint])}` "
+                 "completes the run" if trainer.last_checkpoint else "")
+        print(f"minitorch-cap train: {exc}{again}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         raise KeyboardInterrupt(_what_was_saved(trainer)) from None

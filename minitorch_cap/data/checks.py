@@ -54,6 +54,8 @@ def check_model_data(model, data, owner: str) -> None:
     give meaningless losses, captions and scores without any error; this makes it one.
     Data without ``word_to_idx`` (or a model without one) is checked for the feature size only.
     """
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{owner}: data must be a dict like load_coco_data's, got {type(data).__name__}")
     input_dim = getattr(model, "input_dim", None)
     for split in ("train", "val"):
         features = data.get(f"{split}_features")

@@ -148,6 +148,9 @@ def check_caption(caption: str, attributes: Mapping) -> bool:
     """
     if not isinstance(caption, str):
         raise TypeError(f"check_caption: expected a caption string, got {type(caption).__name__}")
+    if not isinstance(attributes, Mapping) or not {"objects", "relation"} <= set(attributes):
+        raise ValueError("check_caption: attributes must be an image's entry of data['val_attributes'] "
+                         f"(a dict with 'objects' and 'relation'), got {attributes!r}")
     parsed = parse_caption(caption)
     if parsed is None or parsed["relation"] != attributes["relation"]:
         return False

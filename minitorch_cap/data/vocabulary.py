@@ -58,6 +58,7 @@ class Vocabulary:
         decreasing count, ties alphabetically; ``max_size`` caps the total size
         (special tokens included).
         """
+        captions = caption_texts("Vocabulary.build", captions)
         min_count = int_option("Vocabulary.build", "min_count", min_count)
         if max_size is not None:
             max_size = int_option("Vocabulary.build", "max_size", max_size, low=len(SPECIAL_TOKENS))
@@ -127,6 +128,7 @@ class Vocabulary:
         ``unk_rate`` is the fraction of word tokens (kept after truncation) that are unknown;
         ``empty`` counts captions with no word at all (only punctuation or symbols: ``"!!!"``).
         """
+        texts = caption_texts("Vocabulary.report", texts)
         captions = tokens = unk = truncated = empty = 0
         keep = int(max_length) - 2
         for text in texts:
@@ -161,3 +163,12 @@ class Vocabulary:
         if "word_to_idx" in payload and {w: int(i) for w, i in payload["word_to_idx"].items()} != vocab.word_to_idx:
             raise ValueError(f"Vocabulary.load: in {os.fspath(path)!r}, 'word_to_idx' and 'idx_to_word' disagree")
         return vocab
+
+
+def caption_texts(owner: str, captions) -> list:
+    """``captions`` as a list of caption strings; a bare string (which would be read letter by
+    letter) or a non-iterable raises ``TypeError``."""
+    if isinstance(captions, (str, bytes)) or not hasattr(captions, "__iter__"):
+        raise TypeError(f"{owner}: expected a list of caption strings, got {type(captions).__name__} "
+                        f"{str(captions)[:40]!r}")
+    return list(captions)

@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import matplotlib.image as mpimg
 import pytest
@@ -144,3 +145,32 @@ def test_resume_with_a_checkpoint_of_other_data_is_refused(tiny_run, small_coco_
                                "--out", tmp_path])
     assert code == 2
     assert re.search(r"the model expects \d+-d image features but train_features are 12-d", stderr), stderr
+
+
+def test_a_full_disk_stops_the_run_with_exit_1_and_the_command_that_completes_it(tmp_path, monkeypatch):
+    """Review finding: a full disk was reported as a usage error (2) with no way forward."""
+    import errno
+
+    from minitorch_cap.training import files
+
+    real, writes = files.atomic_write_bytes, []
+
+    def full_after_two(path, data):
+        writes.append(path)
+        if len(writes) > 2:
+            raise files._write_error(Path(path), OSError(errno.ENOSPC, "No space left on device"))
+        return real(path, data)
+
+    monkeypatch.setattr(files, "atomic_write_bytes", full_after_two)
+    code, _, stderr = run_cli(["train", *TINY, "--out", tmp_path / "run"])
+    assert code == 1 and "no space left on the device" in stderr
+    assert "`minitorch-cap train --resume " in stderr and "completes the run" in stderr
+    monkeypatch.undo()
+    code, _, stderr = run_cli(["train", "--resume", tmp_path / "run"])        # the folder names its checkpoint
+    assert code == 0, stderr
+
+
+def test_resume_with_fewer_epochs_than_done_is_refused(tiny_run):
+    out, _ = tiny_run
+    code, _, stderr = run_cli(["train", "--resume", out / "checkpoint.h5", "--epochs", "1"])
+    assert code == 2 and "epochs 1 is fewer than the 2 the run" in stderr

@@ -90,3 +90,8 @@ def test_accuracy_and_bad_input():
         caption_accuracy(["a", "b"], [attrs])
     with pytest.raises(TypeError):
         check_caption(["a", "red", "circle"], attrs)
+
+
+def test_check_caption_names_bad_attributes():
+    with pytest.raises(ValueError, match="attributes must be an image's entry"):
+        check_caption("a red circle", {})

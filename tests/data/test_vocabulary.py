@@ -86,3 +86,11 @@ def test_bad_vocabularies(tmp_path):
     (tmp_path / "list.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="idx_to_word"):
         Vocabulary.load(tmp_path / "list.json")
+
+
+def test_a_bare_string_is_not_read_letter_by_letter():
+    """Review finding: Vocabulary.build("a cat on a mat") made the words a, t, c, m, n, o."""
+    with pytest.raises(TypeError, match="expected a list of caption strings, got str"):
+        Vocabulary.build("a cat on a mat")
+    with pytest.raises(TypeError, match="Vocabulary.report: expected a list"):
+        Vocabulary.build(["a cat"]).report("a cat")

@@ -338,3 +338,9 @@ def test_an_optimizer_of_another_model_is_refused(data):
         with pytest.raises(ValueError, match="Trainer: the Adam updates 8 of 8 parameters that are not this "
                                              "CaptioningModel's"):
             Trainer(model, data, opt)
+
+
+def test_data_that_is_not_a_dict_is_named(data):
+    model, opt, _ = make_setup(data)
+    with pytest.raises(TypeError, match="Trainer: data must be a dict like load_coco_data's, got list"):
+        Trainer(model, [1, 2], opt, **QUIET)
