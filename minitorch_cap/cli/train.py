@@ -175,6 +175,9 @@ def run_command(args) -> int:
         return 1
     except KeyboardInterrupt:
         raise KeyboardInterrupt(_what_was_saved(trainer)) from None
+    if trainer.config.keep_best and trainer.best_epoch and not (out / "best.h5").exists():
+        say(f"note: best.h5 (epoch {trainer.best_epoch}) is missing and cannot be rebuilt: checkpoint.h5 holds "
+            f"epoch {trainer.epoch}")
     _print_result(metrics, out, started, say)
     return 0
 

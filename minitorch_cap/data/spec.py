@@ -161,6 +161,9 @@ def check_coco_folder(data_dir, pca_features: bool = True) -> None:
     data_dir = Path(data_dir)
     needed = [CAPTIONS_FILE, VOCAB_FILE, *(feature_file(s, pca_features) for s in ("train", "val")),
               *URL_FILES.values()]
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataError(f"data folder {str(data_dir)!r} is a file, not a folder; give the folder that holds the "
+                        "CS231n COCO files")
     if not data_dir.is_dir():
         raise DataError(f"data folder {str(data_dir)!r} does not exist; it should hold the CS231n COCO files. "
                         + HOW_TO_GET)
