@@ -184,9 +184,15 @@ def checkpoint_and_data(args):
     return load_run(args.checkpoint, data_options(args))
 
 
-def output_folder(path) -> Path:
-    """Create the output folder (with parents) before any long work; a :class:`UserError` if it cannot be."""
+def output_folder(path, writes: tuple[str, ...] = (), overwrite: bool = True) -> Path:
+    """Create the output folder (with parents) before any long work; a :class:`UserError` if it cannot be,
+    or if it holds one of the files the command ``writes`` and ``overwrite`` is false (a user's own
+    ``captions.json`` is never replaced silently)."""
     out = Path(path)
+    held = [name for name in writes if (out / name).exists()]
+    if held and not overwrite:
+        raise UserError(f"--out {str(out)!r} already holds {', '.join(held)}, which this command writes; choose "
+                        "another folder, or pass --overwrite to replace them")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {str(out)!r} exists and is not a folder; give a folder (it is created if needed)")
     try:

@@ -48,6 +48,7 @@ def register(subparsers) -> None:
                         "training references (use it for small evaluations)")
     p.add_argument("--percent", action="store_true", help="print and save the metrics x100, as papers do")
     p.add_argument("--out", metavar="DIR", type=folder, default=None, help="output folder")
+    p.add_argument("--overwrite", action="store_true", help="replace the files of an earlier evaluation in --out")
     add_threads_option(p)
     p.set_defaults(func=run)
 
@@ -60,7 +61,8 @@ def run(args) -> int:
     _, model, data, spec = checkpoint_and_data(args)
     if args.block_unk and model.unk_id is None:
         raise UserError("--block-unk: the model's vocabulary has no <UNK> token")
-    out = output_folder(args.out or Path(args.checkpoint).parent / "evaluate")
+    out = output_folder(args.out or Path(args.checkpoint).parent / "evaluate", ("results.json", "scores.json"),
+                        overwrite=args.overwrite or args.out is None)      # its default folder is its own
     model.eval()
     result = evaluate(model, data, args.split, beam_size=args.beam_size, max_length=args.max_length,
                       alpha=args.alpha, block_unk=args.block_unk, max_images=args.max_images,

@@ -27,10 +27,14 @@ examples:
 """
 
 
+WRITES = ("captions.png", "captions.html", "captions.json", "sample_metrics.json")
+
+
 def register(subparsers) -> None:
     p = add_command(subparsers, "sample", help="caption validation images with a checkpoint",
                     description=DESCRIPTION, epilog=EPILOG, on_checkpoint=True)
     p.add_argument("--out", metavar="DIR", type=folder, default=None, help="output folder")
+    p.add_argument("--overwrite", action="store_true", help="replace the files of an earlier sample in --out")
     p.add_argument("--num-images", metavar="N", type=positive_int, default=16,
                    help="images drawn in captions.png (built-in data) or listed in captions.html (COCO)")
     p.add_argument("--max-length", metavar="T", type=positive_int, default=None,
@@ -48,7 +52,8 @@ def run(args) -> int:
     from ..training.files import write_json
 
     _, model, data, _ = checkpoint_and_data(args)
-    out = output_folder(args.out or Path(args.checkpoint).parent / "sample")
+    out = output_folder(args.out or Path(args.checkpoint).parent / "sample", WRITES,
+                        overwrite=args.overwrite or args.out is None)      # its default folder is its own
     model.eval()
     report = caption_report(model, data, args.split, max_length=args.max_length, with_references=True,
                             max_images=None if is_builtin(data, args.split) else args.num_images)

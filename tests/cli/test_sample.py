@@ -82,3 +82,19 @@ def test_train_sample_and_evaluate_report_one_held_out_accuracy(tiny_run, tmp_pa
     evaluated = json.loads((tmp_path / "e" / "scores.json").read_text())["diagnostics"]["caption_accuracy"]
     assert trained == sampled == evaluated
     assert f"held-out accuracy: {100 * trained:.1f}%" in stdout and f"val accuracy: {100 * trained:.1f}%" in sample_out
+
+
+def test_a_users_own_files_in_out_are_not_replaced_without_overwrite(tiny_run, tmp_path):
+    """Review finding: `sample ... --out .` silently replaced a captions.json of the user's."""
+    out, _ = tiny_run
+    (tmp_path / "captions.json").write_text("mine")
+    code, _, stderr = run_cli(["sample", out, "--out", tmp_path])
+    assert code == 2 and "already holds captions.json" in stderr and "--overwrite" in stderr
+    assert (tmp_path / "captions.json").read_text() == "mine"
+    code, _, stderr = run_cli(["sample", out, "--out", tmp_path, "--overwrite"])
+    assert code == 0, stderr
+    code, _, stderr = run_cli(["sample", out])          # its default folder is its own: again and again
+    assert code == 0, stderr
+    (tmp_path / "scores.json").write_text("mine")
+    code, _, stderr = run_cli(["evaluate", out, "--out", tmp_path])
+    assert code == 2 and "already holds scores.json" in stderr
