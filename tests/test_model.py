@@ -5,6 +5,7 @@ import pytest
 
 from minitorch_cap import CaptioningModel
 from minitorch_cap.nn.functional import log_softmax
+from tests.course_values import MODEL_LOSS
 
 WORDS = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "red", "square", "circle"]
 W2I = {w: i for i, w in enumerate(WORDS)}
@@ -252,12 +253,14 @@ def _course_model(cell_type, features_range):
 
 
 def test_captioning_rnn_loss():
-    model, features, captions = _course_model("rnn", (-1.5, 0.3))
+    feature_range, expected = MODEL_LOSS["rnn"]
+    model, features, captions = _course_model("rnn", feature_range)
     loss, _ = model.loss(features, captions)
-    assert abs(loss - 9.83235591003) < 1e-10
+    assert abs(loss - expected) < 1e-10
 
 
 def test_captioning_lstm_loss():
-    model, features, captions = _course_model("lstm", (-0.5, 1.7))  # the LSTM notebook's features
+    feature_range, expected = MODEL_LOSS["lstm"]          # the LSTM notebook's features
+    model, features, captions = _course_model("lstm", feature_range)
     loss, _ = model.loss(features, captions)
-    assert abs(loss - 9.82445935443) < 1e-10
+    assert abs(loss - expected) < 1e-10

@@ -11,6 +11,8 @@ import re
 import matplotlib
 import numpy as np
 
+from tests.course_values import MODEL_LOSS as COURSE_LOSSES
+
 matplotlib.use("Agg")
 
 SETUP = '''
@@ -276,7 +278,7 @@ def test_the_notebook_runs_with_only_its_imports_changed(course_coco, capsys):
         assert abs(values[0] - 2.3) < 0.01 and abs(values[1] - 23) < 0.1 and 2.2 <= values[2] <= 2.4
         assert printed(out, "dx error: ")[0] < 1e-7
 
-        for cell, (lo, hi), expected in (("rnn", (-1.5, 0.3), 9.83235591003), ("lstm", (-0.5, 1.7), 9.82445935443)):
+        for cell, ((lo, hi), expected) in COURSE_LOSSES.items():
             out = run(fill(MODEL_LOSS, cell=cell, lo=lo, hi=hi, expected=expected))
             assert printed(out, "difference: ")[0] < 1e-10             # "difference of less than 1e-10"
 

@@ -12,6 +12,7 @@ from minitorch_cap.cs231n.rnn_layers import (lstm_backward, lstm_forward, lstm_s
                                              rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward, sigmoid,
                                              temporal_affine_backward, temporal_affine_forward, temporal_softmax_loss,
                                              word_embedding_backward, word_embedding_forward)
+from tests.course_values import LSTM_FORWARD_H, LSTM_STEP_NEXT_C, LSTM_STEP_NEXT_H, RNN_FORWARD_H, RNN_STEP_NEXT_H
 
 
 def test_rnn_step_forward():
@@ -22,10 +23,7 @@ def test_rnn_step_forward():
     Wh = np.linspace(-0.3, 0.7, num=H * H).reshape(H, H)
     b = np.linspace(-0.2, 0.4, num=H)
     next_h, _ = rnn_step_forward(x, prev_h, Wx, Wh, b)
-    expected_next_h = np.asarray([
-        [-0.58172089, -0.50182032, -0.41232771, -0.31410098],
-        [0.66854692, 0.79562378, 0.87755553, 0.92795967],
-        [0.97934501, 0.99144213, 0.99646691, 0.99854353]])
+    expected_next_h = RNN_STEP_NEXT_H
     assert next_h.dtype == np.float64
     assert rel_error(expected_next_h, next_h) < 1e-8
 
@@ -68,13 +66,7 @@ def test_rnn_forward():
     Wh = np.linspace(-0.4, 0.1, num=H * H).reshape(H, H)
     b = np.linspace(-0.7, 0.1, num=H)
     h, _ = rnn_forward(x, h0, Wx, Wh, b)
-    expected_h = np.asarray([
-        [[-0.42070749, -0.27279261, -0.11074945, 0.05740409, 0.22236251],
-         [-0.39525808, -0.22554661, -0.0409454, 0.14649412, 0.32397316],
-         [-0.42305111, -0.24223728, -0.04287027, 0.15997045, 0.35014525]],
-        [[-0.55857474, -0.39065825, -0.19198182, 0.02378408, 0.23735671],
-         [-0.27150199, -0.07088804, 0.13562939, 0.33099728, 0.50158768],
-         [-0.51014825, -0.30524429, -0.06755202, 0.17806392, 0.40333043]]])
+    expected_h = RNN_FORWARD_H
     assert rel_error(expected_h, h) < 1e-7
 
 
@@ -176,14 +168,8 @@ def test_lstm_step_forward():
     Wh = np.linspace(-0.7, 2.2, num=4 * H * H).reshape(H, 4 * H)
     b = np.linspace(0.3, 0.7, num=4 * H)
     next_h, next_c, cache = lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
-    expected_next_h = np.asarray([
-        [0.24635157, 0.28610883, 0.32240467, 0.35525807, 0.38474904],
-        [0.49223563, 0.55611431, 0.61507696, 0.66844003, 0.7159181],
-        [0.56735664, 0.66310127, 0.74419266, 0.80889665, 0.858299]])
-    expected_next_c = np.asarray([
-        [0.32986176, 0.39145139, 0.451556, 0.51014116, 0.56717407],
-        [0.66382255, 0.76674007, 0.87195994, 0.97902709, 1.08751345],
-        [0.74192008, 0.90592151, 1.07717006, 1.25120233, 1.42395676]])
+    expected_next_h = LSTM_STEP_NEXT_H
+    expected_next_c = LSTM_STEP_NEXT_C
     assert rel_error(expected_next_h, next_h) < 1e-8
     assert rel_error(expected_next_c, next_c) < 1e-8
 
@@ -228,13 +214,7 @@ def test_lstm_forward():
     Wh = np.linspace(-0.3, 0.6, num=4 * H * H).reshape(H, 4 * H)
     b = np.linspace(0.2, 0.7, num=4 * H)
     h, cache = lstm_forward(x, h0, Wx, Wh, b)
-    expected_h = np.asarray([
-        [[0.01764008, 0.01823233, 0.01882671, 0.0194232],
-         [0.11287491, 0.12146228, 0.13018446, 0.13902939],
-         [0.31358768, 0.33338627, 0.35304453, 0.37250975]],
-        [[0.45767879, 0.4761092, 0.4936887, 0.51041945],
-         [0.6704845, 0.69350089, 0.71486014, 0.7346449],
-         [0.81733511, 0.83677871, 0.85403753, 0.86935314]]])
+    expected_h = LSTM_FORWARD_H
     assert rel_error(expected_h, h) < 1e-7
 
 

@@ -5,6 +5,7 @@ from minitorch_cap.gradcheck import rel_error
 from minitorch_cap.nn import LSTM
 
 from tests.conftest import course_linspace as linspace, set_params
+from tests.course_values import LSTM_FORWARD_H, LSTM_STEP_NEXT_C, LSTM_STEP_NEXT_H
 
 
 def make(seed=0):
@@ -97,14 +98,8 @@ def test_lstm_step_forward():
     lstm = LSTM(D, H, dtype=np.float64)
     set_params(lstm, Wx=linspace(-2.1, 1.3, D, 4 * H), Wh=linspace(-0.7, 2.2, H, 4 * H), b=linspace(0.3, 0.7, 4 * H))
     next_h, next_c = lstm.step(linspace(-0.4, 1.2, N, D), linspace(-0.3, 0.7, N, H), linspace(-0.4, 0.9, N, H))
-    expected_h = np.asarray([
-        [0.24635157, 0.28610883, 0.32240467, 0.35525807, 0.38474904],
-        [0.49223563, 0.55611431, 0.61507696, 0.66844003, 0.7159181],
-        [0.56735664, 0.66310127, 0.74419266, 0.80889665, 0.858299]])
-    expected_c = np.asarray([
-        [0.32986176, 0.39145139, 0.451556, 0.51014116, 0.56717407],
-        [0.66382255, 0.76674007, 0.87195994, 0.97902709, 1.08751345],
-        [0.74192008, 0.90592151, 1.07717006, 1.25120233, 1.42395676]])
+    expected_h = LSTM_STEP_NEXT_H
+    expected_c = LSTM_STEP_NEXT_C
     assert rel_error(next_h, expected_h) < 1e-7
     assert rel_error(next_c, expected_c) < 1e-7
 
@@ -114,11 +109,5 @@ def test_lstm_forward():
     lstm = LSTM(D, H, dtype=np.float64)
     set_params(lstm, Wx=linspace(-0.2, 0.9, D, 4 * H), Wh=linspace(-0.3, 0.6, H, 4 * H), b=linspace(0.2, 0.7, 4 * H))
     h = lstm.forward(linspace(-0.4, 0.6, N, T, D), linspace(-0.4, 0.8, N, H))
-    expected = np.asarray([
-        [[0.01764008, 0.01823233, 0.01882671, 0.0194232],
-         [0.11287491, 0.12146228, 0.13018446, 0.13902939],
-         [0.31358768, 0.33338627, 0.35304453, 0.37250975]],
-        [[0.45767879, 0.4761092, 0.4936887, 0.51041945],
-         [0.6704845, 0.69350089, 0.71486014, 0.7346449],
-         [0.81733511, 0.83677871, 0.85403753, 0.86935314]]])
+    expected = LSTM_FORWARD_H
     assert rel_error(h, expected) < 1e-7

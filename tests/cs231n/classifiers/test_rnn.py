@@ -7,11 +7,12 @@ from minitorch_cap import CaptioningModel
 from minitorch_cap.cs231n.classifiers.rnn import COURSE_NAMES, CaptioningRNN
 from minitorch_cap.cs231n.gradient_check import eval_numerical_gradient, rel_error
 from minitorch_cap.gradcheck import fourth_order_gradient
+from tests.course_values import MODEL_LOSS
 
 
 @pytest.mark.parametrize("cell_type, features_range, expected_loss", [
-    ("rnn", (-1.5, 0.3), 9.83235591003),
-    ("lstm", (-0.5, 1.7), 9.82445935443),
+    ("rnn", *MODEL_LOSS["rnn"]),
+    ("lstm", *MODEL_LOSS["lstm"]),
 ])
 def test_loss_matches_the_notebooks(cell_type, features_range, expected_loss):
     N, D, W, H = 10, 20, 30, 40
