@@ -50,15 +50,25 @@ def make_problem(cell_type: str, N: int, seed: int = 0):
     from minitorch_cap.model import CaptioningModel
 
     rng = np.random.default_rng(seed)
-    words = ["<NULL>", "<START>", "<END>", "<UNK>"] + [f"w{i}" for i in range(4, V)]
-    model = CaptioningModel({w: i for i, w in enumerate(words)}, D, W, H, cell_type, np.float32, rng=rng)
+    model = CaptioningModel(coco_vocabulary(), D, W, H, cell_type, np.float32, rng=rng)
     features = rng.standard_normal((N, D)).astype(np.float32)
+    return model, features, coco_like_captions(rng, N, model, first_word=3)
+
+
+def coco_vocabulary() -> dict[str, int]:
+    """V words: the special tokens, then ``w4`` ... (ids as CS231n's)."""
+    words = ["<NULL>", "<START>", "<END>", "<UNK>"] + [f"w{i}" for i in range(4, V)]
+    return {w: i for i, w in enumerate(words)}
+
+
+def coco_like_captions(rng, N: int, model, first_word: int) -> np.ndarray:
+    """(N, T+1) int64: ``<START>``, 8 to 14 words of ids >= ``first_word``, ``<END>``, padding (COCO-like)."""
     captions = np.zeros((N, T + 1), dtype=np.int64)
     captions[:, 0] = model.start_id
     for n, length in enumerate(rng.integers(8, 15, size=N)):
-        captions[n, 1:length + 1] = rng.integers(3, V, size=length)
+        captions[n, 1:length + 1] = rng.integers(first_word, V, size=length)
         captions[n, length + 1] = model.end_id
-    return model, features, captions
+    return captions
 
 
 def step_products(cell_type: str, N: int, M: int) -> list[tuple[int, int, int, bool, bool, int]]:

@@ -35,23 +35,20 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-N, T, D, W, HEADS, LAYERS, FF, V = 128, 16, 512, 256, 4, 2, 2048, 1004
+sys.path.insert(0, HERE)
+from bench_step import D, T, V, W, coco_like_captions, coco_vocabulary  # noqa: E402  (the COCO-scale problem)
+
+N, HEADS, LAYERS, FF = 128, 4, 2, 2048
 
 
 def make_problem(seed: int = 0):
     from minitorch_cap.transformer_model import CaptioningTransformer
 
     rng = np.random.default_rng(seed)
-    words = ["<NULL>", "<START>", "<END>", "<UNK>"] + [f"w{i}" for i in range(4, V)]
-    model = CaptioningTransformer({w: i for i, w in enumerate(words)}, D, W, num_heads=HEADS, num_layers=LAYERS,
+    model = CaptioningTransformer(coco_vocabulary(), D, W, num_heads=HEADS, num_layers=LAYERS,
                                   dim_feedforward=FF, dropout=0.1, dtype=np.float32, rng=rng)
     features = rng.standard_normal((N, D)).astype(np.float32)
-    captions = np.zeros((N, T + 1), dtype=np.int64)
-    captions[:, 0] = model.start_id
-    for n, length in enumerate(rng.integers(8, 15, size=N)):
-        captions[n, 1:length + 1] = rng.integers(4, V, size=length)
-        captions[n, length + 1] = model.end_id
-    return model, features, captions
+    return model, features, coco_like_captions(rng, N, model, first_word=4)
 
 
 def torch_model(torch, model):
