@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -81,9 +81,11 @@ def atomic_write_bytes(path, data) -> Path:
     system (``ENOSPC``, ``EROFS``, ``EIO``, ...); then ``path`` is as it was and the
     temporary file is removed.
     """
+    path = Path(path)
+    tmp = _temp_path(path)
     view = memoryview(data).cast("B")
-
-    def fill(tmp: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             written = 0
@@ -92,33 +94,6 @@ def atomic_write_bytes(path, data) -> Path:
             os.fsync(fd)
         finally:
             os.close(fd)
-    return _replace(path, fill)
-
-
-def atomic_write(path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)``, fsync the file, then rename it to ``path`` (atomic on POSIX).
-
-    On any failure the temporary file is removed and ``path`` is left as it was; failures of
-    the file system raise ``WriteError`` naming the folder. Prefer ``atomic_write_bytes``
-    (the content built in memory first), which never lets a library see a full disk.
-    """
-    def fill(tmp: Path) -> None:
-        write(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    return _replace(path, fill)
-
-
-def _replace(path, fill: Callable[[Path], None]) -> Path:
-    """``fill(tmp)`` writes and fsyncs a temporary file next to ``path``, which then replaces ``path``."""
-    path = Path(path)
-    tmp = _temp_path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fill(tmp)
         os.replace(tmp, path)
     except OSError as exc:
         _discard(tmp)
