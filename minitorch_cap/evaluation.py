@@ -111,17 +111,23 @@ def split_references(data: dict, split: str = "val", max_images: int | None = No
     (:func:`~minitorch_cap.metrics.tokens_from_ids`, the default), or display strings
     (:func:`~minitorch_cap.data.caption_text`). ``max_images`` keeps the first M images.
     """
-    _split_keys(data, split)
+    images = split_images(data, split, max_images)
     idxs = np.asarray(data[f"{split}_image_idxs"])
-    images = np.unique(idxs)
-    if max_images is not None:
-        images = images[:int_option("evaluate", "max_images", max_images)]
     position = {int(i): m for m, i in enumerate(images)}
     references = [[] for _ in images]
     captions, idx_to_word = data[f"{split}_captions"], data["idx_to_word"]
     for row in np.flatnonzero(np.isin(idxs, images)):
         references[position[int(idxs[row])]].append(text(captions[row], idx_to_word))
     return images, references
+
+
+def split_images(data: dict, split: str = "val", max_images: int | None = None) -> np.ndarray:
+    """The distinct images of a split, sorted (the first ``max_images`` of them): image_idxs (M,)."""
+    _split_keys(data, split)
+    images = np.unique(np.asarray(data[f"{split}_image_idxs"]))
+    if max_images is not None:
+        images = images[:int_option("evaluate", "max_images", max_images)]
+    return images
 
 
 _COCO_ID = re.compile(r"(\d+)\.[A-Za-z]+$")

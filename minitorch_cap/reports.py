@@ -24,7 +24,7 @@ from .data.checks import check_model_data
 from .data.coco import caption_text
 from .data.shapes import judge_captions
 from .decoding import DEFAULT_MAX_LENGTH
-from .evaluation import decode_images, split_references
+from .evaluation import decode_images, split_images, split_references
 
 
 def is_builtin(data: dict, split: str = "val") -> bool:
@@ -44,7 +44,10 @@ def caption_report(model, data: dict, split: str = "val", *, max_length: int | N
     """
     check_model_data(model, data, "caption_report")
     max_length = DEFAULT_MAX_LENGTH if max_length is None else max_length
-    image_idxs, references = split_references(data, split, max_images, text=caption_text)
+    if with_references:
+        image_idxs, references = split_references(data, split, max_images, text=caption_text)
+    else:               # the per-epoch metric: no reference to decode
+        image_idxs = split_images(data, split, max_images)
     ids = decode_images(model, data[f"{split}_features"][image_idxs], beam_size=beam_size, max_length=max_length)
     generated = caption_text(ids, data["idx_to_word"]) if len(ids) else []
     report = {"split": split, "image_idxs": image_idxs, "generated": list(generated)}
