@@ -169,7 +169,8 @@ def _kind_of_class(class_name: str) -> str:
 
 def check_resume_settings(checkpoint: Mapping[str, Any], given: Mapping[str, Any], path, *,
                           only: tuple[str, ...] | None = None, label=str, init_hint: str | None = None) -> None:
-    """The one rule of what a resumed run keeps: every setting but ``epochs`` (or those in ``only``).
+    """The one rule of what a resumed run keeps: every setting but ``epochs`` (or those in ``only``),
+    and ``epochs``, the new total, is at least the epochs done.
 
     ``given``: the settings a user passed (``None`` = not given). A value that differs from
     the checkpoint's raises ``ValueError`` naming the setting (as ``label(name)``: the command
@@ -179,6 +180,11 @@ def check_resume_settings(checkpoint: Mapping[str, Any], given: Mapping[str, Any
     """
     saved = saved_settings(checkpoint)
     init_hint = init_hint or f"init={str(path)!r}"
+    epochs = given.get("epochs")
+    if only is None and epochs is not None and epochs < int(checkpoint["trainer"]["epoch"]):
+        done = int(checkpoint["trainer"]["epoch"])
+        raise ValueError(f"epochs {epochs} is fewer than the {done} the run in {path} has done; give at least "
+                         f"{done} (the total), or none to keep the run's own number")
     for name, value in given.items():
         if name == "epochs" or value is None or name not in saved or value == saved[name]:
             continue
@@ -228,10 +234,6 @@ def resume_run(path, data: dict, *, given: Mapping[str, Any] | None = None, chec
     given = dict(given or {})
     check_resume_settings(checkpoint, given, path)
     if given.get("epochs") is not None:
-        done = int(checkpoint["trainer"]["epoch"])
-        if given["epochs"] < done:
-            raise ValueError(f"epochs {given['epochs']} is fewer than the {done} the run in {path} has done; give "
-                             f"at least {done} (the total), or none to keep the run's own number")
         options["num_epochs"] = given["epochs"]
     options = {"metrics": epoch_metrics(data), **options}
     return Trainer.resume(path, data=data, checkpoint=checkpoint, **options)
@@ -384,7 +386,9 @@ def prepare_run(given: Mapping[str, Any], data_options: Mapping[str, Any], *, re
         raise KeyboardInterrupt(f"while loading the data, before training; {kept}") from None
     trainer_options.update(overwrite=overwrite, comm=comm)
     if resume is not None:
-        trainer = resume_run(resume, data, given=given, checkpoint=checkpoint, out_dir=str(out), **trainer_options)
+        if given.get("epochs") is not None:     # the settings were checked above, before any work
+            trainer_options["num_epochs"] = given["epochs"]
+        trainer = resume_run(resume, data, checkpoint=checkpoint, out_dir=str(out), **trainer_options)
     else:
         trainer = start_run(settings, data, out, init=init, init_checkpoint=init_checkpoint, **trainer_options)
     return PreparedRun(trainer, data, spec, out, settings, resume)
