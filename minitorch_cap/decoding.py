@@ -239,17 +239,21 @@ def sample_stochastic(model, features, max_length: int = DEFAULT_MAX_LENGTH, *, 
     return _generate(owner, model, features, L, choose)
 
 
-def greedy(model, features, max_length: int = DEFAULT_MAX_LENGTH) -> np.ndarray:
-    """Greedy captions: features -> word ids (N, max_length), the best word at each step."""
+def greedy(model, features, max_length: int = DEFAULT_MAX_LENGTH, *, observe=None) -> np.ndarray:
+    """Greedy captions: features -> word ids (N, max_length), the best word at each step.
+
+    ``observe(rows (R,), t)``, when given, is called after each step with the images whose
+    word t was just chosen (a model's inspection of that step, e.g. its attention).
+    """
     L = int_option("sample", "max_length", max_length)
-    return _generate("sample", model, features, L, lambda scores: scores.argmax(axis=1))
+    return _generate("sample", model, features, L, lambda scores: scores.argmax(axis=1), observe)
 
 
-def _generate(owner: str, model, features, L: int, choose) -> np.ndarray:
+def _generate(owner: str, model, features, L: int, choose, observe=None) -> np.ndarray:
     """The one word-by-word loop: ``choose(scores (R, V)) -> words (R,)`` picks each row's next word.
 
     Rows that emit ``<END>`` leave the work (their state rows are dropped); the rest of
-    their caption is ``<NULL>``.
+    their caption is ``<NULL>``. ``observe(rows, t)``: see :func:`greedy`.
     """
     start, end, null = _start_id(owner, model), model.end_id, int(model.null_id)
     state = model.initial_state(features)
@@ -263,6 +267,8 @@ def _generate(owner: str, model, features, L: int, choose) -> np.ndarray:
         scores, state = model.decode_step(words, state)
         words = choose(scores)
         captions[rows, t] = words
+        if observe is not None:
+            observe(rows, t)
         if end is not None:
             going = words != end
             if not going.all():

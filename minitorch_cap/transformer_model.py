@@ -26,6 +26,7 @@ from typing import Mapping
 
 import numpy as np
 
+from . import decoding
 from .captioner import Captioner
 from .nn import (Affine, Embedding, PositionalEncoding, TemporalSoftmaxLoss, TransformerDecoder,
                  TransformerDecoderLayer, causal_mask)
@@ -268,27 +269,14 @@ class CaptioningTransformer(Captioner):
         attention of the step that produced word t (rows sum to 1).
         """
         L = int_option("attention_sample", "max_length", max_length)
-        state = self.initial_state(features)
-        N, K = state[0].shape[0], state[0].shape[2]
-        captions = np.full((N, L), self.null_id, dtype=np.int64)
-        weights = np.zeros((N, L, K))
-        if self.start_id is None:
-            raise ValueError("attention_sample: the model's vocabulary has no '<START>' token")
-        words = np.full(N, self.start_id, dtype=np.int64)
-        rows = np.arange(N)
-        for t in range(L):
-            if rows.size == 0:
-                break
-            scores, state = self.decode_step(words, state)
+        features = self.check_features("attention_sample", features)
+        K = features.shape[1] if features.ndim == 3 else 1
+        weights = np.zeros((features.shape[0], L, K))
+
+        def observe(rows: np.ndarray, t: int) -> None:      # after the step that chose word t of ``rows``
             attn = self.transformer.layers[-1].multihead_attn.attn_weights       # (R, H, 1, K)
-            words = scores.argmax(axis=1)
-            captions[rows, t] = words
             weights[rows, t] = attn[:, :, 0].mean(axis=1)
-            if self.end_id is not None:
-                going = words != self.end_id
-                rows, words = rows[going], words[going]
-                state = tuple(s[going] for s in state)
-        return captions, weights
+        return decoding.greedy(self, features, L, observe=observe), weights
 
     @classmethod
     def from_course_state_dict(cls, word_to_idx: Mapping[str, int], state_dict: Mapping[str, np.ndarray],
