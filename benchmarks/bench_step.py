@@ -21,7 +21,7 @@ Columns:
 * ``torch ms``: PyTorch (when importable) with the same weights, threads and loss:
   ``nn.Embedding``, ``nn.Linear``, ``nn.RNN/LSTM/GRU(batch_first=True)``, masked
   cross-entropy summed over time divided by N, ``backward()``.
-Decoding: greedy (``model.sample``) and beam-3 (``minitorch_cap.decoding.beam_search``)
+Decoding: greedy (``model.sample``) and beam-3 (``minitorch_cap.captioners.decoding.beam_search``)
 time per 1,000 images, max_length=30. Memory: peak traced allocation of one training step
 (tracemalloc, fresh process) against the bytes the forward pass caches for backward.
 """
@@ -47,7 +47,7 @@ THREADS = int(os.environ.get("BENCH_THREADS", "2"))  # set by --threads for the 
 # ---------------------------------------------------------------------- the problem
 def make_problem(cell_type: str, N: int, seed: int = 0):
     """(model, features (N, D) float32, captions (N, T+1) int64), COCO-like caption lengths."""
-    from minitorch_cap.model import CaptioningModel
+    from minitorch_cap.captioners.recurrent import CaptioningModel
 
     rng = np.random.default_rng(seed)
     model = CaptioningModel(coco_vocabulary(), D, W, H, cell_type, np.float32, rng=rng)
@@ -197,7 +197,7 @@ def worker_decode(cell_type: str, reps: int) -> dict:
     out["greedy_s"] = min(greedy)
     out["greedy_len"] = float((captions != model.null_id).sum(axis=1).mean())
     try:
-        from minitorch_cap.decoding import beam_search
+        from minitorch_cap.captioners.decoding import beam_search
     except ImportError:
         return out
     beam = []
@@ -366,7 +366,7 @@ def main(argv=None) -> int:
         for cell in cells:
             d = _run_worker("decode", cell, "2")
             drows.append([cell, f"{d['greedy_s']:.2f}", f"{d['greedy_len']:.1f}",
-                          f"{d['beam3_s']:.2f}" if "beam3_s" in d else "n/a (no minitorch_cap.decoding)"])
+                          f"{d['beam3_s']:.2f}" if "beam3_s" in d else "n/a (no minitorch_cap.captioners.decoding)"])
         print("\nDecoding 1,000 images, max_length=30, untrained weights (seconds, min of 2)")
         print(tabulate(drows, headers=["cell", "greedy s", "mean words", "beam-3 s"], disable_numparse=True))
         mrows = []

@@ -42,7 +42,7 @@ N, HEADS, LAYERS, FF = 128, 4, 2, 2048
 
 
 def make_problem(seed: int = 0):
-    from minitorch_cap.transformer_model import CaptioningTransformer
+    from minitorch_cap.captioners.transformer import CaptioningTransformer
 
     rng = np.random.default_rng(seed)
     model = CaptioningTransformer(coco_vocabulary(), D, W, num_heads=HEADS, num_layers=LAYERS,
@@ -53,7 +53,7 @@ def make_problem(seed: int = 0):
 
 def torch_model(torch, model):
     """The course's PyTorch model holding ``model``'s weights (float32, training mode)."""
-    from minitorch_cap.transformer_model import course_state_dict_layout
+    from minitorch_cap.captioners.transformer import course_state_dict_layout
     from tests.test_transformer_model import course_classes
 
     theirs = course_classes(torch, "2021")(model.word_to_idx, D, W, num_heads=HEADS, num_layers=LAYERS,

@@ -26,7 +26,7 @@ from minitorch_cap.data import decode_captions, sample_coco_minibatch
 from minitorch_cap.data import load_shapes_data
 from minitorch_cap.nn import LSTM
 from minitorch_cap.optim import Adam, ExponentialLR
-from minitorch_cap.plots import plot_loss_curve
+from minitorch_cap.evaluation.plots import plot_loss_curve
 from minitorch_cap.training import Trainer
 
 

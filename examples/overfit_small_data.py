@@ -31,7 +31,7 @@ import numpy as np
 
 from minitorch_cap import CaptioningModel
 from minitorch_cap.optim import Adam, ExponentialLR
-from minitorch_cap.plots import plot_loss_curve
+from minitorch_cap.evaluation.plots import plot_loss_curve
 from minitorch_cap.training import Trainer
 
 LR_DECAY = {"lstm": 0.995, "rnn": 0.95}

@@ -4,7 +4,7 @@ The public API (see README.md for a tour):
 
 * ``minitorch_cap.nn`` — ``Parameter``, ``Module``, ``Sequential``, ``Affine``,
   ``TemporalAffine``, ``Embedding``, ``RNN``, ``LSTM``, ``GRU``, ``TemporalSoftmaxLoss``
-* ``Captioner`` — the captioner interface every model implements (``minitorch_cap.captioner``);
+* ``Captioner`` — the captioner interface every model implements (``minitorch_cap.captioners.base``);
   ``CaptioningModel`` — image features -> RNN/LSTM/GRU -> words
 * ``CaptioningTransformer`` — image features (or regions) -> Transformer decoder -> words
 * ``minitorch_cap.gradcheck`` — numerical gradient checks, ``check_module``
@@ -12,9 +12,9 @@ The public API (see README.md for a tour):
 * ``minitorch_cap.optim`` — ``SGD``, ``RMSProp``, ``Adam``, ``AdamW``, schedules, clipping
 * ``minitorch_cap.training`` — ``Trainer``, HDF5 checkpoints with exact resume
 * ``minitorch_cap.data`` — the course's COCO files, ``Vocabulary``, the built-in shapes data set
-* ``minitorch_cap.decoding`` — beam search and sampling; ``minitorch_cap.metrics`` — BLEU,
-  CIDEr-D, ROUGE-L; ``minitorch_cap.evaluation`` — decode a split and score it
-* ``minitorch_cap.plots`` — loss curves and captioned image grids; ``minitorch_cap.reports`` —
+* ``minitorch_cap.captioners.decoding`` — beam search and sampling; ``minitorch_cap.metrics`` — BLEU,
+  CIDEr-D, ROUGE-L; ``minitorch_cap.evaluation.scoring`` — decode a split and score it
+* ``minitorch_cap.evaluation.plots`` — loss curves and captioned image grids; ``minitorch_cap.evaluation.reports`` —
   caption reports and the held-out accuracy every command reports
 * ``minitorch_cap.runs`` — what ``minitorch-cap train`` does, as library calls (``DataSpec``,
   ``RunSettings``, ``prepare_run``, ``complete_run``)
@@ -22,23 +22,19 @@ The public API (see README.md for a tour):
 * ``minitorch_cap.distributed`` — data-parallel training on MPI (optional extra ``mpi``)
 """
 
-from . import data, decoding, evaluation, gradcheck, metrics, nn, optim, plots, training
+from . import captioners, data, evaluation, gradcheck, metrics, nn, optim, training
+from ._version import __version__
 from .data import decode_captions, load_coco_data, load_shapes_data, sample_coco_minibatch
-from .decoding import BeamSearchResult, beam_search, sample_stochastic
 from .evaluation import evaluate, make_metric
 from .gradcheck import check_module, rel_error
 from .metrics import score_captions
-from .captioner import Captioner
-from .model import CaptioningModel
-from .transformer_model import CaptioningTransformer
+from .captioners import BeamSearchResult, Captioner, CaptioningModel, CaptioningTransformer, beam_search, sample_stochastic
 from .summary import summary
 from .training import (Trainer, TrainerConfig, TrainingDiverged, load_checkpoint, load_model,
                        save_checkpoint)
 
-__version__ = "0.2.0"
-
 __all__ = [
-    "nn", "optim", "training", "data", "decoding", "evaluation", "metrics", "plots", "gradcheck",
+    "nn", "optim", "training", "data", "captioners", "evaluation", "metrics", "gradcheck",
     "Captioner", "CaptioningModel", "CaptioningTransformer", "summary", "check_module", "rel_error",
     "Trainer", "TrainerConfig", "TrainingDiverged", "save_checkpoint", "load_checkpoint", "load_model",
     "load_coco_data", "sample_coco_minibatch", "decode_captions", "load_shapes_data",

@@ -30,15 +30,15 @@ from typing import Any, Mapping
 import attrs
 import numpy as np
 
-from .captioner import Captioner
-from .data import DEFAULT_TRAINING, model_caption_accuracy
+from .captioners.base import Captioner
+from .data import DEFAULT_TRAINING
 from .data.spec import DataSpec
-from .model import CaptioningModel
+from .captioners.recurrent import CaptioningModel
 from .nn.checks import float_option, int_option, option_validator
 from .optim import Adam, ExponentialLR
-from .reports import caption_report, is_builtin, write_caption_outputs
+from .evaluation.reports import caption_report, is_builtin, model_caption_accuracy, write_caption_outputs
 from .training import Trainer, load_checkpoint
-from .training.files import write_json
+from .data.files import write_json
 from .training.run_dir import RunLock, RunStatus
 from .training.run_dir import complete_run as complete_run_files
 
@@ -74,7 +74,7 @@ TRANSFORMER_PRESETS = {
 
 
 def _transformer(data: Mapping, settings: "RunSettings", rng) -> Captioner:
-    from .transformer_model import CaptioningTransformer
+    from .captioners.transformer import CaptioningTransformer
     return CaptioningTransformer(data["word_to_idx"], data["train_features"].shape[-1], settings.wordvec_dim,
                                  num_heads=settings.num_heads, num_layers=settings.num_layers,
                                  dropout=settings.dropout, rng=rng, dim_feedforward=settings.dim_feedforward)
@@ -163,7 +163,7 @@ def saved_settings(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _kind_of_class(class_name: str) -> str:
-    from .captioner import CAPTIONERS
+    from .captioners.base import CAPTIONERS
     return getattr(CAPTIONERS.get(class_name), "kind", class_name)
 
 
@@ -242,14 +242,14 @@ def resume_run(path, data: dict, *, given: Mapping[str, Any] | None = None, chec
 def write_run_outputs(trainer: Trainer, data: dict, out_dir, *, max_length: int | None = None,
                       num_images: int = 16, started: float | None = None, title: str | None = None) -> dict:
     """Draw what follows training into ``out_dir``: ``loss.png``, the caption report's pictures and
-    ``captions.json`` (:func:`minitorch_cap.reports.write_caption_outputs`) and ``metrics.json``.
+    ``captions.json`` (:func:`minitorch_cap.evaluation.reports.write_caption_outputs`) and ``metrics.json``.
 
     Returns the metrics written: ``final_loss`` (the last epoch's mean training loss),
     ``final_val_loss``, ``last_iteration_loss``, ``iterations``, ``epochs``, ``seconds``, the
     run's ``settings``, the data's ``spec`` and, on the built-in data set, ``val_accuracy``,
     ``val_images`` and ``val_correct`` (the figure every command reports).
     """
-    from .plots import plot_loss_curve
+    from .evaluation.plots import plot_loss_curve
 
     out_dir = Path(out_dir)
     model = trainer.model

@@ -178,7 +178,7 @@ def test_train_checks_out_before_loading_data(tmp_path, monkeypatch):
 
 
 def test_sample_checks_out_before_decoding(tiny_run, tmp_path, monkeypatch):
-    from minitorch_cap import reports
+    from minitorch_cap.evaluation import reports
 
     monkeypatch.setattr(reports, "caption_report", no_long_work)
     out, _ = tiny_run
@@ -190,9 +190,9 @@ def test_sample_checks_out_before_decoding(tiny_run, tmp_path, monkeypatch):
 
 
 def test_evaluate_checks_out_before_decoding(tiny_run, tmp_path, monkeypatch):
-    import minitorch_cap.evaluation
+    import minitorch_cap.evaluation.scoring
 
-    monkeypatch.setattr(minitorch_cap.evaluation, "evaluate", no_long_work)
+    monkeypatch.setattr(minitorch_cap.evaluation.scoring, "evaluate", no_long_work)
     out, _ = tiny_run
     (tmp_path / "file").write_text("x")
     code, _, stderr = run_cli(["evaluate", out / "checkpoint.h5", "--max-train", "40", "--max-val", "6",

@@ -34,7 +34,7 @@ stderr), 130 interrupted (Ctrl-C or SIGTERM).
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minitorch-cap", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    from .. import __version__
+    from .._version import __version__
     parser.add_argument("--version", action="version", version=f"minitorch-cap {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:

@@ -55,7 +55,7 @@ def register(subparsers) -> None:
 
 @user_errors("evaluate")
 def run(args) -> int:
-    from ..evaluation import evaluate
+    from ..evaluation.scoring import evaluate
     from ..runs import model_settings
 
     _, model, data, spec = checkpoint_and_data(args)

@@ -47,9 +47,9 @@ def register(subparsers) -> None:
 
 @user_errors("sample")
 def run(args) -> int:
-    from ..reports import caption_report, is_builtin, write_caption_outputs
+    from ..evaluation.reports import caption_report, is_builtin, write_caption_outputs
     from ..runs import model_settings
-    from ..training.files import write_json
+    from ..data.files import write_json
 
     _, model, data, _ = checkpoint_and_data(args)
     out = output_folder(args.out or Path(args.checkpoint).parent / "sample", WRITES,

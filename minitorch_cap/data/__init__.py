@@ -7,7 +7,7 @@
   ``minitorch_cap.metrics.tokenize``, so vocabularies and metrics split text alike
 * ``data_fingerprint`` — what a run records of its data (vocabulary, sizes, hashes of ids and features)
 * ``import_captions`` — your captions JSON + features (.npy / HDF5) -> a COCO-format directory
-* ``load_shapes_data``, ``check_caption``, ``caption_accuracy``, ``model_caption_accuracy``,
+* ``load_shapes_data``, ``check_caption``, ``caption_accuracy``,
   ``extract_features``, ``DEFAULT_TRAINING`` — the built-in data set (no download)
 """
 
@@ -15,7 +15,7 @@ from .checks import check_model_data, check_training_data
 from .coco import caption_text, decode_captions, load_coco_data, sample_coco_minibatch
 from .fingerprint import data_fingerprint, fingerprint_differences
 from .importing import import_captions
-from .shapes import DEFAULT_TRAINING, load_shapes_data, model_caption_accuracy
+from .shapes import DEFAULT_TRAINING, load_shapes_data
 from .shapes_captions import caption_accuracy, check_caption, parse_caption
 from .shapes_features import extract_features
 from .vocabulary import Vocabulary, tokenize
@@ -25,6 +25,6 @@ __all__ = [
     "check_training_data",
     "Vocabulary", "tokenize", "import_captions",
     "data_fingerprint", "fingerprint_differences",
-    "load_shapes_data", "check_caption", "caption_accuracy", "parse_caption", "model_caption_accuracy",
+    "load_shapes_data", "check_caption", "caption_accuracy", "parse_caption",
     "extract_features", "DEFAULT_TRAINING",
 ]

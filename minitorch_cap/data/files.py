@@ -1,9 +1,169 @@
-"""Reading the data's small text files with errors that name the file (one rule for JSON)."""
+"""Files read and written safely: the one home of the library's file utilities.
+
+Writing. Every file the library writes (checkpoints, ``history.json``, ``metrics.json``, pictures,
+an imported data set's files) is written to a temporary ``.NAME.tmp-PID`` in the same folder,
+fsynced, and renamed over the target (and the folder fsynced): a crash at any moment leaves the
+previous file complete. A failed write (no space left, read-only file system, I/O error) raises
+one ``WriteError`` naming the folder, removes the temporary file and leaves the previous file as
+it was; ``remove_stale_temp_files`` deletes the temporary files of crashed processes.
+
+Reading. :func:`read_json` reads the small JSON files (vocabularies, captions) with errors that
+name the file.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class WriteError(OSError):
+    """Writing a file failed (no space left, read-only file system, I/O error, no permission).
+
+    An ``OSError`` with the original ``errno``; its message names the file and its folder
+    and says that the previous file is intact. No temporary file is left behind.
+    """
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+# ---------------------------------------------------------------------------- atomic files
+_TMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)$")
+_WHY = {
+    errno.ENOSPC: "no space left on the device",
+    getattr(errno, "EDQUOT", -1): "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EIO: "an input/output error occurred (a failing disk or network file system?)",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+
+
+def _temp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def _write_error(path: Path, exc: OSError) -> WriteError:
+    why = _WHY.get(exc.errno, exc.strerror or str(exc))
+    folder = path.parent if str(path.parent) else Path(".")
+    kept = f"the previous {path.name} is intact" if path.exists() else f"no {path.name} was written"
+    return WriteError(exc.errno, f"cannot write {path.name} in {str(folder)!r}: {why}; {kept} and no "
+                                 "temporary file was left", str(path))
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:  # make the rename itself durable
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:  # some file systems refuse fsync on a directory; the data is already safe
+        pass
+
+
+def _discard(tmp: Path) -> None:
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:  # an I/O error removing it too: nothing more can be done
+        pass
+
+
+def atomic_write_bytes(path, data) -> Path:
+    """Write ``data`` (bytes-like) to ``path`` atomically: temp file, ``os.write``, fsync, rename.
+
+    Raises ``WriteError`` (an ``OSError``) naming the folder on any failure of the file
+    system (``ENOSPC``, ``EROFS``, ``EIO``, ...); then ``path`` is as it was and the
+    temporary file is removed.
+    """
+    path = Path(path)
+    tmp = _temp_path(path)
+    view = memoryview(data).cast("B")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            written = 0
+            while written < len(view):
+                written += os.write(fd, view[written:written + (1 << 24)])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _discard(tmp)
+        raise _write_error(path, exc) from exc
+    except BaseException:
+        _discard(tmp)
+        raise
+    _fsync_folder(path.parent)
+    return path
+
+
+def remove_stale_temp_files(folder, name: str | None = None) -> list[Path]:
+    """Delete the ``.NAME.tmp-PID`` files that processes no longer alive left in ``folder``.
+
+    A process killed while writing (``kill -9``, power loss) leaves its temporary file; the
+    temporary files of live processes (this one included) are kept. With ``name``, only the
+    temporaries of that target are considered, folders included (``import_captions`` stages
+    a whole folder as ``.NAME.tmp-PID``). Returns the removed paths.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TMP_PATTERN.match(entry.name)
+        if match is None or (name is not None and match["name"] != name):
+            continue
+        folder_too = name is not None and entry.is_dir(follow_symlinks=False)
+        if not (entry.is_file(follow_symlinks=False) or folder_too) or _process_alive(int(match["pid"])):
+            continue
+        try:
+            shutil.rmtree(entry.path) if folder_too else os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (``True`` when unsure)."""
+    if pid == os.getpid():
+        return True
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def write_json(path, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON, atomically (numpy scalars and arrays become plain values)."""
+    text = json.dumps(obj, indent=2, default=json_default) + "\n"
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store a {type(value).__name__} in a checkpoint (expected numbers, strings, "
+                    "lists, dicts or arrays)")
 
 
 def read_json(path, owner: str, what: str = "file"):

@@ -130,7 +130,7 @@ def import_captions(out_dir, captions, features, *, features_key: str = "feature
             raise FileExistsError(f"import_captions: {out_dir!r} already holds {existing}; pass overwrite=True to replace them")
         target = os.path.abspath(out_dir)
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        from ..training.files import remove_stale_temp_files
+        from .files import remove_stale_temp_files
         remove_stale_temp_files(os.path.dirname(target), name=os.path.basename(target))   # a killed import's
         staging = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)

@@ -46,7 +46,7 @@ from .shapes_features import extract_features
 from .vocabulary import SPECIAL_TOKENS, Vocabulary
 
 __all__ = ["load_shapes_data", "generate_images", "check_caption", "caption_accuracy", "parse_caption",
-           "model_caption_accuracy", "DEFAULT_TRAINING", "COLOURS", "SHAPES", "SIZES", "RELATIONS"]
+           "judge_captions", "DEFAULT_TRAINING", "COLOURS", "SHAPES", "SIZES", "RELATIONS"]
 
 #: Recommended training configuration for the built-in data set (used by ``minitorch-cap train``).
 #: Measured: 98.2-99.4% held-out captions fully correct over the (weight, data) seeds (0, 0),
@@ -231,19 +231,3 @@ def judge_captions(data: dict, split: str, image_idxs, texts) -> list[bool] | No
     if attributes is None:
         return None
     return [bool(check_caption(text, attributes[int(i)])) for text, i in zip(texts, image_idxs)]
-
-
-def model_caption_accuracy(model, data: dict, split: str = "val", max_length: int | None = None) -> float:
-    """Fraction of the split's images whose greedy caption is fully correct (:func:`judge_captions`).
-
-    Signature ``fn(model, data) -> float`` with defaults, so it plugs into the Trainer's
-    ``metrics=`` as is. The same figure as ``caption_report(...)["accuracy"]``, which it calls.
-    """
-    from ..reports import caption_report
-    from .checks import check_model_data
-    check_model_data(model, data, "model_caption_accuracy")
-    return caption_report(model, data, split, max_length=max_length)["accuracy"]
-
-
-#: A mean over the split's images: ``minitorch_cap.distributed`` may split it over ranks.
-model_caption_accuracy.per_image_mean = True

@@ -5,7 +5,7 @@
 run as Ctrl-C does.
 """
 
-from .files import WriteError
+from ..data.files import WriteError
 from .checkpoint import (
     FORMAT_VERSION, CheckpointError, init_from_checkpoint, load_checkpoint, load_model, save_checkpoint,
 )

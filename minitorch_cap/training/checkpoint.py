@@ -39,7 +39,7 @@ damaged attribute, vocabulary or chunk index of such a file may go undetected (m
 unsealed file is first copied by HDF5 in a child process killed after
 ``UNSEALED_READ_TIMEOUT`` seconds (about 0.3 s per load). Saving again writes the sealed format.
 
-Files are written atomically (:mod:`minitorch_cap.training.files`): the HDF5 file is built in
+Files are written atomically (:mod:`minitorch_cap.data.files`): the HDF5 file is built in
 memory (h5py never touches the disk, so a full disk cannot crash the HDF5 library), then
 written by ``atomic_write_bytes``; a failed write raises one ``WriteError`` naming the
 folder and leaves the previous file as it was. Non-finite weights are never written.
@@ -62,10 +62,10 @@ from typing import Any, Callable, Mapping
 import h5py
 import numpy as np
 
-from ..captioner import Captioner, captioner_from_config
+from ..captioners.base import Captioner, captioner_from_config
 from ..nn.checks import check_finite_weights
 from ..tokens import check_word_to_idx
-from . import files
+from ..data import files
 
 FORMAT = "minitorch_cap.checkpoint"
 FORMAT_VERSION = 2
@@ -131,7 +131,7 @@ def save_checkpoint(path, model: Captioner, optimizer=None, scheduler=None,
     """
     check_finite_weights(f"save_checkpoint({path})", ((n, p.data) for n, p in model.named_parameters()))
     words, ids = _vocabulary_arrays(model.word_to_idx)
-    from .. import __version__  # late: the package imports this module
+    from .._version import __version__
 
     def fill(f: h5py.File) -> None:
         f.attrs["format"] = FORMAT

@@ -38,9 +38,9 @@ from typing import Any, Mapping
 
 import attrs
 
-from . import files
+from ..data import files
 from .checkpoint import CheckpointError, load_checkpoint
-from .files import remove_stale_temp_files, write_json
+from ..data.files import remove_stale_temp_files, write_json
 
 try:
     import fcntl

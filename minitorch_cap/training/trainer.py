@@ -41,7 +41,7 @@ from ..optim.optimizer import Optimizer
 from . import progress, restore
 from .checkpoint import init_from_checkpoint, save_checkpoint
 from .config import TrainerConfig
-from .files import write_json
+from ..data.files import write_json
 from .monitor import BestTracker
 from .run_dir import BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME, history_from_state, open_run_dir
 from .sampler import MinibatchSampler, validation_subset
@@ -72,7 +72,7 @@ class Trainer:
     ``config=TrainerConfig(...)``). ``train()`` returns ``history`` (a dict, also written to
     ``history.json``); ``loss_history`` and ``val_loss_history`` are lists of floats.
 
-    ``model`` is any captioner (:mod:`minitorch_cap.captioner`); ``data`` needs
+    ``model`` is any captioner (:mod:`minitorch_cap.captioners.base`); ``data`` needs
     ``train_captions (N, T) int``, ``train_image_idxs (N,) int`` and ``train_features``;
     ``val_*`` likewise for validation (optional). The optimizer must update ``model``'s own
     parameters. Raises ``TypeError``/``ValueError``/``KeyError`` naming what is wrong.

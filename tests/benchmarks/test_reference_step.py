@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from minitorch_cap.model import CaptioningModel
+from minitorch_cap.captioners.recurrent import CaptioningModel
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
 from bench_step import step_products  # noqa: E402

@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import pytest
 
-from minitorch_cap.plots import caption_grid_size
+from minitorch_cap.evaluation.plots import caption_grid_size
 from minitorch_cap.training import load_model
 
 from tests.conftest import TINY, run_cli
@@ -151,7 +151,7 @@ def test_a_full_disk_stops_the_run_with_exit_1_and_the_command_that_completes_it
     """Review finding: a full disk was reported as a usage error (2) with no way forward."""
     import errno
 
-    from minitorch_cap.training import files
+    from minitorch_cap.data import files
 
     real, writes = files.atomic_write_bytes, []
 

@@ -102,7 +102,7 @@ def test_memorising_captions_is_not_enough():
 
 def test_model_caption_accuracy_plumbing(data):
     """A stand-in model that returns each val image's first reference caption scores 1.0; a wrong one 0."""
-    from minitorch_cap.data import model_caption_accuracy
+    from minitorch_cap.evaluation import model_caption_accuracy
 
     first_row = {int(i): r for r, i in zip(data["val_captions"][::-1], data["val_image_idxs"][::-1])}
 
@@ -131,7 +131,7 @@ def test_the_vocabulary_is_fixed(data):
 
 def test_model_caption_accuracy_refuses_a_model_of_another_vocabulary(data):
     from minitorch_cap import CaptioningModel
-    from minitorch_cap.data import model_caption_accuracy
+    from minitorch_cap.evaluation import model_caption_accuracy
 
     words = {**data["word_to_idx"], "hexagon": len(data["word_to_idx"])}
     model = CaptioningModel(words, input_dim=FEATURE_DIM, wordvec_dim=4, hidden_dim=4)

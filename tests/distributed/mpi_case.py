@@ -25,7 +25,8 @@ import time
 import numpy as np
 
 from minitorch_cap import CaptioningModel, Trainer
-from minitorch_cap.data import load_shapes_data, model_caption_accuracy
+from minitorch_cap.data import load_shapes_data
+from minitorch_cap.evaluation import model_caption_accuracy
 from minitorch_cap.distributed import world
 from minitorch_cap.optim import Adam, ExponentialLR
 

@@ -9,13 +9,13 @@ import pytest
 
 from minitorch_cap import CaptioningModel
 from minitorch_cap.data import Vocabulary, sample_coco_minibatch
-from minitorch_cap.decoding import beam_search, decode, sample_stochastic
-from minitorch_cap.evaluation import decode_images
+from minitorch_cap.captioners.decoding import beam_search, decode, sample_stochastic
+from minitorch_cap.evaluation.scoring import decode_images
 from minitorch_cap.gradcheck import check_module
 from minitorch_cap.metrics import cider_d, corpus_bleu, rouge_l, score_captions
 from minitorch_cap.nn import GRU, LSTM, RNN, Affine, Embedding, Sequential, TemporalAffine, TemporalSoftmaxLoss
 from minitorch_cap.optim import SGD, Adam, ExponentialLR, ReduceLROnPlateau, StepLR, clip_grad_norm_
-from minitorch_cap.plots import caption_grid_size, plot_caption_grid
+from minitorch_cap.evaluation.plots import caption_grid_size, plot_caption_grid
 
 pytestmark = pytest.mark.filterwarnings("error")  # no RuntimeWarning on the way to the error either
 

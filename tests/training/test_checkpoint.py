@@ -19,7 +19,7 @@ from minitorch_cap.training import (
     FORMAT_VERSION, CheckpointError, init_from_checkpoint, load_checkpoint, load_model, save_checkpoint,
 )
 from minitorch_cap.training import checkpoint as checkpoint_module
-from minitorch_cap.training.files import remove_stale_temp_files
+from minitorch_cap.data.files import remove_stale_temp_files
 
 from tests.conftest import make_setup
 
@@ -460,7 +460,7 @@ def test_every_flipped_byte_is_detected(tmp_path):
                                        (errno.EROFS, "the file system is read-only")])
 def test_a_full_or_failing_disk_gives_one_clear_error_and_keeps_the_previous_file(data, tmp_path, monkeypatch,
                                                                                     code, why):
-    from minitorch_cap.training.files import WriteError, write_json
+    from minitorch_cap.data.files import WriteError, write_json
     model, opt, sched = trained(data)
     save_checkpoint(tmp_path / "m.h5", model, opt, sched)
     before = (tmp_path / "m.h5").read_bytes()
@@ -487,7 +487,7 @@ def test_a_full_or_failing_disk_gives_one_clear_error_and_keeps_the_previous_fil
 
 
 def test_a_read_only_folder_gives_one_clear_error(data, tmp_path, monkeypatch):
-    from minitorch_cap.training.files import WriteError
+    from minitorch_cap.data.files import WriteError
     model, _, _ = make_setup(data)
     real_open = os.open
 

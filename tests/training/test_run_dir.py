@@ -149,7 +149,8 @@ import os, signal, sys
 import numpy as np
 from minitorch_cap import CaptioningModel
 from minitorch_cap.optim import Adam, ExponentialLR
-from minitorch_cap.training import Trainer, files
+from minitorch_cap.training import Trainer
+from minitorch_cap.data import files
 from minitorch_cap.training.synthetic import random_caption_data
 
 out, kill_after = sys.argv[1], int(sys.argv[2])

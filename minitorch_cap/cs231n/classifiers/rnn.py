@@ -16,7 +16,7 @@ from collections.abc import MutableMapping
 
 import numpy as np
 
-from ...model import CaptioningModel
+from ...captioners.recurrent import CaptioningModel
 
 __all__ = ["CaptioningRNN", "COURSE_NAMES"]
 

@@ -16,10 +16,10 @@ from typing import Mapping
 
 import numpy as np
 
-from .captioner import Captioner
-from .nn import GRU, LSTM, RNN, Affine, Embedding, TemporalAffine, TemporalSoftmaxLoss
-from .nn.checks import index_input, int_option
-from .nn.module import inference_mode, naming_child
+from .base import Captioner
+from ..nn import GRU, LSTM, RNN, Affine, Embedding, TemporalAffine, TemporalSoftmaxLoss
+from ..nn.checks import index_input, int_option
+from ..nn.module import inference_mode, naming_child
 
 CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
@@ -37,7 +37,7 @@ class CaptioningModel(Captioner):
     course's order (embedding, projection, Wx, Wh, vocabulary) unless ``rng`` (a
     ``numpy.random.Generator``) is given.
 
-    It implements the captioner interface (:mod:`minitorch_cap.captioner`):
+    It implements the captioner interface (:mod:`minitorch_cap.captioners.base`):
     ``forward(features, captions)`` returns the loss; ``backward(dloss=1.0)`` adds every
     parameter gradient and returns ``dfeatures (N, D)``; the decoding state is the
     recurrent cell's (``(h,)``, or ``(h, c)`` for an LSTM).

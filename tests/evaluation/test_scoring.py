@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minitorch_cap.evaluation import SCORE_NAMES, evaluate, image_ids, make_metric, split_references
+from minitorch_cap.evaluation.scoring import SCORE_NAMES, evaluate, image_ids, make_metric, split_references
 from minitorch_cap.metrics import DocumentFrequency, score_captions
 
 WORDS = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "red", "blue", "square", "circle", "big"]

@@ -15,7 +15,7 @@ stateful module with hand-written backward::
 Decoding keeps the keys and values of the positions already decoded (a
 :class:`~minitorch_cap.nn.DecoderCache` flattened into the interface's state tuple), so
 one step costs one position, not the whole prefix. The course's PyTorch weights are read by
-:mod:`minitorch_cap.course_weights`. (About 330 lines: the interface's primitives, the course's
+:mod:`minitorch_cap.captioners.course_weights`. (About 330 lines: the interface's primitives, the course's
 initialisation and the attention read-out for ``captions.png`` each need their own method.)
 """
 
@@ -27,15 +27,15 @@ from typing import Mapping
 import numpy as np
 
 from . import decoding
-from .captioner import Captioner
-from .nn import (Affine, Embedding, PositionalEncoding, TemporalSoftmaxLoss, TransformerDecoder,
+from .base import Captioner
+from ..nn import (Affine, Embedding, PositionalEncoding, TemporalSoftmaxLoss, TransformerDecoder,
                  TransformerDecoderLayer, causal_mask)
-from .nn.activation import ACTIVATIONS
-from .nn.attention import affine_infer
-from .nn.checks import check_finite, float_input, index_input, int_option
-from .nn.dropout import as_generator
-from .nn.module import inference_mode, naming_child
-from .nn.transformer import DecoderCache
+from ..nn.activation import ACTIVATIONS
+from ..nn.attention import affine_infer
+from ..nn.checks import check_finite, float_input, index_input, int_option
+from ..nn.dropout import as_generator
+from ..nn.module import inference_mode, naming_child
+from ..nn.transformer import DecoderCache
 from .course_weights import course_state_dict_layout, load_course_state_dict  # noqa: F401  (the model's API)
 
 __all__ = ["CaptioningTransformer", "load_course_state_dict", "course_state_dict_layout"]

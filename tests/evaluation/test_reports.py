@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from minitorch_cap.reports import grid_selection
+from minitorch_cap.evaluation.reports import grid_selection
 
 
 def test_grid_shows_the_first_images_when_no_caption_is_wrong():
@@ -30,7 +30,7 @@ def test_captions_json_of_the_builtin_data_names_no_file_that_does_not_exist(tmp
 
     from minitorch_cap import CaptioningModel
     from minitorch_cap.data import load_shapes_data
-    from minitorch_cap.reports import caption_report, write_caption_outputs
+    from minitorch_cap.evaluation.reports import caption_report, write_caption_outputs
 
     data = load_shapes_data(seed=1, num_train=5, num_val=3)
     model = CaptioningModel(data["word_to_idx"], input_dim=data["val_features"].shape[1], wordvec_dim=4,
@@ -63,8 +63,9 @@ class _Says:
 def test_every_path_to_the_accuracy_judges_a_caption_with_unk_alike():
     """Issue 12: 'a red <UNK> circle <END>' was wrong for train/sample and right for evaluate."""
     from minitorch_cap import evaluate
-    from minitorch_cap.data import load_shapes_data, model_caption_accuracy
-    from minitorch_cap.reports import caption_report
+    from minitorch_cap.data import load_shapes_data
+    from minitorch_cap.evaluation import model_caption_accuracy
+    from minitorch_cap.evaluation.reports import caption_report
 
     data = load_shapes_data(seed=3, num_train=5, num_val=40)
     truths = data["val_attributes"]

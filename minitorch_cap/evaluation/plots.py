@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .nn.checks import int_option
+from ..nn.checks import int_option
 
 # ---------------------------------------------------------------- training curves
 

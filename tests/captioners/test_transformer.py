@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from tests.conftest import require_oracle
-from minitorch_cap import decoding
-from minitorch_cap.captioner import Captioner
+from minitorch_cap.captioners import decoding
+from minitorch_cap.captioners.base import Captioner
 from minitorch_cap.gradcheck import check_module
 from minitorch_cap.nn import Affine, LayerNorm, dropout_disabled
-from minitorch_cap.transformer_model import CaptioningTransformer, load_course_state_dict
+from minitorch_cap.captioners.transformer import CaptioningTransformer, load_course_state_dict
 
 WORDS = {"<NULL>": 0, "<START>": 1, "<END>": 2, "<UNK>": 3, "a": 4, "red": 5, "blue": 6, "circle": 7, "square": 8}
 N, D, W, HEADS, FF, T = 3, 6, 8, 2, 12, 6
@@ -243,7 +243,7 @@ def test_matches_the_course_pytorch_model(variant, regions):
     grads = {name: p.grad for name, p in ours.named_parameters()}
     assert abs(loss - tloss.item()) < 1e-10
     np.testing.assert_allclose(dfeatures, tf.grad.numpy(), rtol=0, atol=1e-10)
-    from minitorch_cap.transformer_model import course_state_dict_layout
+    from minitorch_cap.captioners.transformer import course_state_dict_layout
     theirs_grads = {k: p.grad.numpy() for k, p in theirs.named_parameters()}
     for name, (key, transposed) in course_state_dict_layout(ours, variant).items():
         expected = theirs_grads[key].T if transposed else theirs_grads[key]
@@ -388,7 +388,7 @@ def test_the_course_notebook_captioning_check(activation, variant):
     scores of a training-mode forward (PyTorch's dropout stream decides most of them); the
     dropout-free value, which it prints for image 2 at positions 0 and 2, is what every
     position of images 0-2 gives in eval mode (the layers saturate)."""
-    from minitorch_cap.transformer_model import course_state_dict_layout
+    from minitorch_cap.captioners.transformer import course_state_dict_layout
 
     word_to_idx = {"<NULL>": 0, "cat": 2, "dog": 3}
     N_, D_, W_, T_ = 4, 20, 30, 3
@@ -449,7 +449,7 @@ def test_cli_trains_samples_evaluates_and_summarises_a_transformer(tmp_path):
 
 
 def test_caption_grid_with_attention(tmp_path):
-    from minitorch_cap.plots import caption_grid_size, plot_caption_grid
+    from minitorch_cap.evaluation.plots import caption_grid_size, plot_caption_grid
 
     images = np.zeros((2, 24, 24, 3), dtype=np.uint8)
     generated, refs = ["a red circle", "a blue square above a red circle"], [["x"], ["y"]]

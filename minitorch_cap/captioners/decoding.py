@@ -2,7 +2,7 @@
 
 Every decoder drives only the captioner interface's decoding primitives
 ``initial_state(features)`` and ``decode_step(words, state)`` (see
-:mod:`minitorch_cap.captioner`), so it works for every captioner, and never uses teacher
+:mod:`minitorch_cap.captioners.base`), so it works for every captioner, and never uses teacher
 forcing. One loop (``_generate``) serves greedy decoding and sampling.
 Shapes: N images, K beam size, L ``max_length``, V vocabulary size. Captions come back in the
 layout of ``model.sample``: column t holds the t-th generated word (no ``<START>``), and
@@ -39,8 +39,8 @@ from __future__ import annotations
 import numpy as np
 import attrs
 
-from .nn.checks import bool_option, float_option, int_option
-from .nn.functional import log_softmax
+from ..nn.checks import bool_option, float_option, int_option
+from ..nn.functional import log_softmax
 
 #: The caption length every decoder uses unless told otherwise (the SPEC's ``sample`` default).
 DEFAULT_MAX_LENGTH = 30

@@ -6,7 +6,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from minitorch_cap.plots import plot_loss_curve, wants_log_scale
+from minitorch_cap.evaluation.plots import plot_loss_curve, wants_log_scale
 from minitorch_cap.training import Trainer
 
 from tests.conftest import make_setup

@@ -28,12 +28,12 @@ from typing import Callable
 import attrs
 import numpy as np
 
-from .data.checks import check_model_data
-from .data.coco import caption_text
-from .data.shapes import judge_captions
-from .decoding import DEFAULT_MAX_LENGTH, decode
-from .nn.checks import int_option
-from .metrics import (DIAGNOSTIC_NAMES, METRIC_NAMES, DocumentFrequency, caption_diagnostics, cider_d,
+from ..data.checks import check_model_data
+from ..data.coco import caption_text
+from ..data.shapes import judge_captions
+from ..captioners.decoding import DEFAULT_MAX_LENGTH, decode
+from ..nn.checks import int_option
+from ..metrics import (DIAGNOSTIC_NAMES, METRIC_NAMES, DocumentFrequency, caption_diagnostics, cider_d,
                       corpus_bleu, document_frequencies, rouge_l, tokens_from_ids)
 
 #: What :func:`make_metric` accepts: the metrics, the diagnostics and the shapes checker's accuracy.
@@ -87,7 +87,7 @@ class Evaluation:
         the ``about`` entries, e.g. the checkpoint and the data) into ``out_dir``; return the paths."""
         from pathlib import Path
 
-        from .training.files import write_json
+        from ..data.files import write_json
 
         out_dir = Path(out_dir)
         scores = {**about, **self.settings,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minitorch_cap.decoding import beam_search, length_penalty
+from minitorch_cap.captioners.decoding import beam_search, length_penalty
 from minitorch_cap.nn.functional import log_softmax
 
 from .decoding_models import CELLS, random_model

@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from minitorch_cap.decoding import BeamSearchResult, beam_search, decode, length_penalty
+from minitorch_cap.captioners.decoding import BeamSearchResult, beam_search, decode, length_penalty
 
 from .decoding_models import CELLS, GREEDY_TRAP, W2I, WORDS, bigram_model, random_model
 

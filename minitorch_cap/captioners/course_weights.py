@@ -9,12 +9,9 @@ inspected here and the course's checks run with the course's weights.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .transformer_model import CaptioningTransformer
 
 
 _LAYER_NAMES = {
@@ -28,7 +25,7 @@ _LAYER_NAMES = {
 }
 
 
-def course_state_dict_layout(model: CaptioningTransformer, variant: str) -> dict[str, tuple[str, bool]]:
+def course_state_dict_layout(model, variant: str) -> dict[str, tuple[str, bool]]:
     """Our parameter name -> (the course's ``state_dict`` key, transposed?) for ``variant``
     ``'2021'`` (ReLU layer: ``multihead_attn``, ``linear1/2``, ``norm1..3``) or ``'2025'``
     (GELU layer: ``cross_attn``, ``ffn.fc1/fc2``, ``norm_self/cross/ffn``).
@@ -55,7 +52,7 @@ def course_state_dict_layout(model: CaptioningTransformer, variant: str) -> dict
     return layout
 
 
-def load_course_state_dict(model: CaptioningTransformer, state_dict: Mapping[str, np.ndarray]) -> str:
+def load_course_state_dict(model, state_dict: Mapping[str, np.ndarray]) -> str:
     """Copy the weights of the course's PyTorch ``CaptioningTransformer`` into ``model``.
 
     ``state_dict``: the course model's ``state_dict()`` with every tensor as a numpy array

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .data.checks import check_model_data
-from .data.coco import caption_text
-from .data.shapes import judge_captions
-from .decoding import DEFAULT_MAX_LENGTH
-from .evaluation import decode_images, split_images, split_references
+from ..data.checks import check_model_data
+from ..data.coco import caption_text
+from ..data.shapes import judge_captions
+from ..captioners.decoding import DEFAULT_MAX_LENGTH
+from .scoring import decode_images, split_images, split_references
 
 
 def is_builtin(data: dict, split: str = "val") -> bool:
@@ -39,7 +39,7 @@ def caption_report(model, data: dict, split: str = "val", *, max_length: int | N
     Returns a dict with ``image_idxs (M,)``, ``generated`` (M display strings) and, with
     ``with_references``, ``references`` (M lists of display strings); on the built-in data
     set also ``correct`` (M bools) and ``accuracy`` (their mean; NaN for no image).
-    ``max_length`` defaults to :data:`~minitorch_cap.decoding.DEFAULT_MAX_LENGTH`.
+    ``max_length`` defaults to :data:`~minitorch_cap.captioners.decoding.DEFAULT_MAX_LENGTH`.
     Raises ``ValueError`` when the model does not read this data (vocabulary, feature size).
     """
     check_model_data(model, data, "caption_report")
@@ -60,6 +60,20 @@ def caption_report(model, data: dict, split: str = "val", *, max_length: int | N
     return report
 
 
+def model_caption_accuracy(model, data: dict, split: str = "val", max_length: int | None = None) -> float:
+    """Fraction of the split's images whose greedy caption is fully correct (:func:`~minitorch_cap.data.shapes.judge_captions`).
+
+    Signature ``fn(model, data) -> float`` with defaults, so it plugs into the Trainer's
+    ``metrics=`` as is. The same figure as ``caption_report(...)["accuracy"]``, which it calls.
+    """
+    check_model_data(model, data, "model_caption_accuracy")
+    return caption_report(model, data, split, max_length=max_length)["accuracy"]
+
+
+#: A mean over the split's images: ``minitorch_cap.distributed`` may split it over ranks.
+model_caption_accuracy.per_image_mean = True
+
+
 def attention_picture(model, data: dict, split: str, image_idxs, generated: list[str]) -> dict:
     """``plot_caption_grid``'s ``attention``, ``regions`` and ``region_names`` for the built-in
     region features, or {} (no model, no ``attention_sample``, or one memory token).
@@ -72,7 +86,7 @@ def attention_picture(model, data: dict, split: str, image_idxs, generated: list
     if model is None or not hasattr(model, "attention_sample") or np.ndim(features) != 3 or features.shape[1] < 2 \
             or not generated:
         return {}
-    from .data.shapes_features import slot_boxes
+    from ..data.shapes_features import slot_boxes
 
     ids, weights = model.attention_sample(features[image_idxs], max_length=max(len(g.split()) for g in generated) + 1)
     if list(caption_text(ids, data["idx_to_word"])) != list(generated):
@@ -114,7 +128,7 @@ def write_caption_outputs(report: dict, data: dict, out_dir, *, num_images: int 
     region each word attended to (:func:`attention_picture`). Returns the paths written.
     """
     from .plots import plot_caption_grid, write_caption_html
-    from .training.files import write_json
+    from ..data.files import write_json
 
     split = report["split"]
     out_dir = Path(out_dir)

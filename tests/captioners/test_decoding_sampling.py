@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minitorch_cap.decoding import sample_stochastic
+from minitorch_cap.captioners.decoding import sample_stochastic
 
 from .decoding_models import CELLS, W2I, bigram_model, random_model
 

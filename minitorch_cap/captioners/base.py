@@ -19,7 +19,7 @@ This base class gives every captioner the vocabulary attributes (``word_to_idx``
 the library's one vocabulary rule (:func:`minitorch_cap.tokens.check_word_to_idx`), and,
 written once here, ``loss`` (CS231n's ``(loss, grads)``) and the decoders ``sample``
 (greedy), ``beam_search`` and ``sample_stochastic`` (the algorithms live in
-:mod:`minitorch_cap.decoding`).
+:mod:`minitorch_cap.captioners.decoding`).
 
 Shapes: N images, D feature size, T caption length, V vocabulary size, K rows being decoded.
 """
@@ -31,9 +31,9 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import decoding
-from .nn import Module
-from .nn.checks import check_finite, float_input
-from .tokens import END, NULL, START, UNK, check_word_to_idx
+from ..nn import Module
+from ..nn.checks import check_finite, float_input
+from ..tokens import END, NULL, START, UNK, check_word_to_idx
 
 CAPTIONERS: dict[str, type["Captioner"]] = {}   # class name -> class, for checkpoints
 
@@ -105,11 +105,11 @@ class Captioner(Module):
         return decoding.greedy(self, features, max_length)
 
     def beam_search(self, features, beam_size: int = 3, max_length: int = decoding.DEFAULT_MAX_LENGTH, **options):
-        """Batched beam search; see :func:`minitorch_cap.decoding.beam_search` -> ``BeamSearchResult``."""
+        """Batched beam search; see :func:`minitorch_cap.captioners.decoding.beam_search` -> ``BeamSearchResult``."""
         return decoding.beam_search(self, features, beam_size, max_length, **options)
 
     def sample_stochastic(self, features, max_length: int = decoding.DEFAULT_MAX_LENGTH, **options) -> np.ndarray:
-        """Temperature / top-k sampling; see :func:`minitorch_cap.decoding.sample_stochastic` -> (N, max_length)."""
+        """Temperature / top-k sampling; see :func:`minitorch_cap.captioners.decoding.sample_stochastic` -> (N, max_length)."""
         return decoding.sample_stochastic(self, features, max_length, **options)
 
 
