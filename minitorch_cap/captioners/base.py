@@ -14,6 +14,15 @@ scores. Subclasses (``CaptioningModel``, ``CaptioningTransformer``) implement fi
   ``type(model).from_config(word_to_idx, config)`` rebuilds the model (checkpoints);
 * ``check_features(owner, features)``: the features it reads, validated and converted.
 
+Model kinds. What runs and the command line build by name (``--model lstm``) is declared once,
+in the captioner's own module, by a :class:`ModelKind` subclass: its name, the class it builds,
+its settings (an attrs class whose fields are the constructor's keywords a user chooses, with
+their help), its presets per data set and whether it reads region features. Defining the
+class registers it in :data:`KINDS`, next to :data:`CAPTIONERS` (class name -> class), which
+checkpoints rebuild models from; :func:`kind_of` finds the kind of a model or of a
+checkpoint's record. Run settings, presets, the command line's model options and the kind a
+checkpoint reports are all derived from these declarations (``minitorch_cap.runs``).
+
 This base class gives every captioner the vocabulary attributes (``word_to_idx``,
 ``idx_to_word``, ``vocab_size``, ``null_id``, ``start_id``, ``end_id``, ``unk_id``), checked by
 the library's one vocabulary rule (:func:`minitorch_cap.tokens.check_word_to_idx`), and,
@@ -26,8 +35,9 @@ Shapes: N images, D feature size, T caption length, V vocabulary size, K rows be
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
+import attrs
 import numpy as np
 
 from . import decoding
@@ -36,6 +46,7 @@ from ..nn.checks import check_finite, float_input
 from ..tokens import END, NULL, START, UNK, check_word_to_idx
 
 CAPTIONERS: dict[str, type["Captioner"]] = {}   # class name -> class, for checkpoints
+KINDS: dict[str, type["ModelKind"]] = {}        # kind name -> its declaration, for runs and the command line
 
 
 class Captioner(Module):
@@ -122,3 +133,70 @@ def captioner_from_config(class_name: str, word_to_idx: Mapping[str, int], confi
     if cls is None:
         raise ValueError(f"unknown captioner class {class_name!r}; this library knows {sorted(CAPTIONERS)}")
     return cls.from_config(word_to_idx, config)
+
+
+# ---------------------------------------------------------------------------- model kinds
+class ModelKind:
+    """The declaration of a model kind; subclass it in the captioner's module (defining it registers it)::
+
+        class TransformerKind(ModelKind):
+            kind = "transformer"                  # its name (--model transformer)
+            captioner = CaptioningTransformer     # the class it builds
+            settings = TransformerSettings        # attrs class: constructor keywords a user chooses
+            presets = {"shapes": {...}, "coco": {...}}   # per data set: settings and training values
+            reads_regions = True                  # takes region features (N, P, D)
+
+    ``presets[data]`` (``'shapes'``: the built-in data set, ``'coco'``: COCO-format files) holds
+    values of the kind's ``settings`` fields and, optionally, of the run's training settings that
+    differ for this kind (``lr``, ``epochs`` ...). ``region_features``: the built-in data is read
+    as region features by default for this kind. ``default``: the kind a run uses when none is given.
+    """
+
+    kind: ClassVar[str]
+    captioner: ClassVar[type]
+    settings: ClassVar[type]
+    presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    reads_regions: ClassVar[bool] = False
+    region_features: ClassVar[bool] = False
+    default: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            KINDS[cls.kind] = cls
+
+    @classmethod
+    def arguments(cls, settings) -> dict[str, Any]:
+        """The constructor's keywords (beyond ``word_to_idx``, ``input_dim``, ``rng``) for ``settings``."""
+        return attrs.asdict(settings)
+
+    @classmethod
+    def matches(cls, config: Mapping[str, Any]) -> bool:
+        """Whether a model of class ``captioner`` with ``config()`` is of this kind."""
+        return True
+
+    @classmethod
+    def build(cls, word_to_idx: Mapping[str, int], input_dim: int, settings, rng=None) -> "Captioner":
+        """A fresh model of this kind: ``captioner(word_to_idx, input_dim=..., **arguments(settings), rng=rng)``."""
+        return cls.captioner(word_to_idx, input_dim=input_dim, rng=rng, **cls.arguments(settings))
+
+    @classmethod
+    def settings_of(cls, config: Mapping[str, Any]):
+        """The settings of a model of this kind, read from its ``config()``."""
+        return cls.settings(**{f.name: config[f.name] for f in attrs.fields(cls.settings)})
+
+
+def kind_of(model_or_class, config: Mapping[str, Any] | None = None) -> type[ModelKind]:
+    """The kind of a captioner, or of a checkpoint's record ``(class name, config)``.
+
+    Raises ``ValueError`` for a captioner no declared kind builds (a user's own subclass).
+    """
+    if isinstance(model_or_class, Captioner):
+        name, config = type(model_or_class).__name__, model_or_class.config()
+    else:
+        name = str(model_or_class)
+    for kind in KINDS.values():
+        if kind.captioner.__name__ == name and kind.matches(config):
+            return kind
+    raise ValueError(f"no model kind builds a {name} with {dict(config)}; the kinds are {sorted(KINDS)}")
+

@@ -12,16 +12,15 @@ Two streams meet in the recurrent cell::
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import ClassVar, Mapping
 
+import attrs
 import numpy as np
 
-from .base import Captioner
+from .base import KINDS, Captioner, ModelKind
 from ..nn import GRU, LSTM, RNN, Affine, Embedding, TemporalAffine, TemporalSoftmaxLoss
-from ..nn.checks import index_input, int_option
+from ..nn.checks import SettingsError, index_input, int_option, setting
 from ..nn.module import inference_mode, naming_child
-
-CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 class CaptioningModel(Captioner):
@@ -45,8 +44,9 @@ class CaptioningModel(Captioner):
 
     def __init__(self, word_to_idx: Mapping[str, int], input_dim: int = 512, wordvec_dim: int = 128,
                  hidden_dim: int = 128, cell_type: str = "rnn", dtype=np.float32, rng=None):
-        if cell_type not in CELLS:
-            raise ValueError(f"CaptioningModel: cell_type must be one of {sorted(CELLS)}, got {cell_type!r}")
+        kind = KINDS.get(cell_type) if isinstance(cell_type, str) else None
+        if kind is None or not issubclass(kind, RecurrentKind):
+            raise SettingsError(f"CaptioningModel: cell_type must be one of {RecurrentKind.cells()}, got {cell_type!r}")
         input_dim, wordvec_dim, hidden_dim = (
             int_option("CaptioningModel", name, value)
             for name, value in (("input_dim", input_dim), ("wordvec_dim", wordvec_dim), ("hidden_dim", hidden_dim)))
@@ -57,7 +57,7 @@ class CaptioningModel(Captioner):
         # Drawn in the course's order so a seeded global state gives the course's weights ...
         embed = Embedding(V, wordvec_dim, dtype=dtype, rng=rng)
         proj = Affine(input_dim, hidden_dim, dtype=dtype, rng=rng)
-        rnn = CELLS[cell_type](wordvec_dim, hidden_dim, dtype=dtype, rng=rng)
+        rnn = kind.cell(wordvec_dim, hidden_dim, dtype=dtype, rng=rng)
         vocab = TemporalAffine(hidden_dim, V, dtype=dtype, rng=rng)
         # ... and registered in the order data flows.
         self.proj, self.embed, self.rnn, self.vocab = proj, embed, rnn, vocab
@@ -136,3 +136,53 @@ class CaptioningModel(Captioner):
 
     def extra_repr(self) -> str:
         return f"cell_type={self.cell_type!r}, vocab_size={self.vocab_size}, dtype={self.dtype.name}"
+
+
+# ---------------------------------------------------------------------------- the model kinds
+@attrs.frozen(kw_only=True)
+class RecurrentSettings:
+    """The sizes of a ``CaptioningModel`` a run chooses (its constructor's keywords)."""
+
+    hidden_dim: int = setting(int, low=1, metavar="H", help="hidden size H")
+    wordvec_dim: int = setting(int, low=1, metavar="W", help="word-vector size W")
+
+
+class RecurrentKind(ModelKind):
+    """``CaptioningModel`` with one recurrent cell; each subclass names a cell (``cell_type``)."""
+
+    captioner = CaptioningModel
+    settings = RecurrentSettings
+    cell: ClassVar[type]
+    #: Built-in data: measured 98.2-99.4% held-out accuracy for the LSTM over the (weight, data) seeds
+    #: (0, 0), (1, 0), (0, 1), (2, 2), ~20 s on 2 idle cores (a vanilla RNN ~83%, a GRU ~99%); COCO: the course's.
+    presets = {"shapes": {"hidden_dim": 128, "wordvec_dim": 64}, "coco": {"hidden_dim": 512, "wordvec_dim": 256}}
+
+    @classmethod
+    def arguments(cls, settings) -> dict:
+        return {**attrs.asdict(settings), "cell_type": cls.kind}
+
+    @classmethod
+    def matches(cls, config) -> bool:
+        return config.get("cell_type") == cls.kind
+
+    @staticmethod
+    def cells() -> list[str]:
+        """The ``cell_type`` values ``CaptioningModel`` takes."""
+        return sorted(name for name, kind in KINDS.items() if issubclass(kind, RecurrentKind))
+
+
+class RNNKind(RecurrentKind):
+    kind = "rnn"
+    cell = RNN
+
+
+class LSTMKind(RecurrentKind):
+    kind = "lstm"
+    cell = LSTM
+    default = True
+
+
+class GRUKind(RecurrentKind):
+    kind = "gru"
+    cell = GRU
+

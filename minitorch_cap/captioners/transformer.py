@@ -24,15 +24,17 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
+import attrs
+
 import numpy as np
 
 from . import decoding
-from .base import Captioner
+from .base import Captioner, ModelKind
 from ..nn import (Affine, Embedding, PositionalEncoding, TemporalSoftmaxLoss, TransformerDecoder,
                  TransformerDecoderLayer, causal_mask)
 from ..nn.activation import ACTIVATIONS
 from ..nn.attention import affine_infer
-from ..nn.checks import check_finite, float_input, index_input, int_option
+from ..nn.checks import SettingsError, check_finite, choice_option, float_input, index_input, int_option, setting
 from ..nn.dropout import as_generator
 from ..nn.module import inference_mode, naming_child
 from ..nn.transformer import DecoderCache
@@ -73,8 +75,6 @@ class CaptioningTransformer(Captioner):
     Positions are bounded by ``max_length``: a decoding step beyond it raises ``ValueError``.
     """
 
-    kind = "transformer"    # its name among the model kinds of minitorch_cap.runs (--model transformer)
-
     def __init__(self, word_to_idx: Mapping[str, int], input_dim: int, wordvec_dim: int, num_heads: int = 4,
                  num_layers: int = 2, max_length: int = 50, dropout: float = 0.1, activation: str = "relu",
                  dtype=np.float32, rng=None, *, dim_feedforward: int = 2048):
@@ -83,10 +83,9 @@ class CaptioningTransformer(Captioner):
             int_option(owner, name, value) for name, value in (
                 ("input_dim", input_dim), ("wordvec_dim", wordvec_dim), ("num_heads", num_heads),
                 ("num_layers", num_layers), ("max_length", max_length), ("dim_feedforward", dim_feedforward)))
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"{owner}: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        choice_option(owner, "activation", activation, sorted(ACTIVATIONS))
         if wordvec_dim % num_heads:
-            raise ValueError(f"{owner}: wordvec_dim ({wordvec_dim}) must be divisible by num_heads ({num_heads})")
+            raise SettingsError(f"{owner}: wordvec_dim ({wordvec_dim}) must be divisible by num_heads ({num_heads})")
         super().__init__(word_to_idx, input_dim, dtype)
         self.wordvec_dim, self.num_heads, self.num_layers = wordvec_dim, num_heads, num_layers
         self.max_length, self.dropout, self.activation = max_length, float(dropout), activation
@@ -303,6 +302,30 @@ class CaptioningTransformer(Captioner):
     def extra_repr(self) -> str:
         return (f"vocab_size={self.vocab_size}, wordvec_dim={self.wordvec_dim}, num_heads={self.num_heads}, "
                 f"num_layers={self.num_layers}, activation={self.activation!r}, dtype={self.dtype.name}")
+
+
+@attrs.frozen(kw_only=True)
+class TransformerSettings:
+    """The sizes of a ``CaptioningTransformer`` a run chooses (its constructor's keywords)."""
+
+    wordvec_dim: int = setting(int, low=1, metavar="W", help="word-vector size W (the decoder's width)")
+    num_heads: int = setting(int, low=1, metavar="HEADS", help="attention heads (they must divide W)")
+    num_layers: int = setting(int, low=1, metavar="L", help="decoder layers")
+    dim_feedforward: int = setting(int, low=1, metavar="F", help="feed-forward units per layer")
+    dropout: float = setting(float, low=0.0, high=1.0, high_open=True, metavar="P", help="dropout probability")
+
+
+class TransformerKind(ModelKind):
+    kind = "transformer"
+    captioner = CaptioningTransformer
+    settings = TransformerSettings
+    reads_regions = True
+    #: Built-in data (with region features): 99.6-99.8% held-out accuracy for weight/data seeds 0 and 1
+    #: (5 and 10 epochs, about 7 s each on two idle cores); COCO: the course's model.
+    presets = {"shapes": {"num_heads": 4, "num_layers": 2, "dim_feedforward": 256, "dropout": 0.0, "wordvec_dim": 64,
+                          "lr": 1e-3, "epochs": 10, "lr_decay": 0.85},
+               "coco": {"num_heads": 4, "num_layers": 2, "dim_feedforward": 2048, "dropout": 0.1, "wordvec_dim": 256,
+                        "lr": 1e-3, "epochs": 1, "lr_decay": 1.0}}
 
 
 def _flatten(cache: DecoderCache) -> tuple[np.ndarray, ...]:

@@ -1,9 +1,10 @@
-"""What the commands share: option types, the data options, errors and exit codes.
+"""What the commands share: options made from the library's settings, the data options, errors, exit codes.
 
 Exit codes: 0 success; 1 training stopped (diverged, a write failed, an MPI rank failed) or
-output piped into a closed reader;
-2 a usage error (a bad option, a missing or unusable file or folder: one line on stderr,
-never a traceback); 130 interrupted (Ctrl-C or SIGTERM; the message says what was saved).
+output piped into a closed reader; 2 a usage error (the library's ``UserError``: a bad option, a
+missing or unusable file or folder; one line on stderr, never a traceback); 130 interrupted
+(Ctrl-C or SIGTERM; the message says what was saved). Any other exception is a bug and shows
+its traceback.
 """
 
 from __future__ import annotations
@@ -17,11 +18,16 @@ import sys
 import warnings
 from pathlib import Path
 
-USAGE_ERROR, INTERRUPTED = 2, 130
+import attrs
+
+USAGE_ERROR, STOPPED, INTERRUPTED = 2, 1, 130
+#: Data options whose flag is not ``--`` + the setting's name.
+FLAGS = {"pca_features": "--no-pca"}
 
 
-class UserError(Exception):
-    """A problem the user caused and can fix; the CLI prints it without a traceback."""
+def option(name: str) -> str:
+    """The command-line option of a setting: ``hidden_dim`` -> ``--hidden-dim``."""
+    return FLAGS.get(name, "--" + name.replace("_", "-"))
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -50,16 +56,29 @@ def add_command(subparsers, name: str, *, help: str, description: str, epilog: s
     return parser
 
 
-def user_errors(command: str):
-    """Decorator for ``run(args)``: user mistakes become one line on stderr and exit code 2.
+def add_setting(group, field: attrs.Attribute, help: str | None = None) -> None:
+    """An option made from a setting's attrs field (``minitorch_cap.nn.checks.setting``): its flag,
+    metavar and help, parsed and checked by the field's rule; ``None`` when not given."""
+    rule = field.metadata["rule"]
 
-    :class:`UserError`, and the library's own errors for bad input (``ValueError``,
-    ``FileNotFoundError``, ``KeyError`` and the other ``OSError``s, e.g.
-    ``CheckpointError``, ``RunFolderError``, ``DataError``, ``WriteError``) are all messages
-    for the user. Ctrl-C and SIGTERM return 130 with "interrupted" and what was saved. The
-    command runs with numpy's BLAS limited to ``--threads`` and numpy's floating-point
-    warnings silenced (a diverging run is reported once, by the Trainer's own message).
+    def parse(text: str):
+        try:
+            return rule.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    group.add_argument(option(field.name), dest=field.name, metavar=field.metadata["metavar"], type=parse,
+                       default=None, help=help or field.metadata["help"])
+
+
+def user_errors(command: str):
+    """Decorator for ``run(args)``: the library's ``UserError`` becomes one line on stderr and exit 2
+    (a ``WriteError``: exit 1), Ctrl-C and SIGTERM exit 130 with "interrupted" and what was saved.
+    The command runs with numpy's BLAS limited to ``--threads`` and numpy's floating-point warnings
+    silenced (a diverging run is reported once, by the Trainer's own message).
     """
+    from ..data.files import WriteError
+    from ..nn.checks import UserError
     from ..training import sigterm_as_interrupt
 
     def wrap(run):
@@ -70,22 +89,16 @@ def user_errors(command: str):
                         warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
                     return int(run(args) or 0)
-            except BrokenPipeError:
-                raise                   # output piped into a reader that stopped: main() ends quietly
             except KeyboardInterrupt as exc:
                 detail = f" {exc}" if str(exc) else ""
                 print(f"minitorch-cap {command}: interrupted{detail}", file=sys.stderr)
                 return INTERRUPTED
-            except (UserError, ValueError, KeyError, OSError) as exc:
-                print(f"minitorch-cap {command}: error: {message(exc)}", file=sys.stderr)
-                return USAGE_ERROR
+            except UserError as exc:
+                kind = "" if isinstance(exc, WriteError) else "error: "
+                print(f"minitorch-cap {command}: {kind}{exc}", file=sys.stderr)
+                return STOPPED if isinstance(exc, WriteError) else USAGE_ERROR
         return wrapped
     return wrap
-
-
-def message(exc: BaseException) -> str:
-    """The text of an exception (a ``KeyError`` without the quotes ``str`` adds)."""
-    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
 
 
 @contextlib.contextmanager
@@ -120,7 +133,6 @@ def command_line(argv) -> str:
     return " ".join(shlex.quote(str(a)) for a in argv)
 
 
-# ------------------------------------------------------------------------------- option types
 def _typed(convert, check, expected: str):
     def parse(text: str):
         try:
@@ -134,40 +146,35 @@ def _typed(convert, check, expected: str):
 
 
 positive_int = _typed(int, lambda v: v >= 1, "an integer >= 1")
-non_negative_int = _typed(int, lambda v: v >= 0, "an integer >= 0")
-positive_float = _typed(float, lambda v: 0 < v < float("inf"), "a finite number > 0")
 non_negative_float = _typed(float, lambda v: 0 <= v < float("inf"), "a finite number >= 0")
 folder = _typed(str, lambda v: v.strip() != "", "a folder name")
-unit_float = _typed(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
 
 
 # ------------------------------------------------------------------------------------ data
 def add_data_options(parser: argparse.ArgumentParser, recorded: bool = False) -> None:
-    """``--data-dir``, ``--max-train``, ``--max-val``, ``--no-pca``, ``--data-seed`` (a ``DataSpec``).
+    """The :class:`~minitorch_cap.data.spec.DataSpec` options. ``recorded``: a command on a checkpoint,
+    whose run's data is the default."""
+    from ..data.shapes import DEFAULT_SIZES
+    from ..data.spec import DataSpec
 
-    ``recorded``: a command on a checkpoint, whose run's data is the default.
-    """
-    from ..data import DEFAULT_TRAINING
-
+    fields = attrs.fields_dict(DataSpec)
     group = parser.add_argument_group("data" + (" (default: the data the checkpoint's run was trained on)"
                                                 if recorded else ""))
     group.add_argument("--data-dir", metavar="DIR", default=None,
                        help="folder with the CS231n COCO files (coco2014_captions.h5, ...); "
                             "default: the built-in shapes data set")
-    group.add_argument("--max-train", metavar="N", type=positive_int, default=None,
-                       help="COCO: keep N training captions (default: all); built-in: generate N training "
-                            f"images of 5 captions each (default: {DEFAULT_TRAINING['num_train']})")
-    group.add_argument("--max-val", metavar="N", type=positive_int, default=None,
-                       help=f"built-in data: generate N validation images (default: {DEFAULT_TRAINING['num_val']})")
+    add_setting(group, fields["max_train"], "COCO: keep N training captions (default: all); built-in: generate N "
+                                            f"training images of 5 captions each (default: {DEFAULT_SIZES['num_train']})")
+    add_setting(group, fields["max_val"], f"built-in data: generate N validation images "
+                                          f"(default: {DEFAULT_SIZES['num_val']})")
     group.add_argument("--no-pca", dest="pca_features", action="store_const", const=False, default=None,
                        help="COCO: read the full features (train2014_vgg16_fc7.h5) even when PCA ones are there "
                             "(default: the PCA ones when present, else the full ones)")
-    group.add_argument("--data-seed", metavar="S", type=non_negative_int, default=None,
-                       help="seed that generates the built-in data set (COCO: draws the --max-train captions); "
-                            "default 0")
+    add_setting(group, fields["data_seed"], "seed that generates the built-in data set (COCO: draws the "
+                                            "--max-train captions); default 0")
     group.add_argument("--region-features", action="store_const", const=True, default=None,
                        help="built-in data: one feature token per object slot and one for the pair, (N, 3, 30), "
-                            "for --model transformer to attend over (default: one 49-d vector per image)")
+                            "for a model that attends over regions (default: as the model's kind prefers)")
 
 
 def data_options(args) -> dict:
@@ -181,13 +188,15 @@ def checkpoint_and_data(args):
     from ..runs import checkpoint_path, load_run
 
     args.checkpoint = str(checkpoint_path(args.checkpoint))      # a run folder names its checkpoint.h5
-    return load_run(args.checkpoint, data_options(args))
+    return load_run(args.checkpoint, data_options(args), label=option)
 
 
 def output_folder(path, writes: tuple[str, ...] = (), overwrite: bool = True) -> Path:
-    """Create the output folder (with parents) before any long work; a :class:`UserError` if it cannot be,
+    """Create the output folder (with parents) before any long work; a ``UserError`` if it cannot be,
     or if it holds one of the files the command ``writes`` and ``overwrite`` is false (a user's own
     ``captions.json`` is never replaced silently)."""
+    from ..nn.checks import UserError
+
     out = Path(path)
     held = [name for name in writes if (out / name).exists()]
     if held and not overwrite:

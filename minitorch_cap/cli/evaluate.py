@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import (folder, UserError, add_command, add_threads_option, checkpoint_and_data, non_negative_float, output_folder,
+from .common import (folder, add_command, add_threads_option, checkpoint_and_data, non_negative_float, output_folder,
                      positive_int, user_errors)
 
 DESCRIPTION = """\
@@ -56,11 +56,12 @@ def register(subparsers) -> None:
 @user_errors("evaluate")
 def run(args) -> int:
     from ..evaluation.scoring import evaluate
-    from ..runs import model_settings
+    from ..captioners.base import kind_of
 
     _, model, data, spec = checkpoint_and_data(args)
     if args.block_unk and model.unk_id is None:
-        raise UserError("--block-unk: the model's vocabulary has no <UNK> token")
+        from ..nn.checks import SettingsError
+        raise SettingsError("--block-unk: the model's vocabulary has no <UNK> token")
     out = output_folder(args.out or Path(args.checkpoint).parent / "evaluate", ("results.json", "scores.json"),
                         overwrite=args.overwrite or args.out is None)      # its default folder is its own
     model.eval()
@@ -69,7 +70,7 @@ def run(args) -> int:
                       cider_df=args.cider_df, percent=args.percent)
     n = len(result.hypotheses)
     how = "greedy" if args.beam_size == 1 else f"beam search, beam size {args.beam_size}, alpha {args.alpha:g}"
-    print(f"{model_settings(model)['model'].upper()} from {args.checkpoint}: {n} {args.split} images of "
+    print(f"{kind_of(model).kind.upper()} from {args.checkpoint}: {n} {args.split} images of "
           f"{spec.describe()}, {how}")
     print(result.table())
     print(f"decoding took {result.decode_seconds:.2f} s ({1000 * result.decode_seconds / max(n, 1):.2f} s per "

@@ -48,7 +48,7 @@ def register(subparsers) -> None:
 @user_errors("sample")
 def run(args) -> int:
     from ..evaluation.reports import caption_report, is_builtin, write_caption_outputs
-    from ..runs import model_settings
+    from ..captioners.base import kind_of
     from ..data.files import write_json
 
     _, model, data, _ = checkpoint_and_data(args)
@@ -57,7 +57,7 @@ def run(args) -> int:
     model.eval()
     report = caption_report(model, data, args.split, max_length=args.max_length, with_references=True,
                             max_images=None if is_builtin(data, args.split) else args.num_images)
-    kind = model_settings(model)["model"].upper()
+    kind = kind_of(model).kind.upper()
     written = write_caption_outputs(report, data, out, num_images=args.num_images,
                                     title=f"{kind} from {Path(args.checkpoint).name}", model=model)
     for k in range(min(max(args.print_count, 0), len(report["generated"]))):

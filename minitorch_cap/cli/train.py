@@ -6,14 +6,15 @@ import sys
 import time
 from pathlib import Path
 
-from ..runs import MODEL_BUILDERS, PRESETS
-from .common import (UserError, add_command, folder, add_data_options, add_threads_option, command_line, data_options,
-                     non_negative_int, plural, positive_float, positive_int, unit_float, user_errors)
+import attrs
+
+from .common import (STOPPED, add_command, add_data_options, add_setting, add_threads_option,
+                     command_line, data_options, folder, option, plural, positive_int, user_errors)
 
 DESCRIPTION = """\
-Train an image captioner (image features -> RNN/LSTM/GRU -> words) with Adam: by default an
-LSTM on the built-in shapes data set (no download) with its measured settings; with
---data-dir, on the CS231n COCO files (or your own, from minitorch_cap.data.import_captions).
+Train an image captioner with Adam: by default an LSTM on the built-in shapes data set (no
+download) with its measured settings; with --data-dir, on the CS231n COCO files (or your own,
+from minitorch_cap.data.import_captions). Options a model does not take are refused.
 
 It writes into --out (default: runs/shapes-MODEL or runs/coco-MODEL, -2, -3, ... appended
 when taken). A folder holding another run is refused unless --overwrite (its files are kept
@@ -45,61 +46,54 @@ examples:
   minitorch-cap train --resume runs/shapes-lstm/checkpoint.h5 --epochs 20
   mpiexec -n 2 minitorch-cap train                      data-parallel on 2 processes (extra 'mpi'), same run
 
-defaults marked "built-in/COCO" differ between the two kinds of data:
-  built-in: {builtin}
-  COCO:     {coco}
-""".format(builtin=", ".join(f"{k}={v}" for k, v in PRESETS["shapes"].items()),
-           coco=", ".join(f"{k}={v}" for k, v in PRESETS["coco"].items()))
-
-#: The options that make up a run's settings (``minitorch_cap.runs.RunSettings``).
-SETTINGS = ("model", "hidden_dim", "wordvec_dim", "epochs", "batch_size", "lr", "lr_decay", "clip_grad_norm", "seed",
-            "num_heads", "num_layers", "dim_feedforward", "dropout")
+"built-in/COCO" defaults: the presets of the built-in data set and of COCO-format files (on a
+small data set of your own, the preset epochs grow to give at least 1,000 iterations).
+"""
 
 
-def add_model_options(group) -> None:
-    """--model (alias --cell), --hidden-dim, --wordvec-dim (None: the data's preset), for train and summary."""
-    b, c = PRESETS["shapes"], PRESETS["coco"]
-    group.add_argument("--model", "--cell", dest="model", choices=sorted(MODEL_BUILDERS), default=None,
-                       help=f"the captioner (built-in/COCO default: {b['model']}/{c['model']})")
-    group.add_argument("--hidden-dim", metavar="H", type=positive_int, default=None,
-                       help=f"hidden size H (built-in/COCO default: {b['hidden_dim']}/{c['hidden_dim']})")
-    group.add_argument("--wordvec-dim", metavar="W", type=positive_int, default=None,
-                       help=f"word-vector size W (built-in/COCO default: {b['wordvec_dim']}/{c['wordvec_dim']})")
-    add_transformer_options(group)
+def with_presets(help: str, name: str, kinds, default=None) -> str:
+    """``help`` and the setting's presets (built-in/COCO) per kind: ``... (built-in/COCO default: rnn, lstm,
+    gru: 8/1; transformer: 10/1)``; nothing added when every preset is the field's ``default``."""
+    from ..captioners.base import KINDS
+    from ..runs import TRAINING_PRESETS
+
+    groups: dict[tuple, list[str]] = {}
+    for kind in kinds:
+        values = tuple(KINDS[kind].presets.get(data, {}).get(name, TRAINING_PRESETS[data].get(name, default))
+                       for data in ("shapes", "coco"))
+        groups.setdefault(values, []).append(kind)
+    if list(groups) == [(default, default)]:
+        return help if default is None else f"{help} (default: {default})"
+    text = lambda v: f"{v:g}" if isinstance(v, float) else str(v)  # noqa: E731
+    if len(groups) == 1:
+        return f"{help} (built-in/COCO default: {'/'.join(map(text, next(iter(groups))))})"
+    return f"{help} (built-in/COCO default: " + "; ".join(
+        f"{', '.join(kinds)}: {'/'.join(map(text, values))}" for values, kinds in groups.items()) + ")"
 
 
-def add_transformer_options(group) -> None:
-    """--num-heads, --num-layers, --dim-feedforward, --dropout: the sizes of --model transformer."""
-    from ..runs import TRANSFORMER_PRESETS
+def add_model_options(parser) -> None:
+    """--model (alias --cell) and every model kind's settings (made from the kinds' declarations)."""
+    from ..captioners.base import KINDS
+    from ..runs import default_kind, model_fields
 
-    t, tc = TRANSFORMER_PRESETS["shapes"], TRANSFORMER_PRESETS["coco"]
-    for name, metavar, kind, text in (("num_heads", "HEADS", positive_int, "attention heads"),
-                                      ("num_layers", "L", positive_int, "decoder layers"),
-                                      ("dim_feedforward", "F", positive_int, "feed-forward units per layer"),
-                                      ("dropout", "P", float, "dropout probability")):
-        group.add_argument(option(name), metavar=metavar, type=kind, default=None,
-                           help=f"--model transformer: {text} (built-in/COCO default: {t[name]}/{tc[name]})")
+    group = parser.add_argument_group("model (an option a model does not take is refused)")
+    group.add_argument("--model", "--cell", dest="model", choices=sorted(KINDS), default=None,
+                       help=f"the captioner (default: {default_kind()})")
+    for name, (field, kinds) in model_fields().items():
+        takes = "" if len(kinds) == len(KINDS) else f"{', '.join(kinds)}: "
+        add_setting(group, field, with_presets(takes + field.metadata["help"], name, kinds))
 
 
 def register(subparsers) -> None:
+    from ..captioners.base import KINDS
+    from ..runs import TrainingSettings
+
     p = add_command(subparsers, "train", help="train a captioner (built-in data by default)",
                     description=DESCRIPTION, epilog=EPILOG)
-    add_model_options(p.add_argument_group("model"))
-    b, c = PRESETS["shapes"], PRESETS["coco"]
+    add_model_options(p)
     opt = p.add_argument_group("optimisation (a resumed run keeps its own: giving another value is refused)")
-    opt.add_argument("--epochs", metavar="E", type=positive_int, default=None,
-                     help=f"number of epochs in all (built-in/COCO default: {b['epochs']}/{c['epochs']})")
-    opt.add_argument("--batch-size", metavar="B", type=positive_int, default=None,
-                     help=f"captions per minibatch (built-in/COCO default: {b['batch_size']}/{c['batch_size']})")
-    opt.add_argument("--lr", metavar="RATE", type=positive_float, default=None,
-                     help=f"Adam learning rate (built-in/COCO default: {b['lr']:g}/{c['lr']:g})")
-    opt.add_argument("--lr-decay", metavar="G", type=unit_float, default=None,
-                     help=f"multiply the rate by G after every epoch (built-in/COCO default: {b['lr_decay']}/"
-                          f"{c['lr_decay']})")
-    opt.add_argument("--clip-grad-norm", metavar="NORM", type=positive_float, default=None,
-                     help="clip the global gradient norm to NORM (default: no clipping)")
-    opt.add_argument("--seed", metavar="S", type=non_negative_int, default=None,
-                     help="seed of the initial weights and the minibatch order (default: 0)")
+    for field in attrs.fields(TrainingSettings):
+        add_setting(opt, field, with_presets(field.metadata["help"], field.name, KINDS, field.default))
     add_data_options(p)
     run = p.add_argument_group("output and run")
     run.add_argument("--out", metavar="DIR", type=folder, default=None,
@@ -108,7 +102,8 @@ def register(subparsers) -> None:
     run.add_argument("--resume", metavar="CKPT", default=None,
                      help="continue or complete the run of this checkpoint (see above)")
     run.add_argument("--init", metavar="CKPT", default=None,
-                     help="start a new run from the weights of a checkpoint (its model; fresh optimizer)")
+                     help="start a new run from the weights of a checkpoint (its model; fresh optimizer; its data "
+                          "unless data options are given)")
     run.add_argument("--num-images", metavar="N", type=positive_int, default=16,
                      help="validation images drawn in captions.png")
     run.add_argument("--max-length", metavar="T", type=positive_int, default=None,
@@ -120,15 +115,18 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_command)
 
 
-def option(name: str) -> str:
-    """A run setting's command-line option: ``hidden_dim`` -> ``--hidden-dim``."""
-    return "--" + name.replace("_", "-")
+def settings_given(args) -> dict:
+    """The run settings given on the command line (``None``: not given)."""
+    from ..runs import TrainingSettings, model_fields
+
+    return {name: getattr(args, name) for name in ("model", *model_fields(), *attrs.fields_dict(TrainingSettings))}
 
 
 @user_errors("train")
 def run_command(args) -> int:
     from .. import runs
     from ..distributed import RankFailed, only_root_prints, world
+    from ..nn.checks import UserError
     from ..training import TrainingDiverged, WriteError, progress
 
     if args.resume and args.init:
@@ -139,42 +137,48 @@ def run_command(args) -> int:
     comm = world()          # under `mpiexec -n K` (K > 1): data-parallel over the K ranks, rank 0 reports
     only_root_prints(comm)
     say = (lambda *a: None) if args.quiet else print
-    run = runs.prepare_run({k: getattr(args, k) for k in SETTINGS}, data_options(args), resume=args.resume,
-                           init=args.init, out=args.out,
-                           overwrite=args.overwrite, comm=comm, label=option, progress=None if args.progress else False,
+    run = runs.prepare_run(settings_given(args), data_options(args), resume=args.resume, init=args.init,
+                           out=args.out, overwrite=args.overwrite, comm=comm, label=option,
+                           progress=None if args.progress else False,
                            callbacks=[] if args.quiet else [lambda t, r: progress.print_epoch(t, r)])
     trainer, out, settings = run.trainer, run.out, run.settings
-    if run.resumed:
-        say(f"resuming {run.resumed} at epoch {trainer.epoch}: {plural(trainer.config.num_epochs, 'epoch')} of "
-            f"{plural(trainer.iterations_per_epoch, 'iteration')} in all -> {out}")
-    else:
-        say(f"data: {run.spec.describe()}: {trainer.num_train:,} training captions, {trainer.num_val:,} validation "
-            f"captions, vocabulary of {len(run.data['word_to_idx'])} words ({time.perf_counter() - started:.1f} s)")
-        say(f"training {'from the weights of ' + args.init if args.init else 'from scratch'}: "
-            f"{settings.model}, {settings.sizes}, "
-            f"{plural(settings.epochs, 'epoch')} of {plural(trainer.iterations_per_epoch, 'iteration')}, "
-            f"batch {settings.batch_size}, Adam lr {settings.lr:g} decayed by {settings.lr_decay} per epoch -> {out}")
-    if comm is not None:
-        say(f"data-parallel: each minibatch is split over {comm.Get_size()} MPI ranks; rank 0 reports and writes")
     try:
-        if trainer.epoch < trainer.config.num_epochs and not trainer.stopped_early:
+        if run.resumed:
+            say(f"resuming {run.resumed} at epoch {trainer.epoch}: {plural(trainer.config.num_epochs, 'epoch')} of "
+                f"{plural(trainer.iterations_per_epoch, 'iteration')} in all -> {out}")
+        else:
+            t = settings.training
+            say(f"data: {run.spec.describe()}: {trainer.num_train:,} training captions, {trainer.num_val:,} "
+                f"validation captions, vocabulary of {len(run.data['word_to_idx'])} words "
+                f"({time.perf_counter() - started:.1f} s)")
+            if settings.note:
+                say(f"note: {settings.note}")
+            say(f"training {'from the weights of ' + args.init if args.init else 'from scratch'}: "
+                f"{settings.describe()}, {plural(t.epochs, 'epoch')} of "
+                f"{plural(trainer.iterations_per_epoch, 'iteration')}, batch {t.batch_size}, Adam lr {t.lr:g} "
+                f"decayed by {t.lr_decay} per epoch -> {out}")
+        if comm is not None:
+            say(f"data-parallel: each minibatch is split over {comm.Get_size()} MPI ranks; rank 0 reports and writes")
+        if run.needs_training:
             trainer.train()
         else:
             say(f"the run in {out} has all {plural(trainer.epoch, 'epoch')}: completing its files")
-        if comm is not None and comm.Get_rank() != 0:
-            return 0
-        _, metrics = runs.complete_run(out, run.data, trainer=trainer, max_length=args.max_length,
-                                       num_images=args.num_images, started=started)
+        metrics = runs.finish_run(run, max_length=args.max_length, num_images=args.num_images, started=started)
     except (TrainingDiverged, RankFailed) as exc:
         print(f"minitorch-cap train: {exc}".replace("the clip_grad_norm option", "--clip-grad-norm"), file=sys.stderr)
-        return 1
+        return STOPPED
     except WriteError as exc:       # a full or failing disk: the run stops, what it saved is intact
-        again = (f"; once it is fixed, `{command_line(['minitorch-cap', 'train', '--resume', trainer.last_checkpoint])}` "
-                 "completes the run" if trainer.last_checkpoint else "")
+        last = trainer.last_checkpoint or run.resumed
+        again = (f"; once it is fixed, `{command_line(['minitorch-cap', 'train', '--resume', last])}` "
+                 "completes the run" if last else "")
         print(f"minitorch-cap train: {exc}{again}", file=sys.stderr)
-        return 1
+        return STOPPED
     except KeyboardInterrupt:
         raise KeyboardInterrupt(_what_was_saved(trainer)) from None
+    finally:
+        run.close(failed=sys.exc_info()[0] is not None)
+    if comm is not None and comm.Get_rank() != 0:
+        return 0
     if trainer.config.keep_best and trainer.best_epoch and not (out / "best.h5").exists():
         say(f"note: best.h5 (epoch {trainer.best_epoch}) is missing and cannot be rebuilt: checkpoint.h5 holds "
             f"epoch {trainer.epoch}")
@@ -182,9 +186,12 @@ def run_command(args) -> int:
     return 0
 
 
-def _print_result(metrics: dict, out: Path, started: float, say) -> None:
+def _print_result(metrics: dict | None, out: Path, started: float, say) -> None:
     files = sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith("."))
     say(f"wrote {', '.join(files)} in {out} ({time.perf_counter() - started:.0f} s in all)")
+    if metrics is None:
+        print(f"done: the run in {out} was complete")
+        return
     loss_text = f"last-epoch training loss {metrics['final_loss']:.3f}"
     if metrics["final_val_loss"] is not None:
         loss_text += f", validation loss {metrics['final_val_loss']:.3f}"

@@ -8,14 +8,14 @@
 * ``data_fingerprint`` — what a run records of its data (vocabulary, sizes, hashes of ids and features)
 * ``import_captions`` — your captions JSON + features (.npy / HDF5) -> a COCO-format directory
 * ``load_shapes_data``, ``check_caption``, ``caption_accuracy``,
-  ``extract_features``, ``DEFAULT_TRAINING`` — the built-in data set (no download)
+  ``extract_features``, ``DEFAULT_SIZES`` — the built-in data set (no download)
 """
 
 from .checks import check_model_data, check_training_data
 from .coco import caption_text, decode_captions, load_coco_data, sample_coco_minibatch
 from .fingerprint import data_fingerprint, fingerprint_differences
 from .importing import import_captions
-from .shapes import DEFAULT_TRAINING, load_shapes_data
+from .shapes import DEFAULT_SIZES, load_shapes_data
 from .shapes_captions import caption_accuracy, check_caption, parse_caption
 from .shapes_features import extract_features
 from .vocabulary import Vocabulary, tokenize
@@ -26,5 +26,5 @@ __all__ = [
     "Vocabulary", "tokenize", "import_captions",
     "data_fingerprint", "fingerprint_differences",
     "load_shapes_data", "check_caption", "caption_accuracy", "parse_caption",
-    "extract_features", "DEFAULT_TRAINING",
+    "extract_features", "DEFAULT_SIZES",
 ]

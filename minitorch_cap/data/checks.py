@@ -10,6 +10,13 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..nn.checks import UserError
+
+
+class DataError(UserError, ValueError):
+    """The data cannot be used as asked: a missing or incomplete folder, contradictory options, data that
+    does not fit the model reading it, captions a model cannot learn from."""
+
 
 def check_training_data(data: Mapping[str, Any], model, owner: str = "Trainer") -> tuple[int, int]:
     """Check the splits a trainer reads; return (number of train captions, of val captions).
@@ -32,17 +39,17 @@ def check_training_data(data: Mapping[str, Any], model, owner: str = "Trainer") 
                            f"(expected the keys of load_coco_data)")
         captions, idxs, features = np.asarray(data[keys[0]]), np.asarray(data[keys[1]]), data[keys[2]]
         if captions.ndim != 2 or not np.issubdtype(captions.dtype, np.integer) or captions.shape[1] < 2:
-            raise ValueError(f"{owner}: {keys[0]} must be an integer array (N, T) with T >= 2, "
+            raise DataError(f"{owner}: {keys[0]} must be an integer array (N, T) with T >= 2, "
                              f"got {captions.dtype} {captions.shape}")
         if idxs.shape != (captions.shape[0],) or not np.issubdtype(idxs.dtype, np.integer):
-            raise ValueError(f"{owner}: {keys[1]} must be integers of shape ({captions.shape[0]},), "
+            raise DataError(f"{owner}: {keys[1]} must be integers of shape ({captions.shape[0]},), "
                              f"got {idxs.dtype} {idxs.shape}")
         if hasattr(model, "check_features"):
             model.check_features(f"{owner}: {keys[2]}", features[:1])
         if idxs.size and (idxs.min() < 0 or idxs.max() >= features.shape[0]):
-            raise ValueError(f"{owner}: {keys[1]} holds image ids outside [0, {features.shape[0]})")
+            raise DataError(f"{owner}: {keys[1]} holds image ids outside [0, {features.shape[0]})")
         if split == "train" and captions.shape[0] == 0:
-            raise ValueError(f"{owner}: the training split is empty")
+            raise DataError(f"{owner}: the training split is empty")
         counts.append(captions.shape[0])
     return counts[0], counts[1]
 
@@ -61,13 +68,13 @@ def check_model_data(model, data, owner: str) -> None:
         features = data.get(f"{split}_features")
         if input_dim is not None and features is not None and np.ndim(features) >= 2 \
                 and features.shape[-1] != input_dim:
-            raise ValueError(f"{owner}: the model expects {input_dim}-d image features but {split}_features "
+            raise DataError(f"{owner}: the model expects {input_dim}-d image features but {split}_features "
                              f"are {features.shape[-1]}-d")
     vocabulary = getattr(model, "word_to_idx", None)
     if vocabulary is not None and "word_to_idx" in data:
         theirs = {str(w): int(i) for w, i in data["word_to_idx"].items()}
         if dict(vocabulary) != theirs:
             differing = sorted(w for w in set(vocabulary) | set(theirs) if vocabulary.get(w) != theirs.get(w))
-            raise ValueError(f"{owner}: the model's vocabulary ({len(vocabulary)} words) differs from the data's "
+            raise DataError(f"{owner}: the model's vocabulary ({len(vocabulary)} words) differs from the data's "
                              f"({len(theirs)} words), e.g. in {differing[:5]}; use the data the model was "
                              "trained on (or train a model on this data)")

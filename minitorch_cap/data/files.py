@@ -23,8 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from ..nn.checks import UserError
 
-class WriteError(OSError):
+
+class WriteError(UserError, OSError):
     """Writing a file failed (no space left, read-only file system, I/O error, no permission).
 
     An ``OSError`` with the original ``errno``; its message names the file and its folder

@@ -27,9 +27,8 @@ colours, shapes, sizes and relation that occurs in train, and captioning each va
 with the caption of its nearest training image in feature space (perfect memorisation)
 is fully correct for only about 63% of them; a captioner must compose.
 
-``DEFAULT_TRAINING`` holds the configuration of ``minitorch-cap train``: an LSTM that
-reaches about 99% fully correct held-out captions (98.2-99.4% over four pairs of data and
-weight seeds) in about 20 s on two idle CPU cores (3200 Adam steps of 50 captions).
+``DEFAULT_SIZES`` holds the sizes ``minitorch-cap train`` generates (4000 training and 500
+validation images); the training presets live with the model kinds (``minitorch_cap.runs``).
 """
 
 from __future__ import annotations
@@ -46,17 +45,10 @@ from .shapes_features import extract_features
 from .vocabulary import SPECIAL_TOKENS, Vocabulary
 
 __all__ = ["load_shapes_data", "generate_images", "check_caption", "caption_accuracy", "parse_caption",
-           "judge_captions", "DEFAULT_TRAINING", "COLOURS", "SHAPES", "SIZES", "RELATIONS"]
+           "judge_captions", "DEFAULT_SIZES", "COLOURS", "SHAPES", "SIZES", "RELATIONS"]
 
-#: Recommended training configuration for the built-in data set (used by ``minitorch-cap train``).
-#: Measured: 98.2-99.4% held-out captions fully correct over the (weight, data) seeds (0, 0),
-#: (1, 0), (0, 1), (2, 2), ~20 s of training on 2 idle cores (lr 1e-2 also works but wobbles
-#: between epochs; a vanilla RNN reached ~83% with these settings, a GRU ~99%).
-DEFAULT_TRAINING = {
-    "num_train": 4000, "num_val": 500, "image_size": 48, "captions_per_image": 5,
-    "cell_type": "lstm", "wordvec_dim": 64, "hidden_dim": 128,
-    "batch_size": 50, "num_epochs": 8, "learning_rate": 5e-3, "lr_decay": 0.85,
-}
+#: The built-in data set's sizes: what ``load_shapes_data()`` and ``minitorch-cap train`` generate.
+DEFAULT_SIZES = {"num_train": 4000, "num_val": 500, "image_size": 48, "captions_per_image": 5}
 
 MAX_LENGTH = 17                      # as COCO: <START> + up to 15 words + <END>
 #: The fixed word list: special tokens, then the template words alphabetically (41 words).
@@ -181,9 +173,9 @@ def _check_memory(images: int, S: int) -> None:
                          f"than half of this machine's {have / 2**30:.1f} GiB; ask for fewer images")
 
 
-def load_shapes_data(seed: int = 0, num_train: int = DEFAULT_TRAINING["num_train"],
-                     num_val: int = DEFAULT_TRAINING["num_val"], image_size: int = DEFAULT_TRAINING["image_size"],
-                     captions_per_image: int = DEFAULT_TRAINING["captions_per_image"], *,
+def load_shapes_data(seed: int = 0, num_train: int = DEFAULT_SIZES["num_train"],
+                     num_val: int = DEFAULT_SIZES["num_val"], image_size: int = DEFAULT_SIZES["image_size"],
+                     captions_per_image: int = DEFAULT_SIZES["captions_per_image"], *,
                      region_features: bool = False) -> dict:
     """Generate the built-in data set: the ``load_coco_data`` dict plus images and attributes.
 

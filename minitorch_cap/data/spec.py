@@ -19,15 +19,10 @@ from typing import Any, Mapping
 import attrs
 import numpy as np
 
-from ..nn.checks import int_option, option_validator
+from ..nn.checks import setting
+from .checks import DataError
 from .coco import CAPTIONS_FILE, HOW_TO_GET, URL_FILES, VOCAB_FILE, feature_file, load_coco_data
-from .shapes import DEFAULT_TRAINING, load_shapes_data
-
-_optional = attrs.validators.optional
-
-
-class DataError(ValueError):
-    """The data cannot be loaded as asked: a missing or incomplete folder, contradictory options."""
+from .shapes import DEFAULT_SIZES, load_shapes_data
 
 
 @attrs.frozen(kw_only=True)
@@ -49,9 +44,9 @@ class DataSpec:
     """
 
     data_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
-    max_train: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 1)))
-    max_val: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 1)))
-    data_seed: int = attrs.field(default=0, validator=option_validator(int_option, 0))
+    max_train: int | None = setting(int, None, low=1, optional=True, metavar="N")
+    max_val: int | None = setting(int, None, low=1, optional=True, metavar="N")
+    data_seed: int = setting(int, 0, low=0, metavar="S")
     pca_features: bool | None = attrs.field(default=None, converter=attrs.converters.optional(bool))
     region_features: bool = attrs.field(default=False, converter=bool)
 
@@ -87,21 +82,6 @@ class DataSpec:
             return cls(**given)
         return cls.from_dict({**recorded, **given})
 
-    def argv(self) -> list[str]:
-        """These options as command-line arguments (``--data-dir DIR --max-train N ...``)."""
-        argv: list[str] = []
-        for option, value in (("--data-dir", self.data_dir), ("--max-train", self.max_train),
-                              ("--max-val", self.max_val)):
-            if value is not None:
-                argv += [option, str(value)]
-        if self.pca_features is False:
-            argv.append("--no-pca")
-        if self.data_seed != 0:
-            argv += ["--data-seed", str(self.data_seed)]
-        if self.region_features:
-            argv.append("--region-features")
-        return argv
-
     def _pca(self) -> bool:
         """The features read: as asked, or (``pca_features=None``) the PCA ones unless only the full ones are there."""
         if self.pca_features is not None or self.builtin:
@@ -110,12 +90,15 @@ class DataSpec:
         has = {pca: all((folder / feature_file(s, pca)).is_file() for s in ("train", "val")) for pca in (True, False)}
         return has[True] or not has[False]
 
-    def vocabulary_and_input_dim(self) -> tuple[dict[str, int], int]:
-        """The data's ``word_to_idx`` and feature size, without loading the data (for ``summary``)."""
+    def vocabulary_and_input_dim(self) -> tuple[dict[str, int], int, int | None]:
+        """The data's ``word_to_idx``, feature size D and number of regions P (``None``: one vector per
+        image), without loading the data (for ``summary``, and to check a model before loading it)."""
         if self.builtin:
             from .shapes import VOCABULARY
-            from .shapes_features import FEATURE_DIM, REGION_DIM
-            return dict(VOCABULARY.word_to_idx), REGION_DIM if self.region_features else FEATURE_DIM
+            from .shapes_features import FEATURE_DIM, REGION_DIM, REGION_TOKENS
+            if self.region_features:
+                return dict(VOCABULARY.word_to_idx), REGION_DIM, REGION_TOKENS
+            return dict(VOCABULARY.word_to_idx), FEATURE_DIM, None
         import h5py
 
         from .coco import _read_vocab
@@ -125,9 +108,10 @@ class DataSpec:
         path = folder / feature_file("train", self._pca())
         try:
             with h5py.File(path, "r") as f:
-                return word_to_idx, int(f["features"].shape[-1])
+                shape = f["features"].shape
         except (OSError, KeyError) as exc:
             raise DataError(f"cannot read the feature size of {str(path)!r}: {exc}") from None
+        return word_to_idx, int(shape[-1]), int(shape[1]) if len(shape) == 3 else None
 
     def load(self) -> dict:
         """The data dict (``load_coco_data``'s keys, plus ``spec``: this spec as a dict).
@@ -143,8 +127,8 @@ class DataSpec:
 @functools.lru_cache(maxsize=2)
 def _load(spec: DataSpec) -> dict:
     if spec.builtin:
-        sizes = {"num_train": spec.max_train or DEFAULT_TRAINING["num_train"],
-                 "num_val": spec.max_val or DEFAULT_TRAINING["num_val"]}
+        sizes = {"num_train": spec.max_train or DEFAULT_SIZES["num_train"],
+                 "num_val": spec.max_val or DEFAULT_SIZES["num_val"]}
         return load_shapes_data(seed=spec.data_seed, region_features=spec.region_features, **sizes)
     data_dir, pca = Path(spec.data_dir), spec._pca()
     check_coco_folder(data_dir, pca)

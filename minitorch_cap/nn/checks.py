@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+import attrs
 import numpy as np
 
 
@@ -94,6 +95,26 @@ def check_finite_weights(owner: str, named_arrays) -> None:
             raise ValueError(f"{owner}: the weights of {name!r} hold NaN or infinity; refusing to use them")
 
 
+# ---------------------------------------------------------------------------- errors
+class UserError(Exception):
+    """A problem with what a user gave (a setting, a file, a folder, data), said so that they can fix it.
+
+    The library's errors for bad input derive from it: :class:`SettingsError` here,
+    ``DataError``, ``CheckpointError``, ``RunFolderError``, ``WriteError``. The command line
+    prints such an error on one line (exit code 2; 1 for a ``WriteError``) and lets every other
+    exception surface as the bug it is, with its traceback.
+    """
+
+
+class MissingFileError(UserError, FileNotFoundError):
+    """A file or folder a user named does not exist; the message says what it should be and how to get it."""
+
+
+class SettingsError(UserError, ValueError):
+    """A setting (a size, a rate, a choice) out of its range, or settings that do not go together;
+    the message names the owner, the setting, what it got and what it takes."""
+
+
 # ---------------------------------------------------------------------------- options
 # Settings given to constructors and functions (sizes, rates, flags): one validator per kind
 # of value, so that a bad setting is refused by name before numpy sees it.
@@ -101,12 +122,23 @@ def check_finite_weights(owner: str, named_arrays) -> None:
 def int_option(owner: str, name: str, value, low: int = 1) -> int:
     """An integer setting (not a bool, not a float, not a string) of at least ``low``, as a plain int.
 
-    Raises ``ValueError`` naming ``owner`` and ``name`` (for a size such as
-    ``LSTM(-1, 5)``, numpy would otherwise fail later with "negative dimensions").
+    Raises :class:`SettingsError` (a ``ValueError``) naming ``owner`` and ``name`` (for a size
+    such as ``LSTM(-1, 5)``, numpy would otherwise fail later with "negative dimensions").
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
+        raise SettingsError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
     return int(value)
+
+
+def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
+    """How an interval reads in a message: ``> 0``, ``in (0, 1]``, ``a finite number``."""
+    if math.isfinite(low) and math.isfinite(high):
+        return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if math.isfinite(low):
+        return f"{'>' if low_open else '>='} {low:g}"
+    if math.isfinite(high):
+        return f"{'<' if high_open else '<='} {high:g}"
+    return ""
 
 
 def float_option(owner: str, name: str, value, low: float = -math.inf, high: float = math.inf,
@@ -114,7 +146,7 @@ def float_option(owner: str, name: str, value, low: float = -math.inf, high: flo
     """A finite real setting in ``[low, high]`` (ends open when asked), as a plain float.
 
     Booleans, strings and ``None`` raise ``TypeError``; NaN, infinity and values out of
-    range raise ``ValueError``; both name ``owner`` and ``name``.
+    range raise :class:`SettingsError` (a ``ValueError``); both name ``owner`` and ``name``.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
@@ -125,7 +157,7 @@ def float_option(owner: str, name: str, value, low: float = -math.inf, high: flo
         left, right = "(" if low_open or low == -math.inf else "[", ")" if high_open or high == math.inf else "]"
         bounded = math.isfinite(low) or math.isfinite(high)
         expected = f"in {left}{low}, {high}{right}" if bounded else "a finite number"
-        raise ValueError(f"{owner}: {name} must be {expected}, got {value}")
+        raise SettingsError(f"{owner}: {name} must be {expected}, got {value}")
     return value
 
 
@@ -136,12 +168,74 @@ def bool_option(owner: str, name: str, value) -> bool:
     return bool(value)
 
 
-def option_validator(check, *args, **kwargs):
-    """An attrs validator from one of the checks above: ``attrs.field(validator=option_validator(int_option, 1))``.
+def choice_option(owner: str, name: str, value, choices) -> str:
+    """One of ``choices``; anything else raises :class:`SettingsError` listing them."""
+    if not isinstance(value, str) or value not in choices:
+        raise SettingsError(f"{owner}: {name} must be one of {', '.join(map(str, choices))}, got {value!r}")
+    return value
 
-    The error names the class and the field, as the functions do for a module and its option.
+
+@attrs.frozen
+class Rule:
+    """The kind of value a setting takes: one rule checks it in the library (by name, raising
+    :class:`SettingsError`) and reads it from text on the command line (:meth:`parse`).
+
+    ``kind``: ``int``, ``float``, ``str`` (with ``choices``) or ``bool``; ``low``/``high`` (and
+    ``low_open``/``high_open``) bound a number. Made by :func:`setting`.
     """
-    def validate(instance, attribute, value):
-        check(type(instance).__name__, attribute.name, value, *args, **kwargs)
-    return validate
 
+    kind: type
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple = ()
+
+    def check(self, owner: str, name: str, value):
+        """``value`` checked and normalised (a plain int, float, str or bool)."""
+        if self.kind is int:
+            return int_option(owner, name, value, int(self.low))
+        if self.kind is float:
+            return float_option(owner, name, value, self.low, self.high, self.low_open, self.high_open)
+        if self.kind is bool:
+            return bool_option(owner, name, value)
+        return choice_option(owner, name, value, self.choices)
+
+    @property
+    def expected(self) -> str:
+        """What the setting takes, in words: ``an integer >= 1``, ``a number in (0, 1]``, ``dot or additive``."""
+        if self.kind is int:
+            return f"an integer >= {int(self.low)}"
+        if self.kind is float:
+            return f"a finite number {_interval(self.low, self.high, self.low_open, self.high_open)}".rstrip()
+        if self.kind is bool:
+            return "true or false"
+        return " or ".join(self.choices)
+
+    def parse(self, text: str):
+        """The value written as ``text`` (the command line's); ``ValueError`` saying what it takes."""
+        try:
+            value = self.kind(text) if self.kind in (int, float) else text
+            return self.check("", "", value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected {self.expected}, got {text!r}") from None
+
+
+def setting(kind: type, default=attrs.NOTHING, *, low: float = -math.inf, high: float = math.inf,
+            low_open: bool = False, high_open: bool = False, choices: tuple = (), optional: bool = False,
+            help: str = "", metavar: str | None = None, **metadata):
+    """An attrs field holding a setting of :class:`Rule` ``Rule(kind, low, high, ...)``: the one validator
+    style of the library's settings classes (``RunSettings``, the models' settings, ``DataSpec``,
+    ``TrainerConfig``). ``optional``: ``None`` is allowed too. ``help`` and ``metavar`` describe the
+    setting where it is offered (the command line's options are made from them).
+
+    ``hidden_dim: int = setting(int, low=1, help="hidden size H")``
+    """
+    rule = Rule(kind, low, high, low_open, high_open, tuple(choices))
+
+    def validate(instance, attribute, value):
+        if not (optional and value is None):
+            rule.check(type(instance).__name__, attribute.name, value)
+
+    return attrs.field(default=default, validator=validate,
+                       metadata={"rule": rule, "help": help, "metavar": metavar, **metadata})

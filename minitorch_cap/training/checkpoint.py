@@ -63,7 +63,7 @@ import h5py
 import numpy as np
 
 from ..captioners.base import Captioner, captioner_from_config
-from ..nn.checks import check_finite_weights
+from ..nn.checks import MissingFileError, UserError, check_finite_weights
 from ..tokens import check_word_to_idx
 from ..data import files
 
@@ -81,7 +81,7 @@ MAX_OBJECTS = 100_000
 MAX_DEPTH = 8
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint file is damaged, truncated, foreign, or from an incompatible version."""
 
 
@@ -207,7 +207,7 @@ def load_checkpoint(path) -> dict[str, Any]:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist" if not path.exists()
+        raise MissingFileError(f"checkpoint {path} does not exist" if not path.exists()
                                 else f"checkpoint {path} is not a file")
     raw = _read_verified(path)
     if not raw.startswith(_SEAL_MAGIC):
@@ -404,7 +404,9 @@ def _parse(raw: bytes, path: Path) -> dict[str, Any]:
     return checkpoint
 
 
-def _model_from(checkpoint: Mapping[str, Any], path) -> Captioner:
+def model_from_checkpoint(checkpoint: Mapping[str, Any], path) -> Captioner:
+    """The captioner of ``checkpoint`` (``load_checkpoint(path)``'s content); ``CheckpointError`` naming
+    ``path`` when its class, config and weights do not rebuild a model."""
     info = checkpoint["model"]
     try:
         model = captioner_from_config(info["class"], info["word_to_idx"], info["config"])
@@ -416,7 +418,7 @@ def _model_from(checkpoint: Mapping[str, Any], path) -> Captioner:
 
 def load_model(path) -> Captioner:
     """Rebuild the captioner of a checkpoint (its class, config, vocabulary and weights)."""
-    return _model_from(load_checkpoint(path), path)
+    return model_from_checkpoint(load_checkpoint(path), path)
 
 
 def init_from_checkpoint(model, path, strict: bool = True) -> None:

@@ -12,11 +12,9 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
-from ..nn.checks import float_option, int_option, option_validator
+from ..nn.checks import SettingsError, setting
 
-_optional = attrs.validators.optional
 _NOT_SAVED = {"save": False}
-_FIXED = {"fixed_on_resume": True}    # changing it would change which captions are drawn
 RESERVED_NAMES = ("epoch", "iteration", "train_loss", "val_loss", "lr", "seconds")
 
 
@@ -27,24 +25,12 @@ def _metrics(instance, attribute, value):
         if not isinstance(name, str) or not callable(fn):
             raise TypeError(f"TrainerConfig: metrics[{name!r}] must map a name to a callable fn(model, data) -> float")
         if name in RESERVED_NAMES:
-            raise ValueError(f"TrainerConfig: metric name {name!r} is reserved; choose another")
+            raise SettingsError(f"TrainerConfig: metric name {name!r} is reserved; choose another")
 
 
 def _callbacks(instance, attribute, value):
     if not all(callable(cb) for cb in value):
         raise TypeError("TrainerConfig: callbacks must be callables callback(trainer, epoch_record)")
-
-
-def _bool_or_none(instance, attribute, value):
-    if value is not None and not isinstance(value, bool):
-        raise TypeError(f"TrainerConfig: {attribute.name} must be True, False or None, got {value!r}")
-
-
-def _one_of(*choices):
-    def check(instance, attribute, value):
-        if value not in choices:
-            raise ValueError(f"TrainerConfig: {attribute.name} must be one of {list(choices)}, got {value!r}")
-    return check
 
 
 @attrs.define(kw_only=True)
@@ -74,25 +60,23 @@ class TrainerConfig:
       ``callbacks``: ``callback(trainer, epoch_record)`` after each epoch. Not saved.
     """
 
-    batch_size: int = attrs.field(default=100, validator=option_validator(int_option, 1), metadata=_FIXED)
-    num_epochs: int = attrs.field(default=10, validator=option_validator(int_option, 0))
-    print_every: int = attrs.field(default=10, validator=option_validator(int_option, 1))
+    batch_size: int = setting(int, 100, low=1, fixed_on_resume=True)
+    num_epochs: int = setting(int, 10, low=0)
+    print_every: int = setting(int, 10, low=1)
     verbose: bool = attrs.field(default=True, converter=bool)
-    seed: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 0)), metadata=_FIXED)
-    sampling: str = attrs.field(default="replacement", validator=_one_of("replacement", "shuffle"), metadata=_FIXED)
-    val_size: int | None = attrs.field(default=1000, validator=_optional(option_validator(int_option, 0)),
-                                       metadata=_FIXED)
+    seed: int | None = setting(int, None, low=0, optional=True, fixed_on_resume=True)
+    sampling: str = setting(str, "replacement", choices=("replacement", "shuffle"), fixed_on_resume=True)
+    val_size: int | None = setting(int, 1000, low=0, optional=True, fixed_on_resume=True)
     monitor: str | None = None
-    mode: str = attrs.field(default="min", validator=_one_of("min", "max"))
-    min_delta: float = attrs.field(default=0.0, converter=float,
-                                   validator=option_validator(float_option, 0.0))
-    patience: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 1)))
+    mode: str = setting(str, "min", choices=("min", "max"))
+    min_delta: float = setting(float, 0.0, low=0.0)
+    patience: int | None = setting(int, None, low=1, optional=True)
     keep_best: bool = attrs.field(default=True, converter=bool)
-    clip_grad_norm: float | None = attrs.field(default=None, validator=_optional(option_validator(float_option, 0.0, low_open=True)))
-    clip_grad_value: float | None = attrs.field(default=None, validator=_optional(option_validator(float_option, 0.0, low_open=True)))
-    checkpoint_every: int | None = attrs.field(default=None, validator=_optional(option_validator(int_option, 1)))
+    clip_grad_norm: float | None = setting(float, None, low=0.0, low_open=True, optional=True)
+    clip_grad_value: float | None = setting(float, None, low=0.0, low_open=True, optional=True)
+    checkpoint_every: int | None = setting(int, None, low=1, optional=True)
     out_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
-    progress: bool | None = attrs.field(default=None, validator=_bool_or_none)
+    progress: bool | None = setting(bool, None, optional=True)
     init_from: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
     overwrite: bool = attrs.field(default=False, converter=bool, metadata=_NOT_SAVED)
     data_options: Mapping[str, Any] | None = attrs.field(default=None, metadata=_NOT_SAVED)
@@ -108,7 +92,7 @@ class TrainerConfig:
         known = {a.name for a in attrs.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"TrainerConfig: unknown options {unknown}")
+            raise SettingsError(f"TrainerConfig: unknown options {unknown}")
         return cls(**{**values, **overrides})
 
 
@@ -124,5 +108,5 @@ def check_resume_options(saved: Mapping[str, Any], overrides: Mapping[str, Any],
     changed = {k: (saved[k], overrides[k]) for k in FIXED_ON_RESUME if k in overrides and overrides[k] != saved.get(k)}
     if changed:
         what = "; ".join(f"{k}: the run has {run!r}, asked for {new!r}" for k, (run, new) in changed.items())
-        raise ValueError(f"cannot change {sorted(changed)} when resuming {source} (the run would no longer be the "
+        raise SettingsError(f"cannot change {sorted(changed)} when resuming {source} (the run would no longer be the "
                          f"same): {what}. Resume without them, or start a new run from its weights (init_from)")

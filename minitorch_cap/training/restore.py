@@ -17,7 +17,7 @@ import numpy as np
 
 from ..data.fingerprint import fingerprint_differences
 from ..optim import optimizer_from_state, scheduler_from_state
-from .checkpoint import CheckpointError, _model_from, load_checkpoint
+from .checkpoint import CheckpointError, model_from_checkpoint, load_checkpoint
 from .config import TrainerConfig, check_resume_options
 
 
@@ -61,7 +61,7 @@ def resume(trainer_class, path, model, data, optimizer, scheduler, *, checkpoint
                               "init_from=... (weights only) instead of resume")
     check_resume_options(saved["config"], overrides, path)
     if model is None:
-        model = _model_from(checkpoint, path)
+        model = model_from_checkpoint(checkpoint, path)
     else:
         info = checkpoint["model"]
         if type(model).__name__ != info["class"] or dict(model.word_to_idx) != info["word_to_idx"] \
@@ -88,9 +88,13 @@ def resume(trainer_class, path, model, data, optimizer, scheduler, *, checkpoint
             scheduler.load_state_dict(sched_state)
     except ValueError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
-    config = TrainerConfig.from_dict(saved["config"], **{"init_from": None,
+    # A run that wrote into a folder continues in the folder that holds its checkpoint now (it may
+    # have been moved or renamed since), not in the one its config recorded.
+    here = None if saved["config"].get("out_dir") is None else str(Path(path).parent)
+    config = TrainerConfig.from_dict(saved["config"], **{"init_from": None, "out_dir": here,
                                                          "data_options": saved["data"].get("options"), **overrides})
-    trainer = trainer_class(model, data, optimizer, scheduler, config=config, comm=comm)
+    trainer = trainer_class(model, data, optimizer, scheduler, config=config, comm=comm,
+                            out_dir=overrides.get("out_dir", config.out_dir))     # a RunDir given stays the caller's
     if (trainer.num_train, trainer.num_val) != (saved["data"]["num_train"], saved["data"]["num_val"]):
         raise ValueError(f"Trainer.resume: the data has {trainer.num_train} train / {trainer.num_val} val "
                          f"captions, the run in {path} had {saved['data']['num_train']} / {saved['data']['num_val']}")

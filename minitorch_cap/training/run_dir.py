@@ -1,36 +1,34 @@
-"""Run folders: the one home of a run's file names and of the checks on the folder it writes.
+"""Run folders: one owner per folder, from the first check to the last file written.
 
 A run folder holds the files ``RUN_FILES`` (``checkpoint.h5`` and ``history.json`` mark a
-folder as holding a run; the pictures and ``metrics.json`` are drawn by the command line).
+folder as holding a run; the pictures and ``metrics.json`` are drawn after training).
 
-* **One owner.** ``open_run_dir`` takes an exclusive lock on ``FOLDER/.lock`` (POSIX
-  ``flock``, with the owner's pid written in the file) for the whole run; a second run on
-  the folder, in another process or in this one, is refused with ``RunFolderError`` naming
-  the process holding it. The kernel drops the lock when its process dies, however it dies
-  (``kill -9`` included), so a stale lock of a dead process never blocks anyone.
-* **Atomic default folder.** ``claim_default_run_dir("runs/shapes-lstm")`` takes the first
-  of ``runs/shapes-lstm``, ``-2``, ``-3``, ... that holds no run and is not locked,
-  locking it before returning: two runs started at the same moment get two folders.
-* **Refusal, and overwrite that loses nothing.** A folder holding another run is refused
-  unless ``overwrite=True``; then its files are moved into ``FOLDER/.previous`` and deleted
-  only once the new run has written its first checkpoint (``RunDir.checkpoint_saved``).
-  A run that fails (or is killed) before that gets them back (``RunDir.close``, or the next
-  ``open_run_dir``/``complete_run`` of the folder). Resuming into the run's own folder is allowed.
-* **Clean folders.** Opening a folder removes the temporary files of writers that died
-  (``remove_stale_temp_files``).
-* **Completing a killed run.** ``complete_run(folder)`` says whether the run in a folder is
-  complete and rewrites ``history.json`` and ``best.h5`` from ``checkpoint.h5`` when a kill
-  left them behind it; see its docstring for what the caller does next.
+:class:`RunDir` is that owner. ``RunDir.claim(path)`` (or ``RunDir.claim_default("runs/shapes-lstm")``)
+creates, checks and locks the folder and keeps the lock until ``close()``; a ``Trainer`` handed a
+``RunDir`` as its ``out_dir`` writes through it and leaves it open, so a command (``minitorch-cap
+train``) holds one lock for everything it writes, pictures included (a ``Trainer`` given a path
+claims and closes its own).
 
-This module is long (about 420 lines) because a folder's one owner needs a real lock (flock
-with stale-lock recovery), an atomic default choice, a reversible overwrite and the repair
-of killed runs; they share the lock, so they live together.
-
+* **One writer.** The lock is POSIX ``flock`` on ``FOLDER/.lock`` (holding the owner's pid); a
+  second claim, in another process or in this one, raises ``RunFolderError`` naming the process.
+  The kernel drops the lock when its process dies, however it dies (``kill -9`` included).
+* **Atomic default folder.** ``claim_default(base)`` takes the first of ``base``, ``base-2``, ...
+  that holds no run and is not locked: two runs started at the same moment get two folders.
+* **Refusal, and overwrite that loses nothing.** A folder holding another run (or any file a run
+  would replace) is refused unless ``overwrite``; then its files are moved into ``.previous`` and
+  deleted only once the new run has written its first checkpoint (``checkpoint_saved``). A run that
+  fails (or is killed) before that gets them back (``close``, or the next claim of the folder).
+* **Nothing left behind.** A claim that created the folder removes it again when the run fails
+  before writing anything (``close(failed=True)``); claiming removes the temporary files of
+  writers that died.
+* **Completing a killed run.** ``repair(checkpoint)`` rewrites ``history.json`` and ``best.h5``
+  from the checkpoint a kill left them behind, and says what is left (:class:`RunStatus`).
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 from pathlib import Path
@@ -39,8 +37,8 @@ from typing import Any, Mapping
 import attrs
 
 from ..data import files
+from ..nn.checks import UserError
 from .checkpoint import CheckpointError, load_checkpoint
-from ..data.files import remove_stale_temp_files, write_json
 
 try:
     import fcntl
@@ -51,12 +49,12 @@ CHECKPOINT_NAME, BEST_NAME, HISTORY_NAME = "checkpoint.h5", "best.h5", "history.
 #: The files of a run; a folder holding either of the first two holds a run.
 RUN_FILES = (CHECKPOINT_NAME, HISTORY_NAME, BEST_NAME, "loss.png", "captions.png", "captions.html",
              "captions.json", "metrics.json")
-#: Files drawn after training by the command line (not by the ``Trainer``).
+#: Files drawn after training (not by the ``Trainer``).
 REPORT_FILES = RUN_FILES[3:]
 LOCK_NAME, PREVIOUS_NAME = ".lock", ".previous"
 
 
-class RunFolderError(ValueError):
+class RunFolderError(UserError, ValueError):
     """A run folder cannot be used: it holds another run, another process is writing it, or
     it cannot be created or written."""
 
@@ -151,18 +149,16 @@ def _read_pid(fd: int) -> int | None:
         return None
 
 
-# Folders claimed by ``claim_default_run_dir`` whose lock the next ``open_run_dir`` of this process takes over.
-_claimed: dict[str, RunLock] = {}
+def _same(a, b) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _key(folder: Path) -> str:
-    return os.path.realpath(folder)
-
-
-def _make_folder(folder: Path) -> None:
+def _make_folder(folder: Path) -> bool:
+    """Create ``folder`` (with its parents) if needed; ``True`` when it was created here."""
     if folder.exists() and not folder.is_dir():
         raise RunFolderError(f"out_dir {str(folder)!r} exists and is not a folder; give a folder (it is created "
                              "if needed)")
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:          # a file in the way, a missing or read-only parent, ...
@@ -170,55 +166,76 @@ def _make_folder(folder: Path) -> None:
                              f"({exc.strerror or exc})") from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise RunFolderError(f"out_dir {str(folder)!r} is not writable")
+    return created
 
 
-def claim_default_run_dir(base, max_tries: int = 1000) -> Path:
-    """Atomically choose ``base``, or the first of ``base-2``, ``base-3``, ... holding no run.
-
-    The chosen folder is created and locked before this returns, so concurrent callers
-    (other processes, or this one) never choose the same folder; the lock passes to the
-    next ``open_run_dir`` of that folder in this process (``release_claim`` gives it up).
-    """
-    base = Path(base)
-    for k in range(1, max_tries + 1):
-        folder = base if k == 1 else base.with_name(f"{base.name}-{k}")
-        if holds_run(folder) or _key(folder) in _claimed:
-            continue
-        _make_folder(folder)
-        lock = RunLock(folder)
-        try:
-            lock.acquire()
-        except RunFolderError:
-            continue
-        _recover_previous(folder)
-        if holds_run(folder):        # written between our check and our lock
-            lock.release()
-            continue
-        _claimed[_key(folder)] = lock
-        return folder
-    raise RunFolderError(f"no free run folder among {str(base)!r} and its first {max_tries - 1} numbered variants")
-
-
-def release_claim(folder) -> None:
-    """Give up a folder chosen by ``claim_default_run_dir`` that will not be opened after all."""
-    lock = _claimed.pop(_key(Path(folder)), None)
-    if lock is not None:
-        lock.release()
-
-
-# ---------------------------------------------------------------------------- opening a run folder
+# ---------------------------------------------------------------------------- the owner
 @attrs.define(eq=False)
 class RunDir:
-    """A run folder opened by ``open_run_dir``: locked until ``close()``.
+    """The owner of a run folder (see the module docstring): ``path``, locked until :meth:`close`.
 
     ``previous`` is the ``.previous`` folder holding the files of the run being overwritten
-    (``None`` when nothing was overwritten); they are deleted by ``checkpoint_saved()`` and
-    restored by ``close()`` if no checkpoint of the new run was written.
+    (``None`` when nothing was overwritten); ``created``: the claim made the folder.
     """
 
     path: Path
     lock: RunLock
     previous: Path | None = None
+    created: bool = False
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    @classmethod
+    def claim(cls, path, *, overwrite: bool = False, resume_from=None) -> "RunDir":
+        """Create (if needed), check and lock the run folder ``path``.
+
+        Raises ``RunFolderError`` when ``path`` cannot be created or written, when another run
+        (in any process) holds its lock, or when it holds another run and ``overwrite`` is false
+        (with ``overwrite`` that run's files are set aside, see the module docstring). The folder
+        of ``resume_from`` (the checkpoint being resumed) is the same run, never another one;
+        resuming from another file of it (``best.h5``) while its ``checkpoint.h5`` is there would
+        replace that later checkpoint, so it counts as another run. When ``resume_from`` lies in
+        another folder, its ``best.h5`` is copied in (a resumed run that does not improve still
+        has one).
+        """
+        path = Path(path)
+        created = _make_folder(path)
+        run = cls(path, RunLock(path).acquire(), created=created)
+        try:
+            run._recover_previous()
+            files.remove_stale_temp_files(path)
+            if run._other_run(resume_from):
+                if not overwrite:
+                    run._refuse()
+                run._set_aside()
+            if resume_from is not None and not _same(Path(resume_from).parent, path):
+                best = Path(resume_from).parent / BEST_NAME
+                if best.is_file() and not (path / BEST_NAME).exists():
+                    files.atomic_write_bytes(path / BEST_NAME, best.read_bytes())
+        except BaseException:
+            run.close(failed=True)
+            raise
+        return run
+
+    @classmethod
+    def claim_default(cls, base, max_tries: int = 1000) -> "RunDir":
+        """Claim ``base``, or the first of ``base-2``, ``base-3``, ... that holds no run and is not in use."""
+        base = Path(base)
+        for k in range(1, max_tries + 1):
+            folder = base if k == 1 else base.with_name(f"{base.name}-{k}")
+            if holds_run(folder):
+                continue
+            try:
+                return cls.claim(folder)
+            except RunFolderError:      # in use by another run, or filled by one since we looked
+                if not folder.is_dir():
+                    raise               # it cannot be created: neither can the next ones
+                continue
+        raise RunFolderError(f"no free run folder among {str(base)!r} and its first {max_tries - 1} numbered variants")
 
     def checkpoint_saved(self) -> None:
         """The new run has a checkpoint: delete the overwritten run's files."""
@@ -226,125 +243,110 @@ class RunDir:
             shutil.rmtree(self.previous, ignore_errors=True)
             self.previous = None
 
-    def close(self) -> None:
-        """Delete or restore the overwritten run's files (see the class docstring); release the lock."""
+    def close(self, failed: bool = False) -> None:
+        """Delete or restore the overwritten run's files and release the lock; with ``failed``, also
+        remove the folder if this claim created it and nothing was written into it."""
         try:
             if self.previous is not None:
-                if (self.path / CHECKPOINT_NAME).is_file():
-                    self.checkpoint_saved()
-                else:
-                    _restore_previous(self.path)
-                    self.previous = None
+                self.checkpoint_saved()
+                if self.previous is not None:
+                    self._restore_previous()
         finally:
             self.lock.release()
+        if failed and self.created:
+            try:
+                self.path.rmdir()       # only an empty folder goes
+            except OSError:
+                pass
 
     def __enter__(self) -> "RunDir":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, exc, tb) -> None:
+        self.close(failed=kind is not None)
+
+    # ------------------------------------------------------------------ another run in the folder
+    def _other_run(self, resume_from) -> bool:
+        own = resume_from is not None and (
+            _same(resume_from, self.path / CHECKPOINT_NAME)
+            or (_same(Path(resume_from).parent, self.path) and not (self.path / CHECKPOINT_NAME).exists()))
+        return holds_run(self.path) and not own
+
+    def _refuse(self) -> None:
+        held = [name for name in RUN_FILES if (self.path / name).exists()]
+        checkpoint = self.path / CHECKPOINT_NAME
+        continue_it = ""
+        if checkpoint.exists():
+            try:
+                load_checkpoint(checkpoint)
+                continue_it = f"continue it by resuming from {checkpoint}, "
+            except (CheckpointError, OSError) as exc:
+                continue_it = f"its checkpoint.h5 cannot be resumed ({exc}); "
+        raise RunFolderError(f"out_dir {str(self.path)!r} already holds a run or files a run would replace "
+                             f"({', '.join(held)}); {continue_it}choose another folder, or overwrite it "
+                             "(its files are kept until the new run's first checkpoint)")
+
+    def _set_aside(self) -> None:
+        """Move the run files into ``.previous`` (renames: nothing is copied or lost)."""
+        self.previous = self.path / PREVIOUS_NAME
+        self.previous.mkdir(exist_ok=True)
+        for name in RUN_FILES:
+            if (self.path / name).exists():
+                os.replace(self.path / name, self.previous / name)
+
+    def _restore_previous(self) -> None:
+        previous = self.path / PREVIOUS_NAME
+        for item in previous.iterdir():
+            os.replace(item, self.path / item.name)
+        previous.rmdir()
+        self.previous = None
+
+    def _recover_previous(self) -> None:
+        """A ``.previous`` left by a killed overwrite: deleted if the new run had a checkpoint, else restored."""
+        if (self.path / PREVIOUS_NAME).is_dir():
+            self.previous = self.path / PREVIOUS_NAME
+            self.checkpoint_saved()
+            if self.previous is not None:
+                self._restore_previous()
+
+    # ------------------------------------------------------------------ completing a killed run
+    def repair(self, checkpoint: Mapping[str, Any] | None) -> "RunStatus":
+        """Bring ``history.json`` and ``best.h5`` up to the folder's ``checkpoint.h5`` (its content
+        ``checkpoint``, read by the caller; ``None`` when the folder has none) and say what is left.
+
+        A run killed at any point leaves a loadable ``checkpoint.h5`` (atomic writes) but may leave
+        ``history.json`` and ``best.h5`` one epoch behind it (they are written just after it) and
+        lack the report files. ``history.json`` is rewritten from the checkpoint's trainer state when
+        it differs; ``checkpoint.h5`` is copied to ``best.h5`` when its epoch is the run's best and
+        ``best.h5`` is missing or older. Then the caller resumes training when ``complete`` is false
+        and draws ``missing``: the folder an uninterrupted run leaves.
+        """
+        path = self.path / CHECKPOINT_NAME
+        missing = tuple(n for n in REPORT_FILES if not (self.path / n).exists())
+        if checkpoint is None:
+            return RunStatus(self.path, None, False, 0, 0, (), missing)
+        state = checkpoint["trainer"]
+        if state is None:
+            raise CheckpointError(f"{path} holds weights but no training state: not the checkpoint of a run")
+        try:
+            epoch, num_epochs = int(state["epoch"]), int(state["config"]["num_epochs"])
+            mid_epoch = int(state["epoch_iteration"]) != 0
+            complete = not mid_epoch and (epoch >= num_epochs or bool(state["stopped_early"]))
+            history = history_from_state(state) if "iterations_per_epoch" in state else None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: its trainer state lacks what a run needs ({exc!r})") from None
+        repaired = []
+        if history is not None and not mid_epoch and _read_json(self.path / HISTORY_NAME) != history:
+            files.write_json(self.path / HISTORY_NAME, history)
+            repaired.append(HISTORY_NAME)
+        best_epoch = state.get("best_epoch")
+        if (state["config"].get("keep_best", True) and not mid_epoch and best_epoch is not None
+                and int(best_epoch) == epoch and _saved_epoch(self.path / BEST_NAME) != epoch):
+            files.atomic_write_bytes(self.path / BEST_NAME, path.read_bytes())
+            repaired.append(BEST_NAME)
+        return RunStatus(self.path, path, complete, epoch, num_epochs, tuple(repaired), missing)
 
 
-def _other_run(path: Path, resume_from) -> bool:
-    """Whether ``path`` holds a run other than the one of checkpoint ``resume_from``.
-
-    Resuming from the folder's own ``checkpoint.h5`` continues its run; resuming from another
-    file of it (``best.h5``, an older copy) while a ``checkpoint.h5`` is there would replace
-    that later checkpoint: it counts as another run (a new ``--out``, or ``overwrite``).
-    """
-    same_run = resume_from is not None and (
-        _key(Path(resume_from)) == _key(path / CHECKPOINT_NAME)
-        or (_key(Path(resume_from).parent) == _key(path) and not (path / CHECKPOINT_NAME).exists()))
-    return holds_run(path) and not same_run
-
-
-def _refuse_other_run(path: Path) -> None:
-    held = [name for name in RUN_FILES if (path / name).exists()]
-    continue_it = (f"continue it by resuming from {path / CHECKPOINT_NAME}, " if (path / CHECKPOINT_NAME).exists()
-                   else "")
-    raise RunFolderError(f"out_dir {str(path)!r} already holds a run or files a run would replace ({', '.join(held)}); "
-                         f"{continue_it}choose another folder, or overwrite it "
-                         "(its files are kept until the new run's first checkpoint)")
-
-
-def check_run_dir(path, *, overwrite: bool = False, resume_from=None) -> Path:
-    """The checks of :func:`open_run_dir`, touching no file of a run: for a command to make
-    before any long work. Creates the folder if needed; raises ``RunFolderError`` when it
-    cannot be created or written, when another process holds its lock, or when it holds
-    another run and ``overwrite`` is false."""
-    path = Path(path)
-    _make_folder(path)
-    if _other_run(path, resume_from) and not overwrite:
-        _refuse_other_run(path)
-    if _key(path) not in _claimed:
-        RunLock(path).acquire().release()
-    return path
-
-
-def open_run_dir(path, *, overwrite: bool = False, resume_from=None) -> RunDir:
-    """Create (if needed), check and lock the run folder ``path``; return its ``RunDir``.
-
-    * Raises ``RunFolderError`` when ``path`` cannot be created or written, when another run
-      (in any process) holds its lock, or when it holds another run and ``overwrite`` is
-      false. With ``overwrite`` the other run's files are set aside in ``.previous`` (see
-      ``RunDir``). The folder of ``resume_from`` (the checkpoint being resumed) is the same
-      run, never "another" one.
-    * When ``resume_from`` lies in another folder, its ``best.h5`` is copied into ``path``
-      (so a resumed run that does not improve still has one).
-    * Leftovers of crashed writers are cleaned: stale temporary files, and the ``.previous``
-      of an overwrite killed before its first checkpoint (restored) or after it (deleted).
-    """
-    path = Path(path)
-    _make_folder(path)
-    lock = _claimed.pop(_key(path), None) or RunLock(path).acquire()
-    try:
-        _recover_previous(path)
-        remove_stale_temp_files(path)
-        previous = None
-        if _other_run(path, resume_from):
-            if not overwrite:
-                _refuse_other_run(path)
-            previous = _set_aside(path)
-        if resume_from is not None and _key(Path(resume_from).parent) != _key(path):
-            best = Path(resume_from).parent / BEST_NAME
-            if best.is_file() and not (path / BEST_NAME).exists():
-                files.atomic_write_bytes(path / BEST_NAME, best.read_bytes())
-    except BaseException:
-        lock.release()
-        raise
-    return RunDir(path, lock, previous)
-
-
-def _set_aside(path: Path) -> Path:
-    """Move the run files of ``path`` into ``path/.previous`` (renames: nothing is copied or lost)."""
-    previous = path / PREVIOUS_NAME
-    previous.mkdir(exist_ok=True)
-    for name in RUN_FILES:
-        if (path / name).exists():
-            os.replace(path / name, previous / name)
-    return previous
-
-
-def _restore_previous(path: Path) -> None:
-    previous = path / PREVIOUS_NAME
-    for item in previous.iterdir():
-        os.replace(item, path / item.name)
-    previous.rmdir()
-
-
-def _recover_previous(path: Path) -> None:
-    """A ``.previous`` left by a killed overwrite: delete it if the new run had a checkpoint, else restore it.
-
-    Only called with the folder's lock held (so no live run owns the ``.previous``)."""
-    if not (path / PREVIOUS_NAME).is_dir():
-        return
-    if (path / CHECKPOINT_NAME).is_file():
-        shutil.rmtree(path / PREVIOUS_NAME, ignore_errors=True)
-    else:
-        _restore_previous(path)
-
-
-# ---------------------------------------------------------------------------- completing a run
 def history_from_state(state: Mapping[str, Any]) -> dict[str, Any]:
     """``history.json``'s content from a checkpoint's trainer state (``Trainer.history`` uses it too)."""
     return {
@@ -361,7 +363,7 @@ def history_from_state(state: Mapping[str, Any]) -> dict[str, Any]:
 
 @attrs.frozen
 class RunStatus:
-    """What ``complete_run`` found and did.
+    """What :meth:`RunDir.repair` found and did.
 
     * ``complete``: the checkpoint holds every epoch of the run (or it stopped early).
     * ``epoch`` / ``num_epochs``: epochs done / planned; ``checkpoint``: its path (``None``
@@ -380,58 +382,19 @@ class RunStatus:
 
 
 def complete_run(folder) -> RunStatus:
-    """Bring a run folder's ``history.json`` and ``best.h5`` up to its ``checkpoint.h5``; say what is left.
-
-    A run killed at any point leaves a loadable ``checkpoint.h5`` (atomic writes) but may
-    leave ``history.json`` and ``best.h5`` one epoch behind it (they are written just after
-    it) and lack the report files the command line draws after training. This function
-    (holding the folder's lock; ``RunFolderError`` if a run is writing it) cleans crashed
-    writers' leftovers, rewrites ``history.json`` from the checkpoint's trainer state when
-    it differs, and copies ``checkpoint.h5`` to ``best.h5`` when the checkpoint's last epoch
-    is the run's best and ``best.h5`` is missing or older. Then the caller:
-
-    * ``complete`` false: ``Trainer.resume(status.checkpoint, data=...).train()`` (with
-      ``num_epochs=status.num_epochs``), then this function again;
-    * ``complete`` true: draws ``status.missing`` (loss curve, captions, metrics).
-
-    The result is the folder an uninterrupted run leaves (``history.json`` equal to its,
-    ``best.h5`` the same epoch). Raises ``CheckpointError`` for a damaged checkpoint.
-    """
+    """Repair a run folder's ``history.json`` and ``best.h5`` from its checkpoint (:meth:`RunDir.repair`),
+    holding its lock; ``RunFolderError`` when it is not a folder or a run is writing it,
+    ``CheckpointError`` for a damaged checkpoint. ``minitorch_cap.runs.complete_run`` also
+    resumes the missing epochs and draws the pictures."""
     folder = Path(folder)
     if not folder.is_dir():
         raise RunFolderError(f"{str(folder)!r} is not a run folder (it does not exist or is not a folder)")
-    with RunLock(folder):
-        _recover_previous(folder)
-        remove_stale_temp_files(folder)
-        path = folder / CHECKPOINT_NAME
-        missing = tuple(n for n in REPORT_FILES if not (folder / n).exists())
-        if not path.is_file():
-            return RunStatus(folder, None, False, 0, 0, (), missing)
-        saved = load_checkpoint(path)
-        state = saved["trainer"]
-        if state is None:
-            raise CheckpointError(f"{path} holds weights but no training state: not the checkpoint of a run")
-        try:
-            epoch, num_epochs = int(state["epoch"]), int(state["config"]["num_epochs"])
-            mid_epoch = int(state["epoch_iteration"]) != 0
-            complete = not mid_epoch and (epoch >= num_epochs or bool(state["stopped_early"]))
-            history = history_from_state(state) if "iterations_per_epoch" in state else None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{path}: its trainer state lacks what a run needs ({exc!r})") from None
-        repaired = []
-        if history is not None and not mid_epoch and _read_json(folder / HISTORY_NAME) != history:
-            write_json(folder / HISTORY_NAME, history)
-            repaired.append(HISTORY_NAME)
-        best_epoch = state.get("best_epoch")
-        if (state["config"].get("keep_best", True) and not mid_epoch and best_epoch is not None
-                and int(best_epoch) == epoch and _saved_epoch(folder / BEST_NAME) != epoch):
-            files.atomic_write_bytes(folder / BEST_NAME, path.read_bytes())
-            repaired.append(BEST_NAME)
-    return RunStatus(folder, path, complete, epoch, num_epochs, tuple(repaired), missing)
+    checkpoint = folder / CHECKPOINT_NAME
+    with RunDir.claim(folder, resume_from=checkpoint) as run:
+        return run.repair(load_checkpoint(checkpoint) if checkpoint.is_file() else None)
 
 
 def _read_json(path: Path):
-    import json
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -43,7 +43,7 @@ from .checkpoint import init_from_checkpoint, save_checkpoint
 from .config import TrainerConfig
 from ..data.files import write_json
 from .monitor import BestTracker
-from .run_dir import BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME, history_from_state, open_run_dir
+from .run_dir import BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME, RunDir, history_from_state
 from .sampler import MinibatchSampler, validation_subset
 
 
@@ -88,6 +88,8 @@ class Trainer:
         given = dict(batch_size=batch_size, num_epochs=num_epochs, print_every=print_every, verbose=verbose,
                      seed=seed)
         options = {**{k: v for k, v in given.items() if v is not _UNSET}, **options}
+        # out_dir may be a claimed RunDir (the caller owns it and closes it) or a path (train() claims it)
+        self._given_run = options.get("out_dir") if isinstance(options.get("out_dir"), RunDir) else None
         self.config = cfg = attrs.evolve(config, **options) if config is not None else TrainerConfig(**options)
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"Trainer: optimizer must be a minitorch_cap.optim optimizer, got {type(optimizer).__name__}")
@@ -125,7 +127,7 @@ class Trainer:
         self.should_stop = False                        # a callback may set this to end training
         self.last_checkpoint: Path | None = None
         self._bar = None
-        self._run = None                                # the locked run folder during train()
+        self._run = self._given_run                     # the run folder's owner while train() writes into it
         self._fingerprint: dict | None = None           # of the data, computed at the first save
         self._epoch_start = time.perf_counter()
 
@@ -171,8 +173,8 @@ class Trainer:
         if self.stopped_early:
             self._say(f"Training stopped early at epoch {self.epoch}; nothing to do")
             return self.history
-        if self.out_dir is not None:
-            self._run = open_run_dir(self.out_dir, overwrite=cfg.overwrite, resume_from=self.last_checkpoint)
+        if self.out_dir is not None and self._given_run is None:     # a path: this run claims it, and closes it
+            self._run = RunDir.claim(self.out_dir, overwrite=cfg.overwrite, resume_from=self.last_checkpoint)
         show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
         self.should_stop = False
         try:
@@ -201,9 +203,9 @@ class Trainer:
             if self._bar is not None:
                 self._bar.close()
             self._bar = None
-            if self._run is not None:
-                self._run.close()
-                self._run = None
+            if self._run is not self._given_run:
+                self._run.close(failed=sys.exc_info()[0] is not None)
+                self._run = self._given_run
         return self.history
 
     def _train_step(self, idx: np.ndarray) -> float:

@@ -435,7 +435,8 @@ def test_cli_trains_samples_evaluates_and_summarises_a_transformer(tmp_path):
                                     "--dim-feedforward", 16, "--wordvec-dim", 8, "--epochs", 1, "--no-progress",
                                     *data, "--out", out])
     assert code == 0, stderr
-    assert "transformer, 1 layers, 2 heads, W=8" in stdout and (out / "captions.png").is_file()
+    assert "transformer (wordvec_dim=8, num_heads=2, num_layers=1, dim_feedforward=16" in stdout
+    assert (out / "captions.png").is_file()
     ckpt = out / "checkpoint.h5"
     code, stdout, stderr = run_cli(["sample", ckpt, "--out", tmp_path / "s"])   # the run's own data
     assert code == 0, stderr

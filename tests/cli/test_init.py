@@ -15,14 +15,15 @@ def test_help_has_examples_and_defaults(command):
 
 
 def test_train_help_lists_the_outputs_and_the_builtin_defaults():
-    from minitorch_cap.data import DEFAULT_TRAINING
+    from minitorch_cap.runs import TRAINING_PRESETS
 
     _, stdout, _ = run_cli(["train", "--help"])
     for name in ("checkpoint.h5", "best.h5", "history.json", "loss.png", "captions.png", "captions.html",
                  "metrics.json", "--overwrite"):
         assert name in stdout
     assert "a resumed run keeps its own" in " ".join(stdout.split())
-    assert f"epochs={DEFAULT_TRAINING['num_epochs']}" in stdout
+    epochs = " ".join(stdout.split("\n  --epochs E")[1].split("--batch-size")[0].split())
+    assert f"{TRAINING_PRESETS['shapes']['epochs']}/{TRAINING_PRESETS['coco']['epochs']}" in epochs
 
 
 def test_version_and_python_m():

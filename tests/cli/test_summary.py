@@ -54,20 +54,29 @@ def test_summary_errors_return_2(tmp_path):
 
 
 def test_summary_defaults_are_those_of_train():
-    from minitorch_cap.runs import PRESETS
+    from minitorch_cap.captioners.base import KINDS
+    from minitorch_cap.runs import default_kind
 
     code, stdout, stderr = run_cli(["summary"])
     assert code == 0, stderr
-    b = PRESETS["shapes"]
-    assert f"{b['model']} model" in stdout and f"W={b['wordvec_dim']}, H={b['hidden_dim']}" in stdout
+    b = KINDS[default_kind()].presets["shapes"]
+    assert f"{default_kind()} model" in stdout and f"W={b['wordvec_dim']}, H={b['hidden_dim']}" in stdout
 
 
 def test_summary_on_coco_files_defaults_to_trains_coco_settings(small_coco_dir):
-    from minitorch_cap.runs import PRESETS
+    from minitorch_cap.captioners.base import KINDS
+    from minitorch_cap.runs import default_kind
 
     code, stdout, stderr = run_cli(["summary", "--data-dir", small_coco_dir])
     assert code == 0, stderr
-    assert f"W={PRESETS['coco']['wordvec_dim']}, H={PRESETS['coco']['hidden_dim']}" in stdout
+    c = KINDS[default_kind()].presets["coco"]
+    assert f"W={c['wordvec_dim']}, H={c['hidden_dim']}" in stdout
+
+
+def test_summary_of_a_checkpoint_refuses_model_options(tiny_run):
+    out, _ = tiny_run
+    code, _, stderr = run_cli(["summary", out / "checkpoint.h5", "--hidden-dim", "64"])
+    assert code == 2 and "drop the model and data options (--hidden-dim)" in stderr
 
 
 def test_summary_into_a_closed_pipe_ends_quietly(tiny_run):

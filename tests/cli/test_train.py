@@ -110,7 +110,7 @@ def test_gru_on_coco_format_files_writes_an_html_page(small_coco_dir, tmp_path):
     (["--cell", "cnn"], "invalid choice: 'cnn'"),
     (["--epochs", "0"], "expected an integer >= 1"),
     (["--lr", "nan"], "expected a finite number > 0"),
-    (["--lr-decay", "1.5"], "expected a number in (0, 1]"),
+    (["--lr-decay", "1.5"], "expected a finite number in (0, 1]"),
     (["--seed", "-1"], "expected an integer >= 0"),
 ])
 def test_bad_option_values_exit_2_with_a_message(argv, message, tmp_path):

@@ -5,7 +5,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from minitorch_cap.data import DEFAULT_TRAINING, decode_captions, load_shapes_data
+from minitorch_cap.data import DEFAULT_SIZES, decode_captions, load_shapes_data
 from minitorch_cap.data.shapes_features import FEATURE_DIM
 
 SMALL = dict(num_train=120, num_val=40, image_size=32)
@@ -75,9 +75,11 @@ def test_val_words_are_in_the_training_vocabulary(data):
     assert not (data["val_captions"] == 3).any()
 
 
-def test_defaults_are_documented():
-    assert {"num_train", "num_val", "image_size", "cell_type", "hidden_dim", "wordvec_dim", "batch_size",
-            "num_epochs", "learning_rate", "lr_decay"} <= set(DEFAULT_TRAINING)
+def test_the_default_sizes_are_the_loaders_defaults():
+    import inspect
+
+    parameters = inspect.signature(load_shapes_data).parameters
+    assert {name: parameters[name].default for name in DEFAULT_SIZES} == DEFAULT_SIZES
 
 
 @pytest.mark.parametrize("kwargs,match", [

@@ -396,7 +396,7 @@ import numpy as np
 from minitorch_cap import CaptioningModel
 from minitorch_cap.optim import Adam, ExponentialLR
 from minitorch_cap.training import CheckpointError, Trainer, load_checkpoint
-from minitorch_cap.training.checkpoint import _model_from
+from minitorch_cap.training.checkpoint import model_from_checkpoint
 from minitorch_cap.training.synthetic import random_caption_data
 
 folder, step, head = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -424,7 +424,7 @@ for offset in offsets:
     faulthandler.dump_traceback_later(20, exit=True)     # a hang ends the child: the test sees it
     try:
         loaded = load_checkpoint(path)
-        _model_from(loaded, path)
+        model_from_checkpoint(loaded, path)
         counts["same" if canon(loaded) == reference else "different"] += 1
     except CheckpointError as exc:
         counts["error"] += path in str(exc)

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from minitorch_cap.training import Trainer, load_checkpoint
-from minitorch_cap.training.run_dir import (BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME, PREVIOUS_NAME, RunFolderError,
-                                            RunLock, claim_default_run_dir, complete_run, holds_run, open_run_dir,
-                                            release_claim)
+from minitorch_cap.training.run_dir import (BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME, PREVIOUS_NAME, RunDir,
+                                            RunFolderError, RunLock, complete_run, holds_run)
 
 from tests.conftest import make_setup
 
@@ -57,11 +56,11 @@ def test_overwrite_keeps_the_old_run_until_the_new_one_has_a_checkpoint(data, tm
     assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()} == before   # all back, unchanged
 
     # killed (no close) before the first checkpoint: the next opening restores the old files
-    run = open_run_dir(tmp_path / "run", overwrite=True)
+    run = RunDir.claim(tmp_path / "run", overwrite=True)
     assert not holds_run(tmp_path / "run") and (tmp_path / "run" / PREVIOUS_NAME / CHECKPOINT_NAME).is_file()
     run.lock.release()                          # what a kill does to the lock
     with pytest.raises(RunFolderError, match="already holds a run"):
-        open_run_dir(tmp_path / "run")
+        RunDir.claim(tmp_path / "run")
     assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()} == before
 
     # after the first checkpoint the old files are gone
@@ -89,8 +88,8 @@ def test_two_trainers_on_one_folder_the_second_is_refused(data, tmp_path):
 
 LOCK_HOLDER = r"""
 import sys, time
-from minitorch_cap.training.run_dir import open_run_dir
-run = open_run_dir(sys.argv[1])
+from minitorch_cap.training.run_dir import RunDir
+run = RunDir.claim(sys.argv[1])
 print("locked", flush=True)
 time.sleep(60)
 """
@@ -103,27 +102,32 @@ def test_a_second_process_is_refused_and_a_dead_ones_lock_is_stale(tmp_path):
     try:
         assert child.stdout.readline().strip() == "locked"
         with pytest.raises(RunFolderError, match=rf"is in use: process {child.pid} is writing a run into it"):
-            open_run_dir(tmp_path / "run")
-        assert claim_default_run_dir(tmp_path / "run") == tmp_path / "run-2"     # a default choice moves on
-        release_claim(tmp_path / "run-2")
+            RunDir.claim(tmp_path / "run")
+        other = RunDir.claim_default(tmp_path / "run")
+        assert other.path == tmp_path / "run-2"     # a default choice moves on
+        other.close(failed=True)
+        assert not other.path.exists()              # claimed, created, nothing written: nothing left behind
     finally:
         child.kill()                                  # kill -9: the lock file stays, the lock does not
         child.wait()
     assert (tmp_path / "run" / ".lock").read_text().strip() == str(child.pid)
-    with open_run_dir(tmp_path / "run") as run:
+    with RunDir.claim(tmp_path / "run") as run:
         assert run.lock.held
     assert not (tmp_path / "run" / ".lock").exists()
 
 
 def test_default_folders_are_chosen_atomically(tmp_path, data):
     base = tmp_path / "runs" / "shapes-lstm"
-    first = claim_default_run_dir(base)
-    second = claim_default_run_dir(base)              # the first is claimed (not yet written): not chosen again
-    assert (first, second) == (base, base.with_name("shapes-lstm-2"))
-    trainer(data, first, num_epochs=1).train()        # the claim passes to the run in the folder
-    release_claim(second)
-    assert claim_default_run_dir(base) == second      # first holds a run now; second is free again
-    release_claim(second)
+    first = RunDir.claim_default(base)
+    second = RunDir.claim_default(base)               # the first is claimed (not yet written): not chosen again
+    assert (first.path, second.path) == (base, base.with_name("shapes-lstm-2"))
+    trainer(data, first, num_epochs=1).train()        # the run writes through the owner it is given ...
+    assert first.lock.held                            # ... which stays the caller's until it closes it
+    first.close()
+    second.close()
+    third = RunDir.claim_default(base)
+    assert third.path == second.path                  # first holds a run now; second is free again
+    third.close()
 
 
 def test_stale_temporary_files_are_removed_when_a_folder_is_opened(tmp_path):
@@ -131,7 +135,7 @@ def test_stale_temporary_files_are_removed_when_a_folder_is_opened(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = tmp_path / "run" / f".checkpoint.h5.tmp-{dead.stdout.strip()}"
     stale.write_bytes(b"half a file")
-    with open_run_dir(tmp_path / "run"):
+    with RunDir.claim(tmp_path / "run"):
         pass
     assert not stale.exists()
 

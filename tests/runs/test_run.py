@@ -253,9 +253,9 @@ def test_ctrl_c_after_training_says_the_checkpoint_is_complete(tmp_path, monkeyp
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    import minitorch_cap.runs
+    import minitorch_cap.runs.run
 
-    monkeypatch.setattr(minitorch_cap.runs, "caption_report", interrupted)
+    monkeypatch.setattr(minitorch_cap.runs.run, "caption_report", interrupted)
     code, _, stderr = run_cli(["train", *tiny(1), "--out", tmp_path])
     assert code == 130
     assert (f"interrupted after training: {tmp_path / 'checkpoint.h5'} holds all 1 epoch, but the pictures and "

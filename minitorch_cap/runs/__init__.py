@@ -1,0 +1,26 @@
+"""Runs: everything ``minitorch-cap train`` does, as library calls a script can make.
+
+    spec = DataSpec()                                              # the built-in data set
+    settings = RunSettings.resolve({"model": "gru"}, spec)         # the rest from the presets
+    run = prepare_run({"model": "gru"}, {}, out="runs/mine")       # checks, claims the folder, builds the Trainer
+    run.trainer.train()
+    metrics = finish_run(run)                                      # loss.png, captions.*, metrics.json
+    run.close()                                                    # releases the folder
+
+* :mod:`.settings`: :class:`RunSettings` (a model kind, its settings, the training settings, from
+  the kinds' declarations and presets) and :func:`check_resume_settings`, the one rule of what
+  may not change when a run is resumed (everything but the number of epochs).
+* :mod:`.run`: :func:`prepare_run`, :func:`start_run`, :func:`finish_run`,
+  :func:`write_run_outputs`, :func:`complete_run` (a killed run's folder brought to the state an
+  uninterrupted run leaves) and :func:`load_run` (a checkpoint's model and data).
+"""
+
+from .run import (PreparedRun, build_model, checkpoint_path, complete_run, data_of_checkpoint, epoch_metrics,
+                  finish_run, load_run, prepare_run, start_run, write_run_outputs)
+from .settings import (MIN_ITERATIONS, TRAINING_PRESETS, RunSettings, TrainingSettings, check_resume_settings,
+                       data_set, default_kind, model_fields, model_settings, saved_settings)
+
+__all__ = ["PreparedRun", "prepare_run", "start_run", "finish_run", "write_run_outputs", "complete_run", "load_run",
+           "build_model", "checkpoint_path", "data_of_checkpoint", "epoch_metrics", "RunSettings", "TrainingSettings",
+           "TRAINING_PRESETS", "MIN_ITERATIONS", "check_resume_settings", "data_set", "default_kind", "model_fields",
+           "model_settings", "saved_settings"]

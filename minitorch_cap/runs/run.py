@@ -1,0 +1,299 @@
+"""A run from start to finish: what ``minitorch-cap train`` does, as library calls.
+
+:func:`prepare_run` checks everything it can before touching a file (settings, checkpoint, data
+folder, the model against the data's features), claims the run folder (one
+:class:`~minitorch_cap.training.run_dir.RunDir` for the whole run: the lock is held until
+:meth:`PreparedRun.close`), loads the data and builds the ``Trainer``; :func:`finish_run` draws
+what follows training into the same folder. :func:`complete_run` does the whole for a folder a
+kill left behind; :func:`load_run` reads a checkpoint's model and data for ``sample`` and ``evaluate``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import attrs
+import numpy as np
+
+from ..captioners.base import Captioner, kind_of
+from ..data import check_model_data, data_fingerprint, fingerprint_differences
+from ..data.files import write_json
+from ..data.spec import DataError, DataSpec
+from ..evaluation.plots import plot_loss_curve
+from ..evaluation.reports import caption_report, is_builtin, model_caption_accuracy, write_caption_outputs
+from ..nn.checks import MissingFileError, SettingsError
+from ..optim import Adam, ExponentialLR
+from ..training import Trainer, load_checkpoint
+from ..training.checkpoint import CheckpointError, model_from_checkpoint
+from ..training.run_dir import RunDir, RunStatus
+from .settings import RunSettings, check_resume_settings, data_set, model_settings, saved_settings
+
+
+def epoch_metrics(data: Mapping) -> dict:
+    """The per-epoch metrics of a run: the held-out accuracy on the built-in data set."""
+    return {"val_accuracy": model_caption_accuracy} if is_builtin(data) else {}
+
+
+def build_model(settings: RunSettings, word_to_idx: Mapping[str, int], input_dim: int) -> Captioner:
+    """A fresh model of ``settings`` (weights drawn from ``settings.training.seed``)."""
+    return settings.kind.build(word_to_idx, input_dim, settings.sizes, np.random.default_rng(settings.training.seed))
+
+
+def check_features_fit(model: Captioner, spec: DataSpec, label: Callable[[str], str] = str) -> None:
+    """Refuse, before any data is loaded, a model that cannot read the features ``spec`` gives
+    (region features for a model of one feature vector per image, another feature size)."""
+    word_to_idx, input_dim, regions = spec.vocabulary_and_input_dim()
+    shape = (1, regions, input_dim) if regions else (1, input_dim)
+    try:
+        model.check_features(type(model).__name__, np.zeros(shape, dtype=model.dtype))
+    except ValueError as exc:
+        kind = kind_of(model).kind
+        if regions and not kind_of(model).reads_regions:
+            raise SettingsError(f"{label('region_features')}: a {kind} model reads one feature vector per image, "
+                                f"not {regions} region features; drop {label('region_features')} or choose a "
+                                "model that attends over regions") from None
+        raise DataError(f"the {kind} model does not read {spec.describe()}: {exc}") from None
+
+
+def start_run(settings: RunSettings, data: dict, out_dir, *, model: Captioner | None = None, **options) -> Trainer:
+    """A new run: ``model`` (default: a fresh one of ``settings``), Adam, ExponentialLR, the Trainer.
+
+    ``out_dir``: a path or a claimed :class:`RunDir`. ``options`` go to the ``Trainer``
+    (``overwrite``, ``progress``, ``callbacks``, ``comm``, ...).
+    """
+    t = settings.training
+    if model is None:
+        model = build_model(settings, data["word_to_idx"], data["train_features"].shape[-1])
+    optimizer = Adam(model.named_parameters(), lr=t.lr)
+    scheduler = ExponentialLR(optimizer, gamma=t.lr_decay)
+    options = {"verbose": False, "metrics": epoch_metrics(data), "data_options": data.get("spec"), **options}
+    return Trainer(model, data, optimizer, scheduler, batch_size=t.batch_size, seed=t.seed, num_epochs=t.epochs,
+                   clip_grad_norm=t.clip_grad_norm, out_dir=out_dir, **options)
+
+
+@attrs.define
+class PreparedRun:
+    """What :func:`prepare_run` made: the ``trainer`` (new or resumed), its ``data`` and data ``spec``,
+    the run folder ``out`` and its owner ``run_dir`` (``None`` on MPI ranks other than 0), the new
+    run's ``settings`` (``None`` when resumed), the checkpoint ``resumed`` (or ``None``) and what
+    repairing its folder found (``status``). Call :meth:`close` once it is finished."""
+
+    trainer: Trainer
+    data: dict
+    spec: DataSpec
+    out: Path
+    run_dir: RunDir | None
+    settings: RunSettings | None
+    resumed: Path | None = None
+    status: RunStatus | None = None
+
+    @property
+    def needs_training(self) -> bool:
+        return self.trainer.epoch < self.trainer.config.num_epochs and not self.trainer.stopped_early
+
+    def close(self, failed: bool = False) -> None:
+        """Release the run folder (see :meth:`RunDir.close`)."""
+        if self.run_dir is not None:
+            self.run_dir.close(failed)
+
+
+def prepare_run(given: Mapping[str, Any], data_options: Mapping[str, Any], *, resume=None, init=None, out=None,
+                overwrite: bool = False, comm=None, label: Callable[[str], str] = str, data: dict | None = None,
+                **trainer_options) -> PreparedRun:
+    """Everything ``minitorch-cap train`` does before training, checked before any file is touched.
+
+    ``given``: run settings the user chose (``None`` = the preset, or the checkpoint's);
+    ``data_options``: :class:`DataSpec` fields given (empty: the data the resumed run recorded,
+    else the built-in data). ``resume``: a run's checkpoint (or its folder) to continue or
+    complete; ``init``: a checkpoint whose model starts a new run. ``out``: the run folder
+    (default: the resumed run's, or the first free ``runs/DATA-MODEL[-k]``). Under MPI (``comm``)
+    rank 0 alone checks and claims the folder. ``label`` names settings in messages (the command
+    line passes its option names). ``data``: the data already loaded (instead of the spec's). Raises the library's ``UserError`` types (``SettingsError``,
+    ``CheckpointError``, ``RunFolderError``, ``DataError``) naming what is wrong, with no file
+    left behind; a ``KeyboardInterrupt`` while the data loads says nothing was saved.
+    """
+    root = comm is None or comm.Get_rank() == 0
+    given, settings, checkpoint, model = dict(given), None, None, None
+    if resume is not None:
+        resume = checkpoint_path(resume)
+        checkpoint = load_checkpoint(resume)
+        if checkpoint["trainer"] is None:
+            raise CheckpointError(f"{str(resume)!r} holds weights but no training state; start a new run from it "
+                                  f"with {label('init')} instead")
+        check_resume_settings(checkpoint, given, resume, label=label, init_hint=f"{label('init')} {resume}")
+        spec = DataSpec.choose(data_options, checkpoint["trainer"]["data"].get("options"))
+        out = Path(out or resume.parent)
+    else:
+        if init is not None:
+            init = checkpoint_path(init)
+            init_checkpoint = load_checkpoint(init)
+            check_resume_settings(init_checkpoint, given, init, model_only=True, label=label)
+            given.update({k: v for k, v in saved_settings(init_checkpoint).items() if k not in given or k == "model"})
+            model = model_from_checkpoint(init_checkpoint, init)
+        spec = DataSpec.choose(data_options)
+        settings = RunSettings.resolve(given, spec, label)
+        if model is None:
+            word_to_idx, input_dim, _ = spec.vocabulary_and_input_dim()
+            model = build_model(settings, word_to_idx, input_dim)
+        check_features_fit(model, spec, label)
+    run_dir = None
+    if root:
+        run_dir = (RunDir.claim(out, overwrite=overwrite, resume_from=resume) if out is not None else
+                   RunDir.claim_default(Path("runs") / f"{data_set(spec)}-{settings.model}"))
+        out = run_dir.path
+    if comm is not None:
+        out = Path(comm.bcast(str(out) if root else None, root=0))
+    try:
+        try:
+            data = spec.load() if data is None else data
+        except KeyboardInterrupt:
+            kept = f"{resume} is unchanged" if resume else "nothing was saved"
+            raise KeyboardInterrupt(f"while loading the data, before training; {kept}") from None
+        trainer_options.update(overwrite=overwrite, comm=comm, out_dir=run_dir or out)
+        if resume is not None:
+            status = run_dir.repair(checkpoint) if root else None
+            if given.get("epochs") is not None:
+                trainer_options["num_epochs"] = given["epochs"]
+            trainer = Trainer.resume(resume, data=data, checkpoint=checkpoint,
+                                     **{"metrics": epoch_metrics(data), **trainer_options})
+            return PreparedRun(trainer, data, spec, out, run_dir, None, resume, status)
+        settings = settings.fitted(spec, len(data["train_captions"]))
+        trainer = start_run(settings, data, model=model, **trainer_options)
+        return PreparedRun(trainer, data, spec, out, run_dir, settings)
+    except BaseException:
+        if run_dir is not None:
+            run_dir.close(failed=True)
+        raise
+
+
+def finish_run(run: PreparedRun, *, max_length: int | None = None, num_images: int = 16,
+               started: float | None = None) -> dict | None:
+    """After training: draw the pictures and ``metrics.json`` into the run's folder when training
+    ran or any of them is missing (:func:`write_run_outputs`); returns the metrics (``None`` when
+    nothing needed drawing, or on an MPI rank other than 0)."""
+    if run.run_dir is None:
+        return None
+    trained = run.status is None or not run.status.complete
+    if not trained and not run.status.missing:
+        return None
+    return write_run_outputs(run.trainer, run.data, run.out, max_length=max_length, num_images=num_images,
+                             started=started)
+
+
+def write_run_outputs(trainer: Trainer, data: dict, out_dir, *, max_length: int | None = None,
+                      num_images: int = 16, started: float | None = None, title: str | None = None) -> dict:
+    """Draw what follows training into ``out_dir``: ``loss.png``, the caption report's pictures and
+    ``captions.json`` (:func:`minitorch_cap.evaluation.reports.write_caption_outputs`) and ``metrics.json``.
+
+    Returns the metrics written: ``final_loss`` (the last epoch's mean training loss),
+    ``final_val_loss``, ``last_iteration_loss``, ``iterations``, ``epochs``, ``seconds``, the
+    run's ``settings``, the data's ``spec`` and, on the built-in data set, ``val_accuracy``,
+    ``val_images`` and ``val_correct`` (the figure every command reports).
+    """
+    out_dir = Path(out_dir)
+    model = trainer.model
+    kind = kind_of(model).kind
+    spec = DataSpec.from_dict(data.get("spec", {}))
+    plot_loss_curve(trainer.history, out_dir / "loss.png", title=f"{kind.upper()} training loss ({spec.describe()})")
+    model.eval()
+    try:
+        report = caption_report(model, data, "val", max_length=max_length, with_references=True,
+                                max_images=None if is_builtin(data) else 200)
+    finally:
+        model.train()
+    write_caption_outputs(report, data, out_dir, num_images=num_images,
+                          title=title or f"{kind.upper()} after {trainer.iteration} iterations", model=model)
+    epochs = trainer.epochs
+    metrics = {
+        "final_loss": epochs[-1]["train_loss"] if epochs else None,
+        "final_val_loss": trainer.val_loss_history[-1] if trainer.val_loss_history else None,
+        "last_iteration_loss": trainer.loss_history[-1] if trainer.loss_history else None,
+        "iterations": trainer.iteration,
+        "epochs": trainer.epoch,
+        "train_seconds": round(sum(r.get("seconds", 0.0) for r in epochs), 2),
+        "settings": {**model_settings(model), "batch_size": trainer.config.batch_size,
+                     "seed": trainer.config.seed, "clip_grad_norm": trainer.config.clip_grad_norm},
+        "data": spec.to_dict(),
+    }
+    if "accuracy" in report:
+        metrics.update(val_accuracy=report["accuracy"], val_images=len(report["correct"]),
+                       val_correct=int(sum(report["correct"])))
+    if started is not None:
+        metrics["total_seconds"] = round(time.perf_counter() - started, 2)
+    write_json(out_dir / "metrics.json", metrics)
+    metrics["report"] = report
+    return metrics
+
+
+def complete_run(folder, data: dict | None = None, *, max_length=None, num_images: int = 16,
+                 **options) -> tuple[RunStatus, dict | None]:
+    """Bring a run folder, killed at any point, to the state of an uninterrupted run, holding it throughout.
+
+    Repairs ``history.json``/``best.h5`` from the checkpoint, resumes training when epochs are
+    missing, and draws the pictures and ``metrics.json`` when any report file is missing or
+    training ran. ``data``: the run's (default: loaded from the spec its checkpoint records);
+    ``options`` go to the resumed ``Trainer``. Returns the folder's status and the metrics
+    written (``None`` when nothing was drawn).
+    """
+    run = prepare_run({}, {}, resume=Path(folder) / "checkpoint.h5", data=data, **options)
+    try:
+        if run.needs_training:
+            run.trainer.train()
+        metrics = finish_run(run, max_length=max_length, num_images=num_images)
+    except BaseException:
+        run.close(failed=True)
+        raise
+    run.close()
+    return attrs.evolve(run.status, complete=True, epoch=run.trainer.epoch, missing=()), metrics
+
+
+def data_of_checkpoint(checkpoint: Mapping[str, Any], override: DataSpec | None = None) -> dict:
+    """The data a checkpoint's run used (its recorded :class:`DataSpec`), or ``override``.
+
+    A checkpoint without a record (written by 0.1.0, or by a script) gets the built-in data's defaults.
+    """
+    if override is not None:
+        return override.load()
+    recorded = ((checkpoint.get("trainer") or {}).get("data") or {}).get("options")
+    return DataSpec.from_dict(recorded or {}).load()
+
+
+def load_run(path, data_options: Mapping[str, Any] | None = None, label: Callable[[str], str] = str):
+    """A checkpoint's model and data, read once: ``(checkpoint, model, data, spec)``.
+
+    The data is the one its run recorded unless ``data_options`` (:class:`DataSpec` fields)
+    are given; a model that does not read that data (vocabulary, feature size) raises
+    ``DataError`` saying which options to give (named as ``label(name)``).
+    """
+    path = checkpoint_path(path)
+    checkpoint = load_checkpoint(path)
+    model = model_from_checkpoint(checkpoint, path)
+    recorded = (checkpoint["trainer"] or {}).get("data") or {}
+    given = {k: v for k, v in (data_options or {}).items() if v is not None}
+    spec = DataSpec.choose(given, recorded.get("options"))
+    data = spec.load()
+    hint = f"Give the data the run was trained on ({', '.join(label(f.name) for f in attrs.fields(DataSpec))})"
+    try:
+        check_model_data(model, data, f"the checkpoint and {spec.describe()}")
+    except ValueError as exc:
+        raise DataError(f"{exc}. {hint}, or no data option to use the data the checkpoint records") from None
+    if not given and recorded.get("options") is None and recorded.get("fingerprint"):
+        # a run of a script records no data options: guessing the defaults must not score other data silently
+        differences = fingerprint_differences(recorded["fingerprint"], data_fingerprint(data))
+        if differences:
+            raise DataError(f"{path} records no data options and {spec.describe()} with the default options is "
+                            f"not its data ({'; '.join(differences)}). {hint}")
+    return checkpoint, model, data, spec
+
+
+def checkpoint_path(path) -> Path:
+    """``path``, or ``path/checkpoint.h5`` for a run folder; ``MissingFileError`` saying how to get one."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.h5"
+    if not path.is_file():
+        raise MissingFileError(f"checkpoint {str(path)!r} does not exist (train one with 'minitorch-cap train', "
+                               "which writes checkpoint.h5 into its run folder)")
+    return path
