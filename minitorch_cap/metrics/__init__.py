@@ -30,8 +30,6 @@ from .tokenize import SPECIAL_TOKENS, tokenize, tokens_from_ids
 
 METRIC_NAMES = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "CIDEr-D", "ROUGE-L")
 DIAGNOSTIC_NAMES = ("distinct_captions", "vocabulary_used", "mean_length", "repetition_rate")
-SCALE_TEXT = "coco-caption scale: BLEU, ROUGE-L in 0-1; CIDEr-D x10 included (papers print x100)"
-PERCENT_SCALE_TEXT = "x100, as papers print them (pycocoevalcap returns these / 100)"
 
 
 def align(hypotheses, references) -> tuple[list[list[str]], list[list[list[str]]]]:
@@ -85,4 +83,4 @@ def score_captions(hypotheses, references, *, document_frequency: DocumentFreque
 
 __all__ = ["score_captions", "align", "corpus_bleu", "cider_d", "document_frequencies", "DocumentFrequency",
            "rouge_l", "lcs_length", "tokenize", "tokens_from_ids", "caption_diagnostics", "is_repetitive",
-           "METRIC_NAMES", "DIAGNOSTIC_NAMES", "SPECIAL_TOKENS", "SCALE_TEXT", "PERCENT_SCALE_TEXT"]
+           "METRIC_NAMES", "DIAGNOSTIC_NAMES", "SPECIAL_TOKENS"]

@@ -153,9 +153,14 @@ class TestSample:
     def test_sampling_leaves_training_caches_alone(self):
         model = make("lstm")
         features, captions = batch()
+        _, grads = model.loss(features, captions)
+        expected = {name: g.copy() for name, g in grads.items()}
+        model.zero_grad()
         model.forward(features, captions)
-        model.sample(features, 4)
+        model.sample(features, 4)                   # decodes between the forward and its backward
         model.backward()
+        for name, param in model.named_parameters():
+            np.testing.assert_array_equal(param.grad, expected[name], err_msg=name)
 
     def test_needs_a_start_token(self):
         model = CaptioningModel({"<NULL>": 0, "cat": 1}, input_dim=2, wordvec_dim=2, hidden_dim=2)

@@ -255,9 +255,12 @@ def test_what_load_coco_data_accepts_trains_and_decodes(coco_dir):
     data = load_coco_data(coco_dir[0])
     model = CaptioningModel(data["word_to_idx"], input_dim=8, wordvec_dim=4, hidden_dim=6,
                             rng=np.random.default_rng(0))
-    Trainer(model, data, Adam(model.named_parameters()), batch_size=4, num_epochs=1, verbose=False,
-            progress=False).train()
-    decode_captions(model.sample(data["val_features"], max_length=5), data["idx_to_word"])
+    history = Trainer(model, data, Adam(model.named_parameters()), batch_size=4, num_epochs=1, verbose=False,
+                      progress=False).train()
+    assert history["loss_history"] and np.all(np.isfinite(history["loss_history"]))
+    captions = decode_captions(model.sample(data["val_features"], max_length=5), data["idx_to_word"])
+    assert len(captions) == len(data["val_features"])
+    assert all(word in data["word_to_idx"] for caption in captions for word in caption.split())
 
 
 def test_caption_text_drops_the_start_and_end_markers_but_keeps_unk():
