@@ -191,17 +191,31 @@ def checkpoint_and_data(args):
     return load_run(args.checkpoint, data_options(args), label=option)
 
 
-def output_folder(path, writes: tuple[str, ...] = (), overwrite: bool = True) -> Path:
-    """Create the output folder (with parents) before any long work; a ``UserError`` if it cannot be,
-    or if it holds one of the files the command ``writes`` and ``overwrite`` is false (a user's own
-    ``captions.json`` is never replaced silently)."""
+def output_folder(args, command: str, writes: tuple[str, ...], record: str) -> Path:
+    """The output folder of a command on a checkpoint, created before any long work.
+
+    Default: ``COMMAND/`` next to ``checkpoint.h5`` (``COMMAND-STEM/`` for another file, e.g.
+    ``evaluate-best/`` for ``best.h5``). Files this command ``writes`` that are there already are
+    replaced only when ``record`` (the JSON file it writes, with a ``"checkpoint"`` entry) says
+    they are this command's results of the same checkpoint; anything else (a user's own file, the
+    results of another checkpoint) is refused unless ``--overwrite``. A ``UserError`` when refused
+    or when the folder cannot be created.
+    """
+    from ..data.files import read_json
     from ..nn.checks import UserError
 
-    out = Path(path)
+    checkpoint = Path(args.checkpoint)
+    out = Path(args.out) if args.out else checkpoint.parent / (
+        command if checkpoint.stem == "checkpoint" else f"{command}-{checkpoint.stem}")
     held = [name for name in writes if (out / name).exists()]
-    if held and not overwrite:
-        raise UserError(f"--out {str(out)!r} already holds {', '.join(held)}, which this command writes; choose "
-                        "another folder, or pass --overwrite to replace them")
+    if held and not args.overwrite:
+        try:
+            ours = read_json(out / record, command).get("checkpoint") == str(checkpoint.resolve())
+        except (OSError, ValueError, AttributeError):
+            ours = False
+        if not ours:
+            raise UserError(f"{str(out)!r} already holds {', '.join(held)}, not the {command} results of "
+                            f"{checkpoint}; choose another --out, or pass --overwrite to replace them")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {str(out)!r} exists and is not a folder; give a folder (it is created if needed)")
     try:

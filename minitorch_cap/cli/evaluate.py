@@ -20,7 +20,9 @@ papers print these numbers x100: use --percent for that scale.
 Tokens: lower-case words; <START>, <END>, <NULL> and <UNK> removed from both sides.
 The data is the data the checkpoint's run was trained on, unless data options are given.
 
-Writes into --out (default: an 'evaluate' folder next to the checkpoint):
+Writes into --out (default: an 'evaluate' folder next to checkpoint.h5, 'evaluate-best' for
+best.h5, ...; the results of another checkpoint, or files of yours, are never replaced
+without --overwrite):
   results.json   the captions in the COCO results format [{"image_id": ..., "caption": ...}]
   scores.json    the scores, the scale and the settings
 """
@@ -48,7 +50,8 @@ def register(subparsers) -> None:
                         "training references (use it for small evaluations)")
     p.add_argument("--percent", action="store_true", help="print and save the metrics x100, as papers do")
     p.add_argument("--out", metavar="DIR", type=folder, default=None, help="output folder")
-    p.add_argument("--overwrite", action="store_true", help="replace the files of an earlier evaluation in --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace results.json and scores.json in --out, whatever wrote them")
     add_threads_option(p)
     p.set_defaults(func=run)
 
@@ -62,8 +65,7 @@ def run(args) -> int:
     if args.block_unk and model.unk_id is None:
         from ..nn.checks import SettingsError
         raise SettingsError("--block-unk: the model's vocabulary has no <UNK> token")
-    out = output_folder(args.out or Path(args.checkpoint).parent / "evaluate", ("results.json", "scores.json"),
-                        overwrite=args.overwrite or args.out is None)      # its default folder is its own
+    out = output_folder(args, "evaluate", ("results.json", "scores.json"), record="scores.json")
     model.eval()
     result = evaluate(model, data, args.split, beam_size=args.beam_size, max_length=args.max_length,
                       alpha=args.alpha, block_unk=args.block_unk, max_images=args.max_images,
@@ -75,6 +77,6 @@ def run(args) -> int:
     print(result.table())
     print(f"decoding took {result.decode_seconds:.2f} s ({1000 * result.decode_seconds / max(n, 1):.2f} s per "
           "1,000 images)")
-    written = result.write(out, checkpoint=str(args.checkpoint), data=spec.describe())
+    written = result.write(out, checkpoint=str(Path(args.checkpoint).resolve()), data=spec.describe())
     print(f"wrote {', '.join(str(p) for p in written)}")
     return 0

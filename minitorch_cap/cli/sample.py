@@ -8,14 +8,16 @@ from .common import folder, add_command, add_threads_option, checkpoint_and_data
 
 DESCRIPTION = """\
 Caption images with a trained checkpoint (greedy decoding) and write the same pictures
-as 'train' into --out (default: a 'sample' folder next to the checkpoint):
+as 'train' into --out (default: a 'sample' folder next to checkpoint.h5, 'sample-best' for
+best.h5, ...; another checkpoint's pictures or files of yours are never replaced without
+--overwrite):
 
   captions.png         built-in data: images with the generated caption (green and
                        checked when fully correct, red when not) and two reference captions
   captions.html        COCO: image URLs with generated and reference captions
   captions.json        every captioned image with its generated and reference captions
-  sample_metrics.json  built-in data: the split, the share of fully correct captions
-                       (accuracy, the figure 'train' and 'evaluate' report), the checkpoint
+  sample_metrics.json  the split, the checkpoint and, on the built-in data, the share of
+                       fully correct captions (accuracy, the figure 'train' and 'evaluate' report)
 
 The data is the data the checkpoint's run was trained on, unless data options are given.
 """
@@ -34,7 +36,7 @@ def register(subparsers) -> None:
     p = add_command(subparsers, "sample", help="caption validation images with a checkpoint",
                     description=DESCRIPTION, epilog=EPILOG, on_checkpoint=True)
     p.add_argument("--out", metavar="DIR", type=folder, default=None, help="output folder")
-    p.add_argument("--overwrite", action="store_true", help="replace the files of an earlier sample in --out")
+    p.add_argument("--overwrite", action="store_true", help="replace the pictures in --out, whatever wrote them")
     p.add_argument("--num-images", metavar="N", type=positive_int, default=16,
                    help="images drawn in captions.png (built-in data) or listed in captions.html (COCO)")
     p.add_argument("--max-length", metavar="T", type=positive_int, default=None,
@@ -52,8 +54,7 @@ def run(args) -> int:
     from ..data.files import write_json
 
     _, model, data, _ = checkpoint_and_data(args)
-    out = output_folder(args.out or Path(args.checkpoint).parent / "sample", WRITES,
-                        overwrite=args.overwrite or args.out is None)      # its default folder is its own
+    out = output_folder(args, "sample", WRITES, record="sample_metrics.json")
     model.eval()
     report = caption_report(model, data, args.split, max_length=args.max_length, with_references=True,
                             max_images=None if is_builtin(data, args.split) else args.num_images)
@@ -63,11 +64,11 @@ def run(args) -> int:
     for k in range(min(max(args.print_count, 0), len(report["generated"]))):
         verdict = ("  [correct]" if report["correct"][k] else "  [wrong]") if "correct" in report else ""
         print(f"image {int(report['image_idxs'][k])}: {report['generated'][k]}{verdict}")
+    record = {"split": args.split, "images": len(report["generated"]), "checkpoint": str(Path(args.checkpoint).resolve())}
     if "accuracy" in report:
         n = len(report["correct"])
         print(f"{args.split} accuracy: {100 * report['accuracy']:.1f}% of {n} images captioned fully correctly")
-        written.append(write_json(out / "sample_metrics.json", {
-            "split": args.split, "accuracy": report["accuracy"], "images": n,
-            "correct": int(sum(report["correct"])), "checkpoint": str(args.checkpoint)}))
+        record.update(accuracy=report["accuracy"], correct=int(sum(report["correct"])))
+    written.append(write_json(out / "sample_metrics.json", record))
     print(f"wrote {', '.join(str(p) for p in written)}")
     return 0

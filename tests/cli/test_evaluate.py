@@ -7,6 +7,8 @@ import pytest
 from minitorch_cap.cli import main
 from minitorch_cap.metrics import METRIC_NAMES
 
+from tests.conftest import run_cli
+
 
 @pytest.fixture(scope="module")
 def checkpoint(tiny_run):
@@ -47,3 +49,23 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["evaluate", "x.h5", "--beam-size", "0"])
     assert exc.value.code == 2
+
+
+def test_results_of_another_checkpoint_are_never_replaced_without_overwrite(tiny_run, tmp_path):
+    """Issue 24 B: `evaluate RUN/best.h5` replaced the evaluate/ results of RUN/checkpoint.h5."""
+    import shutil
+
+    out, _ = tiny_run
+    run = tmp_path / "run"
+    shutil.copytree(out, run, ignore=shutil.ignore_patterns("evaluate*", "sample*"))
+    assert run_cli(["evaluate", run / "checkpoint.h5", "--max-images", 2])[0] == 0
+    mine = (run / "evaluate" / "scores.json").read_text()
+    code, stdout, stderr = run_cli(["evaluate", run / "best.h5", "--max-images", 2])
+    assert code == 0, stderr
+    assert (run / "evaluate-best" / "scores.json").is_file()                  # its own default folder
+    assert (run / "evaluate" / "scores.json").read_text() == mine
+    code, _, stderr = run_cli(["evaluate", run / "best.h5", "--max-images", 2, "--out", run / "evaluate"])
+    assert code == 2 and "not the evaluate results of" in stderr
+    assert (run / "evaluate" / "scores.json").read_text() == mine
+    assert run_cli(["evaluate", run / "checkpoint.h5", "--max-images", 3])[0] == 0   # its own results: replaced
+    assert json.loads((run / "evaluate" / "scores.json").read_text())["images"] == 3
