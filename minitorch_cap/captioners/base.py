@@ -181,6 +181,18 @@ class ModelKind:
         return cls.captioner(word_to_idx, input_dim=input_dim, rng=rng, **cls.arguments(settings))
 
     @classmethod
+    def parameters(cls, settings, vocab_size: int, input_dim: int) -> int:
+        """The number of parameters of a model of ``settings`` (without building it)."""
+        raise NotImplementedError(f"{cls.__name__} does not count its parameters")
+
+    @classmethod
+    def activations(cls, settings, batch_size: int, length: int, vocab_size: int, input_dim: int,
+                    regions: int) -> int:
+        """An upper estimate of the numbers a training step of ``batch_size`` captions of ``length``
+        steps keeps for its backward and holds as temporaries (without running it)."""
+        raise NotImplementedError(f"{cls.__name__} does not estimate its activations")
+
+    @classmethod
     def settings_of(cls, config: Mapping[str, Any]):
         """The settings of a model of this kind, read from its ``config()``."""
         return cls.settings(**{f.name: config[f.name] for f in attrs.fields(cls.settings)})

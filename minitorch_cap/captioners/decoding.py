@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 import attrs
 
-from ..nn.checks import bool_option, float_option, int_option
+from ..nn.checks import bool_option, check_memory, float_option, int_option
 from ..nn.functional import log_softmax
 
 #: The caption length every decoder uses unless told otherwise (the SPEC's ``sample`` default).
@@ -120,6 +120,7 @@ def beam_search(model, features, beam_size: int = 3, max_length: int = DEFAULT_M
 
     state0 = model.initial_state(features)
     N, V = state0[0].shape[0], model.vocab_size
+    check_memory(owner, 2 * N * K * L * 8, f"{N:,} x {K} beams of up to {L:,} words", "give a smaller max_length")
     Kw = min(K, V)                                           # words proposed per live beam
     state = tuple(np.repeat(s, K, axis=0) for s in state0)   # (N*K, H) each; slot k of image i is row i*K+k
     tokens = np.full((N, K, L), null, dtype=np.int64)        # words of each live beam
@@ -258,6 +259,7 @@ def _generate(owner: str, model, features, L: int, choose, observe=None) -> np.n
     start, end, null = _start_id(owner, model), model.end_id, int(model.null_id)
     state = model.initial_state(features)
     N = state[0].shape[0]
+    check_memory(owner, N * L * 8, f"{N:,} captions of up to {L:,} words", "give a smaller max_length")
     captions = np.full((N, L), null, dtype=np.int64)
     rows = np.arange(N)                                  # rows still generating
     words = np.full(N, start, dtype=np.int64)

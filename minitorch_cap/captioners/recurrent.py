@@ -165,6 +165,17 @@ class RecurrentKind(ModelKind):
     def matches(cls, config) -> bool:
         return config.get("cell_type") == cls.kind
 
+    @classmethod
+    def parameters(cls, settings, vocab_size: int, input_dim: int) -> int:
+        H, W, G, V, D = settings.hidden_dim, settings.wordvec_dim, len(cls.cell.GATES), vocab_size, input_dim
+        return (D + 1) * H + V * W + G * H * (W + H + 1) + (H + 1) * V      # proj, embed, rnn, vocab
+
+    @classmethod
+    def activations(cls, settings, batch_size, length, vocab_size, input_dim, regions) -> int:
+        H, W, G, V = settings.hidden_dim, settings.wordvec_dim, len(cls.cell.GATES), vocab_size
+        per_step = 2 * W + 2 * G * H + 4 * H + 3 * V        # x, gates, h, c, tanh c, their gradients, scores
+        return 2 * batch_size * (length * per_step + regions * (input_dim + 2 * H))    # temporaries: twice over
+
     @staticmethod
     def cells() -> list[str]:
         """The ``cell_type`` values ``CaptioningModel`` takes."""

@@ -320,6 +320,19 @@ class TransformerKind(ModelKind):
     captioner = CaptioningTransformer
     settings = TransformerSettings
     reads_regions = True
+
+    @classmethod
+    def parameters(cls, settings, vocab_size: int, input_dim: int) -> int:
+        E, F, L, V, D = (settings.wordvec_dim, settings.dim_feedforward, settings.num_layers, vocab_size,
+                         input_dim)
+        layer = 2 * 4 * (E * E + E) + 2 * E * F + F + E + 3 * 2 * E        # two attentions, feed-forward, norms
+        return (D + 1) * E + V * E + L * layer + (E + 1) * V
+
+    @classmethod
+    def activations(cls, settings, batch_size, length, vocab_size, input_dim, regions) -> int:
+        E, F, L, heads = settings.wordvec_dim, settings.dim_feedforward, settings.num_layers, settings.num_heads
+        layer = 20 * E + 3 * F + 3 * heads * (length + regions)           # per position: caches and gradients
+        return 2 * batch_size * (length * (L * layer + 3 * vocab_size + 2 * E) + regions * (input_dim + 2 * E))
     #: Built-in data (with region features): 99.6-99.8% held-out accuracy for weight/data seeds 0 and 1
     #: (5 and 10 epochs, about 7 s each on two idle cores); COCO: the course's model.
     presets = {"shapes": {"num_heads": 4, "num_layers": 2, "dim_feedforward": 256, "dropout": 0.0, "wordvec_dim": 64,

@@ -95,7 +95,8 @@ def user_errors(command: str):
                 return INTERRUPTED
             except UserError as exc:
                 kind = "" if isinstance(exc, WriteError) else "error: "
-                print(f"minitorch-cap {command}: {kind}{exc}", file=sys.stderr)
+                text = str(exc).removeprefix(f"{command}: ")        # said once: "minitorch-cap sample: ..."
+                print(f"minitorch-cap {command}: {kind}{text}", file=sys.stderr)
                 return STOPPED if isinstance(exc, WriteError) else USAGE_ERROR
         return wrapped
     return wrap

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 from tabulate import tabulate_formats
 
 from .common import add_command, data_options, option, positive_int, user_errors
@@ -59,8 +60,10 @@ def run(args) -> int:
         from ..data.spec import DataSpec
         spec = DataSpec.choose(data_options(args))
         settings = RunSettings.resolve(given, spec, label=option)
-        word_to_idx, input_dim, _ = spec.vocabulary_and_input_dim()
-        model = build_model(settings, word_to_idx, args.input_dim or input_dim)
+        shape = spec.shape()
+        if args.input_dim:
+            shape = attrs.evolve(shape, input_dim=args.input_dim)
+        model = build_model(settings, shape, label=option)
         source = f"a fresh model on {spec.describe()}"
     settings = model_settings(model)
     letters = {"input_dim": "D", "wordvec_dim": "W", "hidden_dim": "H"}

@@ -34,13 +34,12 @@ validation images); the training presets live with the model kinds (``minitorch_
 from __future__ import annotations
 
 import hashlib
-import os
 
 import numpy as np
 
 from .shapes_captions import (COLOURS, RELATIONS, SHAPES, SIZES, TEMPLATE_WORDS, caption_accuracy,
                               check_caption, parse_caption, reference_captions)
-from ..nn.checks import int_option
+from ..nn.checks import check_memory, int_option
 from .shapes_features import extract_features
 from .vocabulary import SPECIAL_TOKENS, Vocabulary
 
@@ -161,18 +160,6 @@ def _make_split(n: int, S: int, rng: np.random.Generator, captions_per_image: in
     return images, attributes, texts
 
 
-def _check_memory(images: int, S: int) -> None:
-    """Refuse a data set whose pixels alone would not fit in half of this machine's memory."""
-    need = images * S * S * 3 * 4          # uint8 pixels plus the float working copies of the extractor
-    try:
-        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):   # not on POSIX: no check
-        return
-    if need > have / 2:
-        raise ValueError(f"load_shapes_data: {images:,} images of {S}x{S} need about {need / 2**30:.1f} GiB, more "
-                         f"than half of this machine's {have / 2**30:.1f} GiB; ask for fewer images")
-
-
 def load_shapes_data(seed: int = 0, num_train: int = DEFAULT_SIZES["num_train"],
                      num_val: int = DEFAULT_SIZES["num_val"], image_size: int = DEFAULT_SIZES["image_size"],
                      captions_per_image: int = DEFAULT_SIZES["captions_per_image"], *,
@@ -193,7 +180,8 @@ def load_shapes_data(seed: int = 0, num_train: int = DEFAULT_SIZES["num_train"],
     if captions_per_image > 6:
         raise ValueError(f"load_shapes_data: captions_per_image must be <= 6 (the single-object templates), got {captions_per_image}")
     S = int(image_size)
-    _check_memory(int(num_train) + int(num_val), S)
+    images = int(num_train) + int(num_val)      # uint8 pixels plus the float working copies of the extractor
+    check_memory("load_shapes_data", images * S * S * 3 * 4, f"{images:,} images of {S}x{S}", "ask for fewer images")
     train = _make_split(int(num_train), S, np.random.default_rng([seed, 0]), captions_per_image, set())
     train_digests = {_digest(im) for im in train[0]}
     val = _make_split(int(num_val), S, np.random.default_rng([seed, 1]), captions_per_image, train_digests)

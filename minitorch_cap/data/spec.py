@@ -90,28 +90,30 @@ class DataSpec:
         has = {pca: all((folder / feature_file(s, pca)).is_file() for s in ("train", "val")) for pca in (True, False)}
         return has[True] or not has[False]
 
-    def vocabulary_and_input_dim(self) -> tuple[dict[str, int], int, int | None]:
-        """The data's ``word_to_idx``, feature size D and number of regions P (``None``: one vector per
-        image), without loading the data (for ``summary``, and to check a model before loading it)."""
+    def shape(self) -> "DataShape":
+        """What a model must read from this data (vocabulary, feature size, regions, caption length),
+        without loading it: for ``summary``, and to check a model and its memory before loading."""
         if self.builtin:
-            from .shapes import VOCABULARY
+            from .shapes import MAX_LENGTH, VOCABULARY
             from .shapes_features import FEATURE_DIM, REGION_DIM, REGION_TOKENS
-            if self.region_features:
-                return dict(VOCABULARY.word_to_idx), REGION_DIM, REGION_TOKENS
-            return dict(VOCABULARY.word_to_idx), FEATURE_DIM, None
+            regions = REGION_TOKENS if self.region_features else None
+            return DataShape(dict(VOCABULARY.word_to_idx), REGION_DIM if regions else FEATURE_DIM, regions,
+                             MAX_LENGTH)
         import h5py
 
         from .coco import _read_vocab
         folder = Path(self.data_dir)
         check_coco_folder(folder, self._pca())
         _, word_to_idx = _read_vocab(str(folder / VOCAB_FILE))
-        path = folder / feature_file("train", self._pca())
         try:
-            with h5py.File(path, "r") as f:
-                shape = f["features"].shape
+            with h5py.File(folder / feature_file("train", self._pca()), "r") as f:
+                features = f["features"].shape
+            with h5py.File(folder / CAPTIONS_FILE, "r") as f:
+                length = f["train_captions"].shape[1]
         except (OSError, KeyError) as exc:
-            raise DataError(f"cannot read the feature size of {str(path)!r}: {exc}") from None
-        return word_to_idx, int(shape[-1]), int(shape[1]) if len(shape) == 3 else None
+            raise DataError(f"cannot read the sizes of the data in {str(folder)!r}: {exc}") from None
+        return DataShape(word_to_idx, int(features[-1]), int(features[1]) if len(features) == 3 else None,
+                         int(length))
 
     def load(self) -> dict:
         """The data dict (``load_coco_data``'s keys, plus ``spec``: this spec as a dict).
@@ -122,6 +124,24 @@ class DataSpec:
         data = dict(_load(self))
         data["spec"] = self.to_dict()
         return data
+
+
+@attrs.frozen
+class DataShape:
+    """The sizes of a data set a model reads: ``word_to_idx``, feature size ``input_dim`` (D), ``regions``
+    (P region features per image, ``None`` for one vector) and caption ``length`` (T + 1 columns)."""
+
+    word_to_idx: dict
+    input_dim: int
+    regions: int | None
+    length: int
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> "DataShape":
+        """The shape of a loaded data dict."""
+        features = data["train_features"]
+        return cls(dict(data["word_to_idx"]), int(features.shape[-1]),
+                   int(features.shape[1]) if features.ndim == 3 else None, int(data["train_captions"].shape[1]))
 
 
 @functools.lru_cache(maxsize=2)

@@ -12,6 +12,7 @@ shape and the shape received; a wrong kind of array raises ``TypeError``.
 from __future__ import annotations
 
 import math
+import os
 
 import attrs
 import numpy as np
@@ -113,6 +114,19 @@ class MissingFileError(UserError, FileNotFoundError):
 class SettingsError(UserError, ValueError):
     """A setting (a size, a rate, a choice) out of its range, or settings that do not go together;
     the message names the owner, the setting, what it got and what it takes."""
+
+
+def check_memory(owner: str, nbytes: float, what: str, advice: str) -> None:
+    """The one memory rule: refuse, before allocating it, work that needs more than half of this
+    machine's memory (a ``SettingsError`` naming ``owner``, ``what`` needs how much, and the ``advice``),
+    rather than a ``MemoryError`` or the kernel's OOM killer later. No check off POSIX."""
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if nbytes > have / 2:
+        raise SettingsError(f"{owner}{': ' if owner else ''}{what} would take about {nbytes / 2**30:.1f} GiB, more than half of this "
+                            f"machine's {have / 2**30:.1f} GiB; {advice}")
 
 
 # ---------------------------------------------------------------------------- options

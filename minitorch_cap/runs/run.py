@@ -20,10 +20,10 @@ import numpy as np
 from ..captioners.base import Captioner, kind_of
 from ..data import check_model_data, data_fingerprint, fingerprint_differences
 from ..data.files import write_json
-from ..data.spec import DataError, DataSpec
+from ..data.spec import DataError, DataShape, DataSpec
 from ..evaluation.plots import plot_loss_curve
 from ..evaluation.reports import caption_report, is_builtin, model_caption_accuracy, write_caption_outputs
-from ..nn.checks import MissingFileError, SettingsError
+from ..nn.checks import MissingFileError, SettingsError, check_memory
 from ..optim import Adam, ExponentialLR
 from ..training import Trainer, load_checkpoint
 from ..training.checkpoint import CheckpointError, model_from_checkpoint
@@ -36,23 +36,30 @@ def epoch_metrics(data: Mapping) -> dict:
     return {"val_accuracy": model_caption_accuracy} if is_builtin(data) else {}
 
 
-def build_model(settings: RunSettings, word_to_idx: Mapping[str, int], input_dim: int) -> Captioner:
-    """A fresh model of ``settings`` (weights drawn from ``settings.training.seed``)."""
-    return settings.kind.build(word_to_idx, input_dim, settings.sizes, np.random.default_rng(settings.training.seed))
+def build_model(settings: RunSettings, shape, label: Callable[[str], str] = str) -> Captioner:
+    """A fresh model of ``settings`` for data of ``shape`` (:meth:`DataSpec.shape`; weights drawn from
+    ``settings.training.seed``), refused by the one memory rule (``check_memory``) when its training
+    step would not fit in this machine, before anything is allocated."""
+    kind, sizes, t = settings.kind, settings.sizes, settings.training
+    V, D, P = len(shape.word_to_idx), shape.input_dim, shape.regions or 1
+    numbers = 4 * kind.parameters(sizes, V, D) + kind.activations(sizes, t.batch_size, shape.length, V, D, P)
+    check_memory("", 4 * numbers, f"a training step of {settings.describe()} on {t.batch_size:,} captions",
+                 f"give smaller sizes ({', '.join(label(k) for k in ('batch_size', *attrs.asdict(sizes)))})")
+    return kind.build(shape.word_to_idx, D, sizes, np.random.default_rng(t.seed))
 
 
 def check_features_fit(model: Captioner, spec: DataSpec, label: Callable[[str], str] = str) -> None:
     """Refuse, before any data is loaded, a model that cannot read the features ``spec`` gives
     (region features for a model of one feature vector per image, another feature size)."""
-    word_to_idx, input_dim, regions = spec.vocabulary_and_input_dim()
-    shape = (1, regions, input_dim) if regions else (1, input_dim)
+    shape = spec.shape()
+    dims = (1, shape.regions, shape.input_dim) if shape.regions else (1, shape.input_dim)
     try:
-        model.check_features(type(model).__name__, np.zeros(shape, dtype=model.dtype))
+        model.check_features(type(model).__name__, np.zeros(dims, dtype=model.dtype))
     except ValueError as exc:
         kind = kind_of(model).kind
-        if regions and not kind_of(model).reads_regions:
+        if shape.regions and not kind_of(model).reads_regions:
             raise SettingsError(f"{label('region_features')}: a {kind} model reads one feature vector per image, "
-                                f"not {regions} region features; drop {label('region_features')} or choose a "
+                                f"not {shape.regions} region features; drop {label('region_features')} or choose a "
                                 "model that attends over regions") from None
         raise DataError(f"the {kind} model does not read {spec.describe()}: {exc}") from None
 
@@ -65,7 +72,7 @@ def start_run(settings: RunSettings, data: dict, out_dir, *, model: Captioner | 
     """
     t = settings.training
     if model is None:
-        model = build_model(settings, data["word_to_idx"], data["train_features"].shape[-1])
+        model = build_model(settings, DataShape.of(data))
     optimizer = Adam(model.named_parameters(), lr=t.lr)
     scheduler = ExponentialLR(optimizer, gamma=t.lr_decay)
     options = {"verbose": False, "metrics": epoch_metrics(data), "data_options": data.get("spec"), **options}
@@ -135,8 +142,7 @@ def prepare_run(given: Mapping[str, Any], data_options: Mapping[str, Any], *, re
         spec = DataSpec.choose(data_options)
         settings = RunSettings.resolve(given, spec, label)
         if model is None:
-            word_to_idx, input_dim, _ = spec.vocabulary_and_input_dim()
-            model = build_model(settings, word_to_idx, input_dim)
+            model = build_model(settings, spec.shape(), label)
         check_features_fit(model, spec, label)
     run_dir = None
     if root:

@@ -98,3 +98,11 @@ def test_a_users_own_files_in_out_are_not_replaced_without_overwrite(tiny_run, t
     (tmp_path / "scores.json").write_text("mine")
     code, _, stderr = run_cli(["evaluate", out, "--out", tmp_path])
     assert code == 2 and "already holds scores.json" in stderr
+
+
+def test_a_caption_length_beyond_the_machine_is_refused_before_decoding(tiny_run, tmp_path):
+    """Issue 24 D: `sample --max-length 100000000` was a raw MemoryError (or the OOM killer)."""
+    out, _ = tiny_run
+    code, _, stderr = run_cli(["sample", out, "--max-length", "10000000000", "--out", tmp_path / "s"])
+    assert code == 2 and "captions of up to 10,000,000,000 words would take about" in stderr
+    assert "give a smaller max_length" in stderr and "Traceback" not in stderr

@@ -146,5 +146,5 @@ def test_model_caption_accuracy_refuses_a_model_of_another_vocabulary(data):
 
 def test_a_data_set_larger_than_the_machine_is_refused_before_any_work():
     """Review finding: --max-train 100000000 grew memory until killed."""
-    with pytest.raises(ValueError, match=r"load_shapes_data: 100,000,500 images of 48x48 need about .* GiB"):
+    with pytest.raises(ValueError, match=r"load_shapes_data: 100,000,500 images of 48x48 would take about .* GiB"):
         load_shapes_data(num_train=100_000_000)
