@@ -24,6 +24,7 @@ import numpy as np
 
 from ..nn.checks import index_input, int_option
 from ..tokens import END, NULL, START, check_word_to_idx
+from .checks import check_captions
 from .files import read_json
 
 CAPTIONS_FILE = "coco2014_captions.h5"
@@ -144,6 +145,8 @@ def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = 
         _check_ids(f"{s}_image_idxs", data[f"{s}_image_idxs"], n_images, f"the {s} features' {n_images} rows")
         _check_ids(f"{s}_captions", data[f"{s}_captions"], V, f"the vocabulary of {V} words "
                    f"in {vocab_path!r} (are the vocabulary and the captions out of step?)")
+        check_captions("load_coco_data", f"{s}_captions in {captions_path!r}", data[f"{s}_captions"],
+                       data["word_to_idx"][NULL], data["word_to_idx"][START])
 
     if max_train is not None:
         if int(max_train) != max_train or max_train < 1:
