@@ -42,6 +42,11 @@ def feature_file(split: str, pca_features: bool = True) -> str:
     return f"{split}2014_vgg16_fc7{'_pca' if pca_features else ''}.h5"
 
 
+#: Every file of the layout, both kinds of features included (an import replaces them all).
+LAYOUT_FILES = (CAPTIONS_FILE, VOCAB_FILE, *(feature_file(s, pca) for pca in (True, False) for s in SPLITS),
+                *URL_FILES.values())
+
+
 def _path(base_dir, name: str, pca_features: bool | None = None) -> str:
     path = os.path.join(os.fspath(base_dir), name)
     if not os.path.isfile(path):
@@ -78,9 +83,14 @@ def _check_array(path: str, key: str, array: np.ndarray, kind: str, ndim: int) -
 
 
 def _read_urls(path: str) -> np.ndarray:
+    """One URL per line: lines end at ``\\n`` (a ``\\r\\n`` ending is stripped with the spaces)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return np.asarray([line.strip() for line in f])
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+        lines = text.split("\n")
+        if lines[-1] == "":              # the last line's own end
+            lines.pop()
+        return np.asarray([line.strip() for line in lines])
     except UnicodeDecodeError as e:
         raise ValueError(f"load_coco_data: {path!r} is not UTF-8 text ({e})") from None
 
