@@ -155,7 +155,11 @@ class DataSpec:
         again is read again; callers must not modify the arrays).
         Raises ``DataError`` (or the loader's ``ValueError``/``OSError``) naming the problem.
         """
-        data = dict(_load(self, self._files_state()))
+        state = self._files_state()
+        if _files_seen.setdefault(self, state) != state:     # written again: drop the old arrays, not only miss them
+            _load.cache_clear()
+            _files_seen[self] = state
+        data = dict(_load(self, state))
         data["spec"] = self.to_dict()
         return data
 
@@ -164,6 +168,9 @@ def absolute_path(path) -> str:
     """``path`` (``~`` expanded) as an absolute path, against the working directory: how a run
     records a folder the user named."""
     return os.path.abspath(os.path.expanduser(os.fspath(path)))
+
+
+_files_seen: dict = {}     # DataSpec -> the files' state when last loaded
 
 
 @functools.lru_cache(maxsize=2)
