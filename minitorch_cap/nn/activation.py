@@ -85,7 +85,7 @@ def _fdlibm_erf(x, complement: bool) -> np.ndarray:
     flat = x.reshape(-1)
     out = np.full_like(flat, np.nan)
     ax = np.abs(flat)
-    one, half = dtype(1.0), dtype(0.5)
+    one = dtype(1.0)
 
     k = np.flatnonzero(ax < 0.84375)                       # erf(x) = x + x * R(x^2)/S(x^2)
     if k.size:
@@ -93,21 +93,17 @@ def _fdlibm_erf(x, complement: bool) -> np.ndarray:
         z = xs * xs
         y = _poly(z, _PP)
         y /= _poly(z, _QQ)
-        if not complement:
-            y *= xs
-            y += xs
-            out[k] = y
-        else:                                              # fdlibm: 0.5 - (x*y + (x - 0.5)) from 1/4 up
-            low = xs < 0.25
-            out[k] = np.where(low, one - (xs + xs * y), half - (xs * y + (xs - half)))
+        y *= xs
+        y += xs
+        out[k] = np.subtract(one, y, out=y) if complement else y   # erfc in (0.23, 1.77) here: no cancellation
     k = np.flatnonzero((ax >= 0.84375) & (ax < 1.25))      # erf(x) = erx + P(|x|-1)/Q(|x|-1)
     if k.size:
         s = ax[k] - one
         ratio = _poly(s, _PA) / _poly(s, _QA)
         if not complement:
             out[k] = np.copysign(_ERX + ratio, flat[k])
-        else:
-            out[k] = np.where(flat[k] >= 0, (one - dtype(_ERX)) - ratio, one + (dtype(_ERX) + ratio))
+        else:                                              # (1 - erx) - P/Q, or (1 + erx) + P/Q below 0
+            out[k] = np.where(flat[k] < 0, dtype(1.0 + _ERX) + ratio, dtype(1.0 - _ERX) - ratio)
     tail = 28.0 if complement else 6.0                     # erfc(x) = exp(-x^2 - 0.5625 + R/S) / x
     k = np.flatnonzero((ax >= 1.25) & (ax < tail))
     if k.size:
@@ -124,7 +120,7 @@ def _fdlibm_erf(x, complement: bool) -> np.ndarray:
         if not complement:
             out[k] = np.copysign(one - r, flat[k])
         else:                                              # erfc(-x) = 2 - erfc(x)
-            out[k] = np.where(flat[k] > 0, r, dtype(2.0) - r)
+            out[k] = np.where(flat[k] < 0, dtype(2.0) - r, r)
     k = np.flatnonzero(ax >= tail)                         # erf = sign(x), erfc = 0 or 2, to the dtype's precision
     if k.size:
         out[k] = np.copysign(one, flat[k]) if not complement else np.where(flat[k] > 0, dtype(0.0), dtype(2.0))
