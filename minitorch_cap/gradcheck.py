@@ -29,16 +29,29 @@ def rel_error(x, y) -> float:
 
 def eval_numerical_gradient(f, x: np.ndarray, verbose: bool = True, h: float = 1e-5) -> np.ndarray:
     """Centred-difference gradient of a scalar function ``f(x)`` at ``x`` (modified in place, restored)."""
-    return _centred_differences(f, x, h, lambda plus, minus: plus - minus, verbose)
+    return _centred_differences("eval_numerical_gradient", f, x, h, lambda plus, minus: plus - minus, verbose)
 
 
 def eval_numerical_gradient_array(f, x: np.ndarray, df: np.ndarray, h: float = 1e-5) -> np.ndarray:
     """Centred-difference gradient of ``sum(f(x) * df)`` for an array-valued ``f``."""
-    return _centred_differences(f, x, h, lambda plus, minus: np.sum((plus - minus) * df))
+    return _centred_differences("eval_numerical_gradient_array", f, x, h,
+                                lambda plus, minus: np.sum((plus - minus) * df))
 
 
-def _centred_differences(f, x: np.ndarray, h: float, difference, verbose: bool = False) -> np.ndarray:
+def _perturbable(owner: str, x) -> np.ndarray:
+    """``x`` if it is a floating-point array, which a finite difference can step in place; else
+    ``TypeError``: an integer array would round every step away and give a zero gradient."""
+    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
+        got = f"dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise TypeError(f"{owner}: x must be a floating-point numpy array (it is stepped by a small h in place; "
+                        f"an integer array would stay unchanged and give a zero gradient), got {got}; "
+                        "pass x.astype(np.float64)")
+    return x
+
+
+def _centred_differences(owner: str, f, x: np.ndarray, h: float, difference, verbose: bool = False) -> np.ndarray:
     """The course's loop: entry by entry, ``difference(f(x + h), f(x - h)) / 2h`` (x restored)."""
+    x = _perturbable(owner, x)
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     while not it.finished:
@@ -138,6 +151,7 @@ def extrapolated_gradient(f, x: np.ndarray, h: float = 5e-3) -> np.ndarray:
 
 def _entrywise(owner: str, f, x: np.ndarray, estimate) -> np.ndarray:
     """Entry k of the gradient is ``estimate(at, x_k)``, where ``at(d)`` is ``f`` with ``x_k + d`` (x restored)."""
+    x = _perturbable(owner, x)
     grad = np.zeros_like(x)
     flat, gflat = x.reshape(-1), grad.reshape(-1)
     if x.size and not np.shares_memory(flat, x):
@@ -189,7 +203,10 @@ def check_module(module: Module, *inputs, grad_output=None, h: float = 5e-3, see
     scalar objective is ``sum(forward(*inputs) * grad_output)`` (``grad_output`` is a
     fixed random array when not given) or the output itself when forward returns a
     scalar. Float inputs are checked; integer and boolean inputs (token ids, masks) and
-    ``None`` are skipped. Returns a :class:`GradCheckReport`; call ``.assert_close(tol)``.
+    ``None`` are skipped, and listed by name in the report. An integer input that the module
+    reads as real values (its backward returns a gradient for it, e.g. ``x`` of an LSTM) raises
+    ``TypeError`` naming it: pass it as floats to check its gradient. Returns a
+    :class:`GradCheckReport`; call ``.assert_close(tol)``.
 
     How it measures (so a correct gradient passes 1e-7 and a wrong one fails, whatever the
     gradient's size):
@@ -233,6 +250,13 @@ def check_module(module: Module, *inputs, grad_output=None, h: float = 5e-3, see
     if not isinstance(returned, tuple):
         returned = () if returned is None else (returned,)
     if len(returned) != len(float_positions):
+        arrays = [k for k, x in enumerate(args) if isinstance(x, np.ndarray)]
+        integers = [f"input[{k}] ({args[k].dtype})" for k in arrays if k not in float_positions]
+        if integers and len(returned) == len(arrays):     # it treats them as real values: they have gradients
+            raise TypeError(
+                f"check_module: {name}.backward returns a gradient for {', '.join(integers)}, an integer array, "
+                "which check_module takes for ids or a mask and does not check; to check that gradient, pass the "
+                "input as a float array (x.astype(np.float64))")
         raise AssertionError(
             f"check_module: {name}.backward returned {len(returned)} input gradients for "
             f"{len(float_positions)} float inputs"

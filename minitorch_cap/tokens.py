@@ -7,6 +7,10 @@ The rule (:func:`check_word_to_idx`), used by the models, checkpoints, the COCO 
 :class:`~minitorch_cap.data.Vocabulary` alike:
 
 * words are strings, ids are integers ``>= 0``, and no two words share an id;
+* every word can be stored: it is valid Unicode (UTF-8 encodable: no lone surrogate such as
+  ``"\\ud800"``, which a byte string decoded with ``surrogateescape`` may hold) and holds no NUL
+  character (HDF5 strings end at NUL; h5py refuses them), so any vocabulary a model accepts is
+  written to a checkpoint and to a vocabulary JSON file and read back equal;
 * ``<NULL>`` is present (captions are padded with it);
 * every special token present has an id ``< V = len(word_to_idx)``, so that the model's
   ``V`` scores include it (a model could never emit an ``<END>`` with id ``V``);
@@ -22,6 +26,21 @@ from typing import Mapping
 
 NULL, START, END, UNK = "<NULL>", "<START>", "<END>", "<UNK>"
 SPECIAL_TOKENS = (NULL, START, END, UNK)
+
+
+def check_word(owner: str, word: str) -> str:
+    """A vocabulary word that a checkpoint can store (see the rule above), else ``ValueError``
+    naming ``owner`` and the word."""
+    if "\0" in word:
+        raise ValueError(f"{owner}: the word {word!r} holds a NUL character (\\x00), which a checkpoint cannot "
+                         "store; remove it from the vocabulary")
+    try:
+        word.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{owner}: the word {word!r} is not valid Unicode ({exc.reason} at position "
+                         f"{exc.start}: a lone surrogate, e.g. from text decoded with errors='surrogateescape'), "
+                         "which a checkpoint cannot store; fix its encoding") from None
+    return word
 
 
 def check_word_to_idx(owner: str, word_to_idx, *, required=(NULL,)) -> dict[str, int]:
@@ -40,7 +59,7 @@ def check_word_to_idx(owner: str, word_to_idx, *, required=(NULL,)) -> dict[str,
             raise TypeError(f"{owner}: word_to_idx[{word!r}] must be an integer id, got {idx!r}")
         if int(idx) < 0:
             raise ValueError(f"{owner}: word_to_idx[{word!r}] = {int(idx)} is negative; ids are >= 0")
-        clean[str(word)] = int(idx)
+        clean[check_word(owner, str(word))] = int(idx)
     repeated = sorted(i for i, n in Counter(clean.values()).items() if n > 1)
     if repeated:
         words = sorted(w for w, i in clean.items() if i == repeated[0])

@@ -57,6 +57,36 @@ def test_check_module_works_on_a_float32_module_without_changing_it():
     assert not layer.W.grad.any()
 
 
+def test_integer_inputs_are_index_inputs_skipped_by_name_or_refused_when_they_have_a_gradient():
+    """Issue 24: check_module(lstm, x_int64, h0) raised a raw AssertionError (2 gradients for 1 float input)."""
+    from minitorch_cap.nn import LSTM, Embedding
+
+    rng = np.random.default_rng(0)
+    lstm = LSTM(4, 5, dtype=np.float64, rng=rng)
+    x, h0 = rng.integers(-2, 3, (2, 3, 4)), rng.standard_normal((2, 5))
+    with pytest.raises(TypeError, match=r"^check_module: LSTM\.backward returns a gradient for input\[0\] \(int64\), "
+                                        r"an integer array, .* pass the input as a float array"):
+        check_module(lstm, x, h0)
+    report = check_module(lstm, x.astype(np.float64), h0)                # as floats, it is checked
+    assert set(report.errors) == {"input[0]", "input[1]", "Wx", "Wh", "b"} and report.passed(1e-7)
+    report = check_module(Embedding(7, 3, dtype=np.float64, rng=rng), rng.integers(0, 7, (2, 3)))
+    assert report.skipped == ["input[0]"] and set(report.errors) == {"W"} and report.passed(1e-7)
+    assert "input[0]  skipped (integer)" in str(report)
+
+
+@pytest.mark.parametrize("helper", [
+    lambda x: eval_numerical_gradient(lambda v: np.sum(v ** 2), x, verbose=False),
+    lambda x: eval_numerical_gradient_array(lambda v: v ** 2, x, np.ones(3)),
+    lambda x: fourth_order_gradient(lambda v: np.sum(v ** 2), x),
+    lambda x: extrapolated_gradient(lambda v: np.sum(v ** 2), x),
+])
+def test_finite_differences_refuse_an_integer_x_instead_of_returning_zeros(helper):
+    """An integer x rounds every step x + h back to x: the gradient came back as zeros."""
+    with pytest.raises(TypeError, match=r"x must be a floating-point numpy array .* got dtype int64"):
+        helper(np.array([1, -2, 3]))
+    np.testing.assert_allclose(helper(np.array([1.0, -2.0, 3.0])), [2.0, -4.0, 6.0], rtol=1e-8)
+
+
 def test_extrapolated_gradient_is_sixth_order_with_a_step_scaled_to_x():
     x = np.array([1e-3, -2.0, 300.0, 3e7])
     grad = extrapolated_gradient(lambda v: np.sum(np.log1p(v ** 2)), x)

@@ -211,7 +211,9 @@ def sample_stochastic(model, features, max_length: int = DEFAULT_MAX_LENGTH, *, 
     Each word is drawn from ``softmax(scores / temperature)`` restricted to the ``top_k``
     best words (all when None). ``rng``: a ``numpy.random.Generator`` or an int seed (same
     seed, same captions); None draws a fresh unseeded generator. ``temperature=0`` or
-    ``top_k=1`` gives the greedy captions exactly and draws no random numbers.
+    ``top_k=1`` gives the greedy captions exactly and draws no random numbers; any temperature
+    above 0, however small (down to 5e-324), draws from the tempered distribution exactly, so
+    a tiny one gives the greedy captions (up to exact ties), the ``T -> 0`` limit.
     """
     owner = "sample_stochastic"
     L = int_option(owner, "max_length", max_length)
@@ -229,7 +231,7 @@ def sample_stochastic(model, features, max_length: int = DEFAULT_MAX_LENGTH, *, 
             scores[:, unk] = -np.inf
         if temperature == 0 or top_k == 1:
             return scores.argmax(axis=1)
-        logits = scores.astype(np.float64) / temperature
+        logits = _tempered(scores, temperature)
         if top_k is not None and top_k < logits.shape[1]:
             keep = _top_words(logits, top_k)
             kept = np.full_like(logits, -np.inf)
@@ -238,6 +240,21 @@ def sample_stochastic(model, features, max_length: int = DEFAULT_MAX_LENGTH, *, 
         return (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
 
     return _generate(owner, model, features, L, choose)
+
+
+def _tempered(scores: np.ndarray, temperature: float) -> np.ndarray:
+    """``(scores - max) / temperature`` per row, float64: the logits of ``softmax(scores / T)``.
+
+    Shifting by the row's best score first (softmax and the Gumbel-max draw do not change) keeps
+    the best word at 0 and every other one finite or ``-inf``: ``scores / T`` alone overflows
+    once ``T < max |score| / 1.8e308`` (e.g. ``T = 1e-320``), making every positive score
+    ``+inf`` and the draw an ``argmax`` over ties (the lowest id: ``<NULL>``). So every
+    ``T > 0`` gives the exact tempered draw, and tiny ones the greedy words, the ``T -> 0`` limit.
+    """
+    scores = scores.astype(np.float64)
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    with np.errstate(over="ignore"):          # a gap / T beyond float64's range is -inf: probability 0
+        return shifted / temperature
 
 
 def greedy(model, features, max_length: int = DEFAULT_MAX_LENGTH, *, observe=None) -> np.ndarray:

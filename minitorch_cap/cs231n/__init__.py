@@ -12,7 +12,7 @@ Modules mirror the course's files; each is a thin layer over the library (the ma
 * ``captioning_solver`` — ``CaptioningSolver``, the course's loop (numpy's global random state)
 * ``optim`` — ``sgd``, ``sgd_momentum``, ``rmsprop``, ``adam`` (the course's formulas; ``adam`` is
   ``minitorch_cap.optim.Adam(formula="cs231n")``'s code)
-* ``coco_utils`` — ``load_coco_data`` (also finds ``cs231n/datasets/coco_captioning``),
+* ``coco_utils`` — ``load_coco_data`` (also finds ``cs231n/`` or ``daseCV/datasets/coco_captioning``),
   ``sample_coco_minibatch``, ``decode_captions``
 * ``gradient_check`` — ``eval_numerical_gradient``, ``eval_numerical_gradient_array``, ``rel_error``
 * ``image_utils`` — ``image_from_url`` (URLs, ``file://``, local paths; a deadline, no hang)

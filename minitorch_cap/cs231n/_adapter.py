@@ -83,10 +83,15 @@ def build(cls, dtype, *dims, **weights) -> Module:
 
 
 def cached_module(owner: str, cache, made_by: str) -> Module:
-    """The module of a cache made by ``made_by``, or a clear ``TypeError``."""
+    """The module of a cache made by ``made_by``, or a clear ``TypeError``.
+
+    Every course backward calls this before it reads anything from ``cache`` (its shape
+    included), so that any other value (the cache of another function, the tuple a student's
+    own forward returns) is named, never an ``AttributeError`` from inside.
+    """
     if not isinstance(cache, Cache) or cache.made_by != made_by:
-        got = cache.made_by if isinstance(cache, Cache) else type(cache).__name__
-        raise TypeError(f"{owner}: expected the cache returned by {made_by}, got {got!r}")
+        got = repr(cache.made_by) if isinstance(cache, Cache) else f"a {type(cache).__name__}"
+        raise TypeError(f"{owner}: expected the cache returned by {made_by}, got {got}")
     return cache.module
 
 

@@ -29,14 +29,22 @@ def affine_forward(x, w, b):
 
 
 def affine_backward(dout, cache):
-    """Backward of :func:`affine_forward`: dout (N, M) -> ``(dx (N, d_1, ..., d_k), dw (D, M), db (M,))``."""
-    dx, dw, db = backward_of_affine("affine_backward", "affine_forward", dout, cache, N=cache.shape[0])
+    """Backward of :func:`affine_forward`: dout (N, M) -> ``(dx (N, d_1, ..., d_k), dw (D, M), db (M,))``.
+
+    A ``cache`` not returned by ``affine_forward`` raises ``TypeError`` naming the one expected.
+    """
+    dx, dw, db = backward_of_affine("affine_backward", "affine_forward", dout, cache, "N")
     return dx.reshape(cache.shape), dw, db
 
 
-def backward_of_affine(owner: str, forward: str, dout, cache, **dims):
-    """The backward of an ``Affine``/``TemporalAffine`` cached by ``forward``: ``(dx, dw, db)``."""
+def backward_of_affine(owner: str, forward: str, dout, cache, batch_axes: str):
+    """The backward of an ``Affine``/``TemporalAffine`` cached by ``forward``: ``(dx, dw, db)``.
+
+    ``dout`` must have the leading sizes ``batch_axes`` (``"N"`` or ``"NT"``) of the forward's
+    input, read from the cache once it is known to be ``forward``'s (else ``TypeError``).
+    """
     affine = cached_module(owner, cache, forward)
+    dims = dict(zip(batch_axes, cache.shape))
     dout = float_input(owner, "dout", dout, affine.dtype, **dims, M=affine.out_dim)
     dx = fresh_grads(affine).backward(dout)
     return dx, affine.W.grad, affine.b.grad

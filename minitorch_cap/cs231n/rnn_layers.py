@@ -184,8 +184,7 @@ def temporal_affine_forward(x, w, b):
 
 def temporal_affine_backward(dout, cache):
     """Backward of :func:`temporal_affine_forward`: dout (N, T, M) -> ``(dx (N, T, D), dw (D, M), db (M,))``."""
-    N, T, _ = cache.shape
-    return backward_of_affine("temporal_affine_backward", "temporal_affine_forward", dout, cache, N=N, T=T)
+    return backward_of_affine("temporal_affine_backward", "temporal_affine_forward", dout, cache, "NT")
 
 
 def temporal_softmax_loss(x, y, mask, verbose=False):

@@ -18,12 +18,43 @@ class DataError(UserError, ValueError):
     does not fit the model reading it, captions a model cannot learn from."""
 
 
+def check_captions(owner: str, name: str, captions: np.ndarray, null_id: int, start_id: int | None) -> None:
+    """The rule for captions a model trains on (the same wherever captions enter: the Trainer's
+    splits, the COCO loader). Each row of ``captions (N, T)`` (word ids) must
+
+    * begin with ``<START>`` (id ``start_id``) when the vocabulary has one: every decoder feeds
+      ``<START>`` first, so a caption that begins otherwise (left-padded with ``<NULL>``, or not
+      encoded with ``<START>``) trains the model on a first word it never sees when it captions;
+    * hold a target: a word other than ``<NULL>`` after the first column (the loss is masked
+      where the target is ``<NULL>``, so such a caption teaches nothing, and data made only of
+      them trains to a zero loss).
+
+    Raises ``DataError`` (a ``ValueError``) naming ``owner``, ``name``, the first bad row and how many there are.
+    """
+    captions = np.asarray(captions)
+    if captions.shape[0] == 0:
+        return
+    problems = []
+    if start_id is not None:
+        problems.append((captions[:, 0] != start_id, f"do not begin with <START> (id {start_id}): each "
+                         "caption is <START> w1 ... wk <END>, padded with <NULL> at the end"))
+    problems.append((~(captions[:, 1:] != null_id).any(axis=1), "hold no word after their first "
+                     "column, only <NULL> (nothing to learn: the loss ignores <NULL> targets)"))
+    for bad, why in problems:
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise DataError(f"{owner}: {rows.size} of the {captions.shape[0]} rows of {name} {why}; the first is "
+                             f"row {int(rows[0])}: {captions[rows[0]].tolist()}")
+
+
 def check_training_data(data: Mapping[str, Any], model, owner: str = "Trainer") -> tuple[int, int]:
     """Check the splits a trainer reads; return (number of train captions, of val captions).
 
-    ``train_captions (N, T) int`` with ``T >= 2``, ``train_image_idxs (N,) int`` indexing
-    ``train_features`` (whose rows ``model.check_features`` accepts); ``val_*`` likewise or
-    absent. Raises ``TypeError``, ``KeyError`` or ``ValueError``.
+    ``train_captions (N, T) int`` with ``T >= 2``, each row a caption the model can learn from
+    (:func:`check_captions`, with the model's ``<NULL>`` and ``<START>`` ids),
+    ``train_image_idxs (N,) int`` indexing ``train_features`` (whose rows
+    ``model.check_features`` accepts); ``val_*`` likewise or absent (its captions give the
+    validation loss). Raises ``TypeError``, ``KeyError`` or ``ValueError``.
     """
     if not isinstance(data, Mapping):
         raise TypeError(f"{owner}: data must be a dict like load_coco_data's, got {type(data).__name__}")
@@ -50,6 +81,8 @@ def check_training_data(data: Mapping[str, Any], model, owner: str = "Trainer") 
             raise DataError(f"{owner}: {keys[1]} holds image ids outside [0, {features.shape[0]})")
         if split == "train" and captions.shape[0] == 0:
             raise DataError(f"{owner}: the training split is empty")
+        if hasattr(model, "null_id"):
+            check_captions(owner, keys[0], captions, int(model.null_id), getattr(model, "start_id", None))
         counts.append(captions.shape[0])
     return counts[0], counts[1]
 

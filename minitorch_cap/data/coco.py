@@ -1,6 +1,6 @@
 """CS231n's COCO captioning files: ``load_coco_data``, ``sample_coco_minibatch``, ``decode_captions``.
 
-The directory (``datasets/coco_captioning`` in the course) holds::
+The directory (``cs231n/datasets/coco_captioning`` in the course; :data:`COCO_DIRS`) holds::
 
     coco2014_captions.h5        train_captions (N, 17) int, train_image_idxs (N,) int, val_... the same
     train2014_vgg16_fc7.h5      features (N_train_images, 4096) float32   (pca_features=False)
@@ -24,6 +24,7 @@ import numpy as np
 
 from ..nn.checks import index_input, int_option
 from ..tokens import END, NULL, START, check_word_to_idx
+from .checks import check_captions
 from .files import read_json
 
 CAPTIONS_FILE = "coco2014_captions.h5"
@@ -39,6 +40,28 @@ HOW_TO_GET = ("Get the course's files with the CS231n assignment 3 download scri
 def feature_file(split: str, pca_features: bool = True) -> str:
     """File name of a split's features: ``train2014_vgg16_fc7_pca.h5`` and so on."""
     return f"{split}2014_vgg16_fc7{'_pca' if pca_features else ''}.h5"
+
+
+#: Where ``load_coco_data()`` looks without ``base_dir``, in order, relative to the working directory
+#: (a notebook's): the course's place (``cs231n/datasets``), the ECNU copies' (``daseCV/datasets``, and
+#: ``input/datasets`` where their notebooks read it), then the library's default.
+COCO_DIRS = tuple(os.path.join(root, "datasets", "coco_captioning") for root in ("cs231n", "daseCV", "input")) \
+    + (os.path.join("datasets", "coco_captioning"),)
+
+
+def find_coco_dir() -> str:
+    """The first of :data:`COCO_DIRS` holding ``coco2014_captions.h5``; ``FileNotFoundError`` naming them otherwise."""
+    for base_dir in COCO_DIRS:
+        if os.path.isfile(os.path.join(base_dir, CAPTIONS_FILE)):
+            return base_dir
+    tried = ", ".join(repr(os.path.abspath(d)) for d in COCO_DIRS)
+    raise FileNotFoundError(f"load_coco_data: no {CAPTIONS_FILE} in {tried}. {HOW_TO_GET} "
+                            "Or pass base_dir= the directory that holds the files.")
+
+
+#: Every file of the layout, both kinds of features included (an import replaces them all).
+LAYOUT_FILES = (CAPTIONS_FILE, VOCAB_FILE, *(feature_file(s, pca) for pca in (True, False) for s in SPLITS),
+                *URL_FILES.values())
 
 
 def _path(base_dir, name: str, pca_features: bool | None = None) -> str:
@@ -77,9 +100,14 @@ def _check_array(path: str, key: str, array: np.ndarray, kind: str, ndim: int) -
 
 
 def _read_urls(path: str) -> np.ndarray:
+    """One URL per line: lines end at ``\\n`` (a ``\\r\\n`` ending is stripped with the spaces)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return np.asarray([line.strip() for line in f])
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+        lines = text.split("\n")
+        if lines[-1] == "":              # the last line's own end
+            lines.pop()
+        return np.asarray([line.strip() for line in lines])
     except UnicodeDecodeError as e:
         raise ValueError(f"load_coco_data: {path!r} is not UTF-8 text ({e})") from None
 
@@ -94,9 +122,14 @@ def _check_finite(path: str, features: np.ndarray) -> None:
                          + "; every image's features must be finite numbers")
 
 
-def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = None,
+def load_coco_data(base_dir=None, max_train: int | None = None,
                    pca_features: bool = True, rng: np.random.Generator | None = None) -> dict:
     """Load the course's COCO captioning files into the course's dict.
+
+    ``base_dir``: the folder of the files; ``None`` looks where the course and its copies keep
+    them (:data:`COCO_DIRS`: ``cs231n/datasets/coco_captioning``,
+    ``daseCV/datasets/coco_captioning``, ``input/datasets/coco_captioning``, then
+    ``datasets/coco_captioning``; :func:`find_coco_dir`).
 
     Keys: ``train_captions`` / ``val_captions`` (N, T) int32, ``train_image_idxs`` /
     ``val_image_idxs`` (N,) int32 (rows of the split's features), ``train_features`` /
@@ -106,6 +139,8 @@ def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = 
     ``max_train`` keeps that many training captions drawn at random with replacement, as
     the course does (``np.random`` unless ``rng`` is given); features are kept whole.
     """
+    if base_dir is None:
+        base_dir = find_coco_dir()
     captions_path = _path(base_dir, CAPTIONS_FILE)
     keys = [f"{s}_{k}" for s in SPLITS for k in ("captions", "image_idxs")]
     data: dict = _read_h5(captions_path, keys)
@@ -144,6 +179,8 @@ def load_coco_data(base_dir="datasets/coco_captioning", max_train: int | None = 
         _check_ids(f"{s}_image_idxs", data[f"{s}_image_idxs"], n_images, f"the {s} features' {n_images} rows")
         _check_ids(f"{s}_captions", data[f"{s}_captions"], V, f"the vocabulary of {V} words "
                    f"in {vocab_path!r} (are the vocabulary and the captions out of step?)")
+        check_captions("load_coco_data", f"{s}_captions in {captions_path!r}", data[f"{s}_captions"],
+                       data["word_to_idx"][NULL], data["word_to_idx"][START])
 
     if max_train is not None:
         if int(max_train) != max_train or max_train < 1:

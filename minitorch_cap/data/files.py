@@ -61,6 +61,13 @@ def _write_error(path: Path, exc: OSError) -> WriteError:
                                  "temporary file was left", str(path))
 
 
+def folder_write_error(folder, exc: OSError, owner: str, kept: str) -> WriteError:
+    """The ``WriteError`` for a failure while writing the files of a whole ``folder`` (an
+    imported data set): ``owner``, the folder, why (as for a file) and what was ``kept``."""
+    why = _WHY.get(exc.errno, exc.strerror or str(exc))
+    return WriteError(exc.errno, f"{owner}: cannot write the folder {str(folder)!r}: {why}; {kept}", str(folder))
+
+
 def _fsync_folder(folder: Path) -> None:
     try:  # make the rename itself durable
         fd = os.open(folder, os.O_RDONLY)

@@ -25,7 +25,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .coco import CAPTIONS_FILE, SPLITS, URL_FILES, VOCAB_FILE, feature_file
+from . import files
+from .coco import CAPTIONS_FILE, LAYOUT_FILES, SPLITS, URL_FILES, VOCAB_FILE, feature_file
 from .vocabulary import Vocabulary, tokenize
 from .files import read_json
 
@@ -50,13 +51,27 @@ def _load_entries(captions) -> list[dict]:
         if not isinstance(caps, Sequence) or isinstance(caps, str) or not caps or \
                 not all(isinstance(c, str) and c.strip() for c in caps):
             raise ValueError(f"{where}: 'captions' must be a non-empty list of non-empty strings")
-        if "url" in e and not isinstance(e["url"], str):
-            raise ValueError(f"{where}: 'url' must be a string")
+        if "url" in e:
+            check_line(where, "'url'", e["url"])
     entries = [_without_wordless_captions(e, i, source) for i, e in enumerate(entries)]
     for s in SPLITS:
         if not any(e["split"] == s for e in entries):
             raise ValueError(f"import_captions: {source} has no image in the {s!r} split (both are needed)")
     return list(entries)
+
+
+def check_line(owner: str, name: str, value) -> str:
+    """The rule for a string written as one line of a text file (an image URL): it must read back
+    as itself. So no line break of any kind (``\\n``, ``\\r``, and the others ``str.splitlines``
+    and the course's reader, Python's universal newlines, split on) and no space at either end
+    (readers strip each line). Raises ``ValueError`` naming ``owner``, ``name`` and the value.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"{owner}: {name} must be a string, got {type(value).__name__}")
+    if value and (value.splitlines() != [value] or value != value.strip()):
+        raise ValueError(f"{owner}: {name} {value!r} holds a line break or starts or ends with a space; it is "
+                         "written as one line of a text file and must read back unchanged")
+    return value
 
 
 def _without_wordless_captions(entry: Mapping, i: int, source: str) -> dict:
@@ -102,12 +117,17 @@ def import_captions(out_dir, captions, features, *, features_key: str = "feature
 
     The vocabulary keeps the training words seen at least ``min_count`` times; captions
     are encoded to int32 rows of ``max_length`` ids (``<START> ... <END> <NULL>...``,
-    longer ones truncated). Existing files are not overwritten unless ``overwrite``.
+    longer ones truncated). Image URLs must read back as written (:func:`check_line`: no line
+    break). A folder that holds any file of the layout (:data:`LAYOUT_FILES`) is refused unless
+    ``overwrite``; then every file of the earlier import is replaced or removed, so that no
+    file of it (e.g. ``*_pca.h5`` features, which ``load_coco_data`` prefers, when the new import
+    writes the full ones) mixes with the new data.
 
     All files are written into a temporary folder next to ``out_dir`` (``.NAME.tmp-PID``),
     which becomes ``out_dir`` (or whose files are moved into it) only once everything is
-    written and checked: on any error (NaN features, ``max_length`` too small, a full
-    disk, ...) nothing appears in ``out_dir`` and a retry starts afresh.
+    written and checked: on any error (NaN features, ``max_length`` too small, ...) nothing
+    appears in ``out_dir`` and a retry starts afresh. A full, read-only or failing disk raises
+    ``WriteError`` (an ``OSError``) naming the folder.
 
     Returns ``{"out_dir", "vocab_size", "train": {...}, "val": {...}}``, each split with
     ``images``, ``captions`` and the vocabulary's ``unk_rate`` / ``truncated`` counts, and the captions with no word
@@ -125,19 +145,27 @@ def import_captions(out_dir, captions, features, *, features_key: str = "feature
                              f"{len(entries)} images; row i must be the features of image entry i")
         out_dir = os.fspath(out_dir)
         names = [CAPTIONS_FILE, VOCAB_FILE] + [feature_file(s, pca_features) for s in SPLITS] + list(URL_FILES.values())
-        existing = [n for n in names if os.path.exists(os.path.join(out_dir, n))]
+        existing = [n for n in LAYOUT_FILES if os.path.lexists(os.path.join(out_dir, n))]
         if existing and not overwrite:
             raise FileExistsError(f"import_captions: {out_dir!r} already holds {existing}; pass overwrite=True to replace them")
         target = os.path.abspath(out_dir)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        from .files import remove_stale_temp_files
-        remove_stale_temp_files(os.path.dirname(target), name=os.path.basename(target))   # a killed import's
         staging = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp-{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
-        os.mkdir(staging)
+        publishing = False
         try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            files.remove_stale_temp_files(os.path.dirname(target), name=os.path.basename(target))  # a killed import's
+            shutil.rmtree(staging, ignore_errors=True)
+            os.mkdir(staging)
             report = _write_all(staging, entries, feats, min_count, max_length, pca_features, h5py)
+            publishing = True
             _publish(staging, target, names)
+        except OSError as exc:      # a full, read-only or failing disk (h5py's errors carry the errno too)
+            shutil.rmtree(staging, ignore_errors=True)
+            if exc.errno is None:
+                raise
+            kept = ("it may be incomplete: run the import again" if publishing else
+                    "its previous files are intact" if os.path.isdir(target) else "nothing was written")
+            raise files.folder_write_error(target, exc, "import_captions", kept) from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -148,13 +176,22 @@ def import_captions(out_dir, captions, features, *, features_key: str = "feature
 
 
 def _publish(staging: str, target: str, names: list[str]) -> None:
-    """Make the staged files appear in ``target``: one rename of the folder when it is new."""
+    """Make the staged files appear in ``target``: one rename of the folder when it is new.
+
+    Into an existing folder, the files of the layout that this import does not write are
+    removed first (an interrupted publish then leaves an incomplete folder, which loading
+    refuses, rather than old features beside new captions), then each staged file replaces
+    its namesake atomically.
+    """
     try:
         os.rename(staging, target)           # atomic; fails when target exists
         return
     except OSError:
         if not os.path.isdir(target):
             raise
+    for name in LAYOUT_FILES:
+        if name not in names and os.path.lexists(os.path.join(target, name)):
+            os.remove(os.path.join(target, name))
     for name in names:                       # an existing folder: each file replaced atomically
         os.replace(os.path.join(staging, name), os.path.join(target, name))
     os.rmdir(staging)
@@ -188,8 +225,6 @@ def _write_all(out_dir: str, entries, feats, min_count: int, max_length: int, pc
                     raise ValueError(f"import_captions: the features of image entry {entry} (row {entry} of the "
                                      "features) hold NaN or infinity; every image's features must be finite")
                 out[start:start + chunk.shape[0]] = chunk
-        with open(os.path.join(out_dir, URL_FILES[s]), "w", encoding="utf-8") as f:
-            for i in rows[s]:
-                url = entries[i].get("url", f"image-{i}")
-                f.write(url.replace("\n", " ") + "\n")
+        urls = "".join(entries[i].get("url", f"image-{i}") + "\n" for i in rows[s])   # checked by check_line
+        files.atomic_write_bytes(os.path.join(out_dir, URL_FILES[s]), urls.encode("utf-8"))
     return report

@@ -13,6 +13,7 @@ them, and is written into every checkpoint a ``Trainer`` saves, so that ``sample
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from ..nn.checks import setting
 from .checks import DataError
-from .coco import CAPTIONS_FILE, HOW_TO_GET, URL_FILES, VOCAB_FILE, feature_file, load_coco_data
+from .coco import CAPTIONS_FILE, HOW_TO_GET, LAYOUT_FILES, URL_FILES, VOCAB_FILE, feature_file, load_coco_data
 from .shapes import DEFAULT_SIZES, load_shapes_data
 
 
@@ -29,7 +30,9 @@ from .shapes import DEFAULT_SIZES, load_shapes_data
 class DataSpec:
     """The data of a run.
 
-    * ``data_dir``: a folder of the course's COCO files; ``None`` for the built-in data set.
+    * ``data_dir``: a folder of the course's COCO files; ``None`` for the built-in data set. Kept
+      absolute (made so, against the working directory, when the spec is made): the record of a
+      run names the same folder whatever folder a later command runs from.
     * ``max_train``: COCO: keep that many training captions (drawn with ``data_seed``);
       built-in: generate that many training images (5 captions each). ``None``: all / the default.
     * ``max_val``: built-in only: validation images to generate.
@@ -43,7 +46,7 @@ class DataSpec:
       captioner that attends over regions (the Transformer).
     """
 
-    data_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
+    data_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(lambda d: absolute_path(d)))
     max_train: int | None = setting(int, None, low=1, optional=True, metavar="N")
     max_val: int | None = setting(int, None, low=1, optional=True, metavar="N")
     data_seed: int = setting(int, 0, low=0, metavar="S")
@@ -78,6 +81,8 @@ class DataSpec:
         checkpoint's run) -- unless ``given`` names another data folder, whose options then start
         from the defaults -- else on top of the defaults (the built-in data set)."""
         given = {k: v for k, v in given.items() if v is not None}
+        if "data_dir" in given:
+            given["data_dir"] = absolute_path(given["data_dir"])
         if recorded is None or ("data_dir" in given and given["data_dir"] != recorded.get("data_dir")):
             return cls(**given)
         return cls.from_dict({**recorded, **given})
@@ -89,6 +94,20 @@ class DataSpec:
         folder = Path(self.data_dir)
         has = {pca: all((folder / feature_file(s, pca)).is_file() for s in ("train", "val")) for pca in (True, False)}
         return has[True] or not has[False]
+
+    def _files_state(self) -> tuple | None:
+        """What tells the files of ``data_dir`` apart from a later import into it: each file's
+        inode, size and modification time (``None`` for the built-in data set)."""
+        if self.builtin:
+            return None
+        state = []
+        for name in LAYOUT_FILES:
+            try:
+                st = os.stat(os.path.join(self.data_dir, name))
+            except OSError:
+                continue
+            state.append((name, st.st_ino, st.st_size, st.st_mtime_ns))
+        return tuple(state)
 
     def shape(self) -> "DataShape":
         """What a model must read from this data (vocabulary, feature size, regions, caption length),
@@ -118,10 +137,15 @@ class DataSpec:
     def load(self) -> dict:
         """The data dict (``load_coco_data``'s keys, plus ``spec``: this spec as a dict).
 
-        Loaded once per process for equal specs (callers must not modify the arrays).
+        Loaded once per process for equal specs whose files are unchanged (a folder imported
+        again is read again; callers must not modify the arrays).
         Raises ``DataError`` (or the loader's ``ValueError``/``OSError``) naming the problem.
         """
-        data = dict(_load(self))
+        state = self._files_state()
+        if _files_seen.setdefault(self, state) != state:     # written again: drop the old arrays, not only miss them
+            _load.cache_clear()
+            _files_seen[self] = state
+        data = dict(_load(self, state))
         data["spec"] = self.to_dict()
         return data
 
@@ -144,8 +168,17 @@ class DataShape:
                    int(features.shape[1]) if features.ndim == 3 else None, int(data["train_captions"].shape[1]))
 
 
+def absolute_path(path) -> str:
+    """``path`` (``~`` expanded) as an absolute path, against the working directory: how a run
+    records a folder the user named."""
+    return os.path.abspath(os.path.expanduser(os.fspath(path)))
+
+
+_files_seen: dict = {}     # DataSpec -> the files' state when last loaded
+
+
 @functools.lru_cache(maxsize=2)
-def _load(spec: DataSpec) -> dict:
+def _load(spec: DataSpec, files_state: tuple | None) -> dict:
     if spec.builtin:
         sizes = {"num_train": spec.max_train or DEFAULT_SIZES["num_train"],
                  "num_val": spec.max_val or DEFAULT_SIZES["num_val"]}

@@ -22,6 +22,7 @@ from ..metrics.tokenize import tokenize
 from ..nn.checks import int_option
 
 from ..tokens import END, NULL, SPECIAL_TOKENS, START, UNK, check_word_to_idx
+from . import files
 from .files import read_json
 
 
@@ -149,9 +150,9 @@ class Vocabulary:
         return {"idx_to_word": list(self.idx_to_word), "word_to_idx": dict(self.word_to_idx)}
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the vocabulary as JSON (the course's ``coco2014_vocab.json`` layout)."""
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_json_dict(), f, ensure_ascii=False)
+        """Write the vocabulary as JSON (the course's ``coco2014_vocab.json`` layout), atomically:
+        ``WriteError`` naming the folder on a full or failing disk, the previous file intact."""
+        files.atomic_write_bytes(path, json.dumps(self.to_json_dict(), ensure_ascii=False).encode("utf-8"))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Vocabulary":

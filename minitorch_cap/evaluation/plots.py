@@ -6,6 +6,10 @@
   (:func:`caption_grid_figure` gives the Figure itself).
 * :func:`write_caption_html` — the same as an HTML page of image URLs (COCO has no pixels here).
 
+Every picture and page is drawn in memory and written atomically
+(:func:`minitorch_cap.data.files.atomic_write_bytes`): a full or failing disk raises one
+``WriteError`` naming the folder and leaves the previous file intact.
+
 This module is long (about 450 lines) because text layout is measured, not guessed (wrapped
 titles and captions, non-overlapping tick labels at every scale); the two figures share
 those helpers.
@@ -20,6 +24,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..data import files
 from ..nn.checks import int_option
 
 # ---------------------------------------------------------------- training curves
@@ -29,18 +34,30 @@ def plot_loss_curve(history: Mapping[str, Any] | Sequence[float], path, title: s
     """Save a PNG of the training loss per iteration (and validation loss per epoch, when present).
 
     The picture is :func:`loss_curve_figure` (see there for the axes), 700 x 400 pixels.
-    Returns the path written.
+    Returns the path written (atomically; ``WriteError`` on a full or failing disk).
     """
+    return save_figure(loss_curve_figure(history, title), path, dpi=100)
+
+
+def save_figure(fig, path, **savefig_options) -> Path:
+    """Render ``fig`` in memory (format from the suffix of ``path``, PNG without one), close it,
+    and write the bytes atomically to ``path``.
+
+    Raises ``WriteError`` (an ``OSError``) naming the folder when the disk is full, read-only
+    or failing; the previous file at ``path`` is then intact (``fig.savefig(path)`` would have
+    truncated it first).
+    """
+    import io
+
     import matplotlib.pyplot as plt
 
-    fig = loss_curve_figure(history, title)
+    path = Path(path)
+    buffer = io.BytesIO()
     try:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100)
+        fig.savefig(buffer, format=path.suffix[1:].lower() or "png", **savefig_options)
     finally:
         plt.close(fig)
-    return path
+    return files.atomic_write_bytes(path, buffer.getbuffer())
 
 
 def loss_curve_figure(history: Mapping[str, Any] | Sequence[float], title: str | None = None):
@@ -238,21 +255,14 @@ def plot_caption_grid(images, generated, references, path, *, correct=None, colu
     """Write a PNG grid: each image with its generated caption and some reference captions.
 
     The picture is :func:`caption_grid_figure` (same arguments; see there for the layout),
-    exactly :func:`caption_grid_size` pixels. Returns the path written.
+    exactly :func:`caption_grid_size` pixels. Returns the path written (atomically, as
+    :func:`save_figure`).
     """
-    import matplotlib.pyplot as plt
-
     fig = caption_grid_figure(images, generated, references, correct=correct, columns=columns,
                               max_references=max_references, title=title, cell_width=cell_width,
                               image_height=image_height, text_height=text_height, dpi=dpi,
                               attention=attention, regions=regions, region_names=region_names)
-    try:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=dpi, facecolor="white")
-    finally:
-        plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=dpi, facecolor="white")
 
 
 def caption_grid_figure(images, generated, references, *, correct=None, columns: int = 4, max_references: int = 2,
@@ -420,7 +430,8 @@ def _fit(lines: list[str], max_lines: int) -> list[str]:
 def write_caption_html(urls, generated, references, path, *, correct=None, title: str = "Generated captions"):
     """Write an HTML page: one row per image with the image (by URL), the generated caption
     and every reference caption. ``correct`` (optional N booleans) colours the generated
-    caption green or red. All text is HTML-escaped. Returns the path written.
+    caption green or red. All text is HTML-escaped. Returns the path written (atomically:
+    ``WriteError`` on a full or failing disk, the previous page intact).
     """
     urls, generated, references = list(urls), list(generated), list(references)
     n = len(urls)
@@ -446,7 +457,4 @@ def write_caption_html(urls, generated, references, path, *, correct=None, title
         f"<h1>{esc(title)}</h1>\n<table>\n<tr><th>image</th><th>generated (bold) and reference captions</th></tr>\n"
         + "\n".join(rows) + "\n</table>\n</body></html>\n"
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return files.atomic_write_bytes(path, page.encode("utf-8"))

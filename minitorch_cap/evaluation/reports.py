@@ -131,8 +131,7 @@ def write_caption_outputs(report: dict, data: dict, out_dir, *, num_images: int 
     from ..data.files import write_json
 
     split = report["split"]
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out_dir)           # created by the first (atomic) write
     idxs, generated, references = report["image_idxs"], report["generated"], report["references"]
     correct = report.get("correct")
     urls = data.get(f"{split}_urls")

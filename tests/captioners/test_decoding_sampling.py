@@ -29,6 +29,24 @@ def test_greedy_limits(cell, options):
     np.testing.assert_array_equal(sample_stochastic(model, f, 10, rng=0, **options), model.sample(f, 10))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("top_k", [None, 3])
+@pytest.mark.parametrize("temperature", [1e-300, 1e-320, 5e-324])
+def test_tiny_temperatures_give_the_greedy_captions(dtype, top_k, temperature):
+    """Issue 24: scores / T overflowed below T ~ max|score| / 1.8e308: every positive score became +inf
+    and the draw an argmax over ties, filling captions with <NULL> and <START>."""
+    model, f = random_model("lstm", dtype=dtype), features(30)
+    drawn = sample_stochastic(model, f, 10, rng=0, temperature=temperature, top_k=top_k)
+    np.testing.assert_array_equal(drawn, model.sample(f, 10))
+
+
+def test_a_huge_temperature_draws_uniformly():
+    model = bigram_model({"<START>": {"a": 0.98, "b": 0.01, "c": 0.01}, "a": {"<END>": 1.0}, "b": {"<END>": 1.0},
+                          "c": {"<END>": 1.0}})
+    first = sample_stochastic(model, np.zeros((6000, 2)), 2, rng=0, temperature=1e300, top_k=3)[:, 0]
+    np.testing.assert_allclose([np.mean(first == W2I[w]) for w in "abc"], [1 / 3] * 3, atol=0.03)
+
+
 def test_layout_matches_sample():
     model, f = random_model("rnn"), features(30)
     captions = sample_stochastic(model, f, 10, rng=0)

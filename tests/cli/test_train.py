@@ -170,6 +170,38 @@ def test_a_full_disk_stops_the_run_with_exit_1_and_the_command_that_completes_it
     assert code == 0, stderr
 
 
+def test_a_full_disk_while_pictures_are_redrawn_keeps_them_and_exits_1(tiny_run, tmp_path, monkeypatch):
+    """Issue 24 (repro fulldisk_png.sh): `train --resume RUN` with metrics.json missing redraws the pictures; on a
+    full disk savefig truncated the previous captions.png and the command exited 2 with a bare [Errno 28]."""
+    import errno
+    import shutil
+
+    from minitorch_cap.data import files
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run[0], run)
+    (run / "metrics.json").unlink()
+    before = (run / "captions.png").read_bytes()
+    real = files.atomic_write_bytes
+
+    def full_for_pictures(path, data):
+        if Path(path).suffix == ".png":
+            raise files._write_error(Path(path), OSError(errno.ENOSPC, "No space left on device"))
+        return real(path, data)
+
+    monkeypatch.setattr(files, "atomic_write_bytes", full_for_pictures)
+    code, _, stderr = run_cli(["train", "--resume", run, "--num-images", "30"])
+    assert code == 1, stderr
+    assert re.search(rf"cannot write (loss|captions)\.png in '{run}': no space left on the device; the previous "
+                     r"\w+\.png is intact", stderr), stderr
+    assert f"`minitorch-cap train --resume {run / 'checkpoint.h5'}` completes the run" in stderr
+    assert (run / "captions.png").read_bytes() == before
+    monkeypatch.undo()
+    code, _, stderr = run_cli(["train", "--resume", run, "--num-images", "30"])
+    assert code == 0, stderr
+    assert (run / "metrics.json").is_file() and mpimg.imread(run / "captions.png").ndim == 3
+
+
 def test_resume_with_fewer_epochs_than_done_is_refused(tiny_run):
     out, _ = tiny_run
     code, _, stderr = run_cli(["train", "--resume", out / "checkpoint.h5", "--epochs", "1"])

@@ -22,11 +22,23 @@ def test_finds_the_courses_directory(course_coco, capsys):
 def test_finds_the_librarys_directory_and_says_where_it_looked(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError, match=r"no coco2014_captions.h5 in .*cs231n/datasets/coco_captioning'?, "
+                                                r".*daseCV/datasets/coco_captioning'?, .*input/datasets/coco_captioning'?, "
                                                 r".*datasets/coco_captioning.*get_datasets.sh"):
         load_coco_data()
     (tmp_path / "datasets" / "coco_captioning").mkdir(parents=True)
     arrays = write_coco_dir(tmp_path / "datasets" / "coco_captioning")
     np.testing.assert_array_equal(load_coco_data()["val_captions"], arrays["val_captions"])
+
+
+@pytest.mark.parametrize("place", ["daseCV/datasets/coco_captioning", "input/datasets/coco_captioning"])
+def test_finds_the_ecnu_copies_directory(tmp_path, monkeypatch, capsys, place):
+    """Issue 24: the ECNU copies of the course (daseCV) keep COCO in daseCV/datasets/coco_captioning (their
+    notebooks read ./input/datasets/coco_captioning); load_coco_data() did not look there."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / place).mkdir(parents=True)
+    arrays = write_coco_dir(tmp_path / place)
+    np.testing.assert_array_equal(load_coco_data()["train_captions"], arrays["train_captions"])
+    assert capsys.readouterr().out == f"base dir  {place}\n"
 
 
 def test_the_librarys_validation_applies(course_coco):

@@ -43,3 +43,30 @@ def test_affine_errors():
     _, cache = affine_forward(np.zeros((2, 6)), np.zeros((6, 2)), np.zeros(2))
     with pytest.raises(ValueError, match=r"affine_backward: expected dout of shape \(N=2, M=2\)"):
         affine_backward(np.zeros((3, 2)), cache)
+
+
+def test_every_course_backward_names_the_cache_it_expects_before_reading_it():
+    """Issue 24: affine_backward(dout, (w, x, b)) (the course's own cache layout) raised a raw AttributeError
+    from reading cache.shape; temporal_affine_backward did the same. Each backward checks the cache first."""
+    from minitorch_cap.cs231n import rnn_layers
+
+    x, w, b = np.zeros((2, 6)), np.zeros((6, 2)), np.zeros(2)
+    out, cache = affine_forward(x, w, b)
+    _, rnn_cache = rnn_layers.rnn_forward(np.zeros((2, 3, 6)), np.zeros((2, 4)), np.zeros((6, 4)),
+                                          np.zeros((4, 4)), np.zeros(4))
+    backwards = {"affine_backward": (affine_backward, "affine_forward", (out,)),
+                 "temporal_affine_backward": (rnn_layers.temporal_affine_backward, "temporal_affine_forward",
+                                              (np.zeros((2, 3, 2)),)),
+                 "word_embedding_backward": (rnn_layers.word_embedding_backward, "word_embedding_forward",
+                                             (np.zeros((2, 3, 2)),)),
+                 "rnn_step_backward": (rnn_layers.rnn_step_backward, "rnn_step_forward", (np.zeros((2, 4)),)),
+                 "lstm_backward": (rnn_layers.lstm_backward, "lstm_forward", (np.zeros((2, 3, 4)),)),
+                 "lstm_step_backward": (rnn_layers.lstm_step_backward, "lstm_step_forward",
+                                        (np.zeros((2, 4)), np.zeros((2, 4))))}
+    for name, (backward, forward, grads) in backwards.items():
+        for wrong, got in (((w, x, b), "a tuple"), (None, "a NoneType"), (rnn_cache, "'rnn_forward'")):
+            with pytest.raises(TypeError, match=rf"^{name}: expected the cache returned by {forward}, got {got}$"):
+                backward(*grads, wrong)
+    with pytest.raises(TypeError, match="^rnn_backward: expected the cache returned by rnn_forward, got a tuple$"):
+        rnn_layers.rnn_backward(np.zeros((2, 3, 4)), (w, x, b))
+    assert affine_backward(out, cache)[0].shape == x.shape        # the right cache still works

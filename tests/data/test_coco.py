@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from minitorch_cap.data import decode_captions, load_coco_data, sample_coco_minibatch
-from tests.conftest import IDX_TO_WORD
+from tests.conftest import IDX_TO_WORD, write_coco_dir
 
 KEYS = {"train_captions", "train_image_idxs", "val_captions", "val_image_idxs", "train_features", "val_features",
         "idx_to_word", "word_to_idx", "train_urls", "val_urls"}
@@ -269,3 +269,20 @@ def test_caption_text_drops_the_start_and_end_markers_but_keeps_unk():
     idx_to_word = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "cat"]
     rows = np.array([[1, 4, 3, 5, 2, 0], [4, 5, 2, 4, 4, 0]])
     assert caption_text(rows, idx_to_word) == ["a <UNK> cat", "a cat"]
+
+
+def test_without_base_dir_the_courses_places_are_searched(tmp_path, monkeypatch):
+    """One search (COCO_DIRS) for the library's loader and the course's: the course's folder, the ECNU copies'
+    (daseCV), then datasets/coco_captioning."""
+    from minitorch_cap.data.coco import COCO_DIRS, find_coco_dir
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"no coco2014_captions\.h5 in .*Or pass base_dir="):
+        load_coco_data()
+    written = {}
+    for place in reversed(COCO_DIRS):          # the earlier places shadow the later ones
+        (tmp_path / place).mkdir(parents=True)
+        written[place] = write_coco_dir(tmp_path / place, seed=len(written))
+        assert find_coco_dir() == place
+        np.testing.assert_array_equal(load_coco_data()["train_features"], written[place]["train_features_pca"])
+    assert COCO_DIRS[:2] == ("cs231n/datasets/coco_captioning", "daseCV/datasets/coco_captioning")

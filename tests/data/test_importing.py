@@ -168,3 +168,77 @@ def test_a_killed_imports_staging_folder_is_removed_by_the_next_import(tmp_path)
     entries = [{"split": "train", "captions": ["a cat"]}, {"split": "val", "captions": ["a dog"]}]
     import_captions(tmp_path / "d", entries, np.ones((2, 3)))
     assert not stale.exists() and other.exists() and (tmp_path / "d" / "coco2014_vocab.json").is_file()
+
+
+@pytest.mark.parametrize("first_pca, second_pca", [(True, False), (False, True)])
+def test_an_overwrite_leaves_no_file_of_the_earlier_import(tmp_path, first_pca, second_pca):
+    """Issue 24: a re-import with overwrite=True kept the old *_pca.h5, which load_coco_data (PCA by default)
+    and `train --data-dir` (the PCA features when present) then read with the new captions, silently."""
+    from minitorch_cap.data.spec import DataSpec
+
+    (tmp_path / "notes.txt").write_text("not a file of the layout")
+    import_captions(tmp_path, ENTRIES, _features(), pca_features=first_pca)
+    import_captions(tmp_path, ENTRIES, _features() + 100, pca_features=second_pca, overwrite=True)
+    suffix = "_pca" if second_pca else ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
+        "coco2014_captions.h5", "coco2014_vocab.json", f"train2014_vgg16_fc7{suffix}.h5",
+        f"val2014_vgg16_fc7{suffix}.h5", "train2014_urls.txt", "val2014_urls.txt", "notes.txt"])
+    assert DataSpec(data_dir=tmp_path).load()["train_features"].min() >= 100         # the new features only
+    if not second_pca:
+        with pytest.raises(FileNotFoundError, match=r"train2014_vgg16_fc7\.h5 is there: pass pca_features=False"):
+            load_coco_data(tmp_path)                                                   # refused, not the old ones
+
+
+def test_a_folder_holding_either_kind_of_features_is_not_overwritten_silently(tmp_path):
+    import_captions(tmp_path, ENTRIES, _features(), pca_features=True)
+    with pytest.raises(FileExistsError, match=r"already holds .*train2014_vgg16_fc7_pca\.h5"):
+        import_captions(tmp_path, ENTRIES, _features(), pca_features=False)
+
+
+@pytest.mark.parametrize("url", ["http://x/a\rb.jpg", "http://x/a\nb.jpg", "http://x/a\r\n", "http://x/\u2028.jpg",
+                                 " http://x/a.jpg", "http://x/a.jpg\t", 7])
+def test_a_url_that_would_not_read_back_as_one_line_is_refused(tmp_path, url):
+    """Issue 24: a URL holding \\r was written, and load_coco_data then refused the folder over its row counts."""
+    entries = [dict(ENTRIES[0], url=url), *ENTRIES[1:]]
+    with pytest.raises(ValueError, match=r"image entry 0: 'url' .*(line break|must be a string)"):
+        import_captions(tmp_path / "coco", entries, _features())
+    assert not (tmp_path / "coco").exists()
+
+
+def test_urls_read_back_as_written(tmp_path):
+    urls = ["http://x/caf\u00e9.jpg", "", "file:///a b/c.jpg", "http://x/3.jpg"]
+    entries = [dict(e, url=u) for e, u in zip(ENTRIES, urls)]
+    import_captions(tmp_path, entries, _features())
+    data = load_coco_data(tmp_path, pca_features=False)
+    assert list(data["train_urls"]) == [urls[0], urls[2]] and list(data["val_urls"]) == [urls[1], urls[3]]
+
+
+def test_a_url_file_is_split_at_newlines_only(tmp_path):
+    """A folder written before the rule (a URL holding \\r) loads with one URL per line; \\r\\n endings too."""
+    import_captions(tmp_path, ENTRIES, _features())
+    (tmp_path / "train2014_urls.txt").write_bytes(b"http://x/a\rb.jpg\r\nhttp://x/2.jpg\r\n")
+    assert list(load_coco_data(tmp_path, pca_features=False)["train_urls"]) == ["http://x/a\rb.jpg", "http://x/2.jpg"]
+
+
+def test_a_full_disk_gives_one_write_error_naming_the_folder(tmp_path, monkeypatch):
+    import errno
+
+    from minitorch_cap.data import files
+
+    import_captions(tmp_path / "coco", ENTRIES, _features())
+    before = {p.name: p.read_bytes() for p in (tmp_path / "coco").iterdir()}
+    real = files.atomic_write_bytes
+
+    def full(path, data):
+        if str(path).endswith("urls.txt"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(files, "atomic_write_bytes", full)
+    for target, kept in ((tmp_path / "coco", "its previous files are intact"), (tmp_path / "new", "nothing was written")):
+        with pytest.raises(files.WriteError, match=rf"^import_captions: cannot write the folder '{target}': no space "
+                                                   rf"left on the device; {kept}$") as info:
+            import_captions(target, ENTRIES, _features() + 1, overwrite=True)
+        assert info.value.errno == errno.ENOSPC
+    assert {p.name: p.read_bytes() for p in (tmp_path / "coco").iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["coco"]          # no staging folder left

@@ -71,6 +71,26 @@ def test_json_round_trip_and_course_layout(tmp_path):
     assert Vocabulary.from_word_to_idx(v.word_to_idx) == v
 
 
+def test_save_is_atomic(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from minitorch_cap.data.files import WriteError
+
+    path = tmp_path / "vocab.json"
+    Vocabulary.build(TRAIN).save(path)
+    before = path.read_bytes()
+
+    def full(fd, chunk):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(WriteError, match=r"cannot write vocab\.json in .*no space left.*the previous vocab\.json is intact"):
+        Vocabulary.build(["a b c d e"]).save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["vocab.json"]
+
+
 def test_bad_vocabularies(tmp_path):
     with pytest.raises(ValueError, match="first four"):
         Vocabulary(["<START>", "<NULL>", "<END>", "<UNK>"])

@@ -4,7 +4,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from minitorch_cap.evaluation.plots import caption_grid_size, plot_caption_grid, write_caption_html
+from minitorch_cap.evaluation.plots import caption_grid_size, plot_caption_grid, plot_loss_curve, write_caption_html
 
 
 def _images(n, size=24, seed=0):
@@ -171,3 +171,43 @@ def test_caption_grid_text_stays_inside_the_figure_and_its_cell(n, tmp_path):
         plt.close(fig)
     path = plot_caption_grid(_images(n), ["x"] * n, ["y"] * n, tmp_path / "g.png", title=LONG_TITLE)
     assert mpimg.imread(path).shape[:2] == caption_grid_size(n, title=LONG_TITLE)[::-1]
+
+
+def _full_disk(monkeypatch):
+    """os.write writes the first 1000 bytes of a file, then fails as a full disk does."""
+    import errno
+    import os
+
+    real_write, calls = os.write, []
+
+    def full(fd, chunk):
+        calls.append(len(chunk))
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, chunk[:1000])
+
+    monkeypatch.setattr(os, "write", full)
+
+
+@pytest.mark.parametrize("name, draw", [
+    ("loss.png", lambda path, k: plot_loss_curve([3.0, 2.0, 1.0 + k], path)),
+    ("captions.png", lambda path, k: plot_caption_grid(_images(2, seed=k), ["a", "b"], ["a", "b"], path)),
+    ("captions.html", lambda path, k: write_caption_html([f"u{i}" for i in range(20)], [f"a{k}"] * 20, ["b"] * 20,
+                                                         path)),
+])
+def test_a_full_disk_keeps_the_previous_picture_and_names_the_folder(tmp_path, monkeypatch, name, draw):
+    """Issue 24: redrawing captions.png on a full disk truncated the previous good file (savefig writes in place)
+    and gave a bare [Errno 28]: every picture and page is drawn in memory and written atomically."""
+    from minitorch_cap.data.files import WriteError
+
+    path = draw(tmp_path / name, 0)
+    before = path.read_bytes()
+    assert len(before) > 1000
+    _full_disk(monkeypatch)
+    with pytest.raises(WriteError, match=rf"cannot write {name} in '{tmp_path}': no space left on the device; the "
+                                         rf"previous {name} is intact"):
+        draw(tmp_path / name, 1)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [name]
+    if name.endswith(".png"):
+        assert mpimg.imread(path).ndim == 3                      # still a whole picture

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import require_oracle
 from tests.nn import contract
 from minitorch_cap.nn import GELU, ReLU
-from minitorch_cap.nn.activation import erf
+from minitorch_cap.nn.activation import erf, erfc
 
 X = np.random.default_rng(0).standard_normal((3, 4, 5)) * 2
 
@@ -47,8 +47,44 @@ def test_relu_values_and_gradient_at_zero():
 
 def test_gelu_is_the_erf_form_not_the_tanh_approximation():
     x = np.linspace(-5, 5, 101)
-    expected = np.array([v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x])
-    np.testing.assert_allclose(GELU(dtype=np.float64).forward(x), expected, rtol=1e-15, atol=1e-16)
+    expected = np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x])   # = v (1 + erf(v / sqrt 2)) / 2
+    np.testing.assert_allclose(GELU(dtype=np.float64).forward(x), expected, rtol=1e-14, atol=1e-16)
+
+
+def test_erfc_matches_the_c_library_without_cancellation():
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.standard_normal(20000) * 6, np.linspace(-30, 30, 60001),
+                        [0.0, -0.0, 0.25, -0.25, 0.84375, -0.84375, 1.25, -1.25, 2.857, 6.0, -6.0, 27.0, 28.0,
+                         -28.0, 40.0, 1e-300, np.inf, -np.inf]])
+    expected = np.array([math.erfc(v) for v in x])
+    np.testing.assert_allclose(erfc(x), expected, rtol=1e-15, atol=1e-320)   # relative, far into the tail
+    assert erfc(np.array([10.0]))[0] == pytest.approx(2.088487583762545e-45, rel=1e-15)
+    assert np.isnan(erfc(np.array([np.nan]))).all()
+
+
+def test_erfc_in_float32_stays_float32_and_keeps_its_relative_precision():
+    x = np.linspace(-9, 9.1, 18101, dtype=np.float32)      # erfc(9.1) ~ 1.3e-37: still a normal float32
+    expected = np.array([math.erfc(float(v)) for v in x])
+    out = erfc(x)
+    assert out.dtype == np.float32
+    rel = np.abs(out - expected) / expected
+    assert (rel <= 2 * 2.0 ** -24 * (1 + x.astype(np.float64) ** 2)).all(), rel.max()   # exp(-x^2) in float32
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 8e-8), (np.float64, 3e-16)])
+def test_gelu_keeps_its_relative_precision_in_the_negative_tail(dtype, tol):
+    """Issue 24: (1 + erf) cancelled below x = -5 (float32: 57% off at -5.5, exactly 0 from -6)."""
+    x = np.array([-3.0, -5.5, -6.0, -8.0, -10.0, -12.0, -13.0], dtype=dtype)
+    gelu = GELU(dtype=dtype)
+    out, dx = gelu.forward(x), gelu.backward(np.ones_like(x))
+    v = x.astype(np.float64)
+    expected = np.array([0.5 * u * math.erfc(-u / math.sqrt(2)) for u in v])
+    dexpected = np.array([0.5 * math.erfc(-u / math.sqrt(2)) + u * math.exp(-u * u / 2) / math.sqrt(2 * math.pi)
+                          for u in v])
+    assert out.dtype == dtype and (out < 0).all()
+    bound = tol * (1 + v ** 2)            # the rounding of x / sqrt(2), amplified by d log erfc / dz = -2z
+    assert (np.abs(out / expected - 1) <= bound).all(), np.abs(out / expected - 1)
+    assert (np.abs(dx / dexpected - 1) <= bound).all(), np.abs(dx / dexpected - 1)
 
 
 def test_gelu_matches_torch():
