@@ -22,9 +22,9 @@ import os
 
 import numpy as np
 
-from ..nn.checks import index_input, int_option
+from ..nn.checks import MissingFileError, index_input, int_option
 from ..tokens import END, NULL, START, check_word_to_idx
-from .checks import check_captions
+from .checks import DataError, check_captions
 from .files import read_json
 
 CAPTIONS_FILE = "coco2014_captions.h5"
@@ -55,13 +55,24 @@ def find_coco_dir() -> str:
         if os.path.isfile(os.path.join(base_dir, CAPTIONS_FILE)):
             return base_dir
     tried = ", ".join(repr(os.path.abspath(d)) for d in COCO_DIRS)
-    raise FileNotFoundError(f"load_coco_data: no {CAPTIONS_FILE} in {tried}. {HOW_TO_GET} "
+    raise MissingFileError(f"load_coco_data: no {CAPTIONS_FILE} in {tried}. {HOW_TO_GET} "
                             "Or pass base_dir= the directory that holds the files.")
 
 
 #: Every file of the layout, both kinds of features included (an import replaces them all).
 LAYOUT_FILES = (CAPTIONS_FILE, VOCAB_FILE, *(feature_file(s, pca) for pca in (True, False) for s in SPLITS),
                 *URL_FILES.values())
+
+
+def pca_features_of(base_dir, pca_features: bool | None = None) -> bool:
+    """The one rule for which features a folder is read with: as asked, or (``None``) the PCA ones
+    (``*_fc7_pca.h5``, the course's) unless the folder has no PCA file and both full ones
+    (``*_fc7.h5``, what ``import_captions`` writes by default)."""
+    if pca_features is not None:
+        return bool(pca_features)
+    has = {pca: [os.path.isfile(os.path.join(os.fspath(base_dir), feature_file(s, pca))) for s in SPLITS]
+           for pca in (True, False)}
+    return any(has[True]) or not all(has[False])
 
 
 def _path(base_dir, name: str, pca_features: bool | None = None) -> str:
@@ -72,7 +83,7 @@ def _path(base_dir, name: str, pca_features: bool | None = None) -> str:
             other = os.path.join(os.fspath(base_dir), feature_file(name[:name.index("2014")], not pca_features))
             if os.path.isfile(other):
                 hint = f" ({os.path.basename(other)} is there: pass pca_features={not pca_features})"
-        raise FileNotFoundError(f"load_coco_data: missing file {path!r}{hint}. {HOW_TO_GET}")
+        raise MissingFileError(f"load_coco_data: missing file {path!r}{hint}. {HOW_TO_GET}")
     return path
 
 
@@ -81,7 +92,7 @@ def _read_h5(path: str, keys) -> dict[str, np.ndarray]:
     try:
         f = h5py.File(path, "r")
     except OSError as e:
-        raise ValueError(f"load_coco_data: {path!r} is not a readable HDF5 file ({e})") from None
+        raise DataError(f"load_coco_data: {path!r} is not a readable HDF5 file ({e})") from None
     with f:
         out = {}
         for key in keys:
@@ -95,7 +106,7 @@ def _check_array(path: str, key: str, array: np.ndarray, kind: str, ndim: int) -
     ok = np.issubdtype(array.dtype, np.integer) if kind == "int" else np.issubdtype(array.dtype, np.floating)
     if not ok or array.ndim != ndim:
         want = "an integer" if kind == "int" else "a floating-point"
-        raise ValueError(f"load_coco_data: {key!r} in {path!r} must be {want} array with {ndim} dimension(s), "
+        raise DataError(f"load_coco_data: {key!r} in {path!r} must be {want} array with {ndim} dimension(s), "
                          f"got dtype {array.dtype} and shape {array.shape}")
 
 
@@ -109,7 +120,7 @@ def _read_urls(path: str) -> np.ndarray:
             lines.pop()
         return np.asarray([line.strip() for line in lines])
     except UnicodeDecodeError as e:
-        raise ValueError(f"load_coco_data: {path!r} is not UTF-8 text ({e})") from None
+        raise DataError(f"load_coco_data: {path!r} is not UTF-8 text ({e})") from None
 
 
 def _check_finite(path: str, features: np.ndarray) -> None:
@@ -117,13 +128,13 @@ def _check_finite(path: str, features: np.ndarray) -> None:
     bad = ~np.isfinite(features).all(axis=1)
     if bad.any():
         rows = np.flatnonzero(bad)
-        raise ValueError(f"load_coco_data: the features in {path!r} hold NaN or infinity in row {int(rows[0])}"
+        raise DataError(f"load_coco_data: the features in {path!r} hold NaN or infinity in row {int(rows[0])}"
                          + (f" (and {rows.size - 1} more rows)" if rows.size > 1 else "")
                          + "; every image's features must be finite numbers")
 
 
 def load_coco_data(base_dir=None, max_train: int | None = None,
-                   pca_features: bool = True, rng: np.random.Generator | None = None) -> dict:
+                   pca_features: bool | None = None, rng: np.random.Generator | None = None) -> dict:
     """Load the course's COCO captioning files into the course's dict.
 
     ``base_dir``: the folder of the files; ``None`` looks where the course and its copies keep
@@ -136,11 +147,17 @@ def load_coco_data(base_dir=None, max_train: int | None = None,
     ``val_features`` (N_images, D) float32, ``idx_to_word`` (list), ``word_to_idx`` (dict),
     ``train_urls`` / ``val_urls`` (N_images,) str.
 
+    ``pca_features``: the PCA features (``*_fc7_pca.h5``, the course's default) if True, the full
+    ones if False; ``None`` (the default): the PCA ones unless the folder has only the full ones
+    (:func:`pca_features_of`), so the course's folder reads as the course's ``True`` does.
     ``max_train`` keeps that many training captions drawn at random with replacement, as
     the course does (``np.random`` unless ``rng`` is given); features are kept whole.
+    Missing files raise ``MissingFileError`` (a ``FileNotFoundError``), malformed ones ``DataError``
+    (a ``ValueError``), each naming the file.
     """
     if base_dir is None:
         base_dir = find_coco_dir()
+    pca_features = pca_features_of(base_dir, pca_features)
     captions_path = _path(base_dir, CAPTIONS_FILE)
     keys = [f"{s}_{k}" for s in SPLITS for k in ("captions", "image_idxs")]
     data: dict = _read_h5(captions_path, keys)
@@ -149,10 +166,10 @@ def load_coco_data(base_dir=None, max_train: int | None = None,
             _check_array(captions_path, key, data[key], kind, ndim)
             data[key] = data[key].astype(np.int32, copy=False)
         if data[f"{s}_captions"].shape[0] != data[f"{s}_image_idxs"].shape[0]:
-            raise ValueError(f"load_coco_data: in {captions_path!r}, {s}_captions has {data[f'{s}_captions'].shape[0]} "
+            raise DataError(f"load_coco_data: in {captions_path!r}, {s}_captions has {data[f'{s}_captions'].shape[0]} "
                              f"rows but {s}_image_idxs has {data[f'{s}_image_idxs'].shape[0]}")
         if data[f"{s}_captions"].shape[1] < 2:
-            raise ValueError(f"load_coco_data: {s}_captions in {captions_path!r} needs at least 2 columns, "
+            raise DataError(f"load_coco_data: {s}_captions in {captions_path!r} needs at least 2 columns, "
                              f"got shape {data[f'{s}_captions'].shape}")
 
     for s in SPLITS:
@@ -162,7 +179,7 @@ def load_coco_data(base_dir=None, max_train: int | None = None,
         data[f"{s}_features"] = features.astype(np.float32, copy=False)
         _check_finite(path, data[f"{s}_features"])
     if data["train_features"].shape[1] != data["val_features"].shape[1]:
-        raise ValueError(f"load_coco_data: train features have {data['train_features'].shape[1]} columns "
+        raise DataError(f"load_coco_data: train features have {data['train_features'].shape[1]} columns "
                          f"but val features have {data['val_features'].shape[1]}")
 
     vocab_path = _path(base_dir, VOCAB_FILE)
@@ -174,7 +191,7 @@ def load_coco_data(base_dir=None, max_train: int | None = None,
         data[f"{s}_urls"] = _read_urls(path)
         n_images = data[f"{s}_features"].shape[0]
         if data[f"{s}_urls"].shape[0] != n_images:
-            raise ValueError(f"load_coco_data: {path!r} has {data[f'{s}_urls'].shape[0]} URLs but the {s} features "
+            raise DataError(f"load_coco_data: {path!r} has {data[f'{s}_urls'].shape[0]} URLs but the {s} features "
                              f"have {n_images} rows; they must be one per image, in the same order")
         _check_ids(f"{s}_image_idxs", data[f"{s}_image_idxs"], n_images, f"the {s} features' {n_images} rows")
         _check_ids(f"{s}_captions", data[f"{s}_captions"], V, f"the vocabulary of {V} words "
@@ -184,7 +201,7 @@ def load_coco_data(base_dir=None, max_train: int | None = None,
 
     if max_train is not None:
         if int(max_train) != max_train or max_train < 1:
-            raise ValueError(f"load_coco_data: max_train must be a positive integer or None, got {max_train!r}")
+            raise DataError(f"load_coco_data: max_train must be a positive integer or None, got {max_train!r}")
         num_train = data["train_captions"].shape[0]
         mask = (rng.integers(num_train, size=int(max_train)) if rng is not None
                 else np.random.randint(num_train, size=int(max_train)))
@@ -203,18 +220,18 @@ def _read_vocab(path: str) -> tuple[list[str], dict[str, int]]:
     payload = read_json(path, "load_coco_data", "vocabulary file")
     if not isinstance(payload, dict) or not isinstance(payload.get("idx_to_word"), list) \
             or not isinstance(payload.get("word_to_idx"), dict):
-        raise ValueError(f"load_coco_data: {path!r} must hold an object with an 'idx_to_word' list "
+        raise DataError(f"load_coco_data: {path!r} must hold an object with an 'idx_to_word' list "
                          "and a 'word_to_idx' map")
     idx_to_word = [str(w) for w in payload["idx_to_word"]]
     first: dict[str, int] = {}
     for i, word in enumerate(idx_to_word):
         if word in first:
-            raise ValueError(f"load_coco_data: in {path!r}, 'idx_to_word' holds {word!r} twice (ids {first[word]} "
+            raise DataError(f"load_coco_data: in {path!r}, 'idx_to_word' holds {word!r} twice (ids {first[word]} "
                              f"and {i}); each word must have one id")
         first[word] = i
     word_to_idx = {str(w): i for w, i in payload["word_to_idx"].items()}
     if word_to_idx != first:
-        raise ValueError(f"load_coco_data: in {path!r}, 'word_to_idx' and 'idx_to_word' disagree "
+        raise DataError(f"load_coco_data: in {path!r}, 'word_to_idx' and 'idx_to_word' disagree "
                          "(each word's id must be its position in idx_to_word, with no repeated word)")
     word_to_idx = check_word_to_idx(f"load_coco_data: the vocabulary {path!r}", word_to_idx,
                                     required=(NULL, START, END))
@@ -224,7 +241,7 @@ def _read_vocab(path: str) -> tuple[list[str], dict[str, int]]:
 def _check_ids(name: str, ids: np.ndarray, high: int, what: str) -> None:
     if ids.size and (ids.min() < 0 or ids.max() >= high):
         bad = int(ids.min()) if ids.min() < 0 else int(ids.max())
-        raise ValueError(f"load_coco_data: {name} holds id {bad}, outside [0, {high}) — {what}")
+        raise DataError(f"load_coco_data: {name} holds id {bad}, outside [0, {high}) — {what}")
 
 
 def sample_coco_minibatch(data: dict, batch_size: int = 100, split: str = "train",
@@ -235,14 +252,14 @@ def sample_coco_minibatch(data: dict, batch_size: int = 100, split: str = "train
     ``np.random`` unless ``rng`` is given.
     """
     if split not in SPLITS:
-        raise ValueError(f"sample_coco_minibatch: split must be 'train' or 'val', got {split!r}")
+        raise DataError(f"sample_coco_minibatch: split must be 'train' or 'val', got {split!r}")
     for key in (f"{split}_captions", f"{split}_image_idxs", f"{split}_features", f"{split}_urls"):
         if key not in data:
             raise KeyError(f"sample_coco_minibatch: the data dict has no {key!r}")
     batch_size = int_option("sample_coco_minibatch", "batch_size", batch_size, low=0)
     split_size = data[f"{split}_captions"].shape[0]
     if split_size == 0 and batch_size:
-        raise ValueError(f"sample_coco_minibatch: the {split} split has no captions to draw from")
+        raise DataError(f"sample_coco_minibatch: the {split} split has no captions to draw from")
     mask = rng.choice(split_size, batch_size) if rng is not None else np.random.choice(split_size, batch_size)
     captions = data[f"{split}_captions"][mask]
     image_idxs = data[f"{split}_image_idxs"][mask]

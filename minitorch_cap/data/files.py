@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..nn.checks import UserError
+from ..nn.checks import MissingFileError, UserError
+from .checks import DataError
 
 
 class WriteError(UserError, OSError):
@@ -178,7 +179,7 @@ def json_default(value):
 def read_json(path, owner: str, what: str = "file"):
     """The JSON value in ``path`` (UTF-8).
 
-    Raises ``FileNotFoundError`` (no such file) or ``ValueError`` (not UTF-8, not JSON), each
+    Raises ``MissingFileError`` (no such file) or ``DataError`` (not UTF-8, not JSON), each
     starting with ``owner`` and naming the file (``what`` it is), with the way to fix an
     encoding problem.
     """
@@ -187,9 +188,9 @@ def read_json(path, owner: str, what: str = "file"):
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{owner}: no {what} at {where}") from None
+        raise MissingFileError(f"{owner}: no {what} at {where}") from None
     except json.JSONDecodeError as e:
-        raise ValueError(f"{owner}: {where} is not valid JSON ({e})") from None
+        raise DataError(f"{owner}: {where} is not valid JSON ({e})") from None
     except UnicodeDecodeError as e:
-        raise ValueError(f"{owner}: {where} is not UTF-8 text ({e}); save it as UTF-8 JSON "
+        raise DataError(f"{owner}: {where} is not UTF-8 text ({e}); save it as UTF-8 JSON "
                          "(e.g. `iconv -f latin1 -t utf-8`)") from None

@@ -26,8 +26,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from . import files
+from ..nn.checks import MissingFileError
 from .coco import CAPTIONS_FILE, LAYOUT_FILES, SPLITS, URL_FILES, VOCAB_FILE, feature_file
 from .vocabulary import Vocabulary, tokenize
+from .checks import DataError
 from .files import read_json
 
 _CHUNK = 8192
@@ -40,23 +42,23 @@ def _load_entries(captions) -> list[dict]:
         captions = read_json(captions, "import_captions", "captions file")
     entries = captions.get("images") if isinstance(captions, Mapping) else captions
     if not isinstance(entries, Sequence) or isinstance(entries, str):
-        raise ValueError(f"import_captions: {source} must be {{\"images\": [...]}} or a list of image entries")
+        raise DataError(f"import_captions: {source} must be {{\"images\": [...]}} or a list of image entries")
     for i, e in enumerate(entries):
         where = f"import_captions: {source}, image entry {i}"
         if not isinstance(e, Mapping):
-            raise ValueError(f"{where} must be an object with 'split' and 'captions'")
+            raise DataError(f"{where} must be an object with 'split' and 'captions'")
         if e.get("split") not in SPLITS:
-            raise ValueError(f"{where}: 'split' must be 'train' or 'val', got {e.get('split')!r}")
+            raise DataError(f"{where}: 'split' must be 'train' or 'val', got {e.get('split')!r}")
         caps = e.get("captions")
         if not isinstance(caps, Sequence) or isinstance(caps, str) or not caps or \
                 not all(isinstance(c, str) and c.strip() for c in caps):
-            raise ValueError(f"{where}: 'captions' must be a non-empty list of non-empty strings")
+            raise DataError(f"{where}: 'captions' must be a non-empty list of non-empty strings")
         if "url" in e:
             check_line(where, "'url'", e["url"])
     entries = [_without_wordless_captions(e, i, source) for i, e in enumerate(entries)]
     for s in SPLITS:
         if not any(e["split"] == s for e in entries):
-            raise ValueError(f"import_captions: {source} has no image in the {s!r} split (both are needed)")
+            raise DataError(f"import_captions: {source} has no image in the {s!r} split (both are needed)")
     return list(entries)
 
 
@@ -67,9 +69,9 @@ def check_line(owner: str, name: str, value) -> str:
     (readers strip each line). Raises ``ValueError`` naming ``owner``, ``name`` and the value.
     """
     if not isinstance(value, str):
-        raise ValueError(f"{owner}: {name} must be a string, got {type(value).__name__}")
+        raise DataError(f"{owner}: {name} must be a string, got {type(value).__name__}")
     if value and (value.splitlines() != [value] or value != value.strip()):
-        raise ValueError(f"{owner}: {name} {value!r} holds a line break or starts or ends with a space; it is "
+        raise DataError(f"{owner}: {name} {value!r} holds a line break or starts or ends with a space; it is "
                          "written as one line of a text file and must read back unchanged")
     return value
 
@@ -82,7 +84,7 @@ def _without_wordless_captions(entry: Mapping, i: int, source: str) -> dict:
     """
     kept = [c for c in entry["captions"] if tokenize(c)]
     if not kept:
-        raise ValueError(f"import_captions: {source}, image entry {i}: no caption holds a word "
+        raise DataError(f"import_captions: {source}, image entry {i}: no caption holds a word "
                          f"({list(entry['captions'])[:3]!r}); give at least one caption with words")
     return {**entry, "captions": kept, "dropped": [c for c in entry["captions"] if not tokenize(c)]}
 
@@ -92,17 +94,17 @@ def _open_features(features, features_key: str):
     if isinstance(features, (str, os.PathLike)):
         path = os.fspath(features)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"import_captions: no features file at {path!r}")
+            raise MissingFileError(f"import_captions: no features file at {path!r}")
         if path.endswith(".npy"):
             try:
                 return np.load(path, mmap_mode="r", allow_pickle=False), (lambda: None)
             except ValueError as e:
-                raise ValueError(f"import_captions: {path!r} is not a plain numeric .npy array ({e})") from None
+                raise DataError(f"import_captions: {path!r} is not a plain numeric .npy array ({e})") from None
         import h5py
         try:
             f = h5py.File(path, "r")
         except OSError:
-            raise ValueError(f"import_captions: {path!r} is neither a .npy file nor a readable HDF5 file") from None
+            raise DataError(f"import_captions: {path!r} is neither a .npy file nor a readable HDF5 file") from None
         if features_key not in f:
             keys = sorted(f.keys())
             f.close()
@@ -138,10 +140,10 @@ def import_captions(out_dir, captions, features, *, features_key: str = "feature
     feats, close = _open_features(features, features_key)
     try:
         if len(feats.shape) != 2 or not np.issubdtype(feats.dtype, np.floating):
-            raise ValueError(f"import_captions: features must be a floating-point array (N_images, D), "
+            raise DataError(f"import_captions: features must be a floating-point array (N_images, D), "
                              f"got dtype {feats.dtype} and shape {tuple(feats.shape)}")
         if feats.shape[0] != len(entries):
-            raise ValueError(f"import_captions: features have {feats.shape[0]} rows but the captions list "
+            raise DataError(f"import_captions: features have {feats.shape[0]} rows but the captions list "
                              f"{len(entries)} images; row i must be the features of image entry i")
         out_dir = os.fspath(out_dir)
         names = [CAPTIONS_FILE, VOCAB_FILE] + [feature_file(s, pca_features) for s in SPLITS] + list(URL_FILES.values())
@@ -222,7 +224,7 @@ def _write_all(out_dir: str, entries, feats, min_count: int, max_length: int, pc
                 bad = np.flatnonzero(~np.isfinite(chunk).all(axis=1))
                 if bad.size:
                     entry = rows[s][start + int(bad[0])]
-                    raise ValueError(f"import_captions: the features of image entry {entry} (row {entry} of the "
+                    raise DataError(f"import_captions: the features of image entry {entry} (row {entry} of the "
                                      "features) hold NaN or infinity; every image's features must be finite")
                 out[start:start + chunk.shape[0]] = chunk
         urls = "".join(entries[i].get("url", f"image-{i}") + "\n" for i in rows[s])   # checked by check_line

@@ -22,7 +22,8 @@ import numpy as np
 
 from ..nn.checks import setting
 from .checks import DataError
-from .coco import CAPTIONS_FILE, HOW_TO_GET, LAYOUT_FILES, URL_FILES, VOCAB_FILE, feature_file, load_coco_data
+from .coco import (CAPTIONS_FILE, HOW_TO_GET, LAYOUT_FILES, URL_FILES, VOCAB_FILE, feature_file, load_coco_data,
+                   pca_features_of)
 from .shapes import DEFAULT_SIZES, load_shapes_data
 
 
@@ -88,12 +89,8 @@ class DataSpec:
         return cls.from_dict({**recorded, **given})
 
     def _pca(self) -> bool:
-        """The features read: as asked, or (``pca_features=None``) the PCA ones unless only the full ones are there."""
-        if self.pca_features is not None or self.builtin:
-            return bool(self.pca_features in (None, True))
-        folder = Path(self.data_dir)
-        has = {pca: all((folder / feature_file(s, pca)).is_file() for s in ("train", "val")) for pca in (True, False)}
-        return has[True] or not has[False]
+        """The features read (:func:`~minitorch_cap.data.coco.pca_features_of`, the loader's one rule)."""
+        return self.pca_features in (None, True) if self.builtin else pca_features_of(self.data_dir, self.pca_features)
 
     def _files_state(self) -> tuple | None:
         """What tells the files of ``data_dir`` apart from a later import into it: each file's

@@ -184,9 +184,10 @@ def test_an_overwrite_leaves_no_file_of_the_earlier_import(tmp_path, first_pca, 
         "coco2014_captions.h5", "coco2014_vocab.json", f"train2014_vgg16_fc7{suffix}.h5",
         f"val2014_vgg16_fc7{suffix}.h5", "train2014_urls.txt", "val2014_urls.txt", "notes.txt"])
     assert DataSpec(data_dir=tmp_path).load()["train_features"].min() >= 100         # the new features only
+    assert load_coco_data(tmp_path)["train_features"].min() >= 100                    # the loader's own default too
     if not second_pca:
         with pytest.raises(FileNotFoundError, match=r"train2014_vgg16_fc7\.h5 is there: pass pca_features=False"):
-            load_coco_data(tmp_path)                                                   # refused, not the old ones
+            load_coco_data(tmp_path, pca_features=True)                                # refused, not the old ones
 
 
 def test_a_folder_holding_either_kind_of_features_is_not_overwritten_silently(tmp_path):
