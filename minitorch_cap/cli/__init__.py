@@ -1,10 +1,5 @@
-"""The ``minitorch-cap`` command: one module per subcommand.
-
-Each subcommand module (``train.py``, ``sample.py``, ``evaluate.py``, ``summary.py``) defines
-``register(subparsers)``, which adds its parser and sets ``func`` to a function taking the
-parsed ``argparse.Namespace`` and returning an exit code. Modules are imported only when the
-command line is parsed, so ``minitorch-cap --help`` stays fast.
-"""
+"""The ``minitorch-cap`` command: one module per subcommand, each with ``register(subparsers)`` adding
+its parser and the function that runs it (``args -> exit code``); a thin layer over the library."""
 
 from __future__ import annotations
 
@@ -43,12 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``minitorch-cap`` console script; returns the exit code.
-
-    Output piped into a reader that stops early (``minitorch-cap summary CKPT | head -1``)
-    ends the command quietly with exit code 1, as the Python documentation recommends
-    (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
-    """
+    """Entry point of the ``minitorch-cap`` console script; returns the exit code. Output piped into a
+    reader that stops early (``| head -1``) ends quietly with exit code 1, as the Python documentation
+    recommends (https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if args.command is None:

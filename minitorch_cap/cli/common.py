@@ -1,24 +1,22 @@
 """What the commands share: options made from the library's settings, the data options, errors, exit codes.
 
-Exit codes: 0 success; 1 training stopped (diverged, a write failed, an MPI rank failed) or
-output piped into a closed reader; 2 a usage error (the library's ``UserError``: a bad option, a
-missing or unusable file or folder; one line on stderr, never a traceback); 130 interrupted
-(Ctrl-C or SIGTERM; the message says what was saved). Any other exception is a bug and shows
-its traceback.
+Exit codes: 0 success; 1 training stopped (diverged, a write failed, an MPI rank failed) or output piped
+into a closed reader; 2 a usage error (the library's ``UserError``: one line, no traceback); 130
+interrupted (Ctrl-C or SIGTERM). Any other exception is a bug and shows its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import os
 import shlex
 import sys
 import warnings
-from pathlib import Path
 
 import attrs
+
+from ..nn.checks import Rule
 
 USAGE_ERROR, STOPPED, INTERRUPTED = 2, 1, 130
 #: Data options whose flag is not ``--`` + the setting's name.
@@ -42,33 +40,32 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return help_text + " (default: %(default)s)"
 
 
-def add_command(subparsers, name: str, *, help: str, description: str, epilog: str,
-                on_checkpoint: bool = False) -> argparse.ArgumentParser:
-    """A subcommand's parser; ``on_checkpoint``: it reads a CHECKPOINT, the data of its run by
-    default (or the data options given), and a ``--split`` of it."""
+def add_command(subparsers, name: str, *, help: str, description: str, epilog: str, run,
+                on_checkpoint: bool = False, writes: str = "") -> argparse.ArgumentParser:
+    """A subcommand's parser running ``run(args)``; ``on_checkpoint``: it reads a CHECKPOINT, the data of
+    its run by default (or the data options given), and a ``--split`` of it, and ``writes`` files into
+    an ``--out`` folder (:func:`output_folder`)."""
     parser = subparsers.add_parser(name, help=help, description=description, epilog=epilog,
                                    formatter_class=HelpFormatter)
-    parser.set_defaults(parser=parser)
+    parser.set_defaults(parser=parser, func=run)
     if on_checkpoint:
         parser.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint written by 'minitorch-cap train'")
         add_data_options(parser, recorded=True)
         parser.add_argument("--split", choices=("val", "train"), default="val", help="which images to caption")
+        parser.add_argument("--out", metavar="DIR", type=folder, default=None, help="output folder (see above)")
+        parser.add_argument("--overwrite", action="store_true", help=f"replace {writes} in --out, whatever wrote them")
+    if name != "summary":
+        parser.add_argument("--threads", metavar="N", type=positive_int, default=1,
+                            help="threads of numpy's BLAS; this model's matrices are small, so one thread is "
+                                 "fastest on a shared machine (several threads can be 5-20x slower under load)")
     return parser
 
 
 def add_setting(group, field: attrs.Attribute, help: str | None = None) -> None:
     """An option made from a setting's attrs field (``minitorch_cap.nn.checks.setting``): its flag,
     metavar and help, parsed and checked by the field's rule; ``None`` when not given."""
-    rule = field.metadata["rule"]
-
-    def parse(text: str):
-        try:
-            return rule.parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    group.add_argument(option(field.name), dest=field.name, metavar=field.metadata["metavar"], type=parse,
-                       default=None, help=help or field.metadata["help"])
+    group.add_argument(option(field.name), dest=field.name, metavar=field.metadata["metavar"],
+                       type=rule_type(field.metadata["rule"]), default=None, help=help or field.metadata["help"])
 
 
 def user_errors(command: str):
@@ -79,7 +76,7 @@ def user_errors(command: str):
     """
     from ..data.files import WriteError
     from ..nn.checks import UserError
-    from ..training import sigterm_as_interrupt
+    from ..training import blas_threads, sigterm_as_interrupt
 
     def wrap(run):
         @functools.wraps(run)
@@ -102,53 +99,29 @@ def user_errors(command: str):
     return wrap
 
 
-@contextlib.contextmanager
-def blas_threads(n: int):
-    """Limit numpy's BLAS to ``n`` threads inside the block (threadpoolctl).
-
-    Measured here (2 cores, other jobs running): an LSTM training step with H=128 takes
-    about 20 ms with one BLAS thread and 150-480 ms with two, which spin against the other
-    processes; without load one thread is about as fast.
-    """
-    from threadpoolctl import threadpool_limits
-    cores = os.cpu_count() or 1
-    if int(n) > cores:
-        print(f"minitorch-cap: note: --threads {n} is more than this machine's {cores} cores; using {cores}",
-              file=sys.stderr)
-    with threadpool_limits(limits=min(int(n), cores), user_api="blas"):
-        yield
-
-
-def add_threads_option(parser) -> None:
-    parser.add_argument("--threads", metavar="N", type=positive_int, default=1,
-                        help="threads of numpy's BLAS; this model's matrices are small, so one thread is "
-                             "fastest on a shared machine (several threads can be 5-20x slower under load)")
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def command_line(argv) -> str:
     """``argv`` quoted for a shell, as users copy it from a message."""
     return " ".join(shlex.quote(str(a)) for a in argv)
 
 
-def _typed(convert, check, expected: str):
+def rule_type(rule):
+    """An argparse ``type`` reading a value of ``rule`` (:class:`minitorch_cap.nn.checks.Rule`)."""
     def parse(text: str):
         try:
-            value = convert(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-        if not check(value):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
-        return value
+            return rule.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
     return parse
 
 
-positive_int = _typed(int, lambda v: v >= 1, "an integer >= 1")
-non_negative_float = _typed(float, lambda v: 0 <= v < float("inf"), "a finite number >= 0")
-folder = _typed(str, lambda v: v.strip() != "", "a folder name")
+positive_int = rule_type(Rule(int, 1))
+non_negative_float = rule_type(Rule(float, 0.0))
+
+
+def folder(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a folder name, got {text!r}")
+    return text
 
 
 # ------------------------------------------------------------------------------------ data
@@ -180,8 +153,8 @@ def add_data_options(parser: argparse.ArgumentParser, recorded: bool = False) ->
 
 def data_options(args) -> dict:
     """The ``DataSpec`` fields given on the command line (``None``: not given)."""
-    return {k: getattr(args, k, None) for k in ("data_dir", "max_train", "max_val", "data_seed", "pca_features",
-                                              "region_features")}
+    from ..data.spec import DataSpec
+    return {k: getattr(args, k, None) for k in attrs.fields_dict(DataSpec)}
 
 
 def checkpoint_and_data(args):
@@ -190,37 +163,3 @@ def checkpoint_and_data(args):
 
     args.checkpoint = str(checkpoint_path(args.checkpoint))      # a run folder names its checkpoint.h5
     return load_run(args.checkpoint, data_options(args), label=option)
-
-
-def output_folder(args, command: str, writes: tuple[str, ...], record: str) -> Path:
-    """The output folder of a command on a checkpoint, created before any long work.
-
-    Default: ``COMMAND/`` next to ``checkpoint.h5`` (``COMMAND-STEM/`` for another file, e.g.
-    ``evaluate-best/`` for ``best.h5``). Files this command ``writes`` that are there already are
-    replaced only when ``record`` (the JSON file it writes, with a ``"checkpoint"`` entry) says
-    they are this command's results of the same checkpoint; anything else (a user's own file, the
-    results of another checkpoint) is refused unless ``--overwrite``. A ``UserError`` when refused
-    or when the folder cannot be created.
-    """
-    from ..data.files import read_json
-    from ..nn.checks import UserError
-
-    checkpoint = Path(args.checkpoint)
-    out = Path(args.out) if args.out else checkpoint.parent / (
-        command if checkpoint.stem == "checkpoint" else f"{command}-{checkpoint.stem}")
-    held = [name for name in writes if (out / name).exists()]
-    if held and not args.overwrite:
-        try:
-            ours = read_json(out / record, command).get("checkpoint") == str(checkpoint.resolve())
-        except (OSError, ValueError, AttributeError):
-            ours = False
-        if not ours:
-            raise UserError(f"{str(out)!r} already holds {', '.join(held)}, not the {command} results of "
-                            f"{checkpoint}; choose another --out, or pass --overwrite to replace them")
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {str(out)!r} exists and is not a folder; give a folder (it is created if needed)")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"--out {str(out)!r}: cannot create this folder ({exc.strerror or exc})") from None
-    return out

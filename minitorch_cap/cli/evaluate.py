@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import (folder, add_command, add_threads_option, checkpoint_and_data, non_negative_float, output_folder,
-                     positive_int, user_errors)
+from .common import add_command, checkpoint_and_data, option, non_negative_float, positive_int, user_errors
 
 DESCRIPTION = """\
-Decode the images of a split with a checkpoint (greedy, or beam search with --beam-size;
-never teacher forced) and score one caption per image against ALL its reference captions:
-BLEU-1..4, CIDEr-D and ROUGE-L computed as the COCO caption evaluation (pycocoevalcap)
-does, in pure Python, plus diagnostics that reveal a collapsed captioner (share of
-distinct captions, vocabulary used, mean length, repetition rate) and, on the built-in
-data, the share of captions the checker accepts (the held-out accuracy 'train' reports).
-
-Scale: pycocoevalcap's (BLEU and ROUGE-L in 0-1, CIDEr-D about 1 for a good COCO model);
-papers print these numbers x100: use --percent for that scale.
-Tokens: lower-case words; <START>, <END>, <NULL> and <UNK> removed from both sides.
-The data is the data the checkpoint's run was trained on, unless data options are given.
+Decode the images of a split with a checkpoint (greedy, or beam search with --beam-size; never
+teacher forced) and score one caption per image against ALL its references: BLEU-1..4, CIDEr-D
+and ROUGE-L as pycocoevalcap computes them (in pure Python, on its scale: BLEU and ROUGE-L in
+0-1, CIDEr-D about 1 for a good COCO model; --percent gives the x100 papers print; lower-case
+words, <START>, <END>, <NULL> and <UNK> removed), diagnostics that reveal a collapsed captioner
+and, on the built-in data, the share of captions the checker accepts (the held-out accuracy
+'train' reports). The data is the checkpoint's run's unless data options are given.
 
 Writes into --out (default: an 'evaluate' folder next to checkpoint.h5, 'evaluate-best' for
 best.h5, ...; the results of another checkpoint, or files of yours, are never replaced
@@ -36,8 +31,8 @@ examples:
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "evaluate", help="BLEU, CIDEr-D and ROUGE-L of decoded captions",
-                    description=DESCRIPTION, epilog=EPILOG, on_checkpoint=True)
+    p = add_command(subparsers, "evaluate", help="BLEU, CIDEr-D and ROUGE-L of decoded captions", run=run,
+                    description=DESCRIPTION, epilog=EPILOG, on_checkpoint=True, writes="results.json and scores.json")
     p.add_argument("--beam-size", metavar="K", type=positive_int, default=1, help="1 is greedy decoding")
     p.add_argument("--alpha", metavar="A", type=non_negative_float, default=0.0,
                    help="beam search length normalisation: rank by logprob / ((5 + length) / 6) ** A")
@@ -49,23 +44,20 @@ def register(subparsers) -> None:
                    help="CIDEr-D document frequencies from the scored references (as coco-caption) or from the "
                         "training references (use it for small evaluations)")
     p.add_argument("--percent", action="store_true", help="print and save the metrics x100, as papers do")
-    p.add_argument("--out", metavar="DIR", type=folder, default=None, help="output folder")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace results.json and scores.json in --out, whatever wrote them")
-    add_threads_option(p)
-    p.set_defaults(func=run)
 
 
 @user_errors("evaluate")
 def run(args) -> int:
+    from ..evaluation.reports import results_folder
     from ..evaluation.scoring import evaluate
     from ..captioners.base import kind_of
+    from ..nn.checks import SettingsError
 
     _, model, data, spec = checkpoint_and_data(args)
-    if args.block_unk and model.unk_id is None:
-        from ..nn.checks import SettingsError
+    if args.block_unk and model.unk_id is None:        # refused before the output folder exists
         raise SettingsError("--block-unk: the model's vocabulary has no <UNK> token")
-    out = output_folder(args, "evaluate", ("results.json", "scores.json"), record="scores.json")
+    out = results_folder(args.checkpoint, "evaluate", ("results.json", "scores.json"), "scores.json", out=args.out,
+                         overwrite=args.overwrite, label=option)
     model.eval()
     result = evaluate(model, data, args.split, beam_size=args.beam_size, max_length=args.max_length,
                       alpha=args.alpha, block_unk=args.block_unk, max_images=args.max_images,

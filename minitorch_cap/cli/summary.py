@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 from tabulate import tabulate_formats
 
-from .common import add_command, data_options, option, positive_int, user_errors
+from .common import add_command, add_data_options, data_options, option, positive_int, user_errors
 from .train import add_model_options, settings_given
 
 DESCRIPTION = """\
@@ -25,41 +25,35 @@ examples:
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "summary", help="the parameter table of a checkpoint or a configuration",
+    p = add_command(subparsers, "summary", help="the parameter table of a checkpoint or a configuration", run=run,
                     description=DESCRIPTION, epilog=EPILOG)
     p.add_argument("checkpoint", nargs="?", metavar="CHECKPOINT", default=None,
                    help="a checkpoint written by 'minitorch-cap train' (the options below are then refused)")
     add_model_options(p)
-    data = p.add_argument_group("data (without CHECKPOINT; defaults as 'minitorch-cap train')")
-    data.add_argument("--input-dim", metavar="D", type=positive_int, default=None,
-                      help="image-feature size D (default: that of the data)")
-    data.add_argument("--data-dir", metavar="DIR", default=None,
-                      help="the vocabulary and feature size of the COCO files in DIR (default: the built-in data)")
-    data.add_argument("--no-pca", dest="pca_features", action="store_const", const=False, default=None,
-                      help="with --data-dir: the full features even when PCA ones are there")
+    add_data_options(p)
+    p.add_argument("--input-dim", metavar="D", type=positive_int, default=None,
+                   help="image-feature size D (default: that of the data)")
     p.add_argument("--format", dest="tablefmt", default="simple", metavar="FMT", choices=tabulate_formats,
                    help="table style of the tabulate package: " + ", ".join(tabulate_formats))
-    p.set_defaults(func=run, max_train=None, max_val=None, data_seed=None, region_features=None, epochs=None,
-                   batch_size=None, lr=None, lr_decay=None, clip_grad_norm=None, seed=None)
+    p.set_defaults(epochs=None, batch_size=None, lr=None, lr_decay=None, clip_grad_norm=None, seed=None)
 
 
 @user_errors("summary")
 def run(args) -> int:
     from ..nn.checks import SettingsError
-    from ..runs import RunSettings, build_model, checkpoint_path, model_settings
+    from ..runs import build_model, checkpoint_path, choose_settings, model_settings
     from ..summary import summary
     from ..training import load_model
 
     given = {k: v for k, v in settings_given(args).items() if v is not None}
     if args.checkpoint is not None:
-        if given or args.input_dim or args.data_dir or args.pca_features is not None:
+        given.update({k: v for k, v in data_options(args).items() if v is not None}, input_dim=args.input_dim)
+        if any(v is not None for v in given.values()):
             raise SettingsError(f"a checkpoint's model is the one it holds: drop the model and data options "
-                                f"({', '.join(option(k) for k in given) or '--input-dim, --data-dir, --no-pca'})")
+                                f"({', '.join(option(k) for k, v in given.items() if v is not None)})")
         model, source = load_model(checkpoint_path(args.checkpoint)), f"checkpoint {args.checkpoint}"
     else:
-        from ..data.spec import DataSpec
-        spec = DataSpec.choose(data_options(args))
-        settings = RunSettings.resolve(given, spec, label=option)
+        settings, spec = choose_settings(given, data_options(args), label=option)
         shape = spec.shape()
         if args.input_dim:
             shape = attrs.evolve(shape, input_dim=args.input_dim)

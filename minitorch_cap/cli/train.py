@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import attrs
 
-from .common import (STOPPED, add_command, add_data_options, add_setting, add_threads_option,
-                     command_line, data_options, folder, option, plural, positive_int, user_errors)
+from .common import (STOPPED, add_command, add_data_options, add_setting,
+                     command_line, data_options, folder, option, positive_int, user_errors)
 
 DESCRIPTION = """\
 Train an image captioner with Adam: by default an LSTM on the built-in shapes data set (no
@@ -17,17 +16,13 @@ download) with its measured settings; with --data-dir, on the CS231n COCO files 
 from minitorch_cap.data.import_captions). Options a model does not take are refused.
 
 It writes into --out (default: runs/shapes-MODEL or runs/coco-MODEL, -2, -3, ... appended
-when taken). A folder holding another run is refused unless --overwrite (its files are kept
-until the new run's first checkpoint); one run at a time may write a folder.
-  checkpoint.h5   weights, vocabulary, optimizer state, data options (after every epoch)
-  best.h5         the same for the epoch with the lowest validation loss
-  history.json    the loss of every iteration and the validation loss of every epoch
-  loss.png        the loss curves
-  captions.png    built-in data: validation images, generated caption (green when it states
-                  every colour, shape and relation right, red when not), two references
-  captions.html   COCO: validation image URLs with generated and reference captions
-  captions.json   every captioned validation image, generated and reference captions
-  metrics.json    final losses and, on the built-in data, the held-out accuracy (printed)
+when taken; a folder holding another run is refused unless --overwrite, which keeps its
+files until the new run's first checkpoint; one run at a time may write a folder):
+checkpoint.h5 (every epoch) and best.h5 (the best validation loss), both resumable;
+history.json (every loss); loss.png; captions.png on the built-in data (validation images,
+the generated caption green when right, red when wrong) or captions.html on COCO (image
+URLs); captions.json (every captioned validation image) and metrics.json (final losses,
+the held-out accuracy on the built-in data).
 
 --resume CKPT continues a run (in its folder, on the data it records) up to --epochs in
 all, and completes a run killed at any point (history.json, best.h5, pictures, metrics).
@@ -41,7 +36,6 @@ examples:
   minitorch-cap train                                   the main job (built-in data, LSTM)
   minitorch-cap train --model rnn --out runs/shapes-rnn a vanilla RNN instead
   minitorch-cap train --model transformer --region-features   the course's Transformer, attending over the objects
-  minitorch-cap train --epochs 3 --no-progress          shorter, without the progress bar
   minitorch-cap train --data-dir datasets/coco_captioning --max-train 50000 --epochs 2
   minitorch-cap train --resume runs/shapes-lstm/checkpoint.h5 --epochs 20
   mpiexec -n 2 minitorch-cap train                      data-parallel on 2 processes (extra 'mpi'), same run
@@ -51,30 +45,10 @@ small data set of your own, the preset epochs grow to give at least 1,000 iterat
 """
 
 
-def with_presets(help: str, name: str, kinds, default=None) -> str:
-    """``help`` and the setting's presets (built-in/COCO) per kind: ``... (built-in/COCO default: rnn, lstm,
-    gru: 8/1; transformer: 10/1)``; nothing added when every preset is the field's ``default``."""
-    from ..captioners.base import KINDS
-    from ..runs import TRAINING_PRESETS
-
-    groups: dict[tuple, list[str]] = {}
-    for kind in kinds:
-        values = tuple(KINDS[kind].presets.get(data, {}).get(name, TRAINING_PRESETS[data].get(name, default))
-                       for data in ("shapes", "coco"))
-        groups.setdefault(values, []).append(kind)
-    if list(groups) == [(default, default)]:
-        return help if default is None else f"{help} (default: {default})"
-    text = lambda v: f"{v:g}" if isinstance(v, float) else str(v)  # noqa: E731
-    if len(groups) == 1:
-        return f"{help} (built-in/COCO default: {'/'.join(map(text, next(iter(groups))))})"
-    return f"{help} (built-in/COCO default: " + "; ".join(
-        f"{', '.join(kinds)}: {'/'.join(map(text, values))}" for values, kinds in groups.items()) + ")"
-
-
 def add_model_options(parser) -> None:
     """--model (alias --cell) and every model kind's settings (made from the kinds' declarations)."""
     from ..captioners.base import KINDS
-    from ..runs import default_kind, model_fields
+    from ..runs import default_kind, model_fields, with_presets
 
     group = parser.add_argument_group("model (an option a model does not take is refused)")
     group.add_argument("--model", "--cell", dest="model", choices=sorted(KINDS), default=None,
@@ -86,9 +60,9 @@ def add_model_options(parser) -> None:
 
 def register(subparsers) -> None:
     from ..captioners.base import KINDS
-    from ..runs import TrainingSettings
+    from ..runs import TrainingSettings, with_presets
 
-    p = add_command(subparsers, "train", help="train a captioner (built-in data by default)",
+    p = add_command(subparsers, "train", help="train a captioner (built-in data by default)", run=run_command,
                     description=DESCRIPTION, epilog=EPILOG)
     add_model_options(p)
     opt = p.add_argument_group("optimisation (a resumed run keeps its own: giving another value is refused)")
@@ -99,11 +73,12 @@ def register(subparsers) -> None:
     run.add_argument("--out", metavar="DIR", type=folder, default=None,
                      help="output folder (default: see above; with --resume: the checkpoint's folder)")
     run.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
-    run.add_argument("--resume", metavar="CKPT", default=None,
-                     help="continue or complete the run of this checkpoint (see above)")
-    run.add_argument("--init", metavar="CKPT", default=None,
-                     help="start a new run from the weights of a checkpoint (its model; fresh optimizer; its data "
-                          "unless data options are given)")
+    start = run.add_mutually_exclusive_group()
+    start.add_argument("--resume", metavar="CKPT", default=None,
+                       help="continue or complete the run of this checkpoint (see above)")
+    start.add_argument("--init", metavar="CKPT", default=None,
+                       help="start a new run from the weights of a checkpoint (its model; fresh optimizer; its data "
+                            "unless data options are given)")
     run.add_argument("--num-images", metavar="N", type=positive_int, default=16,
                      help="validation images drawn in captions.png")
     run.add_argument("--max-length", metavar="T", type=positive_int, default=None,
@@ -111,15 +86,12 @@ def register(subparsers) -> None:
     run.add_argument("--no-progress", dest="progress", action="store_false",
                      help="no progress bar (it is shown only on a terminal anyway)")
     run.add_argument("--quiet", action="store_true", help="print only errors and the final result")
-    add_threads_option(run)
-    p.set_defaults(func=run_command)
 
 
 def settings_given(args) -> dict:
     """The run settings given on the command line (``None``: not given)."""
-    from ..runs import TrainingSettings, model_fields
-
-    return {name: getattr(args, name) for name in ("model", *model_fields(), *attrs.fields_dict(TrainingSettings))}
+    from ..runs import setting_names
+    return {name: getattr(args, name) for name in setting_names()}
 
 
 @user_errors("train")
@@ -129,8 +101,6 @@ def run_command(args) -> int:
     from ..nn.checks import UserError
     from ..training import TrainingDiverged, WriteError, progress
 
-    if args.resume and args.init:
-        raise UserError("--resume and --init exclude each other (resume continues a run; init only copies weights)")
     if args.overwrite and args.out is None:
         raise UserError("--overwrite needs --out (without --out, train picks a folder that holds no run)")
     started = time.perf_counter()
@@ -141,28 +111,12 @@ def run_command(args) -> int:
                            out=args.out, overwrite=args.overwrite, comm=comm, label=option,
                            progress=None if args.progress else False,
                            callbacks=[] if args.quiet else [lambda t, r: progress.print_epoch(t, r)])
-    trainer, out, settings = run.trainer, run.out, run.settings
+    trainer, out = run.trainer, run.out
     try:
-        if run.resumed:
-            say(f"resuming {run.resumed} at epoch {trainer.epoch}: {plural(trainer.config.num_epochs, 'epoch')} of "
-                f"{plural(trainer.iterations_per_epoch, 'iteration')} in all -> {out}")
-        else:
-            t = settings.training
-            say(f"data: {run.spec.describe()}: {trainer.num_train:,} training captions, {trainer.num_val:,} "
-                f"validation captions, vocabulary of {len(run.data['word_to_idx'])} words "
-                f"({time.perf_counter() - started:.1f} s)")
-            if settings.note:
-                say(f"note: {settings.note}")
-            say(f"training {'from the weights of ' + args.init if args.init else 'from scratch'}: "
-                f"{settings.describe()}, {plural(t.epochs, 'epoch')} of "
-                f"{plural(trainer.iterations_per_epoch, 'iteration')}, batch {t.batch_size}, Adam lr {t.lr:g} "
-                f"decayed by {t.lr_decay} per epoch -> {out}")
-        if comm is not None:
-            say(f"data-parallel: each minibatch is split over {comm.Get_size()} MPI ranks; rank 0 reports and writes")
+        for line in run.describe(args.init):
+            say(line)
         if run.needs_training:
             trainer.train()
-        else:
-            say(f"the run in {out} has all {plural(trainer.epoch, 'epoch')}: completing its files")
         metrics = runs.finish_run(run, max_length=args.max_length, num_images=args.num_images, started=started)
     except (TrainingDiverged, RankFailed) as exc:
         print(f"minitorch-cap train: {exc}".replace("the clip_grad_norm option", "--clip-grad-norm"), file=sys.stderr)
@@ -182,40 +136,21 @@ def run_command(args) -> int:
     if trainer.config.keep_best and trainer.best_epoch and not (out / "best.h5").exists():
         say(f"note: best.h5 (epoch {trainer.best_epoch}) is missing and cannot be rebuilt: checkpoint.h5 holds "
             f"epoch {trainer.epoch}")
-    _print_result(metrics, out, started, say)
-    return 0
-
-
-def _print_result(metrics: dict | None, out: Path, started: float, say) -> None:
     files = sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith("."))
     say(f"wrote {', '.join(files)} in {out} ({time.perf_counter() - started:.0f} s in all)")
-    if metrics is None:
-        print(f"done: the run in {out} was complete")
-        return
-    loss_text = f"last-epoch training loss {metrics['final_loss']:.3f}"
-    if metrics["final_val_loss"] is not None:
-        loss_text += f", validation loss {metrics['final_val_loss']:.3f}"
-    if "val_accuracy" in metrics:
-        print(f"held-out accuracy: {100 * metrics['val_accuracy']:.1f}% of {metrics['val_images']} validation images "
-              f"captioned fully correctly ({loss_text})")
-    else:
-        print(f"done: {loss_text}; captions of {len(metrics['report']['generated'])} validation images written")
+    print(runs.result_line(metrics) if metrics else f"done: the run in {out} was complete")
+    return 0
 
 
 def _what_was_saved(trainer) -> str:
     """After Ctrl-C or SIGTERM: where the run stopped, the last checkpoint and the command that continues it."""
-    from ..training import load_checkpoint
+    from ..runs.run import plural
 
-    path, total = trainer.last_checkpoint, trainer.config.num_epochs
-    try:
-        saved = int(load_checkpoint(path)["trainer"]["epoch"]) if path is not None else 0
-    except (OSError, ValueError, KeyError):     # an unreadable file cannot be resumed either
-        path, saved = None, 0
+    path, saved, total = trainer.last_checkpoint, trainer.last_checkpoint_epoch, trainer.config.num_epochs
     if path is None:
         return f"in epoch {saved + 1} of {total} before any checkpoint was written; nothing was saved"
     again = command_line(["minitorch-cap", "train", "--resume", path])
     if saved >= total:
         return (f"after training: {path} holds all {plural(total, 'epoch')}, but the pictures and metrics.json may "
                 f"be missing: `{again}` completes the run")
-    return (f"in epoch {saved + 1} of {total}; the last checkpoint is {path} (epoch {saved}): "
-            f"continue with `{again}`")
+    return f"in epoch {saved + 1} of {total}; the last checkpoint is {path} (epoch {saved}): continue with `{again}`"

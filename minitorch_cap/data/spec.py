@@ -56,9 +56,9 @@ class DataSpec:
 
     def __attrs_post_init__(self):
         if self.data_dir is not None and self.max_val is not None:
-            raise DataError("max_val (--max-val) applies to the built-in data only (COCO's validation split is read as it is)")
+            raise DataError("max_val applies to the built-in data only (COCO's validation split is read as it is)")
         if self.data_dir is not None and self.region_features:
-            raise DataError("region_features (--region-features) applies to the built-in data only")
+            raise DataError("region_features applies to the built-in data only")
 
     @property
     def builtin(self) -> bool:

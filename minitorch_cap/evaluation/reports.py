@@ -163,3 +163,35 @@ def write_caption_outputs(report: dict, data: dict, out_dir, *, num_images: int 
         rows.append(row)
     written.append(write_json(out_dir / "captions.json", rows))
     return written
+
+
+def results_folder(checkpoint, command: str, writes: tuple[str, ...], record: str, *, out=None,
+                   overwrite: bool = False, label=str) -> Path:
+    """The folder a command on ``checkpoint`` (``sample``, ``evaluate``) writes into, created before any work.
+
+    Default ``out``: ``COMMAND/`` next to ``checkpoint.h5`` (``COMMAND-STEM/`` for another file, e.g.
+    ``evaluate-best/`` for ``best.h5``). Files it ``writes`` that are there already are replaced only
+    when ``record`` (the JSON file it writes, with a ``"checkpoint"`` entry) says they are this
+    command's results of the same checkpoint; anything else (a user's own file, the results of another
+    checkpoint) raises ``RunFolderError`` unless ``overwrite``, as does a folder that cannot be created
+    (``label`` names ``out`` and ``overwrite`` in the message: the command line passes its options).
+    """
+    from ..data.files import read_json
+    from ..training.run_dir import RunFolderError, make_folder
+
+    checkpoint = Path(checkpoint)
+    out = Path(out) if out else checkpoint.parent / (command if checkpoint.stem == "checkpoint"
+                                                     else f"{command}-{checkpoint.stem}")
+    held = [name for name in writes if (out / name).exists()]
+    if held and not overwrite:
+        try:
+            ours = read_json(out / record, command).get("checkpoint") == str(checkpoint.resolve())
+        except (OSError, ValueError, AttributeError):
+            ours = False
+        if not ours:
+            raise RunFolderError(f"{str(out)!r} already holds {', '.join(held)}, not the {command} results of "
+                                 f"{checkpoint}; choose another {label('out')}, or pass {label('overwrite')} to "
+                                 "replace them")
+    make_folder(out, "the output folder")
+    return out
+

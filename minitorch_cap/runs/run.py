@@ -31,6 +31,11 @@ from ..training.run_dir import RunDir, RunStatus
 from .settings import RunSettings, check_resume_settings, data_set, model_settings, saved_settings
 
 
+def plural(n: int, word: str) -> str:
+    """``1 epoch``, ``3 epochs``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def epoch_metrics(data: Mapping) -> dict:
     """The per-epoch metrics of a run: the held-out accuracy on the built-in data set."""
     return {"val_accuracy": model_caption_accuracy} if is_builtin(data) else {}
@@ -46,6 +51,19 @@ def build_model(settings: RunSettings, shape, label: Callable[[str], str] = str)
     check_memory("", 4 * numbers, f"a training step of {settings.describe()} on {t.batch_size:,} captions",
                  f"give smaller sizes ({', '.join(label(k) for k in ('batch_size', *attrs.asdict(sizes)))})")
     return kind.build(shape.word_to_idx, D, sizes, np.random.default_rng(t.seed))
+
+
+def choose_settings(given: Mapping[str, Any], data_options: Mapping[str, Any], recorded=None,
+                    label: Callable[[str], str] = str) -> tuple[RunSettings, DataSpec]:
+    """A new run's settings (:meth:`RunSettings.resolve`) and data: the options given on top of the
+    ``recorded`` ones (a checkpoint's run) or the defaults; the built-in data as region features when
+    the kind prefers them (``ModelKind.region_features``) and nothing else was asked."""
+    spec = DataSpec.choose(data_options, recorded)
+    settings = RunSettings.resolve(given, spec, label)
+    if (spec.builtin and settings.kind.region_features and recorded is None
+            and data_options.get("region_features") is None):
+        spec = attrs.evolve(spec, region_features=True)
+    return settings, spec
 
 
 def check_features_fit(model: Captioner, spec: DataSpec, label: Callable[[str], str] = str) -> None:
@@ -100,6 +118,26 @@ class PreparedRun:
     def needs_training(self) -> bool:
         return self.trainer.epoch < self.trainer.config.num_epochs and not self.trainer.stopped_early
 
+    def describe(self, init=None) -> list[str]:
+        """What the run is about to do, in lines (what ``minitorch-cap train`` prints first)."""
+        trainer, s = self.trainer, self.settings
+        per_epoch = plural(trainer.iterations_per_epoch, "iteration")
+        ranks = trainer.parallel.size
+        parallel = [f"data-parallel: each minibatch is split over {ranks} MPI ranks; rank 0 reports and writes"]
+        if self.resumed:
+            lines = [f"resuming {self.resumed} at epoch {trainer.epoch}: {plural(trainer.config.num_epochs, 'epoch')} "
+                     f"of {per_epoch} in all -> {self.out}"]
+            if not self.needs_training:
+                lines.append(f"the run in {self.out} has all {plural(trainer.epoch, 'epoch')}: completing its files")
+            return lines + parallel * (ranks > 1)
+        t = s.training
+        return [f"data: {self.spec.describe()}: {trainer.num_train:,} training captions, {trainer.num_val:,} "
+                f"validation captions, vocabulary of {len(self.data['word_to_idx'])} words",
+                *([f"note: {s.note}"] if s.note else []),
+                f"training {f'from the weights of {init}' if init else 'from scratch'}: {s.describe()}, "
+                f"{plural(t.epochs, 'epoch')} of {per_epoch}, batch {t.batch_size}, Adam lr {t.lr:g} "
+                f"decayed by {t.lr_decay} per epoch -> {self.out}"] + parallel * (ranks > 1)
+
     def close(self, failed: bool = False) -> None:
         """Release the run folder (see :meth:`RunDir.close`)."""
         if self.run_dir is not None:
@@ -133,14 +171,15 @@ def prepare_run(given: Mapping[str, Any], data_options: Mapping[str, Any], *, re
         spec = DataSpec.choose(data_options, checkpoint["trainer"]["data"].get("options"))
         out = Path(out or resume.parent)
     else:
+        recorded = None
         if init is not None:
             init = checkpoint_path(init)
             init_checkpoint = load_checkpoint(init)
             check_resume_settings(init_checkpoint, given, init, model_only=True, label=label)
             given.update({k: v for k, v in saved_settings(init_checkpoint).items() if k not in given or k == "model"})
             model = model_from_checkpoint(init_checkpoint, init)
-        spec = DataSpec.choose(data_options)
-        settings = RunSettings.resolve(given, spec, label)
+            recorded = ((init_checkpoint["trainer"] or {}).get("data") or {}).get("options")
+        settings, spec = choose_settings(given, data_options, recorded, label)
         if model is None:
             model = build_model(settings, spec.shape(), label)
         check_features_fit(model, spec, label)
@@ -186,6 +225,18 @@ def finish_run(run: PreparedRun, *, max_length: int | None = None, num_images: i
         return None
     return write_run_outputs(run.trainer, run.data, run.out, max_length=max_length, num_images=num_images,
                              started=started)
+
+
+def result_line(metrics: Mapping[str, Any]) -> str:
+    """The one line that says how a run ended, from :func:`write_run_outputs`' metrics: the held-out
+    accuracy on the built-in data, else the losses."""
+    loss = f"last-epoch training loss {metrics['final_loss']:.3f}"
+    if metrics["final_val_loss"] is not None:
+        loss += f", validation loss {metrics['final_val_loss']:.3f}"
+    if "val_accuracy" in metrics:
+        return (f"held-out accuracy: {100 * metrics['val_accuracy']:.1f}% of {metrics['val_images']} validation "
+                f"images captioned fully correctly ({loss})")
+    return f"done: {loss}; captions of {len(metrics['report']['generated'])} validation images written"
 
 
 def write_run_outputs(trainer: Trainer, data: dict, out_dir, *, max_length: int | None = None,

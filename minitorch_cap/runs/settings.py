@@ -69,6 +69,27 @@ def model_fields() -> dict[str, tuple[attrs.Attribute, list[str]]]:
     return fields
 
 
+def with_presets(help: str, name: str, kinds, default=None) -> str:
+    """``help`` followed by setting ``name``'s presets (built-in data/COCO) for ``kinds``, the kinds of
+    equal presets together: ``... (built-in/COCO default: rnn, lstm, gru: 8/1; transformer: 10/1)``;
+    only ``(default: X)`` when no preset differs from the setting's ``default``."""
+    groups: dict[tuple, list[str]] = {}
+    for kind in kinds:
+        values = tuple(KINDS[kind].presets.get(data, {}).get(name, TRAINING_PRESETS[data].get(name, default))
+                       for data in ("shapes", "coco"))
+        groups.setdefault(values, []).append(kind)
+    if list(groups) == [(default, default)]:
+        return help if default is None else f"{help} (default: {default})"
+    text = "; ".join(("" if len(groups) == 1 else f"{', '.join(names)}: ") + "/".join(
+        f"{v:g}" if isinstance(v, float) else str(v) for v in values) for values, names in groups.items())
+    return f"{help} (built-in/COCO default: {text})"
+
+
+def setting_names() -> tuple[str, ...]:
+    """Every run setting's name: ``model``, the kinds' settings, the training settings."""
+    return ("model", *model_fields(), *TRAINING_FIELDS)
+
+
 def get_kind(name) -> type[ModelKind]:
     if name not in KINDS:
         raise SettingsError(f"model must be one of {', '.join(sorted(KINDS))}, got {name!r}")

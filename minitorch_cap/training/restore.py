@@ -107,5 +107,5 @@ def resume(trainer_class, path, model, data, optimizer, scheduler, *, checkpoint
         trainer.load_state(saved)
     except ValueError as exc:
         raise CheckpointError(f"Trainer.resume: {path}: {exc}") from None
-    trainer.last_checkpoint = Path(path)
+    trainer.last_checkpoint, trainer.last_checkpoint_epoch = Path(path), trainer.epoch
     return trainer

@@ -153,19 +153,20 @@ def _same(a, b) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _make_folder(folder: Path) -> bool:
-    """Create ``folder`` (with its parents) if needed; ``True`` when it was created here."""
+def make_folder(folder: Path, what: str = "out_dir") -> bool:
+    """Create ``folder`` (with its parents) if needed; ``True`` when it was created here. ``RunFolderError``
+    naming it (as ``what``) when it cannot be made, or is not writable."""
     if folder.exists() and not folder.is_dir():
-        raise RunFolderError(f"out_dir {str(folder)!r} exists and is not a folder; give a folder (it is created "
+        raise RunFolderError(f"{what} {str(folder)!r} exists and is not a folder; give a folder (it is created "
                              "if needed)")
     created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:          # a file in the way, a missing or read-only parent, ...
-        raise RunFolderError(f"out_dir {str(folder)!r} cannot be created as a folder "
+        raise RunFolderError(f"{what} {str(folder)!r} cannot be created as a folder "
                              f"({exc.strerror or exc})") from None
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise RunFolderError(f"out_dir {str(folder)!r} is not writable")
+        raise RunFolderError(f"{what} {str(folder)!r} is not writable")
     return created
 
 
@@ -203,7 +204,7 @@ class RunDir:
         has one).
         """
         path = Path(path)
-        created = _make_folder(path)
+        created = make_folder(path)
         run = cls(path, RunLock(path).acquire(), created=created)
         try:
             run._recover_previous()

@@ -126,6 +126,7 @@ class Trainer:
         self.stopped_early = False
         self.should_stop = False                        # a callback may set this to end training
         self.last_checkpoint: Path | None = None
+        self.last_checkpoint_epoch = 0                  # completed epochs in last_checkpoint
         self._bar = None
         self._run = self._given_run                     # the run folder's owner while train() writes into it
         self._fingerprint: dict | None = None           # of the data, computed at the first save
@@ -346,6 +347,7 @@ class Trainer:
 
     def _save_checkpoint(self) -> None:
         self.last_checkpoint = self.save(self.out_dir / CHECKPOINT_NAME)
+        self.last_checkpoint_epoch = self.epoch
         if self._run is not None:
             self._run.checkpoint_saved()
 

@@ -124,8 +124,8 @@ def test_user_errors_return_2_without_traceback(tmp_path, small_coco_dir):
         (["--data-dir", tmp_path / "nowhere"], "does not exist"),
         (["--data-dir", tmp_path], "holds none of the CS231n COCO files"),
         (["--resume", tmp_path / "missing.h5"], "does not exist"),
-        (["--resume", tmp_path / "a.h5", "--init", tmp_path / "b.h5"], "exclude each other"),
-        (["--data-dir", small_coco_dir, "--max-val", "3"], "(--max-val) applies to the built-in data only"),
+        (["--resume", tmp_path / "a.h5", "--init", tmp_path / "b.h5"], "not allowed with argument --resume"),
+        (["--data-dir", small_coco_dir, "--max-val", "3"], "max_val applies to the built-in data only"),
     ]
     for argv, message in cases:
         code, _, stderr = run_cli(["train", *argv, "--out", tmp_path / "out"])

@@ -198,7 +198,7 @@ def test_evaluate_checks_out_before_decoding(tiny_run, tmp_path, monkeypatch):
     code, _, stderr = run_cli(["evaluate", out / "checkpoint.h5", "--max-train", "40", "--max-val", "6",
                                "--out", tmp_path / "file" / "sub"])
     assert code == 2
-    assert "cannot create this folder" in stderr and "Traceback" not in stderr
+    assert "cannot be created as a folder" in stderr and "Traceback" not in stderr
 
 
 # ---------------------------------------------------------------------------------- messages

@@ -49,3 +49,23 @@ def test_a_terminated_process_runs_its_cleanup():
     result = subprocess.run([sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=str(ROOT)),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout == "cleaned up after terminated by SIGTERM\n", result.stderr
+
+
+def test_blas_threads_limits_numpys_blas_inside_the_block(capsys):
+    import os
+
+    from threadpoolctl import threadpool_info
+
+    from minitorch_cap.training import blas_threads
+
+    def blas():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    before = blas()
+    with blas_threads(1):
+        assert blas() and set(blas()) == {1}
+    assert blas() == before
+    cores = os.cpu_count() or 1
+    with blas_threads(cores + 5):
+        assert max(blas()) <= cores
+    assert f"more than this machine's {cores} cores; using {cores}" in capsys.readouterr().err
