@@ -9,9 +9,9 @@ creates, checks and locks the folder and keeps the lock until ``close()``; a ``T
 train``) holds one lock for everything it writes, pictures included (a ``Trainer`` given a path
 claims and closes its own).
 
-* **One writer.** The lock is POSIX ``flock`` on ``FOLDER/.lock`` (holding the owner's pid); a
-  second claim, in another process or in this one, raises ``RunFolderError`` naming the process.
-  The kernel drops the lock when its process dies, however it dies (``kill -9`` included).
+* **One writer.** The lock is ``filelock``'s (POSIX ``flock``) on ``FOLDER/.lock``; a second claim,
+  in another process or in this one, raises ``RunFolderError`` naming the process. The kernel drops
+  the lock when its process dies, however it dies (``kill -9`` included).
 * **Atomic default folder.** ``claim_default(base)`` takes the first of ``base``, ``base-2``, ...
   that holds no run and is not locked: two runs started at the same moment get two folders.
 * **Refusal, and overwrite that loses nothing.** A folder holding another run (or any file a run
@@ -27,7 +27,6 @@ claims and closes its own).
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -35,15 +34,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import attrs
+import filelock
 
 from ..data import files
 from ..nn.checks import UserError
 from .checkpoint import CheckpointError, load_checkpoint
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: no flock; runs are then not locked
-    fcntl = None
 
 CHECKPOINT_NAME, BEST_NAME, HISTORY_NAME = "checkpoint.h5", "best.h5", "history.json"
 #: The files of a run; a folder holding either of the first two holds a run.
@@ -51,7 +46,7 @@ RUN_FILES = (CHECKPOINT_NAME, HISTORY_NAME, BEST_NAME, "loss.png", "captions.png
              "captions.json", "metrics.json")
 #: Files drawn after training (not by the ``Trainer``).
 REPORT_FILES = RUN_FILES[3:]
-LOCK_NAME, PREVIOUS_NAME = ".lock", ".previous"
+LOCK_NAME, PID_NAME, PREVIOUS_NAME = ".lock", ".lock.pid", ".previous"
 
 
 class RunFolderError(UserError, ValueError):
@@ -71,82 +66,48 @@ def holds_run(folder) -> bool:
 
 # ---------------------------------------------------------------------------- the lock
 class RunLock:
-    """An exclusive, non-blocking lock on a run folder (``FOLDER/.lock`` holds the owner's pid)."""
+    """An exclusive, non-blocking lock on a run folder: ``FOLDER/.lock`` held with ``filelock`` (POSIX
+    ``flock``, which the kernel drops when its process dies, ``kill -9`` included, so a dead run's lock
+    never blocks anyone); ``FOLDER/.lock.pid`` names the process holding it."""
 
     def __init__(self, folder):
         self.folder = Path(folder)
-        self._fd: int | None = None
+        self._lock = filelock.FileLock(self.folder / LOCK_NAME, timeout=0)
 
     @property
     def held(self) -> bool:
-        return self._fd is not None
+        return self._lock.is_locked
 
     def acquire(self) -> "RunLock":
         """Take the lock, or raise ``RunFolderError`` naming the process that holds it."""
-        if fcntl is None or self._fd is not None:
-            return self
-        path = self.folder / LOCK_NAME
-        for _ in range(100):
-            fd = self._open_locked(path)
-            try:  # the holder we waited for may have deleted the file: then lock the new one
-                same = os.path.samestat(os.fstat(fd), os.stat(path))
-            except FileNotFoundError:
-                same = False
-            if same:
-                break
-            os.close(fd)
-        else:
-            raise RunFolderError(f"cannot lock the run folder {str(self.folder)!r}: its lock file keeps changing")
         try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        except OSError:  # the pid is only informative
-            pass
-        self._fd = fd
-        return self
-
-    def _open_locked(self, path: Path) -> int:
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise RunFolderError(f"cannot lock the run folder {str(self.folder)!r}: "
-                                 f"{exc.strerror or exc}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            owner = _read_pid(fd)
-            os.close(fd)
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise RunFolderError(f"cannot lock the run folder {str(self.folder)!r}: "
-                                     f"{exc.strerror or exc}") from None
+            self._lock.acquire()
+        except filelock.Timeout:
+            try:
+                owner = int((self.folder / PID_NAME).read_text())
+            except (OSError, ValueError):
+                owner = None
             who = "this process" if owner == os.getpid() else f"process {owner}" if owner else "another process"
             raise RunFolderError(f"the run folder {str(self.folder)!r} is in use: {who} is writing a run into it; "
                                  "wait for it to finish, or choose another folder") from None
-        return fd
+        except OSError as exc:
+            raise RunFolderError(f"cannot lock the run folder {str(self.folder)!r}: {exc.strerror or exc}") from None
+        try:
+            (self.folder / PID_NAME).write_text(f"{os.getpid()}\n")
+        except OSError:     # the pid is only informative
+            pass
+        return self
 
     def release(self) -> None:
-        """Delete the lock file and drop the lock (a ``kill -9`` leaves the file, but not the lock)."""
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            try:
-                os.unlink(self.folder / LOCK_NAME)   # still holding the lock: waiters re-check the inode
-            except OSError:
-                pass
-            os.close(fd)          # closing the descriptor drops the flock
+        if self._lock.is_locked:
+            (self.folder / PID_NAME).unlink(missing_ok=True)
+            self._lock.release()
 
     def __enter__(self) -> "RunLock":
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
         self.release()
-
-
-def _read_pid(fd: int) -> int | None:
-    try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-        return int(text) if text.isdigit() else None
-    except OSError:
-        return None
 
 
 def _same(a, b) -> bool:
@@ -254,11 +215,8 @@ class RunDir:
                     self._restore_previous()
         finally:
             self.lock.release()
-        if failed and self.created:
-            try:
-                self.path.rmdir()       # only an empty folder goes
-            except OSError:
-                pass
+        if failed and self.created and {p.name for p in self.path.iterdir()} <= {LOCK_NAME}:
+            shutil.rmtree(self.path, ignore_errors=True)        # nothing was written: nothing is left
 
     def __enter__(self) -> "RunDir":
         return self

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from minitorch_cap.training.run_dir import RunLock
+
 from minitorch_cap.training import Terminated, Trainer, load_checkpoint, sigterm_as_interrupt
 
 from tests.conftest import make_setup
@@ -31,7 +33,8 @@ def test_sigterm_during_training_is_a_keyboard_interrupt_and_the_run_stays_resum
     assert isinstance(info.value, Terminated)
     assert signal.getsignal(signal.SIGTERM) is before                   # restored
     assert load_checkpoint(tmp_path / "checkpoint.h5")["trainer"]["epoch"] == 1
-    assert not (tmp_path / ".lock").exists()                             # the folder is free again
+    assert not (tmp_path / ".lock.pid").exists()                         # the folder is free again
+    RunLock(tmp_path).acquire().release()
     resumed = Trainer.resume(tmp_path / "checkpoint.h5", data=data, progress=False)
     resumed.train()
     assert resumed.epoch == 4

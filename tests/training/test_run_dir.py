@@ -40,7 +40,7 @@ def test_a_folder_holding_another_run_is_refused_unless_overwrite(data, tmp_path
     second.train()
     saved = load_checkpoint(tmp_path / "run" / CHECKPOINT_NAME)["trainer"]
     assert saved["config"]["seed"] == 1 and "overwrite" not in saved["config"]
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.name != ".lock") == [BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME]
 
 
 def test_overwrite_keeps_the_old_run_until_the_new_one_has_a_checkpoint(data, tmp_path):
@@ -110,10 +110,10 @@ def test_a_second_process_is_refused_and_a_dead_ones_lock_is_stale(tmp_path):
     finally:
         child.kill()                                  # kill -9: the lock file stays, the lock does not
         child.wait()
-    assert (tmp_path / "run" / ".lock").read_text().strip() == str(child.pid)
-    with RunDir.claim(tmp_path / "run") as run:
-        assert run.lock.held
-    assert not (tmp_path / "run" / ".lock").exists()
+    assert (tmp_path / "run" / ".lock.pid").read_text().strip() == str(child.pid)    # it names its dead owner ...
+    with RunDir.claim(tmp_path / "run") as run:                                     # ... and blocks no one
+        assert run.lock.held and (tmp_path / "run" / ".lock.pid").read_text().strip() == str(os.getpid())
+    assert not run.lock.held and not (tmp_path / "run" / ".lock.pid").exists()
 
 
 def test_default_folders_are_chosen_atomically(tmp_path, data):
@@ -234,7 +234,7 @@ def test_overwrite_may_start_from_the_checkpoint_it_replaces(data, tmp_path):
                     init_from=tmp_path / "run" / CHECKPOINT_NAME)
     again.train()
     assert load_checkpoint(tmp_path / "run" / CHECKPOINT_NAME)["trainer"]["config"]["seed"] == 1
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.name != ".lock") == [BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME]
 
 
 def test_files_a_run_would_replace_are_refused_too(data, tmp_path):
