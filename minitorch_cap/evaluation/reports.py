@@ -127,7 +127,7 @@ def write_caption_outputs(report: dict, data: dict, out_dir, *, num_images: int 
     features (``attention_sample``, features (N, K > 1, D)), ``captions.png`` also shows the
     region each word attended to (:func:`attention_picture`). Returns the paths written.
     """
-    from .plots import plot_caption_grid, write_caption_html
+    from .grid import plot_caption_grid, write_caption_html
     from ..data.files import write_json
 
     split = report["split"]

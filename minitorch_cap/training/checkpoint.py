@@ -12,42 +12,27 @@ Layout (format ``minitorch_cap.checkpoint``, version ``FORMAT_VERSION``)::
     /scheduler         (optional) the schedule's state_dict
     /trainer           (optional) counters, RNG state, histories, config: what ``Trainer.resume`` needs
 
-Inside each group, arrays are datasets (with a Fletcher-32 checksum) and the other values
-one JSON attribute. No pickle: loading a file never runs code.
+Inside each group, arrays are datasets (with a Fletcher-32 checksum) and the other values one JSON
+attribute. No pickle: loading a file never runs code.
 
-**Integrity.** The seal holds the file's size ``N`` in bytes and the SHA-256 of bytes
-512..N-1, i.e. of every byte HDF5 reads: arrays, attributes, the vocabulary, the chunk
-indexes and the superblock. ``load_checkpoint`` reads the whole file into memory and
-checks the seal *before* handing a byte to h5py, so a damaged file (a flipped bit, a
-truncated or extended copy, a modified attribute) raises ``CheckpointError`` naming the
-file and never reaches the HDF5 parser: no wrong values, no hang inside HDF5. The seal
-itself must be byte for byte the one its fields give (no other bytes are ignored).
-Then, for files that carry a valid seal but were crafted or written by other tools, the
-structure is bounded before reading: at most ``MAX_OBJECTS`` groups and datasets, nesting
-at most ``MAX_DEPTH`` deep, no dataset declaring more bytes than the file holds, only
-numeric arrays (and the string vocabulary), and every failure of h5py or of the content
-checks becomes a ``CheckpointError``. (The SHA-256 is a check against accidents, not a
-signature: a deliberately forged file with a recomputed seal is still parsed by HDF5,
-whose own parser is trusted not to loop.) The whole-file read costs one copy of the file
-in memory; SHA-256 runs at about 0.5-1 GB/s, so a 100 MB COCO checkpoint costs ~0.1-0.2 s.
+**Integrity.** The seal holds the file's size and the SHA-256 of every byte HDF5 reads (bytes
+512..N-1). ``load_checkpoint`` reads the whole file and checks the seal *before* h5py sees a byte,
+so a damaged file (a flipped bit, a truncated or extended copy, a modified attribute) raises
+``CheckpointError`` naming it: no wrong values, no hang inside HDF5 (SHA-256 runs at about 0.5-1
+GB/s: ~0.1-0.2 s for a 100 MB COCO checkpoint). A file with a valid seal written by other tools is
+then bounded before any array is read (``MAX_OBJECTS`` groups and datasets, ``MAX_DEPTH`` levels,
+no dataset larger than the file, numeric arrays only); any failure is a ``CheckpointError``. (The
+SHA-256 guards against accidents, not forgery.)
 
-**Old files.** Checkpoints written by minitorch_cap 0.1.0 (format version 1: plain HDF5, no
-seal) still load, checked only by the Fletcher-32 checksums of their chunked arrays: a
-damaged attribute, vocabulary or chunk index of such a file may go undetected (measured:
-257 of 12,112 single-byte flips load different content), or make HDF5 fail (reported as
-``CheckpointError``). As HDF5 can also loop forever on such damage (1 in 12,112), an
-unsealed file is first copied by HDF5 in a child process killed after
-``UNSEALED_READ_TIMEOUT`` seconds (about 0.3 s per load). Saving again writes the sealed format.
+**Old files.** 0.1.0 checkpoints (format 1: plain HDF5, no seal) still load, checked only by the
+Fletcher-32 checksums of their arrays (measured: 257 of 12,112 single-byte flips load different
+content); as HDF5 can loop forever on such damage (1 in 12,112), an unsealed file is first copied by
+HDF5 in a child process killed after ``UNSEALED_READ_TIMEOUT`` seconds. Saving writes the sealed format.
 
-Files are written atomically (:mod:`minitorch_cap.data.files`): the HDF5 file is built in
-memory (h5py never touches the disk, so a full disk cannot crash the HDF5 library), then
-written by ``atomic_write_bytes``; a failed write raises one ``WriteError`` naming the
-folder and leaves the previous file as it was. Non-finite weights are never written.
-
-This module is long (about 440 lines) because the integrity checks (the seal, the bounded
-structure, every failure mapped to ``CheckpointError``) are the format: they belong next to
-the reader they protect.
-
+**Writing.** The HDF5 file is built in memory (a full disk cannot crash the HDF5 library), then
+written atomically (:func:`minitorch_cap.data.files.atomic_write_bytes`): a failed write raises one
+``WriteError`` naming the folder and leaves the previous file as it was. Non-finite weights are
+never written.
 """
 
 from __future__ import annotations

@@ -450,7 +450,7 @@ def test_cli_trains_samples_evaluates_and_summarises_a_transformer(tmp_path):
 
 
 def test_caption_grid_with_attention(tmp_path):
-    from minitorch_cap.evaluation.plots import caption_grid_size, plot_caption_grid
+    from minitorch_cap.evaluation.grid import caption_grid_size, plot_caption_grid
 
     images = np.zeros((2, 24, 24, 3), dtype=np.uint8)
     generated, refs = ["a red circle", "a blue square above a red circle"], [["x"], ["y"]]

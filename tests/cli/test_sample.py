@@ -4,7 +4,7 @@ import json
 
 import matplotlib.image as mpimg
 
-from minitorch_cap.evaluation.plots import caption_grid_size
+from minitorch_cap.evaluation.grid import caption_grid_size
 
 from tests.conftest import run_cli
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import pytest
 
-from minitorch_cap.evaluation.plots import caption_grid_size
+from minitorch_cap.evaluation.grid import caption_grid_size
 from minitorch_cap.training import load_model
 
 from tests.conftest import TINY, run_cli

@@ -4,7 +4,8 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from minitorch_cap.evaluation.plots import caption_grid_size, plot_caption_grid, plot_loss_curve, write_caption_html
+from minitorch_cap.evaluation.grid import caption_grid_size, plot_caption_grid, write_caption_html
+from minitorch_cap.evaluation.plots import plot_loss_curve
 
 
 def _images(n, size=24, seed=0):
@@ -81,7 +82,8 @@ import itertools  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from minitorch_cap.evaluation.plots import caption_grid_figure, loss_curve_figure  # noqa: E402
+from minitorch_cap.evaluation.grid import caption_grid_figure  # noqa: E402
+from minitorch_cap.evaluation.plots import loss_curve_figure  # noqa: E402
 
 
 def _drawn_labels(fig, axis):

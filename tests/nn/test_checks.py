@@ -15,7 +15,7 @@ from minitorch_cap.gradcheck import check_module
 from minitorch_cap.metrics import cider_d, corpus_bleu, rouge_l, score_captions
 from minitorch_cap.nn import GRU, LSTM, RNN, Affine, Embedding, Sequential, TemporalAffine, TemporalSoftmaxLoss
 from minitorch_cap.optim import SGD, Adam, ExponentialLR, ReduceLROnPlateau, StepLR, clip_grad_norm_
-from minitorch_cap.evaluation.plots import caption_grid_size, plot_caption_grid
+from minitorch_cap.evaluation.grid import caption_grid_size, plot_caption_grid
 
 pytestmark = pytest.mark.filterwarnings("error")  # no RuntimeWarning on the way to the error either
 
