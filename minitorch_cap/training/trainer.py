@@ -190,7 +190,8 @@ class Trainer:
                     self.iteration += 1
                     self.epoch_iteration += 1
                     self._report_iteration(loss)
-                    if (cfg.checkpoint_every and self.iteration % cfg.checkpoint_every == 0
+                    if (cfg.checkpoint_every and self.out_dir is not None
+                            and self.iteration % cfg.checkpoint_every == 0
                             and self.epoch_iteration < self.iterations_per_epoch):
                         self._save_checkpoint()
                 self._end_epoch()
