@@ -4,8 +4,8 @@ Each part writes its own state (chainer's ``serialize``): the sampler its genera
 epoch order, the best-value tracker its record, the optimizer and schedule their
 ``state_dict``; :func:`trainer_state` gathers the trainer's counters and histories around
 them, and :func:`resume` rebuilds a ``Trainer`` from a checkpoint, refusing anything that
-would make the resumed run differ from the uninterrupted one (other data, a foreign model
-or optimizer, a changed option of ``FIXED_ON_RESUME``).
+would make the resumed run differ from the uninterrupted one (other data, a foreign model,
+an optimizer or schedule with other settings, a changed option of ``FIXED_ON_RESUME``).
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ def resume(trainer_class, path, model, data, optimizer, scheduler, *, checkpoint
         raise ValueError(f"Trainer.resume: a scheduler was given but {path} was saved without one")
     if optimizer is not None:       # before its state is loaded: a foreign optimizer is left untouched
         optimizer.check_params_of(model, "Trainer.resume")
+    check_given_settings(optimizer, scheduler, opt_state, sched_state, path)
     try:
         if optimizer is None:
             optimizer = optimizer_from_state(opt_state, model.named_parameters())
@@ -105,3 +106,39 @@ def resume(trainer_class, path, model, data, optimizer, scheduler, *, checkpoint
         raise CheckpointError(f"Trainer.resume: {path}: {exc}") from None
     trainer.last_checkpoint = Path(path)
     return trainer
+
+
+def check_given_settings(optimizer, scheduler, opt_state: Mapping[str, Any], sched_state: Mapping[str, Any] | None,
+                         path) -> None:
+    """Refuse an ``optimizer`` or ``scheduler`` given to ``Trainer.resume`` whose settings differ
+    from the run's (``None``: not given, nothing to check).
+
+    Compared: the class and every hyperparameter of each. The optimizer's ``lr`` may be the
+    rate the run started with (the schedule's ``base_lr``: the script that started the run,
+    run again) or its current rate; the resumed run continues at the current one either way.
+    Raises ``ValueError`` naming each setting, the run's value and the one given (as
+    ``--resume`` does on the command line).
+    """
+    differences = []
+    for kind, given, saved in (("optimizer", optimizer, opt_state), ("scheduler", scheduler, sched_state)):
+        if given is None or saved is None:
+            continue
+        if type(given).__name__ != saved.get("type"):
+            differences.append(f"{kind}: the run's is {saved.get('type')}, the one given {type(given).__name__}")
+            continue
+        values = given.hyperparameters() if kind == "optimizer" else \
+            {k: getattr(given, k) for k in given.hyperparams}
+        for name, value in values.items():
+            run = saved["hyperparams"].get(name)
+            if kind == "optimizer" and name == "lr":
+                started = (sched_state or {}).get("base_lr", run)
+                if value not in (started, run):
+                    now = f" ({run!r} now, after its schedule)" if run != started else ""
+                    differences.append(f"{kind} lr: the run's {started!r}{now}, given {value!r}")
+            elif value != run:
+                differences.append(f"{kind} {name}: the run's {run!r}, given {value!r}")
+    if differences:
+        raise ValueError(f"Trainer.resume: the optimizer or scheduler given differs from the run in {path}: "
+                         f"{'; '.join(differences)}. A resumed run continues with the optimizer and schedule it was "
+                         "started with: pass equal ones or none (they are rebuilt from the checkpoint), or start a "
+                         "new run from its weights (init_from=...) with the ones you want")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minitorch_cap.optim import SGD, ReduceLROnPlateau
+from minitorch_cap.optim import SGD, Adam, ExponentialLR, ReduceLROnPlateau, StepLR
 from minitorch_cap.training import CheckpointError, Trainer, load_checkpoint, save_checkpoint
 
 from tests.conftest import make_caption_data, make_setup
@@ -113,7 +113,7 @@ def test_resume_refuses_what_would_change_the_run(data, tmp_path):
     with pytest.raises(ValueError, match="does not match"):
         Trainer.resume(path, model, data)
     model, _, _ = make_setup(data)
-    with pytest.raises(ValueError, match="belongs to a Adam optimizer, not SGD"):
+    with pytest.raises(ValueError, match="optimizer: the run.s is Adam, the one given SGD"):
         Trainer.resume(path, model, data, SGD(model.named_parameters(), lr=0.1))
     with pytest.raises(TypeError, match="data is required"):
         Trainer.resume(path)
@@ -160,3 +160,30 @@ def test_resume_with_an_optimizer_but_no_model_is_refused(data, tmp_path):
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
     Trainer.resume(tmp_path / "checkpoint.h5", model, data, opt)       # with its model: fine
+
+
+# --------------------------------------------------------------------- a given optimizer / schedule (issue 22)
+def test_resume_refuses_a_given_optimizer_or_schedule_with_other_settings(data, tmp_path):
+    run(data, tmp_path, batch_size=10, num_epochs=2, seed=0)          # Adam lr 1e-2, ExponentialLR gamma 0.9
+    path = tmp_path / "checkpoint.h5"
+    model, _, _ = make_setup(data)
+    cases = [
+        (Adam(model.named_parameters(), lr=1e-4), 0.9, r"optimizer lr: the run's 0\.01 \(0\.0081.* now, after its "
+                                                       r"schedule\), given 0\.0001"),
+        (Adam(model.named_parameters(), lr=1e-2, betas=(0.8, 0.999)), 0.9,
+         r"optimizer betas: the run's \[0\.9, 0\.999\], given \[0\.8, 0\.999\]"),
+        (Adam(model.named_parameters(), lr=1e-2), 0.5, r"scheduler gamma: the run's 0\.9, given 0\.5"),
+    ]
+    for optimizer, gamma, message in cases:
+        scheduler = ExponentialLR(optimizer, gamma=gamma)
+        with pytest.raises(ValueError, match="Trainer.resume: the optimizer or scheduler given differs from the run "
+                                             f"in .*checkpoint.h5: {message}"):
+            Trainer.resume(path, model, data, optimizer, scheduler)
+        assert scheduler.last_epoch == 0           # refused before anything was loaded into the caller's objects
+    with pytest.raises(ValueError, match="scheduler: the run's is ExponentialLR, the one given StepLR"):
+        optimizer = Adam(model.named_parameters(), lr=1e-2)
+        Trainer.resume(path, model, data, optimizer, StepLR(optimizer, step_size=1, gamma=0.9))
+    for lr in (1e-2, 1e-2 * 0.9 * 0.9):          # the rate the run started with (the same script again), or its current
+        optimizer = Adam(model.named_parameters(), lr=lr)
+        resumed = Trainer.resume(path, model, data, optimizer, ExponentialLR(optimizer, gamma=0.9), num_epochs=3)
+        assert resumed.optimizer is optimizer and optimizer.lr == pytest.approx(1e-2 * 0.81, rel=1e-15)
