@@ -1,15 +1,19 @@
 """The Trainer's data-parallel hook: :class:`DataParallel` on K ranks, :class:`SingleProcess` (no-op) on one.
 
 The Trainer creates one with :func:`data_parallel` from its ``comm`` argument and calls it at
-six places; on one process every call returns its input unchanged (no copy, no
+seven places; on one process every call returns its input unchanged (no copy, no
 communication), so a single-process run is the run it always was.
 
 ======================  ==========================================================================
-``begin(model, rng)``   start of ``train()``: rank 0's weights and random-generator state
-                        are broadcast, so every rank starts identical (also with ``seed=None``)
+``begin(model,          start of ``train()``: rank 0's weights and random-generator states
+generators)``           are broadcast, so every rank starts identical (also with ``seed=None``)
 ``split(idx)``          each minibatch: every rank drew the SAME global index vector (B,) from
                         the same seeded generator; this rank keeps its contiguous slice
                         ``idx[B*k//K : B*(k+1)//K]`` (B_k rows) and its share ``B_k / B``
+``rows(B)``             the same rows ``[B*k//K, B*(k+1)//K)`` as numbers: the rows of the
+                        global minibatch whose dropout masks this rank keeps (the masks are
+                        drawn for all B rows from the one stream every rank holds, see
+                        :mod:`minitorch_cap.training.randomness`)
 ``reduce_gradients``    after ``model.loss`` on the slice: every gradient times the share is
                         packed into ONE preallocated flat buffer together with ``loss * share``;
                         one in-place all-reduce (sum); the sums are copied back into ``p.grad``.
@@ -58,11 +62,14 @@ class SingleProcess:
     def __repr__(self) -> str:
         return "SingleProcess()"
 
-    def begin(self, model, rng) -> None:
+    def begin(self, model, generators) -> None:
         pass
 
     def split(self, idx: np.ndarray) -> tuple[np.ndarray, float]:
         return idx, 1.0
+
+    def rows(self, batch_size: int) -> tuple[int, int]:
+        return 0, int(batch_size)
 
     def part(self, idx: np.ndarray) -> np.ndarray:
         return idx
@@ -120,8 +127,12 @@ class DataParallel:
         return self._buffer, self._views
 
     # ------------------------------------------------------------------ the hook
-    def begin(self, model, rng: np.random.Generator) -> None:
-        """Give every rank rank 0's weights and generator state; check the models have the same layout."""
+    def begin(self, model, generators) -> None:
+        """Give every rank rank 0's weights and generator states; check the models have the same layout.
+
+        ``generators``: an object with ``state() -> JSON-able`` and ``load_state(state)`` (the
+        Trainer's :class:`~minitorch_cap.training.randomness.RunRandomness`).
+        """
         params = list(model.parameters())
         buffer, views = self._layout(params)
         sizes = self.comm.allgather(buffer.size, what="the model size check")
@@ -133,8 +144,15 @@ class DataParallel:
         self.comm.bcast_(buffer, what="the initial weights")
         for p, view in zip(params, views):
             p.data[...] = view
-        state = self.comm.bcast_bytes(json.dumps(rng.bit_generator.state).encode(), what="the random state")
-        rng.bit_generator.state = json.loads(state)
+        state = self.comm.bcast_bytes(json.dumps(generators.state()).encode(), what="the random state")
+        generators.load_state(json.loads(state))
+
+    def rows(self, batch_size: int) -> tuple[int, int]:
+        """The rows ``[lo, hi)`` of a global minibatch of ``batch_size`` captions that :meth:`split` gives
+        this rank: ``[B*k//K, B*(k+1)//K)``, or ``(0, 1)`` (row 0 with share 0) when that part is empty."""
+        B = int(batch_size)
+        lo, hi = B * self.rank // self.size, B * (self.rank + 1) // self.size
+        return (lo, hi) if hi > lo else (0, 1)
 
     def part(self, idx: np.ndarray) -> np.ndarray:
         """This rank's contiguous part ``idx[n*k//K : n*(k+1)//K]`` of ``idx (n,)`` (maybe empty)."""

@@ -1,11 +1,12 @@
 """Saving and restoring a ``Trainer``'s state: the part of a checkpoint that makes resume exact.
 
-Each part writes its own state (chainer's ``serialize``): the sampler its generator and
-epoch order, the best-value tracker its record, the optimizer and schedule their
-``state_dict``; :func:`trainer_state` gathers the trainer's counters and histories around
-them, and :func:`resume` rebuilds a ``Trainer`` from a checkpoint, refusing anything that
-would make the resumed run differ from the uninterrupted one (other data, a foreign model,
-an optimizer or schedule with other settings, a changed option of ``FIXED_ON_RESUME``).
+Each part writes its own state (chainer's ``serialize``): the run's random streams their
+generators (:mod:`.randomness`: minibatches and dropout masks), the sampler its epoch order,
+the best-value tracker its record, the optimizer and schedule their ``state_dict``;
+:func:`trainer_state` gathers the trainer's counters and histories around them, and
+:func:`resume` rebuilds a ``Trainer`` from a checkpoint, refusing anything that would make the
+resumed run differ from the uninterrupted one (other data, a foreign model, an optimizer or
+schedule with other settings, a changed option of ``FIXED_ON_RESUME``).
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from ..data.fingerprint import fingerprint_differences
 from ..optim import optimizer_from_state, scheduler_from_state
 from .checkpoint import CheckpointError, _model_from, load_checkpoint
 from .config import TrainerConfig, check_resume_options
+from .randomness import warn_missing_streams
 
 
 def trainer_state(trainer) -> dict[str, Any]:
-    """Counters, sampler, histories, best value, config and data record of ``trainer`` (plain values and arrays)."""
+    """Counters, random streams, sampler, histories, best value, config and data record of ``trainer``
+    (plain values and arrays)."""
     return {
         "config": trainer.config.to_dict(),
         "epoch": trainer.epoch, "iteration": trainer.iteration, "epoch_iteration": trainer.epoch_iteration,
-        **trainer.sampler.state(),
+        **trainer.randomness.state(), **trainer.sampler.state(),
         "loss_history": np.asarray(trainer.loss_history, dtype=np.float64),
         "val_loss_history": list(trainer.val_loss_history),
         "epochs": [dict(r) for r in trainer.epochs],
@@ -38,10 +41,15 @@ def trainer_state(trainer) -> dict[str, Any]:
     }
 
 
-def load_trainer_state(trainer, saved: Mapping[str, Any]) -> None:
-    """Restore what :func:`trainer_state` saved into ``trainer``."""
+def load_trainer_state(trainer, saved: Mapping[str, Any], source="the checkpoint") -> None:
+    """Restore what :func:`trainer_state` saved into ``trainer``.
+
+    A state without the dropout stream (written before it was saved) restores everything
+    else and warns when the model drops (``RuntimeWarning`` naming ``source``).
+    """
     trainer.epoch, trainer.iteration = int(saved["epoch"]), int(saved["iteration"])
     trainer.epoch_iteration = int(saved["epoch_iteration"])
+    warn_missing_streams(trainer.randomness.load_state(saved), trainer.model, source)
     trainer.sampler.load_state(saved, mid_epoch=trainer.epoch_iteration > 0)
     trainer.loss_history = [float(x) for x in saved["loss_history"]]
     trainer.val_loss_history = [float(x) for x in saved["val_loss_history"]]
@@ -101,7 +109,7 @@ def resume(trainer_class, path, model, data, optimizer, scheduler, *, checkpoint
                          f"{'; '.join(differences)} (recorded data options: {saved['data'].get('options')}); "
                          "resume on the run's own data")
     try:
-        trainer.load_state(saved)
+        load_trainer_state(trainer, saved, source=path)
     except ValueError as exc:
         raise CheckpointError(f"Trainer.resume: {path}: {exc}") from None
     trainer.last_checkpoint = Path(path)

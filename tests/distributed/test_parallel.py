@@ -65,3 +65,15 @@ def test_val_image_part_keeps_each_images_captions():
     assert second["val_attributes"] == list("fghij") and list(second["val_urls"]) == ["u5", "u6", "u7", "u8", "u9"]
     assert list(second["val_image_idxs"]) == [0, 4, 4] and list(second["val_captions"][:, 0]) == [3, 4, 5]
     assert second["train_captions"] is data["train_captions"]
+
+
+@pytest.mark.parametrize("B, K", [(100, 2), (7, 3), (5, 5), (2, 3), (1, 3)])
+def test_rows_are_the_rows_split_gives(B, K):
+    idx = np.arange(100, 100 + B)
+    for hook in _ranks(K):
+        lo, hi = hook.rows(B)
+        part, share = hook.split(idx)
+        assert np.array_equal(idx[lo:hi], part)
+        assert (share == 0) == (B * hook.rank // K == B * (hook.rank + 1) // K)     # an empty part: row 0, share 0
+    assert SingleProcess().rows(B) == (0, B)
+
