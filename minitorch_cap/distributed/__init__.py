@@ -18,7 +18,7 @@ returns ``None`` outside an MPI launcher.
 """
 
 from .comm import Communicator, RankFailed, communicator, launched_size, only_root_prints, world
-from .parallel import DataParallel, SingleProcess, WeightsDrifted, allreduce_bytes, data_parallel
+from .parallel import DataParallel, RanksDisagree, SingleProcess, WeightsDrifted, allreduce_bytes, data_parallel
 
 __all__ = ["world", "only_root_prints", "launched_size", "Communicator", "communicator", "RankFailed", "DataParallel",
-           "SingleProcess", "WeightsDrifted", "data_parallel", "allreduce_bytes"]
+           "SingleProcess", "WeightsDrifted", "RanksDisagree", "data_parallel", "allreduce_bytes"]

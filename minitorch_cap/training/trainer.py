@@ -16,7 +16,7 @@ the ``metrics`` hooks, the schedule step, keep-best / early-stopping bookkeeping
 The parts live in their own modules: options in :mod:`.config`, minibatches in
 :mod:`.sampler`, "is it better" in :mod:`.monitor`, printing in :mod:`.progress`, saving and
 restoring the trainer's state in :mod:`.restore` (the file format in :mod:`.checkpoint`),
-the random streams in :mod:`.randomness`,
+the random streams in :mod:`.randomness`, what MPI ranks must agree on in :mod:`.agreement`,
 the run folder in :mod:`.run_dir`, the data-parallel hook in :mod:`minitorch_cap.distributed`.
 This module keeps the loop, validation and the epoch's bookkeeping (about 370 lines, most of
 them documentation of the options and guarantees). A checkpoint holds the whole training state, so
@@ -27,6 +27,7 @@ mid-epoch checkpoint, see ``checkpoint_every``).
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
@@ -43,6 +44,7 @@ from ..nn.checks import check_finite_weights
 from ..optim import clip_grad_norm_, clip_grad_value_
 from ..optim.optimizer import Optimizer
 from . import progress, restore
+from .agreement import REMEDIES, run_description
 from .checkpoint import init_from_checkpoint, save_checkpoint
 from .config import TrainerConfig
 from ..data.files import write_json
@@ -84,6 +86,9 @@ class Trainer:
 
     ``comm``: an MPI communicator (``minitorch_cap.distributed.world()``, ``MPI.COMM_WORLD``)
     to train data-parallel over its ranks, the same run as alone (``minitorch_cap.distributed``).
+    Before the first step the ranks check that they agree (data, model, optimizer, schedule,
+    options, counters: :mod:`.agreement`) and all stop with one ``RanksDisagree`` naming what
+    differs on which rank.
 
     ``randomness`` (:class:`~.randomness.RunRandomness`) holds the run's generators, seeded by
     ``seed``: the minibatches, and the dropout masks, which every Dropout of the model draws
@@ -181,12 +186,13 @@ class Trainer:
         if self.stopped_early:
             self._say(f"Training stopped early at epoch {self.epoch}; nothing to do")
             return self.history
-        if self.out_dir is not None:
-            self._run = open_run_dir(self.out_dir, overwrite=cfg.overwrite, resume_from=self.last_checkpoint)
         show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
         self.should_stop = False
         try:
-            self.parallel.begin(self.model, self.randomness)      # data-parallel: rank 0's weights and generators
+            # data-parallel: the ranks agree (or all stop), then start with rank 0's weights and generators
+            self.parallel.begin(self.model, self.randomness, functools.partial(run_description, self), REMEDIES)
+            if self.out_dir is not None:
+                self._run = open_run_dir(self.out_dir, overwrite=cfg.overwrite, resume_from=self.last_checkpoint)
             self._bar = progress.progress_bar(self.num_iterations, self.iteration) if show else None
             while self.epoch < cfg.num_epochs and not self.should_stop:
                 if self.epoch_iteration == 0:

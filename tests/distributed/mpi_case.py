@@ -1,6 +1,6 @@
 """One data-parallel training run, for ``tests/distributed`` (run as ``mpiexec -n K python mpi_case.py``).
 
-    python mpi_case.py CASE DTYPE OUT_DIR [FAULT_ITERATION | CHECKPOINT | SAMPLING]
+    python mpi_case.py CASE DTYPE OUT_DIR [FAULT_ITERATION | CHECKPOINT | SAMPLING | WHAT]
 
 CASE: ``train`` (two epochs; rank 0 writes OUT_DIR/result.json with the histories and a copy
 of the epoch-1 checkpoint as OUT_DIR/epoch1.h5); faults of rank 1 in its FAULT_ITERATION-th
@@ -9,9 +9,11 @@ minibatch: ``raise`` (an exception), ``kill`` (SIGKILL), ``stuck`` (sleeps for t
 exists); ``resume`` continues CHECKPOINT to the
 end of epoch 2 and writes OUT_DIR/result.json; ``dropout`` trains :func:`transformer_problem`
 (dropout 0.3) with SAMPLING (``replacement``, or ``shuffle`` with a last minibatch of one
-caption) and rank 0 writes OUT_DIR/result.json and OUT_DIR/epoch1.h5 as ``train`` does.
-Without mpiexec it is the one-process run (the reference). The same problems as
-:func:`problem` and :func:`transformer_problem`, which the tests call in-process.
+caption) and rank 0 writes OUT_DIR/result.json and OUT_DIR/epoch1.h5 as ``train`` does;
+``disagree`` makes rank 1 differ in WHAT (``data``: two captions fewer, ``lr``: another
+learning rate) and each rank writes the error it got to OUT_DIR/rankK.txt. Without mpiexec
+it is the one-process run (the reference). The same problems as :func:`problem` and
+:func:`transformer_problem`, which the tests call in-process.
 """
 
 from __future__ import annotations
@@ -99,6 +101,24 @@ def main(argv) -> int:
         if rank == 0:
             with open(os.path.join(out, "result.json"), "w") as fh:
                 json.dump(result(trainer), fh)
+        return 0
+    if case == "disagree":
+        data, lr = shapes_data(), 2e-2
+        if rank == 1 and argv[3] == "data":
+            data = dict(data, train_captions=data["train_captions"][:-2], train_image_idxs=data["train_image_idxs"][:-2])
+        if rank == 1 and argv[3] == "lr":
+            lr = 3e-2
+        model = CaptioningModel(data["word_to_idx"], input_dim=data["train_features"].shape[1], wordvec_dim=16,
+                                hidden_dim=24, cell_type="lstm", dtype=dtype, rng=np.random.default_rng(0))
+        trainer = Trainer(model, data, Adam(model.named_parameters(), lr=lr), batch_size=50, num_epochs=1, seed=3,
+                          verbose=False, progress=False, out_dir=os.path.join(out, "run"), comm=comm)
+        try:
+            trainer.train()
+            outcome = "trained"
+        except Exception as exc:
+            outcome = f"{type(exc).__name__}: {exc}"
+        with open(os.path.join(out, f"rank{rank}.txt"), "w") as fh:
+            fh.write(outcome)
         return 0
     fault_at = int(argv[3]) if len(argv) > 3 else 0
     if case == "early" and rank == 1:
