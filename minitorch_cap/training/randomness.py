@@ -27,12 +27,13 @@ Trainer binds the mask stream to every Dropout of the model
 the rows ``[lo, hi)`` of it this process computes (``DataParallel.rows``: the slice the
 captions come from). A Dropout input has the batch on axis 0, either ``(n, ...)`` with
 ``n = hi - lo`` rows, or ``(n * m, ...)`` when the axes after the batch were flattened into
-it (the feed-forward block: ``(n * T, F)``). The numbers are drawn for the global shape
-``(B * m, ...)`` from the one stream, in C order, and this process keeps rows
+it (the feed-forward block: ``(n * T, F)``). The numbers are those of the global shape
+``(B * m, ...)`` drawn from the one stream in C order, of which this process keeps rows
 ``[lo * m, hi * m)``: every rank consumes the stream exactly as one process does, and each
 caption's mask is the one it gets in the one-process run. So K ranks are the one-process
-run with dropout as without (and no two ranks share a mask on different captions). The
-price: each rank draws the whole minibatch's numbers (measured in the README).
+run with dropout as without (and no two ranks share a mask on different captions). A rank
+computes only its own rows' numbers: it skips the others' with :func:`skip_uniforms`, which
+advances the generator exactly as drawing them would, so the rule costs no time.
 
 **Outside a training step** (before, after or without a Trainer) a model's Dropouts draw
 from their own ``rng`` or numpy's global state, as they always did; a run leaves those
@@ -62,6 +63,45 @@ def stream_generator(seed: int | None, index: int, entropy: int | None = None) -
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(source, spawn_key=(index,))))
 
 
+def skip_uniforms(rng: np.random.Generator, count: int, dtype) -> None:
+    """Advance ``rng`` (PCG64) past ``count`` numbers of ``rng.random(count, dtype=dtype)`` without
+    computing them: afterwards its state is exactly the one drawing them leaves.
+
+    numpy's PCG64 makes a float64 from one 64-bit output and a float32 from one 32-bit half:
+    the low half of a fresh 64-bit output first, the high half kept for the next float32
+    (``has_uint32`` / ``uinteger`` in its state; ``uinteger`` keeps the last half even once used).
+    ``PCG64.advance(k)`` jumps k outputs in O(log k) but clears that buffer, so it is restored
+    (float64, which never touches it) or rebuilt from the last output (float32).
+    """
+    if count <= 0:
+        return
+    bits = rng.bit_generator
+    state = bits.state
+    if np.dtype(dtype) == np.float64:
+        kept = state["has_uint32"], state["uinteger"]
+        bits.advance(count)
+        state = bits.state
+        state["has_uint32"], state["uinteger"] = kept
+        bits.state = state
+        return
+    if state["has_uint32"]:                 # the first number is the buffered high half
+        count -= 1
+        state["has_uint32"] = 0
+    pairs, odd = divmod(count, 2)
+    bits.state = state
+    if pairs:                               # whole 64-bit outputs; the last one's high half stays in uinteger
+        bits.advance(pairs - 1)
+        last = int(bits.random_raw())
+        state = bits.state
+        state["has_uint32"], state["uinteger"] = 0, last >> 32
+        bits.state = state
+    if odd:                                 # a fresh output's low half; its high half is buffered
+        last = int(bits.random_raw())
+        state = bits.state
+        state["has_uint32"], state["uinteger"] = 1, last >> 32
+        bits.state = state
+
+
 class GlobalBatchDraws:
     """Uniform numbers for dropout masks: drawn for the global minibatch, this process's rows kept.
 
@@ -73,6 +113,9 @@ class GlobalBatchDraws:
     """
 
     def __init__(self, rng: np.random.Generator):
+        if not isinstance(getattr(rng, "bit_generator", None), np.random.PCG64):
+            raise TypeError(f"GlobalBatchDraws: rng must be a numpy Generator on PCG64 (skip_uniforms relies on "
+                            f"its layout), got {type(rng).__name__}")
         self.rng = rng
         self.rows: tuple[int, int, int] | None = None
 
@@ -87,8 +130,11 @@ class GlobalBatchDraws:
                              f"this rank's {n} rows of the minibatch on axis 0 (nor a multiple of them); masks are "
                              "drawn for the global minibatch by rows, so a Dropout input needs the batch on axis 0 "
                              "(possibly flattened with the axes after it)")
-        m = shape[0] // n
-        return self.rng.random((B * m, *shape[1:]), dtype=dtype)[lo * m:hi * m]
+        row = int(np.prod(shape[1:], dtype=np.int64)) * (shape[0] // n)      # numbers per caption row
+        skip_uniforms(self.rng, lo * row, dtype)                            # the rows before this rank's
+        mine = self.rng.random(shape, dtype=dtype)
+        skip_uniforms(self.rng, (B - hi) * row, dtype)                      # and after
+        return mine
 
 
 class RunRandomness:

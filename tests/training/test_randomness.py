@@ -10,7 +10,7 @@ import pytest
 from minitorch_cap import CaptioningTransformer, Trainer
 from minitorch_cap.nn.dropout import dropouts
 from minitorch_cap.optim import Adam
-from minitorch_cap.training.randomness import STREAMS, GlobalBatchDraws, RunRandomness
+from minitorch_cap.training.randomness import STREAMS, GlobalBatchDraws, RunRandomness, skip_uniforms
 
 from tests.conftest import make_caption_data
 
@@ -48,33 +48,48 @@ def test_state_round_trip_and_a_state_without_the_dropout_stream():
         old.load_state({"rng_streams": saved["rng_streams"]})
 
 
-def one_process_draw(seed, B, rest, m=1):
-    return np.random.default_rng(seed).random((B * m, *rest), dtype=np.float32)
+def test_skipping_numbers_leaves_the_state_drawing_them_leaves():
+    choose = np.random.default_rng(123)
+    for trial in range(300):
+        drawn, skipped = np.random.default_rng(trial), np.random.default_rng(trial)
+        for _ in range(8):                 # mixed widths: a float32 may start on a buffered half
+            dtype = (np.float32, np.float64)[choose.integers(2)]
+            count = int(choose.integers(0, 9) if choose.integers(2) else choose.integers(0, 5000))
+            if choose.integers(3):
+                drawn.random(count, dtype=dtype)
+                skip_uniforms(skipped, count, dtype)
+            else:
+                np.testing.assert_array_equal(skipped.random(count, dtype=dtype), drawn.random(count, dtype=dtype))
+            assert skipped.bit_generator.state == drawn.bit_generator.state
 
 
+def one_process(seed, shape, dtype):
+    """The numbers one process draws for ``shape``, and the generator's state afterwards."""
+    rng = np.random.default_rng(seed)
+    rng.random(3, dtype=np.float32)        # an odd start: the next float32 is a buffered half
+    return rng.random(shape, dtype=dtype), rng.bit_generator.state
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("B, K", [(10, 2), (10, 3), (7, 3), (2, 3), (1, 3)])
-@pytest.mark.parametrize("rest, m", [((4, 6), 1), ((5,), 4)])     # (n, T, E), and (n * T, F) flattened
-def test_k_ranks_keep_disjoint_rows_of_the_one_process_draw(B, K, rest, m):
-    whole = one_process_draw(0, B, rest, m)
+@pytest.mark.parametrize("rest, m", [((4, 5), 1), ((5,), 3)])     # (n, T, E), and (n * T, F) flattened
+def test_k_ranks_keep_disjoint_rows_of_the_one_process_draw(B, K, rest, m, dtype):
+    whole, after = one_process(0, (B * m, *rest), dtype)
     kept = []
     for k in range(K):
         lo, hi = B * k // K, B * (k + 1) // K
-        draws = GlobalBatchDraws(np.random.default_rng(0))
-        if hi == lo:                       # an empty part computes row 0 with share 0 (DataParallel.rows)
-            draws.rows = (B, 0, 1)
-            np.testing.assert_array_equal(draws.random((m, *rest), np.float32), whole[:m])
-            continue
-        draws.rows = (B, lo, hi)
-        part = draws.random(((hi - lo) * m, *rest), np.float32)
-        kept.append(part)
-        assert draws.rng.bit_generator.state == _after(0, B * m, rest)   # every rank consumed the whole draw
-    np.testing.assert_array_equal(np.concatenate(kept), whole)           # each row once, in order, as alone
-
-
-def _after(seed, rows, rest):
-    rng = np.random.default_rng(seed)
-    rng.random((rows, *rest), dtype=np.float32)
-    return rng.bit_generator.state
+        rng = np.random.default_rng(0)
+        rng.random(3, dtype=np.float32)
+        draws = GlobalBatchDraws(rng)
+        draws.rows = (B, lo, hi) if hi > lo else (B, 0, 1)      # an empty part computes row 0 with share 0
+        part = draws.random((max(hi - lo, 1) * m, *rest), dtype)
+        assert part.dtype == dtype
+        assert draws.rng.bit_generator.state == after          # every rank went through the whole draw
+        if hi == lo:
+            np.testing.assert_array_equal(part, whole[:m])
+        else:
+            kept.append(part)
+    np.testing.assert_array_equal(np.concatenate(kept), whole)  # each row once, in order, as alone
 
 
 def test_one_process_and_no_step_draw_the_shape_as_is():
@@ -86,11 +101,13 @@ def test_one_process_and_no_step_draw_the_shape_as_is():
     assert draws.random((4,), np.float32).shape == (4,)
 
 
-def test_a_data_parallel_draw_needs_the_rows_on_axis_0():
+def test_a_data_parallel_draw_needs_the_rows_on_axis_0_and_pcg64():
     draws = GlobalBatchDraws(np.random.default_rng(0))
     draws.rows = (10, 5, 10)
     with pytest.raises(ValueError, match=r"an input of shape \(7, 3\) does not hold this rank's 5 rows"):
         draws.random((7, 3), np.float32)
+    with pytest.raises(TypeError, match="GlobalBatchDraws: rng must be a numpy Generator on PCG64"):
+        GlobalBatchDraws(np.random.Generator(np.random.MT19937(0)))
 
 
 # --------------------------------------------------------------------- a Trainer's dropout
