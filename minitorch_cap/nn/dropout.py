@@ -39,6 +39,9 @@ class Dropout(Module):
     ``Trainer`` binds its run's mask stream around each training step), else ``rng``, else
     numpy's global state. A source is any object with ``random(shape, dtype) -> array`` of
     uniform numbers in ``[0, 1)``; an element is dropped where its number is below ``p``.
+    The Trainer's source draws by rows of the minibatch: a Dropout input must hold the batch
+    (one row per caption) on axis 0, possibly flattened with the axes after it (``(N, T, E)``,
+    ``(N * T, F)``, ``(N, H, S, L)``), never time-major.
 
     Switching off for checks: ``enabled`` (True at creation) makes a training-mode forward
     the identity when False; :func:`dropout_disabled` sets it on every Dropout inside a
