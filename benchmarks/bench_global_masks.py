@@ -34,7 +34,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from bench_step import D, V, W, coco_like_captions, coco_vocabulary  # noqa: E402  (the COCO-scale problem)
+from bench_step import D, W, coco_like_captions, coco_vocabulary  # noqa: E402  (the COCO-scale problem)
 
 B, HEADS, LAYERS, FF = 128, 4, 2, 2048
 
