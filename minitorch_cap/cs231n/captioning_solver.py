@@ -8,14 +8,20 @@ parameter's ``learning_rate`` at the end of each epoch.
 
 Why not the library's :class:`~minitorch_cap.training.Trainer`: it draws minibatches from its own
 generator and updates with optimizer objects, so it cannot reproduce a notebook's sequence; it
-is the tool for real runs (checkpoints, resume, validation, early stopping), and takes
+is the tool for real runs (checkpoints, resume, validation, early stopping, MPI), and takes
 ``CaptioningRNN.model``.
+
+Under an MPI launcher (``mpiexec -n K`` with K > 1) ``train()`` refuses to start: this loop is
+one process drawing from numpy's global state, so K ranks would train K unrelated copies, each
+on its own minibatches, none of them the data-parallel run ``mpiexec`` promises. The Trainer
+with ``comm=minitorch_cap.distributed.world()`` is that run.
 """
 
 from __future__ import annotations
 
 import numbers
 
+from ..distributed import launched_size
 from ..nn.checks import int_option
 from . import optim
 from .coco_utils import sample_coco_minibatch
@@ -34,7 +40,8 @@ class CaptioningSolver:
 
     Raises ``TypeError`` for a model without ``params`` and ``loss``, ``ValueError`` for an
     unknown ``update_rule`` (one of ``sgd``, ``sgd_momentum``, ``rmsprop``, ``adam``) or a bad
-    number, ``KeyError`` when ``data`` lacks ``train_captions``.
+    number, ``KeyError`` when ``data`` lacks ``train_captions``; ``train()`` raises
+    ``RuntimeError`` under an MPI launcher with more than one process (see the module docstring).
     """
 
     def __init__(self, model, data, update_rule="sgd", optim_config=None, lr_decay=1.0, batch_size=100,
@@ -93,6 +100,13 @@ class CaptioningSolver:
 
     def train(self):
         """Run the optimisation (see the class docstring)."""
+        processes = launched_size()
+        if processes > 1:
+            raise RuntimeError(
+                f"CaptioningSolver: started by an MPI launcher with {processes} processes, it would train "
+                f"{processes} unrelated copies of the model (it is the course's one-process loop, drawing from "
+                "numpy's global random state). Run it without mpiexec, or train data-parallel with "
+                "minitorch_cap.Trainer(solver_model.model, data, optimizer, comm=minitorch_cap.distributed.world())")
         num_train = self.data["train_captions"].shape[0]
         iterations_per_epoch = max(num_train // self.batch_size, 1)
         num_iterations = self.num_epochs * iterations_per_epoch

@@ -159,9 +159,9 @@ class Communicator:
 
     ``Communicator(comm, timeout=None)``: ``comm`` an mpi4py communicator (``MPI.COMM_WORLD``);
     ``timeout`` in seconds (``None``: ``MINITORCH_CAP_MPI_TIMEOUT`` or 1800). Collectives
-    work on numpy arrays in place: :meth:`allreduce_` (sum), :meth:`bcast_`, and
-    :meth:`allgather` / :meth:`sum` / :meth:`bcast_bytes` for small values. Every rank must
-    call them in the same order (MPI's rule).
+    work on numpy arrays in place: :meth:`allreduce_` (sum), :meth:`bcast_`, and :meth:`allgather`
+    / :meth:`allgather_bytes` / :meth:`sum` / :meth:`bcast_bytes` for small values. Every rank
+    must call them in the same order (MPI's rule).
     """
 
     def __init__(self, comm, timeout: float | None = None):
@@ -292,6 +292,17 @@ class Communicator:
         out = np.empty(self.size, dtype=dtype)
         self._complete(self.comm.Iallgather(send, out), what, send, out)
         return out
+
+    def allgather_bytes(self, data: bytes, what: str = "allgather") -> list[bytes]:
+        """Every rank's ``data`` (any lengths), in rank order."""
+        lengths = self.allgather(len(data), what=what)
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        send = np.frombuffer(bytes(data), dtype=np.uint8).copy()
+        out = np.empty(int(lengths.sum()), dtype=np.uint8)
+        request = self.comm.Iallgatherv([send, self.MPI.BYTE],
+                                        [out, (lengths.tolist(), offsets.tolist()), self.MPI.BYTE])
+        self._complete(request, what, send, out)
+        return [out[o:o + n].tobytes() for o, n in zip(offsets, lengths)]
 
     def sum(self, value: float, what: str = "sum") -> float:
         """The float64 sum of one number over all ranks."""

@@ -1,15 +1,22 @@
 """The Trainer's data-parallel hook: :class:`DataParallel` on K ranks, :class:`SingleProcess` (no-op) on one.
 
 The Trainer creates one with :func:`data_parallel` from its ``comm`` argument and calls it at
-six places; on one process every call returns its input unchanged (no copy, no
+seven places; on one process every call returns its input unchanged (no copy, no
 communication), so a single-process run is the run it always was.
 
 ======================  ==========================================================================
-``begin(model, rng)``   start of ``train()``: rank 0's weights and random-generator state
-                        are broadcast, so every rank starts identical (also with ``seed=None``)
+``begin(model,          start of ``train()``: the ranks compare what must agree (``describe()``,
+generators, describe)`` see :mod:`minitorch_cap.training.agreement`) and all raise one
+                        :class:`RanksDisagree` naming what differs on which rank; then rank 0's
+                        weights and random-generator states are broadcast, so every rank starts
+                        identical (also with ``seed=None``)
 ``split(idx)``          each minibatch: every rank drew the SAME global index vector (B,) from
                         the same seeded generator; this rank keeps its contiguous slice
                         ``idx[B*k//K : B*(k+1)//K]`` (B_k rows) and its share ``B_k / B``
+``rows(B)``             the same rows ``[B*k//K, B*(k+1)//K)`` as numbers: the rows of the
+                        global minibatch whose dropout masks this rank keeps (the masks are
+                        drawn for all B rows from the one stream every rank holds, see
+                        :mod:`minitorch_cap.training.randomness`)
 ``reduce_gradients``    after ``model.loss`` on the slice: every gradient times the share is
                         packed into ONE preallocated flat buffer together with ``loss * share``;
                         one in-place all-reduce (sum); the sums are copied back into ``p.grad``.
@@ -43,11 +50,28 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from ..nn.checks import UserError
 from .comm import Communicator, RankFailed, communicator
+
+
+GENERAL_REMEDY = "run the same code on the same data with the same settings and library versions on every rank"
 
 
 class WeightsDrifted(RuntimeError):
     """The weights of the ranks of a data-parallel run differ (raised on every rank at once)."""
+
+
+class RanksDisagree(UserError, ValueError):
+    """Before the first step, the ranks of a data-parallel run hold different data or settings
+    (raised on every rank at once, with the same message).
+
+    Attribute ``differences``: rank -> the list of what differs from rank 0 (``"topic.key: rank
+    0 has X, rank k has Y"``).
+    """
+
+    def __init__(self, message: str, differences: Mapping[int, list[str]]):
+        super().__init__(message)
+        self.differences = dict(differences)
 
 
 class SingleProcess:
@@ -58,11 +82,15 @@ class SingleProcess:
     def __repr__(self) -> str:
         return "SingleProcess()"
 
-    def begin(self, model, rng) -> None:
+    def begin(self, model, generators, describe: Callable[[], Mapping[str, Any]] | None = None,
+              remedies: Mapping[str, str] | None = None) -> None:
         pass
 
     def split(self, idx: np.ndarray) -> tuple[np.ndarray, float]:
         return idx, 1.0
+
+    def rows(self, batch_size: int) -> tuple[int, int]:
+        return 0, int(batch_size)
 
     def part(self, idx: np.ndarray) -> np.ndarray:
         return idx
@@ -120,8 +148,16 @@ class DataParallel:
         return self._buffer, self._views
 
     # ------------------------------------------------------------------ the hook
-    def begin(self, model, rng: np.random.Generator) -> None:
-        """Give every rank rank 0's weights and generator state; check the models have the same layout."""
+    def begin(self, model, generators, describe: Callable[[], Mapping[str, Any]] | None = None,
+              remedies: Mapping[str, str] | None = None) -> None:
+        """Check the ranks agree on ``describe()`` (:meth:`check_agreement`; skipped for ``None``) and
+        that the models have the same layout, then give every rank rank 0's weights and generator states.
+
+        ``generators``: an object with ``state() -> JSON-able`` and ``load_state(state)`` (the
+        Trainer's :class:`~minitorch_cap.training.randomness.RunRandomness`).
+        """
+        if describe is not None:
+            self.check_agreement(describe(), remedies)
         params = list(model.parameters())
         buffer, views = self._layout(params)
         sizes = self.comm.allgather(buffer.size, what="the model size check")
@@ -133,8 +169,27 @@ class DataParallel:
         self.comm.bcast_(buffer, what="the initial weights")
         for p, view in zip(params, views):
             p.data[...] = view
-        state = self.comm.bcast_bytes(json.dumps(rng.bit_generator.state).encode(), what="the random state")
-        rng.bit_generator.state = json.loads(state)
+        state = self.comm.bcast_bytes(json.dumps(generators.state()).encode(), what="the random state")
+        generators.load_state(json.loads(state))
+
+    def check_agreement(self, description: Mapping[str, Any], remedies: Mapping[str, str] | None = None) -> None:
+        """Raise :class:`RanksDisagree` on every rank unless every rank's ``description`` (JSON-able
+        values by topic) equals rank 0's; the message names each differing value and rank, and
+        how to fix each topic that differs (``remedies[topic]``)."""
+        mine = json.dumps(description, default=_json_default).encode()
+        gathered = [json.loads(raw) for raw in self.comm.allgather_bytes(mine, what="the agreement check")]
+        differences = {rank: found for rank in range(1, self.size)
+                       if (found := description_differences(gathered[0], gathered[rank], rank))}
+        if differences:
+            raise RanksDisagree(disagreement_message(differences, self.size, remedies),
+                                {rank: [text for _, text in found] for rank, found in differences.items()})
+
+    def rows(self, batch_size: int) -> tuple[int, int]:
+        """The rows ``[lo, hi)`` of a global minibatch of ``batch_size`` captions that :meth:`split` gives
+        this rank: ``[B*k//K, B*(k+1)//K)``, or ``(0, 1)`` (row 0 with share 0) when that part is empty."""
+        B = int(batch_size)
+        lo, hi = B * self.rank // self.size, B * (self.rank + 1) // self.size
+        return (lo, hi) if hi > lo else (0, 1)
 
     def part(self, idx: np.ndarray) -> np.ndarray:
         """This rank's contiguous part ``idx[n*k//K : n*(k+1)//K]`` of ``idx (n,)`` (maybe empty)."""
@@ -204,6 +259,8 @@ class DataParallel:
 
     def failed(self, exc: BaseException, checkpoint=None) -> None:
         """Called with the exception ending ``train()`` on this rank: tell the others; name the checkpoint kept."""
+        if isinstance(exc, RanksDisagree):    # raised by every rank at once: nobody to tell
+            return
         if isinstance(exc, RankFailed):
             kept = (f"; the last checkpoint, {checkpoint}, is kept" if checkpoint
                     else "; no checkpoint had been written")
@@ -248,3 +305,60 @@ def _val_image_part(data: Mapping[str, Any], rank: int, size: int) -> tuple[dict
         elif hasattr(value, "__len__") and len(value) == M:
             part[key] = value[lo:hi]
     return part, int(np.unique(part["val_image_idxs"]).size)     # the images with captions, as scored
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"the agreement check cannot compare a {type(value).__name__}")
+
+
+def _flatten(value, prefix: str) -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (lists are values)."""
+    if isinstance(value, Mapping) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}
+
+
+def _shown(value) -> str:
+    text = json.dumps(value)
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        return value[:12]               # a SHA-256: its first 12 digits tell two apart
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def description_differences(reference: Mapping[str, Any], other: Mapping[str, Any],
+                            rank: int) -> list[tuple[str, str]]:
+    """What differs between rank 0's description and rank ``rank``'s, as ``(topic.key, "topic.key:
+    rank 0 has X, rank k has Y")`` pairs, topics in the description's order, keys sorted within."""
+    ours, theirs = _flatten(reference, ""), _flatten(other, "")
+    topics = list(dict.fromkeys([*reference, *other]))
+    missing = object()
+    found = []
+    for key in sorted(set(ours) | set(theirs), key=lambda k: (topics.index(k.split(".", 1)[0]), k)):
+        a, b = ours.get(key, missing), theirs.get(key, missing)
+        if a != b:
+            found.append((key, f"{key}: rank 0 has {'nothing' if a is missing else _shown(a)}, "
+                               f"rank {rank} has {'nothing' if b is missing else _shown(b)}"))
+    return found
+
+
+def disagreement_message(differences: Mapping[int, list[tuple[str, str]]], size: int,
+                         remedies: Mapping[str, str] | None = None, shown: int = 6) -> str:
+    """One message for every rank: which ranks differ from rank 0, in what (at most ``shown`` values
+    each), and ``remedies[topic]`` for each topic that differs (else a general advice)."""
+    topics = list(dict.fromkeys(key.split(".", 1)[0] for found in differences.values() for key, _ in found))
+    parts = []
+    for rank, found in sorted(differences.items())[:8]:
+        more = f"; and {len(found) - shown} more" if len(found) > shown else ""
+        parts.append(f"rank {rank} differs from rank 0 in {'; '.join(text for _, text in found[:shown])}{more}")
+    if len(differences) > 8:
+        parts.append(f"and {len(differences) - 8} more ranks differ")
+    advice = "; ".join(dict.fromkeys((remedies or {}).get(t, GENERAL_REMEDY) for t in topics))
+    return (f"DataParallel: the {size} ranks of this run do not hold the same {', '.join(topics)}, so they would not "
+            f"train one run; stopped before the first step. {'. '.join(parts)}. To fix: {advice}")

@@ -3,7 +3,7 @@
 from .activation import GELU, ReLU
 from .affine import Affine, TemporalAffine
 from .attention import MultiHeadAttention, causal_mask
-from .dropout import Dropout, dropout_disabled
+from .dropout import Dropout, dropout_disabled, dropout_source
 from .embedding import Embedding
 from .gru import GRU
 from .layernorm import LayerNorm
@@ -20,6 +20,6 @@ from .transformer import DecoderCache, ModuleList, TransformerDecoder, Transform
 __all__ = [
     "Parameter", "Module", "Sequential", "Affine", "TemporalAffine", "Embedding",
     "Recurrent", "RNN", "LSTM", "GRU", "TemporalSoftmaxLoss",
-    "ReLU", "GELU", "Dropout", "dropout_disabled", "LayerNorm", "MultiHeadAttention", "causal_mask",
+    "ReLU", "GELU", "Dropout", "dropout_disabled", "dropout_source", "LayerNorm", "MultiHeadAttention", "causal_mask",
     "PositionalEncoding", "TransformerDecoderLayer", "TransformerDecoder", "DecoderCache", "ModuleList",
 ]

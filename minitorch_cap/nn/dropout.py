@@ -1,4 +1,5 @@
-"""Inverted dropout with a seeded generator, and the switch that turns it off for checks.
+"""Inverted dropout with a seeded generator, the switch that turns it off for checks, and the
+binding through which a training run draws every mask from its own stream.
 
 Shapes: any; the output has the shape and dtype of the input.
 """
@@ -33,6 +34,15 @@ class Dropout(Module):
     (so ``np.random.seed`` makes a run repeatable, as the library's initialisers do).
     ``p = 1`` zeroes everything.
 
+    Where the uniform numbers come from: ``source`` when one is bound (``None`` at
+    creation; :func:`dropout_source` binds one for the duration of a ``with`` block: the
+    ``Trainer`` binds its run's mask stream around each training step), else ``rng``, else
+    numpy's global state. A source is any object with ``random(shape, dtype) -> array`` of
+    uniform numbers in ``[0, 1)``; an element is dropped where its number is below ``p``.
+    The Trainer's source draws by rows of the minibatch: a Dropout input must hold the batch
+    (one row per caption) on axis 0, possibly flattened with the axes after it (``(N, T, E)``,
+    ``(N * T, F)``, ``(N, H, S, L)``), never time-major.
+
     Switching off for checks: ``enabled`` (True at creation) makes a training-mode forward
     the identity when False; :func:`dropout_disabled` sets it on every Dropout inside a
     module for the duration of a ``with`` block (gradient checks and oracle comparisons run
@@ -47,6 +57,7 @@ class Dropout(Module):
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
         self.p = float(p)
         self.rng = as_generator(rng, "Dropout")
+        self.source = None      # bound by dropout_source(); takes precedence over rng
         self.enabled = True
 
     @property
@@ -62,11 +73,18 @@ class Dropout(Module):
         if self.p >= 1.0:
             scale = np.zeros(x.shape, dtype=self.dtype)
         else:
-            draw = np.random.random_sample(x.shape) if self.rng is None else self.rng.random(x.shape, dtype=self.dtype)
-            scale = (draw >= self.p).astype(self.dtype)
+            scale = (self._uniform(x.shape) >= self.p).astype(self.dtype)
             scale *= self.dtype.type(1.0 / (1.0 - self.p))
         self._save_for_backward(scale=scale, shape=x.shape)
         return x * scale
+
+    def _uniform(self, shape: tuple[int, ...]) -> np.ndarray:
+        """Uniform numbers in [0, 1) of ``shape``: from the bound source, else ``rng``, else numpy's global state."""
+        if self.source is not None:
+            return self.source.random(shape, self.dtype)
+        if self.rng is None:
+            return np.random.random_sample(shape)
+        return self.rng.random(shape, dtype=self.dtype)
 
     def backward(self, dout):
         cache = self._saved()
@@ -98,3 +116,26 @@ def dropout_disabled(module: Module):
     finally:
         for layer, enabled in zip(layers, before):
             layer.enabled = enabled
+
+
+@contextlib.contextmanager
+def dropout_source(module: Module, source):
+    """``with dropout_source(model, source): ...`` makes every Dropout inside ``model`` draw its
+    masks from ``source`` (an object with ``random(shape, dtype)``, see :class:`Dropout`)
+    instead of its own ``rng``; the previous sources are restored on exit, so the model's own
+    generator (or numpy's global state) is untouched and serves it again afterwards.
+
+    The ``Trainer`` binds its run's mask stream this way around each training step
+    (:mod:`minitorch_cap.training.randomness`). Returns ``module``.
+    """
+    if not callable(getattr(source, "random", None)):
+        raise TypeError(f"dropout_source: source must have a random(shape, dtype) method, got {type(source).__name__}")
+    layers = list(dropouts(module))
+    before = [layer.source for layer in layers]
+    for layer in layers:
+        layer.source = source
+    try:
+        yield module
+    finally:
+        for layer, previous in zip(layers, before):
+            layer.source = previous

@@ -1,11 +1,12 @@
 """Saving and restoring a ``Trainer``'s state: the part of a checkpoint that makes resume exact.
 
-Each part writes its own state (chainer's ``serialize``): the sampler its generator and
-epoch order, the best-value tracker its record, the optimizer and schedule their
-``state_dict``; :func:`trainer_state` gathers the trainer's counters and histories around
-them, and :func:`resume` rebuilds a ``Trainer`` from a checkpoint, refusing anything that
-would make the resumed run differ from the uninterrupted one (other data, a foreign model
-or optimizer, a changed option of ``FIXED_ON_RESUME``).
+Each part writes its own state (chainer's ``serialize``): the run's random streams their
+generators (:mod:`.randomness`: minibatches and dropout masks), the sampler its epoch order,
+the best-value tracker its record, the optimizer and schedule their ``state_dict``;
+:func:`trainer_state` gathers the trainer's counters and histories around them, and
+:func:`resume` rebuilds a ``Trainer`` from a checkpoint, refusing anything that would make the
+resumed run differ from the uninterrupted one (other data, a foreign model, an optimizer or
+schedule with other settings, a changed option of ``FIXED_ON_RESUME``).
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from ..data.fingerprint import fingerprint_differences
 from ..optim import optimizer_from_state, scheduler_from_state
 from .checkpoint import CheckpointError, model_from_checkpoint, load_checkpoint
 from .config import TrainerConfig, check_resume_options
+from .randomness import warn_missing_streams
 
 
 def trainer_state(trainer) -> dict[str, Any]:
-    """Counters, sampler, histories, best value, config and data record of ``trainer`` (plain values and arrays)."""
+    """Counters, random streams, sampler, histories, best value, config and data record of ``trainer``
+    (plain values and arrays)."""
     return {
         "config": trainer.config.to_dict(),
         "epoch": trainer.epoch, "iteration": trainer.iteration, "epoch_iteration": trainer.epoch_iteration,
-        **trainer.sampler.state(),
+        **trainer.randomness.state(), **trainer.sampler.state(),
         "loss_history": np.asarray(trainer.loss_history, dtype=np.float64),
         "val_loss_history": list(trainer.val_loss_history),
         "epochs": [dict(r) for r in trainer.epochs],
@@ -38,10 +41,15 @@ def trainer_state(trainer) -> dict[str, Any]:
     }
 
 
-def load_trainer_state(trainer, saved: Mapping[str, Any]) -> None:
-    """Restore what :func:`trainer_state` saved into ``trainer``."""
+def load_trainer_state(trainer, saved: Mapping[str, Any], source="the checkpoint") -> None:
+    """Restore what :func:`trainer_state` saved into ``trainer``.
+
+    A state without the dropout stream (written before it was saved) restores everything
+    else and warns when the model drops (``RuntimeWarning`` naming ``source``).
+    """
     trainer.epoch, trainer.iteration = int(saved["epoch"]), int(saved["iteration"])
     trainer.epoch_iteration = int(saved["epoch_iteration"])
+    warn_missing_streams(trainer.randomness.load_state(saved), trainer.model, source)
     trainer.sampler.load_state(saved, mid_epoch=trainer.epoch_iteration > 0)
     trainer.loss_history = [float(x) for x in saved["loss_history"]]
     trainer.val_loss_history = [float(x) for x in saved["val_loss_history"]]
@@ -77,6 +85,7 @@ def resume(trainer_class, path, model, data, optimizer, scheduler, *, checkpoint
         raise ValueError(f"Trainer.resume: a scheduler was given but {path} was saved without one")
     if optimizer is not None:       # before its state is loaded: a foreign optimizer is left untouched
         optimizer.check_params_of(model, "Trainer.resume")
+    check_given_settings(optimizer, scheduler, opt_state, sched_state, path)
     try:
         if optimizer is None:
             optimizer = optimizer_from_state(opt_state, model.named_parameters())
@@ -104,8 +113,44 @@ def resume(trainer_class, path, model, data, optimizer, scheduler, *, checkpoint
                          f"{'; '.join(differences)} (recorded data options: {saved['data'].get('options')}); "
                          "resume on the run's own data")
     try:
-        trainer.load_state(saved)
+        load_trainer_state(trainer, saved, source=path)
     except ValueError as exc:
         raise CheckpointError(f"Trainer.resume: {path}: {exc}") from None
     trainer.last_checkpoint, trainer.last_checkpoint_epoch = Path(path), trainer.epoch
     return trainer
+
+
+def check_given_settings(optimizer, scheduler, opt_state: Mapping[str, Any], sched_state: Mapping[str, Any] | None,
+                         path) -> None:
+    """Refuse an ``optimizer`` or ``scheduler`` given to ``Trainer.resume`` whose settings differ
+    from the run's (``None``: not given, nothing to check).
+
+    Compared: the class and every hyperparameter of each. The optimizer's ``lr`` may be the
+    rate the run started with (the schedule's ``base_lr``: the script that started the run,
+    run again) or its current rate; the resumed run continues at the current one either way.
+    Raises ``ValueError`` naming each setting, the run's value and the one given (as
+    ``--resume`` does on the command line).
+    """
+    differences = []
+    for kind, given, saved in (("optimizer", optimizer, opt_state), ("scheduler", scheduler, sched_state)):
+        if given is None or saved is None:
+            continue
+        if type(given).__name__ != saved.get("type"):
+            differences.append(f"{kind}: the run's is {saved.get('type')}, the one given {type(given).__name__}")
+            continue
+        values = given.hyperparameters() if kind == "optimizer" else \
+            {k: getattr(given, k) for k in given.hyperparams}
+        for name, value in values.items():
+            run = saved["hyperparams"].get(name)
+            if kind == "optimizer" and name == "lr":
+                started = (sched_state or {}).get("base_lr", run)
+                if value not in (started, run):
+                    now = f" ({run!r} now, after its schedule)" if run != started else ""
+                    differences.append(f"{kind} lr: the run's {started!r}{now}, given {value!r}")
+            elif value != run:
+                differences.append(f"{kind} {name}: the run's {run!r}, given {value!r}")
+    if differences:
+        raise ValueError(f"Trainer.resume: the optimizer or scheduler given differs from the run in {path}: "
+                         f"{'; '.join(differences)}. A resumed run continues with the optimizer and schedule it was "
+                         "started with: pass equal ones or none (they are rebuilt from the checkpoint), or start a "
+                         "new run from its weights (init_from=...) with the ones you want")

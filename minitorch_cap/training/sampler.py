@@ -5,14 +5,13 @@ random with replacement, ``max(num_train // batch_size, 1)`` iterations an epoch
 ``'shuffle'``: every caption once per epoch in a fresh random order,
 ``ceil(num_train / batch_size)`` iterations, the last one smaller.
 
-One seeded ``numpy.random.Generator`` drives it; its state (and a shuffled epoch's order)
-is part of a checkpoint, so a resumed run draws exactly the captions the uninterrupted
-run would have drawn.
+One ``numpy.random.Generator`` drives it: the run's minibatch stream, which the Trainer owns
+and saves (:mod:`.randomness`); a shuffled epoch's order is the sampler's own part of a
+checkpoint. So a resumed run draws exactly the captions the uninterrupted run would have drawn.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping
 
 import numpy as np
@@ -21,9 +20,11 @@ import numpy as np
 class MinibatchSampler:
     """Caption indices for each iteration: ``batch(epoch_iteration) -> (B,) int``."""
 
-    def __init__(self, num_train: int, batch_size: int, sampling: str = "replacement", seed: int | None = None):
+    def __init__(self, num_train: int, batch_size: int, sampling: str = "replacement", seed: int | None = None, *,
+                 rng: np.random.Generator | None = None):
+        """``rng``: the generator to draw from (the Trainer passes its run's); else ``default_rng(seed)``."""
         self.num_train, self.batch_size, self.sampling = int(num_train), int(batch_size), sampling
-        self.rng = np.random.default_rng(seed)
+        self.rng = rng if rng is not None else np.random.default_rng(seed)
         self.epoch_order: np.ndarray | None = None     # this epoch's caption order ('shuffle')
 
     @property
@@ -48,14 +49,14 @@ class MinibatchSampler:
 
     # ------------------------------------------------------------------ checkpoint state
     def state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"rng_state": json.dumps(self.rng.bit_generator.state)}
+        """The epoch order of a shuffled epoch in progress (the generator's state is the run's, see :mod:`.randomness`)."""
+        state: dict[str, Any] = {}
         if self.epoch_order is not None:
             state["epoch_order"] = np.asarray(self.epoch_order, dtype=np.int64)
         return state
 
     def load_state(self, state: Mapping[str, Any], mid_epoch: bool) -> None:
         """Restore :meth:`state`; ``mid_epoch``: the checkpoint was written inside an epoch."""
-        self.rng.bit_generator.state = json.loads(state["rng_state"])
         order = state.get("epoch_order")
         self.epoch_order = np.asarray(order) if order is not None else None
         if self.sampling == "shuffle" and mid_epoch and self.epoch_order is None:

@@ -4,6 +4,9 @@ Semantics (the SPEC's): an epoch is ``max(num_train // batch_size, 1)`` iteratio
 iteration draws a minibatch of captions at random **with replacement** (as the course)
 from one seeded generator (:class:`~minitorch_cap.training.sampler.MinibatchSampler`); the
 schedule is stepped at the end of every epoch; ``loss_history`` holds one loss per iteration.
+Randomness is run state: the minibatches and, during each training step, every dropout mask
+of the model are drawn from generators the Trainer owns (:mod:`.randomness`), saved in its
+checkpoints and split across MPI ranks by rows of the global minibatch.
 
 At each epoch end, in this order: the teacher-forced loss on a fixed validation subset,
 the ``metrics`` hooks, the schedule step, keep-best / early-stopping bookkeeping
@@ -13,6 +16,7 @@ the ``metrics`` hooks, the schedule step, keep-best / early-stopping bookkeeping
 The parts live in their own modules: options in :mod:`.config`, minibatches in
 :mod:`.sampler`, "is it better" in :mod:`.monitor`, printing in :mod:`.progress`, saving and
 restoring the trainer's state in :mod:`.restore` (the file format in :mod:`.checkpoint`),
+the random streams in :mod:`.randomness`, what MPI ranks must agree on in :mod:`.agreement`,
 the run folder in :mod:`.run_dir`, the data-parallel hook in :mod:`minitorch_cap.distributed`.
 This module keeps the loop, validation and the epoch's bookkeeping (about 370 lines, most of
 them documentation of the options and guarantees). A checkpoint holds the whole training state, so
@@ -23,6 +27,7 @@ mid-epoch checkpoint, see ``checkpoint_every``).
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
@@ -39,10 +44,12 @@ from ..nn.checks import check_finite_weights
 from ..optim import clip_grad_norm_, clip_grad_value_
 from ..optim.optimizer import Optimizer
 from . import progress, restore
+from .agreement import REMEDIES, run_description
 from .checkpoint import init_from_checkpoint, save_checkpoint
 from .config import TrainerConfig
 from ..data.files import write_json
 from .monitor import BestTracker
+from .randomness import RunRandomness
 from .run_dir import BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME, RunDir, history_from_state
 from .sampler import MinibatchSampler, validation_subset
 
@@ -79,6 +86,13 @@ class Trainer:
 
     ``comm``: an MPI communicator (``minitorch_cap.distributed.world()``, ``MPI.COMM_WORLD``)
     to train data-parallel over its ranks, the same run as alone (``minitorch_cap.distributed``).
+    Before the first step the ranks check that they agree (data, model, optimizer, schedule,
+    options, counters: :mod:`.agreement`) and all stop with one ``RanksDisagree`` naming what
+    differs on which rank.
+
+    ``randomness`` (:class:`~.randomness.RunRandomness`) holds the run's generators, seeded by
+    ``seed``: the minibatches, and the dropout masks, which every Dropout of the model draws
+    during a training step instead of its own ``rng`` (which the run leaves untouched).
     """
 
     def __init__(self, model, data: Mapping[str, Any], optimizer: Optimizer, scheduler=None,
@@ -113,7 +127,8 @@ class Trainer:
         self.monitor = monitor
         if cfg.init_from:
             init_from_checkpoint(model, cfg.init_from)
-        self.sampler = MinibatchSampler(self.num_train, cfg.batch_size, cfg.sampling, cfg.seed)
+        self.randomness = RunRandomness(cfg.seed)      # every random stream of the run (saved, restored, split)
+        self.sampler = MinibatchSampler(self.num_train, cfg.batch_size, cfg.sampling, rng=self.randomness.minibatches)
         self.best = BestTracker(monitor, cfg.mode, cfg.min_delta)
         self.out_dir = Path(cfg.out_dir) if cfg.out_dir and self.parallel.is_writer else None
         # Counters: completed epochs, completed iterations, iterations done in the current epoch.
@@ -144,7 +159,7 @@ class Trainer:
     @property
     def rng(self) -> np.random.Generator:
         """The generator that draws the minibatches."""
-        return self.sampler.rng
+        return self.randomness.minibatches
 
     @property
     def best_value(self) -> float | None:
@@ -174,12 +189,13 @@ class Trainer:
         if self.stopped_early:
             self._say(f"Training stopped early at epoch {self.epoch}; nothing to do")
             return self.history
-        if self.out_dir is not None and self._given_run is None:     # a path: this run claims it, and closes it
-            self._run = RunDir.claim(self.out_dir, overwrite=cfg.overwrite, resume_from=self.last_checkpoint)
         show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
         self.should_stop = False
         try:
-            self.parallel.begin(self.model, self.rng)
+            # data-parallel: the ranks agree (or all stop), then start with rank 0's weights and generators
+            self.parallel.begin(self.model, self.randomness, functools.partial(run_description, self), REMEDIES)
+            if self.out_dir is not None and self._given_run is None:   # a path: this run claims it, and closes it
+                self._run = RunDir.claim(self.out_dir, overwrite=cfg.overwrite, resume_from=self.last_checkpoint)
             self._bar = progress.progress_bar(self.num_iterations, self.iteration) if show else None
             while self.epoch < cfg.num_epochs and not self.should_stop:
                 if self.epoch_iteration == 0:
@@ -193,7 +209,8 @@ class Trainer:
                     self.iteration += 1
                     self.epoch_iteration += 1
                     self._report_iteration(loss)
-                    if (cfg.checkpoint_every and self.iteration % cfg.checkpoint_every == 0
+                    if (cfg.checkpoint_every and self.out_dir is not None
+                            and self.iteration % cfg.checkpoint_every == 0
                             and self.epoch_iteration < self.iterations_per_epoch):
                         self._save_checkpoint()
                 self._end_epoch()
@@ -212,10 +229,12 @@ class Trainer:
     def _train_step(self, idx: np.ndarray) -> float:
         """Forward, backward, guard, clip, update; returns the minibatch loss."""
         data, cfg = self.data, self.config
+        batch_size, rows = len(idx), self.parallel.rows(len(idx))
         idx, share = self.parallel.split(idx)          # this rank's part of the global minibatch
         captions = data["train_captions"][idx]
         features = data["train_features"][data["train_image_idxs"][idx]]
-        loss, _ = self.model.loss(features, captions)
+        with self.randomness.step(self.model, batch_size, rows):   # masks of the global minibatch, this rank's rows
+            loss, _ = self.model.loss(features, captions)
         loss = float(self.parallel.reduce_gradients(self.model, loss, share))   # global loss and gradients
         if not math.isfinite(loss):
             self._diverged(f"the loss is {loss}")
@@ -324,11 +343,11 @@ class Trainer:
 
     # ----------------------------------------------------------------- checkpoints (see .restore)
     def state(self) -> dict[str, Any]:
-        """The trainer's part of a checkpoint: counters, sampler, histories, config (plain values and arrays)."""
+        """The trainer's part of a checkpoint: counters, random streams, sampler, histories, config (plain values and arrays)."""
         return restore.trainer_state(self)
 
     def load_state(self, saved: Mapping[str, Any]) -> None:
-        """Restore :meth:`state` (counters, sampler, histories, best value)."""
+        """Restore :meth:`state` (counters, random streams, sampler, histories, best value)."""
         restore.load_trainer_state(self, saved)
 
     def data_fingerprint(self) -> dict[str, Any]:

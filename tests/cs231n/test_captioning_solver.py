@@ -112,3 +112,17 @@ def test_bad_arguments(course_coco, kwargs, error, message):
         CaptioningSolver(small_model(data), {})
     with pytest.raises(TypeError, match="the model needs the course's API, a params dict and loss"):
         CaptioningSolver(small_model(data).model, data)
+
+
+def test_under_an_mpi_launcher_it_refuses_to_train_unrelated_copies(course_coco, monkeypatch):
+    data = load_coco_data()
+    model = Recording(small_model(data))
+    solver = CaptioningSolver(model, data, batch_size=5, num_epochs=1, verbose=False)
+    monkeypatch.setenv("PMI_SIZE", "2")               # what mpiexec -n 2 sets (MPICH's Hydra)
+    with pytest.raises(RuntimeError, match="CaptioningSolver: started by an MPI launcher with 2 processes, it would "
+                                           "train 2 unrelated copies .* comm=minitorch_cap.distributed.world"):
+        solver.train()
+    assert model.seen == [] and solver.loss_history == []
+    monkeypatch.setenv("PMI_SIZE", "1")               # mpiexec -n 1 is one process: the course's loop
+    solver.train()
+    assert len(solver.loss_history) == 2

@@ -21,7 +21,7 @@ import pytest
 
 from minitorch_cap.training import Trainer, load_checkpoint
 
-from .mpi_case import problem, result
+from .mpi_case import problem, result, transformer_problem
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -157,3 +157,61 @@ def test_command_line_under_mpiexec_and_ctrl_c(tmp_path):
     assert stderr.count("minitorch-cap train: interrupted") == 1
     assert "continue with `minitorch-cap train --resume" in stderr
     assert load_checkpoint(out / "checkpoint.h5")["trainer"]["epoch"] >= 1
+
+
+# --------------------------------------------------------------------- randomness is run state (issue 22)
+@pytest.mark.parametrize("ranks, sampling", [(2, "replacement"), (3, "replacement"), (3, "shuffle")])
+def test_k_ranks_with_dropout_reproduce_one_process(tmp_path, ranks, sampling):
+    """The masks are drawn for the global minibatch and each rank keeps its rows: K ranks are the
+    one-process run with dropout 0.3 (shuffle: the last minibatch of each epoch holds 1 caption, so
+    2 of the 3 ranks compute with share 0)."""
+    done, _ = run_ranks(str(HERE / "mpi_case.py"), "dropout", "float64", str(tmp_path), sampling, ranks=ranks)
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = json.loads((tmp_path / "result.json").read_text())
+    one = transformer_problem(np.float64, sampling=sampling)
+    one.train()
+    alone = result(one)
+    assert len(got["loss_history"]) == len(alone["loss_history"]) == (40 if sampling == "replacement" else 20)
+    assert rel_diff(got["loss_history"], alone["loss_history"]) < 1e-12
+    # sums of |weights|; the key biases get no gradient (softmax ignores a shift), so theirs are ~1e-12 of rounding
+    np.testing.assert_allclose(list(got["weights"].values()), list(alone["weights"].values()), rtol=1e-10, atol=1e-10)
+    # the control: other masks (another seed) part the runs at the first step
+    assert abs(alone["loss_history"][0] - transformer_problem(np.float64, sampling=sampling, seed=6).train()[
+        "loss_history"][0]) > 1e-6
+    # the K-rank checkpoint of epoch 1 resumes on one process with the masks of the uninterrupted run
+    resumed = Trainer.resume(tmp_path / "epoch1.h5", data=one.data, out_dir=None)
+    resumed.train()
+    assert rel_diff(resumed.loss_history, alone["loss_history"]) < 1e-12
+
+
+@pytest.mark.parametrize("what, expected", [
+    ("data", "rank 1 differs from rank 0 in data.num_train: rank 0 has 1000, rank 1 has 998; "
+             "data.train_captions_sha256: rank 0 has "),
+    ("lr", "rank 1 differs from rank 0 in optimizer.hyperparams.lr: rank 0 has 0.02, rank 1 has 0.03. To fix: "
+           "build the same optimizer"),
+])
+def test_ranks_that_disagree_all_stop_before_the_first_step_naming_what_differs(tmp_path, what, expected):
+    done, _ = run_ranks(str(HERE / "mpi_case.py"), "disagree", "float64", str(tmp_path), what)
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcomes = [(tmp_path / f"rank{k}.txt").read_text() for k in range(RANKS)]
+    assert outcomes[0] == outcomes[1]                            # one error, the same on every rank
+    assert outcomes[0].startswith("RanksDisagree: DataParallel: the 2 ranks of this run do not hold the same ")
+    assert expected in outcomes[0]
+    assert "WeightsDrifted" not in outcomes[0]
+    assert not (tmp_path / "run").exists()                       # before any step, before the run folder
+
+
+def test_command_line_ranks_given_different_settings_stop_with_one_message(tmp_path):
+    """`mpiexec -n 1 minitorch-cap train --lr A : -n 1 minitorch-cap train --lr B` (MPMD: each rank its
+    own arguments): exit 2 with one error line naming the setting and both values, no traceback."""
+    common = ["--max-train", "40", "--max-val", "6", "--hidden-dim", "8", "--wordvec-dim", "8", "--epochs", "1",
+              "--no-progress", "--out", str(tmp_path / "run")]
+    cli = [sys.executable, "-m", "minitorch_cap.cli", "train", *common]
+    done = subprocess.run([mpiexec(), "-n", "1", *cli, "--lr", "0.01", ":", "-n", "1", *cli, "--lr", "0.02",
+                           "--max-train", "38"], capture_output=True, text=True, timeout=TIMEOUT, env=env(), cwd=ROOT)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("minitorch-cap train: error: DataParallel: the 2 ranks of this run do not hold the same ") == 1
+    assert "optimizer.hyperparams.lr: rank 0 has 0.01, rank 1 has 0.02" in done.stderr
+    assert "data.num_train: rank 0 has 200, rank 1 has 190" in done.stderr
+    assert not (tmp_path / "run" / "checkpoint.h5").exists()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.nn import contract
-from minitorch_cap.nn import Dropout, MultiHeadAttention, dropout_disabled
+from minitorch_cap.nn import Dropout, MultiHeadAttention, dropout_disabled, dropout_source
 
 
 def test_seeded_masks_are_reproducible_and_differ_between_calls():
@@ -88,3 +88,48 @@ def test_bad_input():
 
 def test_repr():
     assert repr(Dropout()) == "Dropout(p=0.1)"
+
+
+class Recorder:
+    """A mask source that hands out fixed numbers and records the shapes asked for."""
+
+    def __init__(self, value):
+        self.value, self.shapes = value, []
+
+    def random(self, shape, dtype):
+        self.shapes.append(shape)
+        return np.full(shape, self.value, dtype=dtype)
+
+
+def test_a_bound_source_draws_every_mask_inside_and_the_own_generators_are_untouched():
+    attn = MultiHeadAttention(4, 2, dropout=0.5, dtype=np.float64, rng=np.random.default_rng(5))
+    layer = attn.attn_drop
+    before = layer.rng.bit_generator.state
+    keep, drop = Recorder(0.9), Recorder(0.1)
+    x = np.ones((2, 3))
+    with dropout_source(attn, keep) as same:
+        assert same is attn and layer.source is keep
+        np.testing.assert_array_equal(layer.forward(x), 2 * x)          # every number >= p: all kept, scaled
+        with dropout_source(layer, drop):                               # the innermost binding wins
+            assert not layer.forward(x).any()
+        assert layer.source is keep                                     # and the outer one is back
+    assert layer.source is None and keep.shapes == [(2, 3)] and drop.shapes == [(2, 3)]
+    assert layer.rng.bit_generator.state == before                      # the layer's own stream drew nothing
+    twin = np.random.default_rng()
+    twin.bit_generator.state = before
+    expected = Dropout(0.5, rng=twin, dtype=np.float64).forward(x)
+    np.testing.assert_array_equal(layer.forward(x), expected)           # and serves it afterwards, as before
+
+
+def test_a_source_is_restored_when_the_block_raises():
+    layer = Dropout(0.5, dtype=np.float64)
+    with pytest.raises(KeyError):
+        with dropout_source(layer, Recorder(0.0)):
+            raise KeyError("boom")
+    assert layer.source is None
+
+
+def test_a_source_needs_a_random_method():
+    with pytest.raises(TypeError, match="dropout_source: source must have a random"):
+        with dropout_source(Dropout(0.5), np.random.random):
+            pass

@@ -196,6 +196,13 @@ def test_gradient_clipping_options_are_applied(data, monkeypatch):
     assert calls == [("value", 1.0), ("norm", 5.0)] * 2
 
 
+def test_checkpoint_every_without_an_out_dir_writes_nothing_and_trains(data):
+    model, opt, _ = make_setup(data)
+    trainer = Trainer(model, data, opt, batch_size=10, num_epochs=2, seed=0, checkpoint_every=3, **QUIET)
+    trainer.train()
+    assert trainer.iteration == 8 and trainer.last_checkpoint is None
+
+
 @pytest.mark.filterwarnings("ignore:overflow encountered", "ignore:invalid value encountered")
 def test_absurd_learning_rate_stops_with_the_divergence_guard(data, tmp_path):
     model, _, _ = make_setup(data, cell_type="rnn")

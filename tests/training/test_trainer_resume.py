@@ -1,9 +1,13 @@
 """Exact resume: an interrupted run continued from its checkpoint equals the uninterrupted run, bit for bit."""
 
+import functools
+import warnings
+
 import numpy as np
 import pytest
 
-from minitorch_cap.optim import SGD, ReduceLROnPlateau
+from minitorch_cap import CaptioningTransformer
+from minitorch_cap.optim import SGD, Adam, ExponentialLR, ReduceLROnPlateau, StepLR
 from minitorch_cap.training import CheckpointError, Trainer, load_checkpoint, save_checkpoint
 
 from tests.conftest import make_caption_data, make_setup
@@ -113,7 +117,7 @@ def test_resume_refuses_what_would_change_the_run(data, tmp_path):
     with pytest.raises(ValueError, match="does not match"):
         Trainer.resume(path, model, data)
     model, _, _ = make_setup(data)
-    with pytest.raises(ValueError, match="belongs to a Adam optimizer, not SGD"):
+    with pytest.raises(ValueError, match="optimizer: the run.s is Adam, the one given SGD"):
         Trainer.resume(path, model, data, SGD(model.named_parameters(), lr=0.1))
     with pytest.raises(TypeError, match="data is required"):
         Trainer.resume(path)
@@ -160,3 +164,98 @@ def test_resume_with_an_optimizer_but_no_model_is_refused(data, tmp_path):
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
     Trainer.resume(tmp_path / "checkpoint.h5", model, data, opt)       # with its model: fine
+
+
+# --------------------------------------------------------------------- dropout (issue 22)
+def transformer_setup(data, rng):
+    model = CaptioningTransformer(data["word_to_idx"], input_dim=data["train_features"].shape[1], wordvec_dim=8,
+                                  num_heads=2, num_layers=2, max_length=12, dropout=0.3, dtype=np.float64, rng=rng,
+                                  dim_feedforward=16)
+    optimizer = Adam(model.named_parameters(), lr=1e-3)
+    return model, optimizer, ExponentialLR(optimizer, gamma=0.8)
+
+
+def transformer_run(data, out_dir, stop_after=None, rng_none=False, **options):
+    if rng_none:
+        np.random.seed(0)           # a model drawing from numpy's global state, built the same each time
+    model, opt, sched = transformer_setup(data, None if rng_none else np.random.default_rng(0))
+    if stop_after is not None:
+        interrupt_after(opt, stop_after)
+    trainer = Trainer(model, data, opt, sched, out_dir=out_dir, **{**QUIET, **options})
+    if stop_after is None:
+        trainer.train()
+    else:
+        with pytest.raises(Interrupted):
+            trainer.train()
+    return trainer
+
+
+# 30 captions, batch 10: 3 iterations per epoch; checkpoint_every=4 writes iterations 4 and 8 mid-epoch.
+DROPOUT_RUN = dict(batch_size=10, num_epochs=4, seed=3, checkpoint_every=4)
+
+
+@functools.lru_cache(maxsize=2)
+def uninterrupted_transformer_run(rng_none: bool) -> Trainer:
+    full = transformer_run(make_caption_data(num_train=30, num_val=6, dim=6, T=8), None, rng_none=rng_none,
+                           **DROPOUT_RUN)
+    assert len(full.loss_history) == 12
+    return full
+
+
+@pytest.mark.parametrize("rng_none", [False, True])
+@pytest.mark.parametrize("stop_after, expected_iteration", [(3, 3), (6, 6), (9, 9), (5, 4), (8, 8)])
+def test_resume_with_dropout_equals_the_uninterrupted_run(tmp_path, rng_none, stop_after, expected_iteration):
+    data = make_caption_data(num_train=30, num_val=6, dim=6, T=8)
+    options = dict(DROPOUT_RUN, rng_none=rng_none)
+    full = uninterrupted_transformer_run(rng_none)
+    transformer_run(data, tmp_path / "cut", stop_after=stop_after, **options)
+    np.random.seed(12345)           # the resumed process's global state is another one
+    path = tmp_path / "cut" / "checkpoint.h5"
+    assert load_checkpoint(path)["trainer"]["iteration"] == expected_iteration
+    resumed = Trainer.resume(path, data=data, progress=False)     # the model rebuilt from its config
+    resumed.train()
+    assert_same_run(resumed, full)
+    assert resumed.randomness.dropout.bit_generator.state == full.randomness.dropout.bit_generator.state
+
+
+def test_resume_with_dropout_of_a_checkpoint_without_the_mask_stream_warns(tmp_path):
+    data = make_caption_data(num_train=30, num_val=0, dim=6, T=8)
+    transformer_run(data, tmp_path, batch_size=10, num_epochs=1, seed=0)
+    checkpoint = load_checkpoint(tmp_path / "checkpoint.h5")
+    del checkpoint["trainer"]["rng_streams"]          # as written before the stream was saved
+    with pytest.warns(RuntimeWarning, match="did not save the dropout masks' random stream"):
+        Trainer.resume(tmp_path / "checkpoint.h5", data=data, checkpoint=checkpoint, num_epochs=2)
+    lstm = make_caption_data()
+    run(lstm, tmp_path / "lstm", batch_size=10, num_epochs=1, seed=0)
+    checkpoint = load_checkpoint(tmp_path / "lstm" / "checkpoint.h5")
+    del checkpoint["trainer"]["rng_streams"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                # no dropout: nothing is lost, nothing to say
+        Trainer.resume(tmp_path / "lstm" / "checkpoint.h5", data=lstm, checkpoint=checkpoint, num_epochs=2)
+
+
+# --------------------------------------------------------------------- a given optimizer / schedule (issue 22)
+def test_resume_refuses_a_given_optimizer_or_schedule_with_other_settings(data, tmp_path):
+    run(data, tmp_path, batch_size=10, num_epochs=2, seed=0)          # Adam lr 1e-2, ExponentialLR gamma 0.9
+    path = tmp_path / "checkpoint.h5"
+    model, _, _ = make_setup(data)
+    cases = [
+        (Adam(model.named_parameters(), lr=1e-4), 0.9, r"optimizer lr: the run's 0\.01 \(0\.0081.* now, after its "
+                                                       r"schedule\), given 0\.0001"),
+        (Adam(model.named_parameters(), lr=1e-2, betas=(0.8, 0.999)), 0.9,
+         r"optimizer betas: the run's \[0\.9, 0\.999\], given \[0\.8, 0\.999\]"),
+        (Adam(model.named_parameters(), lr=1e-2), 0.5, r"scheduler gamma: the run's 0\.9, given 0\.5"),
+    ]
+    for optimizer, gamma, message in cases:
+        scheduler = ExponentialLR(optimizer, gamma=gamma)
+        with pytest.raises(ValueError, match="Trainer.resume: the optimizer or scheduler given differs from the run "
+                                             f"in .*checkpoint.h5: {message}"):
+            Trainer.resume(path, model, data, optimizer, scheduler)
+        assert scheduler.last_epoch == 0           # refused before anything was loaded into the caller's objects
+    with pytest.raises(ValueError, match="scheduler: the run's is ExponentialLR, the one given StepLR"):
+        optimizer = Adam(model.named_parameters(), lr=1e-2)
+        Trainer.resume(path, model, data, optimizer, StepLR(optimizer, step_size=1, gamma=0.9))
+    for lr in (1e-2, 1e-2 * 0.9 * 0.9):          # the rate the run started with (the same script again), or its current
+        optimizer = Adam(model.named_parameters(), lr=lr)
+        resumed = Trainer.resume(path, model, data, optimizer, ExponentialLR(optimizer, gamma=0.9), num_epochs=3)
+        assert resumed.optimizer is optimizer and optimizer.lr == pytest.approx(1e-2 * 0.81, rel=1e-15)
