@@ -117,16 +117,22 @@ class SettingsError(UserError, ValueError):
 
 
 def check_memory(owner: str, nbytes: float, what: str, advice: str) -> None:
-    """The one memory rule: refuse, before allocating it, work that needs more than half of this
-    machine's memory (a ``SettingsError`` naming ``owner``, ``what`` needs how much, and the ``advice``),
-    rather than a ``MemoryError`` or the kernel's OOM killer later. No check off POSIX."""
+    """The one memory rule: refuse, before allocating it, work that needs more than half of the memory
+    this process may use (the machine's, or less under ``ulimit -v``), with a ``SettingsError``
+    naming ``owner``, what needs how much, and the ``advice``, rather than a ``MemoryError`` or the
+    kernel's OOM killer later. No check off POSIX."""
     try:
+        import resource
         have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (ImportError, ValueError, OSError, AttributeError):
         return
+    where = f"this machine's {have / 2**30:.1f} GiB"
+    if 0 < limit < have:
+        have, where = limit, f"the {limit / 2**30:.1f} GiB this process may use (ulimit -v)"
     if nbytes > have / 2:
-        raise SettingsError(f"{owner}{': ' if owner else ''}{what} would take about {nbytes / 2**30:.1f} GiB, more than half of this "
-                            f"machine's {have / 2**30:.1f} GiB; {advice}")
+        raise SettingsError(f"{owner}{': ' if owner else ''}{what} would take about {nbytes / 2**30:.1f} GiB, "
+                            f"more than half of {where}; {advice}")
 
 
 # ---------------------------------------------------------------------------- options
