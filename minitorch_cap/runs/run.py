@@ -26,7 +26,8 @@ from ..evaluation.reports import caption_report, is_builtin, model_caption_accur
 from ..nn.checks import MissingFileError, SettingsError, check_memory
 from ..optim import Adam, ExponentialLR
 from ..training import Trainer, load_checkpoint
-from ..training.checkpoint import CheckpointError, model_from_checkpoint
+from ..training.checkpoint import CheckpointError
+from ..training.restore import model_from_checkpoint
 from ..training.run_dir import RunDir, RunStatus
 from .settings import RunSettings, check_resume_settings, data_set, model_settings, saved_settings
 

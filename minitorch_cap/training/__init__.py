@@ -5,10 +5,9 @@
 """
 
 from ..data.files import WriteError
-from .checkpoint import (
-    FORMAT_VERSION, CheckpointError, init_from_checkpoint, load_checkpoint, load_model, save_checkpoint,
-)
+from .checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
 from .process import Terminated, blas_threads, sigterm_as_interrupt
+from .restore import init_from_checkpoint, load_model
 from .run_dir import RunDir, RunFolderError, RunStatus, complete_run
 from .trainer import Trainer, TrainerConfig, TrainingDiverged
 

@@ -47,7 +47,7 @@ from typing import Any, Callable, Mapping
 import h5py
 import numpy as np
 
-from ..captioners.base import Captioner, captioner_from_config
+from ..captioners.base import Captioner
 from ..nn.checks import MissingFileError, UserError, check_finite_weights
 from ..tokens import check_word_to_idx
 from ..data import files
@@ -387,41 +387,3 @@ def _parse(raw: bytes, path: Path) -> dict[str, Any]:
         for section in ("optimizer", "scheduler", "trainer"):
             checkpoint[section] = _read_tree(f[section]) if section in f else None
     return checkpoint
-
-
-def model_from_checkpoint(checkpoint: Mapping[str, Any], path) -> Captioner:
-    """The captioner of ``checkpoint`` (``load_checkpoint(path)``'s content); ``CheckpointError`` naming
-    ``path`` when its class, config and weights do not rebuild a model."""
-    info = checkpoint["model"]
-    try:
-        model = captioner_from_config(info["class"], info["word_to_idx"], info["config"])
-        model.load_state_dict(info["state_dict"])
-    except (ValueError, TypeError, KeyError) as exc:
-        raise CheckpointError(f"{path}: the stored model cannot be rebuilt from its config and weights: {exc}") from exc
-    return model
-
-
-def load_model(path) -> Captioner:
-    """Rebuild the captioner of a checkpoint (its class, config, vocabulary and weights)."""
-    return model_from_checkpoint(load_checkpoint(path), path)
-
-
-def init_from_checkpoint(model, path, strict: bool = True) -> None:
-    """Copy a checkpoint's weights into ``model`` (weights only: no optimizer, counters or RNG).
-
-    This starts a *new* run from trained weights (fine-tuning); to continue an interrupted
-    run exactly use ``Trainer.resume``. The vocabulary must match the model's when the
-    model has one. ``strict=False`` allows missing or extra parameter names (shapes and
-    dtypes are still checked).
-    """
-    checkpoint = load_checkpoint(path)
-    info = checkpoint["model"]
-    word_to_idx = getattr(model, "word_to_idx", None)
-    if word_to_idx is not None and dict(word_to_idx) != info["word_to_idx"]:
-        raise ValueError(f"init_from_checkpoint: the vocabulary of {path} ({len(info['word_to_idx'])} words) "
-                         f"differs from the model's ({len(word_to_idx)} words)")
-    state = info["state_dict"]
-    dtype = getattr(model, "dtype", None)
-    if dtype is not None:  # a float64 model may start from float32 weights, and back
-        state = {k: v.astype(dtype, copy=False) for k, v in state.items()}
-    model.load_state_dict(state, strict=strict)

@@ -1,4 +1,5 @@
-"""Saving and restoring a ``Trainer``'s state: the part of a checkpoint that makes resume exact.
+"""What a checkpoint gives back: its model (:func:`load_model`, :func:`model_from_checkpoint`,
+:func:`init_from_checkpoint` for weights only) and a ``Trainer``'s state, the part that makes resume exact.
 
 Each part writes its own state (chainer's ``serialize``): the run's random streams their
 generators (:mod:`.randomness`: minibatches and dropout masks), the sampler its epoch order,
@@ -18,11 +19,52 @@ import numpy as np
 
 from ..data.fingerprint import fingerprint_differences
 from ..optim import optimizer_from_state, scheduler_from_state
-from .checkpoint import CheckpointError, model_from_checkpoint, load_checkpoint
+from ..captioners.base import Captioner, captioner_from_config
+from .checkpoint import CheckpointError, load_checkpoint
 from .config import TrainerConfig, check_resume_options
 from .randomness import warn_missing_streams
 
 
+# ---------------------------------------------------------------------------- the model
+def model_from_checkpoint(checkpoint: Mapping[str, Any], path) -> Captioner:
+    """The captioner of ``checkpoint`` (``load_checkpoint(path)``'s content); ``CheckpointError`` naming
+    ``path`` when its class, config and weights do not rebuild a model."""
+    info = checkpoint["model"]
+    try:
+        model = captioner_from_config(info["class"], info["word_to_idx"], info["config"])
+        model.load_state_dict(info["state_dict"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CheckpointError(f"{path}: the stored model cannot be rebuilt from its config and weights: {exc}") from exc
+    return model
+
+
+def load_model(path) -> Captioner:
+    """Rebuild the captioner of a checkpoint (its class, config, vocabulary and weights)."""
+    return model_from_checkpoint(load_checkpoint(path), path)
+
+
+def init_from_checkpoint(model, path, strict: bool = True) -> None:
+    """Copy a checkpoint's weights into ``model`` (weights only: no optimizer, counters or RNG).
+
+    This starts a *new* run from trained weights (fine-tuning); to continue an interrupted
+    run exactly use ``Trainer.resume``. The vocabulary must match the model's when the
+    model has one. ``strict=False`` allows missing or extra parameter names (shapes and
+    dtypes are still checked).
+    """
+    checkpoint = load_checkpoint(path)
+    info = checkpoint["model"]
+    word_to_idx = getattr(model, "word_to_idx", None)
+    if word_to_idx is not None and dict(word_to_idx) != info["word_to_idx"]:
+        raise ValueError(f"init_from_checkpoint: the vocabulary of {path} ({len(info['word_to_idx'])} words) "
+                         f"differs from the model's ({len(word_to_idx)} words)")
+    state = info["state_dict"]
+    dtype = getattr(model, "dtype", None)
+    if dtype is not None:  # a float64 model may start from float32 weights, and back
+        state = {k: v.astype(dtype, copy=False) for k, v in state.items()}
+    model.load_state_dict(state, strict=strict)
+
+
+# ---------------------------------------------------------------------------- the trainer
 def trainer_state(trainer) -> dict[str, Any]:
     """Counters, random streams, sampler, histories, best value, config and data record of ``trainer``
     (plain values and arrays)."""

@@ -45,7 +45,7 @@ from ..optim import clip_grad_norm_, clip_grad_value_
 from ..optim.optimizer import Optimizer
 from . import progress, restore
 from .agreement import REMEDIES, run_description
-from .checkpoint import init_from_checkpoint, save_checkpoint
+from .checkpoint import save_checkpoint
 from .config import TrainerConfig
 from ..data.files import write_json
 from .monitor import BestTracker
@@ -126,7 +126,7 @@ class Trainer:
                              f"nor a metric name {sorted(cfg.metrics)}")
         self.monitor = monitor
         if cfg.init_from:
-            init_from_checkpoint(model, cfg.init_from)
+            restore.init_from_checkpoint(model, cfg.init_from)
         self.randomness = RunRandomness(cfg.seed)      # every random stream of the run (saved, restored, split)
         self.sampler = MinibatchSampler(self.num_train, cfg.batch_size, cfg.sampling, rng=self.randomness.minibatches)
         self.best = BestTracker(monitor, cfg.mode, cfg.min_delta)

@@ -396,7 +396,7 @@ import numpy as np
 from minitorch_cap import CaptioningModel
 from minitorch_cap.optim import Adam, ExponentialLR
 from minitorch_cap.training import CheckpointError, Trainer, load_checkpoint
-from minitorch_cap.training.checkpoint import model_from_checkpoint
+from minitorch_cap.training.restore import model_from_checkpoint
 from minitorch_cap.training.synthetic import random_caption_data
 
 folder, step, head = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
