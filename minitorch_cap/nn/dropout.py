@@ -101,24 +101,28 @@ def dropouts(module: Module) -> Iterator[Dropout]:
 
 
 @contextlib.contextmanager
+def _every_dropout(module: Module, attribute: str, value):
+    """Set ``attribute`` of every Dropout inside ``module`` to ``value`` for a with-block; restored on exit."""
+    layers = list(dropouts(module))
+    before = [getattr(layer, attribute) for layer in layers]
+    for layer in layers:
+        setattr(layer, attribute, value)
+    try:
+        yield module
+    finally:
+        for layer, previous in zip(layers, before):
+            setattr(layer, attribute, previous)
+
+
 def dropout_disabled(module: Module):
     """``with dropout_disabled(model): ...`` runs every Dropout inside ``model`` as the identity,
     in training mode too (caches are kept, so backward works); the previous settings are
     restored on exit. A copy made inside the block (``check_module`` deep-copies) keeps
     dropout off.
     """
-    layers = list(dropouts(module))
-    before = [layer.enabled for layer in layers]
-    for layer in layers:
-        layer.enabled = False
-    try:
-        yield module
-    finally:
-        for layer, enabled in zip(layers, before):
-            layer.enabled = enabled
+    return _every_dropout(module, "enabled", False)
 
 
-@contextlib.contextmanager
 def dropout_source(module: Module, source):
     """``with dropout_source(model, source): ...`` makes every Dropout inside ``model`` draw its
     masks from ``source`` (an object with ``random(shape, dtype)``, see :class:`Dropout`)
@@ -130,12 +134,4 @@ def dropout_source(module: Module, source):
     """
     if not callable(getattr(source, "random", None)):
         raise TypeError(f"dropout_source: source must have a random(shape, dtype) method, got {type(source).__name__}")
-    layers = list(dropouts(module))
-    before = [layer.source for layer in layers]
-    for layer in layers:
-        layer.source = source
-    try:
-        yield module
-    finally:
-        for layer, previous in zip(layers, before):
-            layer.source = previous
+    return _every_dropout(module, "source", source)
