@@ -27,6 +27,7 @@ from minitorch_cap.data import load_shapes_data
 from minitorch_cap.nn import LSTM
 from minitorch_cap.optim import Adam, ExponentialLR
 from minitorch_cap.evaluation.plots import plot_loss_curve
+from minitorch_cap.training import blas_threads
 from minitorch_cap.training import Trainer
 
 
@@ -132,18 +133,16 @@ def overfit_and_sample(out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="runs/examples", help="folder for the loss-curve PNG")
+    parser.add_argument("--threads", type=int, default=1, help="numpy's BLAS threads (one is fastest for these "
+                                                               "small matrices, as the command line's default)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    try:  # this model's matrices are small: one BLAS thread is fastest, much faster on a busy machine
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(1)
-    except ImportError:
-        pass
-    forward_checks()
-    gradient_checks()
-    course_loss()
-    overfit_and_sample(out)
+    with blas_threads(args.threads):
+        forward_checks()
+        gradient_checks()
+        course_loss()
+        overfit_and_sample(out)
 
 
 if __name__ == "__main__":

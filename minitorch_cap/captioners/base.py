@@ -92,6 +92,11 @@ class Captioner(Module):
         return features
 
     # ------------------------------------------------------------------ training
+    @property
+    def loss_unit(self) -> str:
+        """What one unit of the training loss is (``'per caption'``, ``'per position'``): its criterion's."""
+        return self.criterion.unit
+
     def loss(self, features, captions) -> tuple[float, dict[str, np.ndarray]]:
         """CS231n's ``loss``: the loss and the gradient of every parameter, by dotted name.
 

@@ -66,7 +66,7 @@ class DataSpec:
 
     def describe(self) -> str:
         """How messages name the data."""
-        return "the built-in shapes data" if self.builtin else f"the COCO files in {self.data_dir}"
+        return "the built-in shapes data" if self.builtin else f"the COCO-format data in {self.data_dir}"
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)

@@ -33,6 +33,8 @@ class TemporalSoftmaxLoss(Module):
     """
 
     NORMALIZATIONS = ("batch", "tokens", "positions")
+    #: What one unit of the loss is, by normalisation (progress lines say it).
+    UNITS = {"batch": "per caption", "tokens": "per word", "positions": "per position"}
 
     def __init__(self, normalize: str = "batch", dtype=np.float32):
         super().__init__(dtype)
@@ -85,6 +87,11 @@ class TemporalSoftmaxLoss(Module):
         dscores = np.zeros((N * T, V), dtype=self.dtype)
         dscores[rows] = d
         return dscores.reshape(N, T, V)
+
+    @property
+    def unit(self) -> str:
+        """``'per caption'`` (summed over its words: the SPEC's), ``'per word'`` or ``'per position'``."""
+        return self.UNITS[self.normalize]
 
     def extra_repr(self) -> str:
         return f"normalize={self.normalize!r}"

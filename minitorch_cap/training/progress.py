@@ -28,12 +28,14 @@ def iteration_line(iteration: int, total: int, loss: float) -> str:
     return f"(Iteration {iteration} / {total}) loss: {loss:f}"
 
 
-def epoch_line(record: dict, num_epochs: int) -> str:
+def epoch_line(record: dict, num_epochs: int, unit: str | None = None) -> str:
     """``epoch 2/10, train loss 1.234, val loss 1.301, held-out accuracy 97.0%, lr 0.00425, 3.1 s``.
 
-    Every metric of the record is shown (``val_accuracy`` as a percentage).
+    Every metric of the record is shown (``val_accuracy`` as a percentage); ``unit`` (the model's
+    ``loss_unit``: ``'per caption'``, ``'per position'``) says what the losses are.
     """
-    parts = [f"epoch {record['epoch']}/{num_epochs}", f"train loss {record['train_loss']:.3f}"]
+    parts = [f"epoch {record['epoch']}/{num_epochs}",
+             f"train loss {record['train_loss']:.3f}" + (f" ({unit})" if unit else "")]
     if record.get("val_loss") is not None:
         parts.append(f"val loss {record['val_loss']:.3f}")
     for key, value in record.items():
@@ -47,4 +49,4 @@ def epoch_line(record: dict, num_epochs: int) -> str:
 
 def print_epoch(trainer, record: dict) -> None:
     """A Trainer callback printing :func:`epoch_line` (what ``minitorch-cap train`` shows)."""
-    write_line(epoch_line(record, trainer.config.num_epochs))
+    write_line(epoch_line(record, trainer.config.num_epochs, getattr(trainer.model, "loss_unit", None)))

@@ -294,7 +294,7 @@ class Trainer:
         if cfg.patience is not None and self.bad_epochs >= cfg.patience:
             self.stopped_early = self.should_stop = True
         if cfg.verbose and (self._val_idx.size or cfg.metrics or self.stopped_early):
-            progress.write_line(progress.epoch_line(record, cfg.num_epochs)
+            progress.write_line(progress.epoch_line(record, cfg.num_epochs, getattr(self.model, "loss_unit", None))
                                 + (f"; no improvement in {self.monitor} for {self.bad_epochs} epochs, stopping"
                                    if self.stopped_early else ""))
         for callback in cfg.callbacks:

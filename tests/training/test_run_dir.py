@@ -256,3 +256,16 @@ def test_resuming_from_best_h5_into_its_folder_would_replace_a_later_checkpoint(
                             out_dir=str(tmp_path / "branch"))
     branch.train()
     assert (tmp_path / "branch" / CHECKPOINT_NAME).is_file()
+
+
+def test_refusing_a_folder_never_advises_resuming_a_damaged_checkpoint(data, tmp_path):
+    """Issue 24 C: with checkpoint.h5 damaged, refusing `--resume RUN/best.h5` advised resuming from it."""
+    trainer(data, tmp_path / "run", num_epochs=2).train()
+    raw = bytearray((tmp_path / "run" / CHECKPOINT_NAME).read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    (tmp_path / "run" / CHECKPOINT_NAME).write_bytes(bytes(raw))
+    with pytest.raises(RunFolderError) as info:
+        Trainer.resume(tmp_path / "run" / BEST_NAME, data=data, progress=False).train()
+    message = str(info.value)
+    assert "its checkpoint.h5 cannot be resumed" in message and "is damaged" in message
+    assert "continue it by resuming from" not in message
