@@ -84,7 +84,7 @@ class TrainerConfig:
     callbacks: list = attrs.field(factory=list, converter=list, validator=_callbacks, metadata=_NOT_SAVED)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-able options (everything but ``metrics`` and ``callbacks``)."""
+        """The options kept in checkpoints (all but ``overwrite``, ``data_options``, ``metrics`` and ``callbacks``)."""
         return attrs.asdict(self, filter=lambda a, v: a.metadata.get("save", True))
 
     @classmethod
@@ -105,7 +105,7 @@ def check_resume_options(saved: Mapping[str, Any], overrides: Mapping[str, Any],
 
     Raises ``ValueError`` naming each option, the run's value and the one asked for.
     """
-    changed = {k: (saved[k], overrides[k]) for k in FIXED_ON_RESUME if k in overrides and overrides[k] != saved.get(k)}
+    changed = {k: (saved.get(k), overrides[k]) for k in FIXED_ON_RESUME if k in overrides and overrides[k] != saved.get(k)}
     if changed:
         what = "; ".join(f"{k}: the run has {run!r}, asked for {new!r}" for k, (run, new) in changed.items())
         raise SettingsError(f"cannot change {sorted(changed)} when resuming {source} (the run would no longer be the "
