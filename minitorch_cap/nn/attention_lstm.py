@@ -247,6 +247,7 @@ class AttentionLSTM(Module):
         dE = np.empty((M, P), dtype=self.dtype)                     # grad of the scores e
         dContext = np.empty((M, H), dtype=self.dtype)               # grad of the (ungated) context
         dkeys = np.zeros((N, P, A), dtype=self.dtype) if self.additive else None
+        dpre_buffer = np.empty((N, P, A), dtype=self.dtype) if self.additive else None
         WattnT, W_hT = np.ascontiguousarray(self.Wattn.data.T), np.ascontiguousarray(W_h.T)
         scale = 1.0 / math.sqrt(H)
         dnext_h = np.zeros((N, H), dtype=self.dtype)
@@ -282,8 +283,11 @@ class AttentionLSTM(Module):
             np.multiply(a_t, dalpha - (a_t * dalpha).sum(axis=1, keepdims=True), out=de)
             if self.additive:
                 # e_p = v . u_p,  u_p = tanh(h Wq + keys_p):  d(pre) = de_p v (1 - u_p^2)
-                u = cache["u"][s]
-                dpre = de[:, :, None] * self.v.data * (1 - u * u)   # (k, P, A)
+                u, dpre = cache["u"][s], dpre_buffer[:k]             # (k, P, A)
+                np.multiply(u, u, out=dpre)
+                np.subtract(1, dpre, out=dpre)
+                dpre *= self.v.data
+                dpre *= de[:, :, None]                               # d(pre) = de_p v (1 - u_p^2)
                 dkeys[:k] += dpre
                 dZ[s, 4 * H:4 * H + A] = dpre.sum(axis=1)           # grad of h Wq
                 dprev_h = dZ[s] @ W_hT
