@@ -8,7 +8,11 @@ What ``minitorch-cap train`` does (Adam, ExponentialLR stepped per epoch, miniba
 by the Trainer, one BLAS thread), with the library's Trainer and its held-out accuracy
 (``model_caption_accuracy``: the share of the 500 validation images whose greedy caption
 states every colour, shape and relation correctly). Defaults: the settings recommended for
-the attention model on this data (region features, ``load_shapes_data(region_features=True)``).
+the attention model on this data (region features, ``load_shapes_data(region_features=True)``,
+H=128, W=64, batch 50, no penalty), per kind in ``RECOMMENDED``. Measured with them (weight /
+data seeds 0/0, 1/1, 2/2): dot 99.6, 99.4, 99.8% in 45-47 s of CPU time; additive 99.8, 99.4,
+99.8% in 64 s of CPU time (on a shared 2-core machine at load 5-7: 147-180 s and 278-297 s
+of wall time).
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+#: Adam's learning rate, its decay per epoch and the epochs, per attention kind.
+RECOMMENDED = {"dot": {"lr": 1e-2, "lr_decay": 0.8, "epochs": 10},
+               "additive": {"lr": 5e-3, "lr_decay": 0.85, "epochs": 12}}
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -28,9 +36,9 @@ def main(argv=None) -> int:
     parser.add_argument("--attention-reg", type=float, default=0.0)
     parser.add_argument("--hidden-dim", type=int, default=128)
     parser.add_argument("--wordvec-dim", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=5e-3)
-    parser.add_argument("--lr-decay", type=float, default=0.85)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--lr", type=float, help="default: RECOMMENDED[attention]")
+    parser.add_argument("--lr-decay", type=float, help="default: RECOMMENDED[attention]")
+    parser.add_argument("--epochs", type=int, help="default: RECOMMENDED[attention]")
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--clip-grad-norm", type=float)
     parser.add_argument("--seed", type=int, default=0, help="weights and minibatches")
@@ -38,6 +46,9 @@ def main(argv=None) -> int:
     parser.add_argument("--pooled", action="store_true", help="pooled (N, 49) features instead of regions")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
+    for name, value in RECOMMENDED[args.attention].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     threadpool_limits(args.threads, user_api="blas")
 
     from minitorch_cap import CaptioningModel, Trainer, load_shapes_data
