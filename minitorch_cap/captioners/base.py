@@ -28,7 +28,10 @@ This base class gives every captioner the vocabulary attributes (``word_to_idx``
 the library's one vocabulary rule (:func:`minitorch_cap.tokens.check_word_to_idx`), and,
 written once here, ``loss`` (CS231n's ``(loss, grads)``) and the decoders ``sample``
 (greedy), ``beam_search`` and ``sample_stochastic`` (the algorithms live in
-:mod:`minitorch_cap.captioners.decoding`).
+:mod:`minitorch_cap.captioners.decoding`). A captioner that attends over image regions sets
+``attends`` and gives one more primitive, ``step_attention()`` (its attention over the K
+regions at the last ``decode_step``, (R, K)); ``attention_sample`` (greedy captions with the
+attention of every word, for ``captions.png``) is written once here on it.
 
 Shapes: N images, D feature size, T caption length, V vocabulary size, K rows being decoded.
 """
@@ -42,7 +45,7 @@ import numpy as np
 
 from . import decoding
 from ..nn import Module
-from ..nn.checks import check_finite, float_input
+from ..nn.checks import check_finite, float_input, int_option
 from ..tokens import END, NULL, START, UNK, check_word_to_idx
 
 CAPTIONERS: dict[str, type["Captioner"]] = {}   # class name -> class, for checkpoints
@@ -77,6 +80,13 @@ class Captioner(Module):
 
     def decode_step(self, words, state):
         raise NotImplementedError(f"{type(self).__name__} does not implement decode_step()")
+
+    #: True for a model that attends over image regions (it implements ``step_attention``).
+    attends = False
+
+    def step_attention(self) -> np.ndarray:
+        """The attention weights (R, K) over the K image regions at the last ``decode_step`` of R rows."""
+        raise NotImplementedError(f"{type(self).__name__} does not attend over image regions")
 
     @classmethod
     def from_config(cls, word_to_idx: Mapping[str, int], config: Mapping[str, Any]) -> "Captioner":
@@ -127,6 +137,25 @@ class Captioner(Module):
     def sample_stochastic(self, features, max_length: int = decoding.DEFAULT_MAX_LENGTH, **options) -> np.ndarray:
         """Temperature / top-k sampling; see :func:`minitorch_cap.captioners.decoding.sample_stochastic` -> (N, max_length)."""
         return decoding.sample_stochastic(self, features, max_length, **options)
+
+    def attention_sample(self, features, max_length: int = decoding.DEFAULT_MAX_LENGTH) -> tuple[np.ndarray, np.ndarray]:
+        """Greedy captions and, per generated word, the model's attention over the image regions
+        (``step_attention``) at the step that produced it.
+
+        Returns ``(captions (N, L), weights (N, L, K))``, captions as ``sample`` (after ``<END>``,
+        ``<NULL>``; those positions' weights are zero); K = 1 for features (N, D). Raises
+        ``NotImplementedError`` for a model that does not attend (``attends`` False).
+        """
+        if not self.attends:
+            raise NotImplementedError(f"{type(self).__name__} does not attend over image regions")
+        L = int_option("attention_sample", "max_length", max_length)
+        features = self.check_features("attention_sample", features)
+        K = features.shape[1] if features.ndim == 3 else 1
+        weights = np.zeros((features.shape[0], L, K))
+
+        def observe(rows: np.ndarray, t: int) -> None:      # after the step that chose word t of ``rows``
+            weights[rows, t] = self.step_attention()
+        return decoding.greedy(self, features, L, observe=observe), weights
 
 
 def captioner_from_config(class_name: str, word_to_idx: Mapping[str, int], config: Mapping[str, Any]) -> Captioner:

@@ -1,13 +1,18 @@
-"""`CaptioningModel`: image features -> RNN/LSTM/GRU -> words (CS231n's ``CaptioningRNN``).
+"""`CaptioningModel`: image features -> RNN/LSTM/GRU/attention LSTM -> words (CS231n's ``CaptioningRNN``).
 
 Shapes: N batch, D image-feature size, T caption length (with ``<START>``), W word-vector
-size, H hidden size, V vocabulary size.
+size, H hidden size, V vocabulary size, P image regions.
 
 Two streams meet in the recurrent cell::
 
     features (N, D) --proj (Affine)--> h0 (N, H) --------------------+
     captions[:, :-1] (N, T-1) --embed (Embedding)--> x (N, T-1, W) --rnn--> h (N, T-1, H)
     h --vocab (TemporalAffine)--> scores (N, T-1, V) --criterion (TemporalSoftmaxLoss)--> loss
+
+With ``cell_type='attention'`` (EECS 498-007 A4; Show, Attend and Tell) the projection
+is applied region by region, ``features (N, P, D) --proj--> regions (N, P, H)``, and the
+:class:`~minitorch_cap.nn.AttentionLSTM` reads the regions at every step (its initial state is
+their mean); ``attention_reg`` adds Show, Attend and Tell's doubly stochastic penalty.
 """
 
 from __future__ import annotations
@@ -19,8 +24,18 @@ import numpy as np
 
 from .base import KINDS, Captioner, ModelKind
 from ..nn import GRU, LSTM, RNN, Affine, Embedding, TemporalAffine, TemporalSoftmaxLoss
-from ..nn.checks import SettingsError, index_input, int_option, setting
+from ..nn.checks import SettingsError, check_finite, float_input, float_option, index_input, int_option, setting
 from ..nn.module import inference_mode, naming_child
+
+
+def caption_lengths(mask: np.ndarray) -> np.ndarray:
+    """mask (N, T) bool -> lengths (N,): 1 + the last step with a target (0 for a row without one).
+
+    A step after the last target reaches neither the loss nor any gradient, so the cell need
+    not run it (a ``<NULL>`` hole before the last target still runs).
+    """
+    N, T = mask.shape
+    return np.where(mask.any(axis=1), T - np.argmax(mask[:, ::-1], axis=1), 0)
 
 
 class CaptioningModel(Captioner):
@@ -32,6 +47,16 @@ class CaptioningModel(Captioner):
     size). Its eight parameters are ``proj.W (D,H)``, ``proj.b (H,)``, ``embed.W (V,W)``,
     ``rnn.Wx``, ``rnn.Wh``, ``rnn.b``, ``vocab.W (H,V)``, ``vocab.b (V,)``.
 
+    ``cell_type='attention'`` (keyword options ``attention='dot'|'additive'``,
+    ``attention_dim=None``, ``attention_reg=0.0``, refused for the other cells): ``rnn`` is an
+    :class:`~minitorch_cap.nn.AttentionLSTM`, which adds ``rnn.Wattn (H,4H)`` after ``rnn.Wh``
+    (and ``rnn.Wq``, ``rnn.Wk``, ``rnn.ba``, ``rnn.v``, ``rnn.Wbeta``, ``rnn.bbeta`` for
+    ``additive``). Features are region features ``(N, P, D)`` (``(N, D)`` is one region),
+    projected region by region by ``proj`` to ``regions (N, P, H)``. ``attention_reg = lambda
+    >= 0`` adds Show, Attend and Tell's doubly stochastic penalty (Xu et al. 2015, eq. 14)
+    ``lambda * (1/N) * sum_n sum_p (1 - sum_t alpha[n,t,p])^2`` to the loss, the inner sum over
+    the unmasked steps (targets that are not ``<NULL>``).
+
     Initial weights follow the course: drawn from numpy's global random state in the
     course's order (embedding, projection, Wx, Wh, vocabulary) unless ``rng`` (a
     ``numpy.random.Generator``) is given.
@@ -39,38 +64,75 @@ class CaptioningModel(Captioner):
     It implements the captioner interface (:mod:`minitorch_cap.captioners.base`):
     ``forward(features, captions)`` returns the loss; ``backward(dloss=1.0)`` adds every
     parameter gradient and returns ``dfeatures (N, D)``; the decoding state is the
-    recurrent cell's (``(h,)``, or ``(h, c)`` for an LSTM).
+    recurrent cell's (``(h,)``, or ``(h, c)`` for an LSTM, ``(h, c, regions[, keys])`` for the
+    attention LSTM).
     """
 
     def __init__(self, word_to_idx: Mapping[str, int], input_dim: int = 512, wordvec_dim: int = 128,
-                 hidden_dim: int = 128, cell_type: str = "rnn", dtype=np.float32, rng=None):
+                 hidden_dim: int = 128, cell_type: str = "rnn", dtype=np.float32, rng=None, *,
+                 attention: str = "dot", attention_dim: int | None = None, attention_reg: float = 0.0):
+        owner = "CaptioningModel"
         kind = KINDS.get(cell_type) if isinstance(cell_type, str) else None
         if kind is None or not issubclass(kind, RecurrentKind):
-            raise SettingsError(f"CaptioningModel: cell_type must be one of {RecurrentKind.cells()}, got {cell_type!r}")
+            raise SettingsError(f"{owner}: cell_type must be one of {RecurrentKind.cells()}, got {cell_type!r}")
         input_dim, wordvec_dim, hidden_dim = (
-            int_option("CaptioningModel", name, value)
+            int_option(owner, name, value)
             for name, value in (("input_dim", input_dim), ("wordvec_dim", wordvec_dim), ("hidden_dim", hidden_dim)))
+        attention_reg = float_option(owner, "attention_reg", attention_reg, low=0.0)
+        if not kind.reads_regions and (attention != "dot" or attention_dim is not None or attention_reg):
+            attending = " or ".join(f"cell_type={k!r}" for k in RecurrentKind.cells() if KINDS[k].reads_regions)
+            raise SettingsError(f"{owner}: attention, attention_dim and attention_reg apply to {attending} only, "
+                                f"got cell_type={cell_type!r}")
         super().__init__(word_to_idx, input_dim, dtype)
+        self.attends = kind.reads_regions
         self.cell_type = cell_type
         self.wordvec_dim, self.hidden_dim = wordvec_dim, hidden_dim
+        self.attention_reg = attention_reg
         V = self.vocab_size
         # Drawn in the course's order so a seeded global state gives the course's weights ...
         embed = Embedding(V, wordvec_dim, dtype=dtype, rng=rng)
         proj = Affine(input_dim, hidden_dim, dtype=dtype, rng=rng)
-        rnn = kind.cell(wordvec_dim, hidden_dim, dtype=dtype, rng=rng)
+        options = {"attention": attention, "attention_dim": attention_dim} if self.attends else {}
+        with naming_child("rnn"):
+            rnn = kind.cell(wordvec_dim, hidden_dim, dtype=dtype, rng=rng, **options)
         vocab = TemporalAffine(hidden_dim, V, dtype=dtype, rng=rng)
         # ... and registered in the order data flows.
         self.proj, self.embed, self.rnn, self.vocab = proj, embed, rnn, vocab
         self.criterion = TemporalSoftmaxLoss(normalize="batch", dtype=dtype)
 
     def config(self) -> dict:
-        """Constructor arguments (without ``word_to_idx``) as plain JSON-able values."""
-        return {"input_dim": self.input_dim, "wordvec_dim": self.wordvec_dim, "hidden_dim": self.hidden_dim,
-                "cell_type": self.cell_type, "dtype": self.dtype.name}
+        """Constructor arguments (without ``word_to_idx``) as plain JSON-able values (the attention
+        options only for ``cell_type='attention'``: the other cells' records are unchanged)."""
+        config = {"input_dim": self.input_dim, "wordvec_dim": self.wordvec_dim, "hidden_dim": self.hidden_dim,
+                  "cell_type": self.cell_type, "dtype": self.dtype.name}
+        if self.attends:
+            config.update(attention=self.rnn.attention, attention_dim=self.rnn.attention_dim,
+                          attention_reg=self.attention_reg)
+        return config
+
+    def check_features(self, owner: str, features) -> np.ndarray:
+        """features (N, D), or region features (N, P, D) for the attention cell -> the model's dtype.
+
+        Wrong shape or NaN/inf raise ``ValueError``.
+        """
+        if self.attends and np.ndim(features) == 3:
+            features = float_input(owner, "features", features, self.dtype, N=None, P=None, D=self.input_dim)
+            if features.shape[1] == 0:
+                raise ValueError(f"{owner}: region features need P >= 1 regions, got shape {features.shape}")
+            check_finite(owner, "features", features)
+            return features
+        return super().check_features(owner, features)
+
+    def _project(self, features: np.ndarray) -> np.ndarray:
+        """features -> h0 (N, H) through ``proj``; for the attention cell, regions (N, P, H), region by region."""
+        if not self.attends:
+            return self.proj.forward(features)
+        N, P = features.shape[0], 1 if features.ndim == 2 else features.shape[1]
+        return self.proj.forward(features.reshape(N * P, self.input_dim)).reshape(N, P, self.hidden_dim)
 
     # ------------------------------------------------------------------ training
     def forward(self, features, captions) -> float:
-        """features (N, D), captions (N, T) int with T >= 2 -> loss (float)."""
+        """features (N, D) (or (N, P, D) for the attention cell), captions (N, T) int with T >= 2 -> loss (float)."""
         owner = "CaptioningModel.forward"
         features = self.check_features(owner, features)
         captions = index_input(owner, "captions", captions, self.vocab_size, N=features.shape[0], T=None)
@@ -79,11 +141,14 @@ class CaptioningModel(Captioner):
         words_in, targets = captions[:, :-1], captions[:, 1:]
         mask = targets != self.null_id
         with naming_child("proj"):
-            h0 = self.proj.forward(features)
+            h0 = self._project(features)                          # (N, H); regions (N, P, H) for attention
         with naming_child("embed"):
             x = self.embed.forward(words_in)
         with naming_child("rnn"):
-            h = self.rnn.forward(x, h0)
+            if self.attends:
+                h = self.rnn.forward(x, h0, lengths=caption_lengths(mask))
+            else:
+                h = self.rnn.forward(x, h0)
         # Masked positions add nothing to the loss or to any gradient, so only the M unmasked
         # rows of h reach the vocabulary projection and the softmax (V is the widest axis);
         # they pass as one packed sequence (1, M), which the criterion normalises as (N, T).
@@ -94,11 +159,30 @@ class CaptioningModel(Captioner):
             scores = self.vocab.forward(h_rows)                   # (1, M, V)
         with naming_child("criterion"):
             loss = self.criterion.forward(scores, targets.reshape(-1)[rows][None], batch_shape=(N, T))
-        self._save_for_backward(rows=rows, shape=h.shape)
+        dattn = None
+        if self.attention_reg:
+            penalty, dattn = self._attention_penalty(mask)
+            loss += penalty
+        self._save_for_backward(rows=rows, shape=h.shape, features_shape=features.shape, dattn=dattn)
         return loss
 
+    def _attention_penalty(self, mask: np.ndarray) -> tuple[float, np.ndarray]:
+        """Show, Attend and Tell's doubly stochastic penalty and its gradient dattn (N, T, P).
+
+        ``coverage[n, p] = sum_t mask[n, t] alpha[n, t, p]``;
+        ``penalty = lambda / N * sum_{n,p} (1 - coverage[n, p])^2``;
+        ``d penalty / d alpha[n, t, p] = 2 lambda / N * (coverage[n, p] - 1) * mask[n, t]``.
+        """
+        alpha = self.rnn.attn_weights                                # (N, T, P)
+        N = alpha.shape[0]
+        weight = mask[:, :, None].astype(self.dtype)
+        coverage = (alpha * weight).sum(axis=1)                      # (N, P)
+        penalty = self.attention_reg / N * float(np.sum((1.0 - coverage) ** 2))
+        dattn = (2.0 * self.attention_reg / N) * (coverage - 1.0)[:, None, :] * weight
+        return penalty, dattn.astype(self.dtype, copy=False)
+
     def backward(self, dloss=1.0) -> np.ndarray:
-        """Add every parameter's gradient of ``dloss * loss``; return dfeatures (N, D)."""
+        """Add every parameter's gradient of ``dloss * loss``; return dfeatures (the shape of ``features``)."""
         cache = self._saved()
         rows, (N, T, H) = cache["rows"], cache["shape"]
         with naming_child("criterion"):
@@ -109,18 +193,23 @@ class CaptioningModel(Captioner):
         dh[rows] = dh_rows
         dh = dh.reshape(N, T, H)
         with naming_child("rnn"):
-            dx, dh0 = self.rnn.backward(dh)
+            if self.attends:
+                dattn = None if cache["dattn"] is None else dloss * cache["dattn"]
+                dx, dh0 = self.rnn.backward(dh, dattn)                  # dh0: dregions (N, P, H)
+            else:
+                dx, dh0 = self.rnn.backward(dh)
         with naming_child("embed"):
             self.embed.backward(dx)
         with naming_child("proj"):
-            return self.proj.backward(dh0)
+            dfeatures = self.proj.backward(dh0.reshape(-1, H))
+        return dfeatures.reshape(cache["features_shape"])
 
     # ------------------------------------------------------------------ decoding primitives
     def initial_state(self, features) -> tuple[np.ndarray, ...]:
-        """The recurrent state before the first word (the cell's state API), each (N, H)."""
+        """The recurrent state before the first word (the cell's state API; axis 0 is the image)."""
         features = self.check_features("CaptioningModel.initial_state", features)
         with inference_mode(), naming_child("proj"):
-            return self.rnn.initial_state(self.proj.forward(features))
+            return self.rnn.initial_state(self._project(features))
 
     def decode_step(self, words, state: tuple[np.ndarray, ...]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
         """Feed one word per row: words (K,) int, state of K rows -> (scores (K, V), next state).
@@ -134,9 +223,15 @@ class CaptioningModel(Captioner):
             scores = self.vocab.forward(h[:, None])[:, 0]                    # (K, V)
         return scores, state
 
-    def extra_repr(self) -> str:
-        return f"cell_type={self.cell_type!r}, vocab_size={self.vocab_size}, dtype={self.dtype.name}"
+    def step_attention(self) -> np.ndarray:
+        """The attention cell's weights over the regions (K, P) at the last ``decode_step``."""
+        if not self.attends:
+            return super().step_attention()
+        return self.rnn.step_attn_weights
 
+    def extra_repr(self) -> str:
+        attention = f", attention={self.rnn.attention!r}" if self.attends else ""
+        return f"cell_type={self.cell_type!r}{attention}, vocab_size={self.vocab_size}, dtype={self.dtype.name}"
 
 # ---------------------------------------------------------------------------- the model kinds
 @attrs.frozen(kw_only=True)
@@ -196,4 +291,5 @@ class LSTMKind(RecurrentKind):
 class GRUKind(RecurrentKind):
     kind = "gru"
     cell = GRU
+
 

@@ -28,7 +28,6 @@ import attrs
 
 import numpy as np
 
-from . import decoding
 from .base import Captioner, ModelKind
 from ..nn import (Affine, Embedding, PositionalEncoding, TemporalSoftmaxLoss, TransformerDecoder,
                  TransformerDecoderLayer, causal_mask)
@@ -259,23 +258,12 @@ class CaptioningTransformer(Captioner):
             scores = affine_infer(self.output, y[:, 0])                             # (R, V)
         return scores, _flatten(cache)
 
-    def attention_sample(self, features, max_length: int = 30) -> tuple[np.ndarray, np.ndarray]:
-        """Greedy captions and, per generated word, the last decoder layer's cross-attention
-        over the memory tokens, averaged over heads.
+    attends = True      # attention_sample (the captioner interface) reads step_attention
 
-        Returns ``(captions (N, L), weights (N, L, K))``, captions as ``sample`` (after
-        ``<END>``, ``<NULL>``; those positions' weights are zero); ``weights[n, t]`` is the
-        attention of the step that produced word t (rows sum to 1).
-        """
-        L = int_option("attention_sample", "max_length", max_length)
-        features = self.check_features("attention_sample", features)
-        K = features.shape[1] if features.ndim == 3 else 1
-        weights = np.zeros((features.shape[0], L, K))
-
-        def observe(rows: np.ndarray, t: int) -> None:      # after the step that chose word t of ``rows``
-            attn = self.transformer.layers[-1].multihead_attn.attn_weights       # (R, H, 1, K)
-            weights[rows, t] = attn[:, :, 0].mean(axis=1)
-        return decoding.greedy(self, features, L, observe=observe), weights
+    def step_attention(self) -> np.ndarray:
+        """The last decoder layer's cross-attention over the K memory tokens at the last
+        ``decode_step``, averaged over heads: (R, K), rows summing to 1."""
+        return self.transformer.layers[-1].multihead_attn.attn_weights[:, :, 0].mean(axis=1)   # of (R, H, 1, K)
 
     @classmethod
     def from_course_state_dict(cls, word_to_idx: Mapping[str, int], state_dict: Mapping[str, np.ndarray],

@@ -76,14 +76,14 @@ model_caption_accuracy.per_image_mean = True
 
 def attention_picture(model, data: dict, split: str, image_idxs, generated: list[str]) -> dict:
     """``plot_caption_grid``'s ``attention``, ``regions`` and ``region_names`` for the built-in
-    region features, or {} (no model, no ``attention_sample``, or one memory token).
+    region features, or {} (no model, a model that does not attend, or one memory token).
 
-    The last decoder layer's cross-attention of each generated word (``attention_sample``:
+    The model's attention of each generated word (``attention_sample``:
     the same greedy captions; {} if any caption differs) and the extractor's slot boxes (the
     pair token has none).
     """
     features = data[f"{split}_features"]
-    if model is None or not hasattr(model, "attention_sample") or np.ndim(features) != 3 or features.shape[1] < 2 \
+    if model is None or not getattr(model, "attends", False) or np.ndim(features) != 3 or features.shape[1] < 2 \
             or not generated:
         return {}
     from ..data.shapes_features import slot_boxes

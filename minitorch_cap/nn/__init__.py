@@ -3,6 +3,7 @@
 from .activation import GELU, ReLU
 from .affine import Affine, TemporalAffine
 from .attention import MultiHeadAttention, causal_mask
+from .attention_lstm import AttentionLSTM
 from .dropout import Dropout, dropout_disabled, dropout_source
 from .embedding import Embedding
 from .gru import GRU
@@ -19,7 +20,7 @@ from .transformer import DecoderCache, ModuleList, TransformerDecoder, Transform
 
 __all__ = [
     "Parameter", "Module", "Sequential", "Affine", "TemporalAffine", "Embedding",
-    "Recurrent", "RNN", "LSTM", "GRU", "TemporalSoftmaxLoss",
+    "Recurrent", "RNN", "LSTM", "GRU", "AttentionLSTM", "TemporalSoftmaxLoss",
     "ReLU", "GELU", "Dropout", "dropout_disabled", "dropout_source", "LayerNorm", "MultiHeadAttention", "causal_mask",
     "PositionalEncoding", "TransformerDecoderLayer", "TransformerDecoder", "DecoderCache", "ModuleList",
 ]

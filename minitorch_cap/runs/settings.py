@@ -124,7 +124,7 @@ class RunSettings:
         data = data_set(spec)
         values = {**TRAINING_PRESETS[data], **kind.presets.get(data, {}), **given}
         training = TrainingSettings(**{k: values[k] for k in TRAINING_FIELDS if k in values})
-        return cls(name, kind.settings(**{k: values[k] for k in own}), training, preset_epochs="epochs" not in given)
+        return cls(name, kind.settings(**{k: values[k] for k in own if k in values}), training, preset_epochs="epochs" not in given)
 
     def fitted(self, spec, num_train: int) -> "RunSettings":
         """These settings for ``num_train`` training captions: on COCO-format data, preset epochs (not

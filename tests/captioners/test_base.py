@@ -53,3 +53,22 @@ def test_a_kinds_activation_estimate_bounds_what_a_training_step_allocates(kind)
 def test_the_default_run_settings_build_their_kind():
     settings = RunSettings.resolve({}, DataSpec())
     assert settings.kind is KINDS[settings.model] and settings.kind.default
+
+
+@pytest.mark.parametrize("attention, regions", [("dot", 3), ("additive", 1), ("additive", 16)])
+def test_the_attention_kinds_estimates_hold_for_its_variants(attention, regions):
+    kind = KINDS["attention"]
+    sizes = kind.settings(hidden_dim=64, wordvec_dim=32, attention=attention)
+    word_to_idx = {"<NULL>": 0, "<START>": 1, "<END>": 2, **{f"w{i}": i for i in range(3, V)}}
+    model = kind.build(word_to_idx, D, sizes, np.random.default_rng(0))
+    assert kind.parameters(sizes, V, D) == model.num_parameters()
+    rng = np.random.default_rng(1)
+    features = rng.standard_normal((N, regions, D)).astype(np.float32)
+    captions = np.concatenate([np.ones((N, 1), int), rng.integers(3, V, (N, T - 1))], axis=1)
+    model.loss(features, captions)
+    tracemalloc.start()
+    model.loss(features, captions)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    estimate = 4 * (kind.parameters(sizes, V, D) + kind.activations(sizes, N, T, V, D, regions))
+    assert peak <= estimate <= 20 * peak

@@ -176,7 +176,7 @@ def test_course_vocabulary_without_special_tokens_trains():
 
 class TestBadInput:
     def test_constructor(self):
-        with pytest.raises(ValueError, match="cell_type must be one of \\['gru', 'lstm', 'rnn'\\], got 'transformer'"):
+        with pytest.raises(ValueError, match="cell_type must be one of \\['attention', 'gru', 'lstm', 'rnn'\\], got 'transformer'"):
             CaptioningModel(W2I, cell_type="transformer")
         with pytest.raises(ValueError, match="has no '<NULL>' token"):
             CaptioningModel({"a": 0})

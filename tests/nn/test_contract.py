@@ -21,7 +21,8 @@ import pytest
 
 import minitorch_cap
 from minitorch_cap import CaptioningModel, nn
-from minitorch_cap.nn import (GELU, GRU, LSTM, RNN, Affine, Dropout, Embedding, LayerNorm, Module, ModuleList,
+from minitorch_cap.nn import (GELU, GRU, LSTM, RNN, Affine, AttentionLSTM, Dropout, Embedding, LayerNorm, Module,
+                              ModuleList,
                               MultiHeadAttention, PositionalEncoding, ReLU, Recurrent, Sequential, TemporalAffine,
                               TemporalSoftmaxLoss, TransformerDecoder, TransformerDecoderLayer, causal_mask)
 from tests.nn import contract
@@ -47,6 +48,9 @@ ATTN_MASK[:, 0] = True
 FEATURES = _rng.standard_normal((2, 5))
 CAPTIONS = np.array([[1, 4, 5, 2, 0], [1, 5, 3, 4, 2]])
 STRINGS = np.full((2, 4), "x")
+REGIONS = _rng.standard_normal((2, 3, 4))    # (N, P, H) of the attention LSTM, H=4
+LENGTHS = np.array([3, 2])                   # the second row stops after 2 of T=3 steps
+REGION_FEATURES = _rng.standard_normal((2, 3, 5))   # (N, P, D) of the attention captioner
 
 
 def perturb(module: Module, seed: int) -> Module:
@@ -82,6 +86,17 @@ def _captioner(cell):
 
 def rng_of(seed):
     return np.random.default_rng(seed)
+
+
+def _attention_lstm(attention):
+    return lambda dtype, seed=0: perturb(AttentionLSTM(3, 4, attention, 5 if attention == "additive" else None,
+                                                       dtype=dtype, rng=rng_of(seed)), seed)
+
+
+def _attention_captioner(attention, reg):
+    return lambda dtype, seed=0: perturb(CaptioningModel(W2I, input_dim=5, wordvec_dim=3, hidden_dim=4,
+                                                         cell_type="attention", dtype=dtype, rng=rng_of(seed),
+                                                         attention=attention, attention_reg=reg), seed)
 
 
 CASES = {
@@ -154,6 +169,29 @@ CASES = {
                                         ((FEATURES, CAPTIONS + 1), ValueError,
                                          r"CaptioningModel.forward: captions holds id 6")])
        for cell in ("rnn", "lstm", "gru")},
+    "AttentionLSTM-dot": Case(AttentionLSTM, _attention_lstm("dot"), (SEQ, REGIONS, LENGTHS),
+                              "AttentionLSTM(input_dim=3, hidden_dim=4, attention='dot', dtype=float64)",
+                              [((SEQ, REGIONS[:, :, :3]), ValueError,
+                                r"AttentionLSTM.forward: expected regions of shape \(N=2, P, H=4\)"),
+                               ((SEQ, REGIONS, np.array([3, 4])), ValueError,
+                                r"AttentionLSTM.forward: lengths must lie in \[0, T=3\]")]),
+    "AttentionLSTM-additive": Case(AttentionLSTM, _attention_lstm("additive"), (SEQ, REGIONS, LENGTHS),
+                                   "AttentionLSTM(input_dim=3, hidden_dim=4, attention='additive', attention_dim=5, "
+                                   "dtype=float64)",
+                                   [((SEQ, REGIONS, LENGTHS * 1.0), TypeError,
+                                     "AttentionLSTM.forward: expected lengths to be an integer array")]),
+    "CaptioningModel-attention-dot": Case(CaptioningModel, _attention_captioner("dot", 0.0),
+                                          (REGION_FEATURES, CAPTIONS),
+                                          "CaptioningModel(cell_type='attention', attention='dot', vocab_size=6, "
+                                          "dtype=float64",
+                                          [((REGION_FEATURES[:, :, :4], CAPTIONS), ValueError,
+                                            r"CaptioningModel.forward: expected features of shape \(N, P, D=5\)")]),
+    "CaptioningModel-attention-additive": Case(CaptioningModel, _attention_captioner("additive", 0.7),
+                                               (REGION_FEATURES, CAPTIONS),
+                                               "CaptioningModel(cell_type='attention', attention='additive', "
+                                               "vocab_size=6, dtype=float64",
+                                               [((FEATURES, CAPTIONS + 1), ValueError,
+                                                 r"CaptioningModel.forward: captions holds id 6")]),
 }
 
 # The Transformer captioner joins the contract as soon as minitorch_cap exports it.

@@ -34,7 +34,7 @@ def test_given_settings_win_and_none_means_not_given():
 @pytest.mark.parametrize("given, message", [
     ({"model": "lstm", "num_heads": 3, "dropout": 0.5},
      "num_heads applies to transformer models; dropout applies to transformer models, not to lstm"),
-    ({"model": "transformer", "hidden_dim": 64}, "hidden_dim applies to rnn, lstm, gru models, not to transformer"),
+    ({"model": "transformer", "hidden_dim": 64}, "hidden_dim applies to rnn, lstm, gru, attention models, not to transformer"),
     ({"model": "gru", "colour": 1}, "colour applies to no model models, not to gru"),
 ])
 def test_a_setting_the_kind_does_not_take_is_refused_by_name(given, message):
