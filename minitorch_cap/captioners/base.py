@@ -96,8 +96,14 @@ class Captioner(Module):
         return cls(word_to_idx, rng=np.random.default_rng(0), **options)
 
     def check_features(self, owner: str, features) -> np.ndarray:
-        """features (N, D) -> an array of the model's dtype; wrong shape or NaN/inf raise ``ValueError``."""
-        features = float_input(owner, "features", features, self.dtype, N=None, D=self.input_dim)
+        """features (N, D), or region features (N, P, D) for a model that ``attends`` -> an array of the
+        model's dtype; wrong shape, no region, or NaN/inf raise ``ValueError``."""
+        if self.attends and np.ndim(features) == 3:
+            features = float_input(owner, "features", features, self.dtype, N=None, P=None, D=self.input_dim)
+            if features.shape[1] == 0:
+                raise ValueError(f"{owner}: region features need P >= 1 regions, got shape {features.shape}")
+        else:
+            features = float_input(owner, "features", features, self.dtype, N=None, D=self.input_dim)
         check_finite(owner, "features", features)
         return features
 

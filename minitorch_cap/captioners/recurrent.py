@@ -24,7 +24,7 @@ import numpy as np
 
 from .base import KINDS, Captioner, ModelKind
 from ..nn import GRU, LSTM, RNN, Affine, Embedding, TemporalAffine, TemporalSoftmaxLoss
-from ..nn.checks import SettingsError, check_finite, float_input, float_option, index_input, int_option, setting
+from ..nn.checks import SettingsError, float_option, index_input, int_option, setting
 from ..nn.module import inference_mode, naming_child
 
 
@@ -109,19 +109,6 @@ class CaptioningModel(Captioner):
             config.update(attention=self.rnn.attention, attention_dim=self.rnn.attention_dim,
                           attention_reg=self.attention_reg)
         return config
-
-    def check_features(self, owner: str, features) -> np.ndarray:
-        """features (N, D), or region features (N, P, D) for the attention cell -> the model's dtype.
-
-        Wrong shape or NaN/inf raise ``ValueError``.
-        """
-        if self.attends and np.ndim(features) == 3:
-            features = float_input(owner, "features", features, self.dtype, N=None, P=None, D=self.input_dim)
-            if features.shape[1] == 0:
-                raise ValueError(f"{owner}: region features need P >= 1 regions, got shape {features.shape}")
-            check_finite(owner, "features", features)
-            return features
-        return super().check_features(owner, features)
 
     def _project(self, features: np.ndarray) -> np.ndarray:
         """features -> h0 (N, H) through ``proj``; for the attention cell, regions (N, P, H), region by region."""

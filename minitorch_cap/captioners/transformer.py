@@ -33,7 +33,7 @@ from ..nn import (Affine, Embedding, PositionalEncoding, TemporalSoftmaxLoss, Tr
                  TransformerDecoderLayer, causal_mask)
 from ..nn.activation import ACTIVATIONS
 from ..nn.attention import affine_infer
-from ..nn.checks import SettingsError, check_finite, choice_option, float_input, index_input, int_option, setting
+from ..nn.checks import SettingsError, choice_option, index_input, int_option, setting
 from ..nn.dropout import as_generator
 from ..nn.module import inference_mode, naming_child
 from ..nn.transformer import DecoderCache
@@ -122,19 +122,6 @@ class CaptioningTransformer(Captioner):
         return {"input_dim": self.input_dim, "wordvec_dim": self.wordvec_dim, "num_heads": self.num_heads,
                 "num_layers": self.num_layers, "max_length": self.max_length, "dropout": self.dropout,
                 "activation": self.activation, "dim_feedforward": self.dim_feedforward, "dtype": self.dtype.name}
-
-    def check_features(self, owner: str, features) -> np.ndarray:
-        """features (N, D) or region features (N, K, D) -> an array of the model's dtype.
-
-        Wrong shape or NaN/inf raise ``ValueError``.
-        """
-        if np.ndim(features) == 3:
-            features = float_input(owner, "features", features, self.dtype, N=None, K=None, D=self.input_dim)
-            if features.shape[1] == 0:
-                raise ValueError(f"{owner}: region features need K >= 1 regions, got shape {features.shape}")
-            check_finite(owner, "features", features)
-            return features
-        return super().check_features(owner, features)
 
     # ------------------------------------------------------------------ shared pieces
     def _memory(self, features: np.ndarray) -> np.ndarray:

@@ -12,7 +12,6 @@ Both are written atomically (:func:`.plots.save_figure`, ``atomic_write_bytes``)
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import numpy as np
 

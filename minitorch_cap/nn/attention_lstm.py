@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from .checks import float_input, int_option
+from .checks import choice_option, float_input, int_option
 from .functional import sigmoid_
 from .init import scaled_randn
 from .module import Module
@@ -84,8 +84,7 @@ class AttentionLSTM(Module):
         owner = "AttentionLSTM"
         self.input_dim = int_option(owner, "input_dim", input_dim)
         self.hidden_dim = int_option(owner, "hidden_dim", hidden_dim)
-        if attention not in ATTENTIONS:
-            raise ValueError(f"{owner}: attention must be one of {list(ATTENTIONS)}, got {attention!r}")
+        choice_option(owner, "attention", attention, ATTENTIONS)
         if attention == "dot" and attention_dim is not None:
             raise ValueError(f"{owner}: attention_dim applies to attention='additive' only (dot-product scores "
                              f"have no attention layer), got attention_dim={attention_dim!r}")

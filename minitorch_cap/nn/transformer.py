@@ -15,7 +15,7 @@ import numpy as np
 from .activation import ACTIVATIONS
 from .affine import Affine
 from .attention import MultiHeadAttention, affine_infer
-from .checks import float_input, int_option, mask_input
+from .checks import choice_option, float_input, int_option, mask_input
 from .dropout import Dropout, as_generator
 from .layernorm import LayerNorm
 from .module import Module, naming_child
@@ -111,8 +111,7 @@ class TransformerDecoderLayer(Module):
         owner = "TransformerDecoderLayer"
         self.input_dim = int_option(owner, "input_dim", input_dim)
         self.dim_feedforward = int_option(owner, "dim_feedforward", dim_feedforward)
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"{owner}: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        choice_option(owner, "activation", activation, sorted(ACTIVATIONS))
         self.activation_name = activation
         rng = as_generator(rng, owner)
         E, F = self.input_dim, self.dim_feedforward

@@ -214,7 +214,7 @@ def test_initialisation():
 
 class TestBadInput:
     def test_options(self):
-        with pytest.raises(ValueError, match="AttentionLSTM: attention must be one of \\['dot', 'additive'\\]"):
+        with pytest.raises(ValueError, match="AttentionLSTM: attention must be one of dot, additive, got 'multiplicative'"):
             AttentionLSTM(3, 4, "multiplicative")
         with pytest.raises(ValueError, match="AttentionLSTM: attention_dim applies to attention='additive' only"):
             AttentionLSTM(3, 4, "dot", 8)
