@@ -22,7 +22,8 @@ class AttentionSettings(RecurrentSettings):
     """The sizes and attention of an attention captioner (``CaptioningModel``'s keywords)."""
 
     attention: str = setting(str, "dot", choices=("dot", "additive"), metavar="KIND",
-                             help="dot: scaled dot-product (EECS 498); additive: Show, Attend and Tell's")
+                             help="dot: scaled dot-product (EECS 498); additive: Show, Attend and Tell's (on the "
+                                  "built-in data it trains 12 epochs at lr 0.005, decay 0.85)")
     attention_dim: int | None = setting(int, None, low=1, optional=True, metavar="A",
                                         help="additive attention's size A (default: H)")
     attention_reg: float = setting(float, 0.0, low=0.0, metavar="L",
@@ -35,10 +36,20 @@ class AttentionKind(RecurrentKind):
     settings = AttentionSettings
     reads_regions = True
     region_features = True
-    #: Built-in data with region features (N, 3, 30), measured: 99.4-99.8% held-out accuracy for
-    #: (weight, data) seeds 0/0, 1/1, 2/2, dot and additive (benchmarks/shapes_attention.py).
-    presets = {"shapes": {"hidden_dim": 128, "wordvec_dim": 64, "epochs": 12, "lr": 5e-3, "lr_decay": 0.85},
+    #: Built-in data with region features (N, 3, 30), measured (benchmarks/shapes_attention.py): dot
+    #: attention 99.4-99.8% held-out accuracy for (weight, data) seeds 0/0, 1/1, 2/2 with these; the
+    #: LSTM's lr 5e-3 reached only 98.2% on 1/1. Additive attention trains with ``ADDITIVE``'s values.
+    presets = {"shapes": {"hidden_dim": 128, "wordvec_dim": 64, "epochs": 10, "lr": 1e-2, "lr_decay": 0.8},
                "coco": {"hidden_dim": 512, "wordvec_dim": 256}}
+    #: Additive attention on the built-in data: 99.4-99.8% for the same seeds (lr 1e-2: 98.0% on 0/0).
+    ADDITIVE = {"shapes": {"epochs": 12, "lr": 5e-3, "lr_decay": 0.85}}
+
+    @classmethod
+    def preset(cls, data, given) -> dict:
+        values = super().preset(data, given)
+        if given.get("attention") == "additive":
+            values.update(cls.ADDITIVE.get(data, {}))
+        return values
 
     @classmethod
     def parameters(cls, settings, vocab_size: int, input_dim: int) -> int:

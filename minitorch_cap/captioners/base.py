@@ -221,6 +221,11 @@ class ModelKind:
         return cls.captioner(word_to_idx, input_dim=input_dim, rng=rng, **cls.arguments(settings))
 
     @classmethod
+    def preset(cls, data: str, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The presets on data set ``data`` for a run given the settings ``given`` (``presets[data]``)."""
+        return dict(cls.presets.get(data, {}))
+
+    @classmethod
     def parameters(cls, settings, vocab_size: int, input_dim: int) -> int:
         """The number of parameters of a model of ``settings`` (without building it)."""
         raise NotImplementedError(f"{cls.__name__} does not count its parameters")

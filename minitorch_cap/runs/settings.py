@@ -122,7 +122,7 @@ class RunSettings:
         own = {f.name for f in attrs.fields(kind.settings)}
         refuse_foreign(given, name, own | set(TRAINING_FIELDS), label)
         data = data_set(spec)
-        values = {**TRAINING_PRESETS[data], **kind.presets.get(data, {}), **given}
+        values = {**TRAINING_PRESETS[data], **kind.preset(data, given), **given}
         training = TrainingSettings(**{k: values[k] for k in TRAINING_FIELDS if k in values})
         return cls(name, kind.settings(**{k: values[k] for k in own if k in values}), training, preset_epochs="epochs" not in given)
 

@@ -92,3 +92,15 @@ def test_a_small_data_set_of_ones_own_trains_more_than_one_iteration(small_coco_
     assert code == 0, stderr
     assert f"for at least {MIN_ITERATIONS:,} iterations" in stdout
     assert len(json.loads((tmp_path / "history.json").read_text())["loss_history"]) >= MIN_ITERATIONS
+
+
+def test_a_kind_may_fit_its_presets_to_the_settings_given():
+    """The attention kind trains additive attention with its own measured presets on the built-in data."""
+    from minitorch_cap.captioners.attention import AttentionKind
+
+    dot = RunSettings.resolve({"model": "attention"}, BUILTIN)
+    additive = RunSettings.resolve({"model": "attention", "attention": "additive"}, BUILTIN)
+    assert dot.training.lr == AttentionKind.presets["shapes"]["lr"]
+    assert additive.training.lr == AttentionKind.ADDITIVE["shapes"]["lr"] != dot.training.lr
+    assert additive.sizes.attention == "additive" and dot.sizes.attention == "dot"
+    assert RunSettings.resolve({"model": "attention", "attention": "additive", "lr": 0.02}, BUILTIN).training.lr == 0.02
