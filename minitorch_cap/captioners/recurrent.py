@@ -24,6 +24,16 @@ from ..nn.module import inference_mode, naming_child
 CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
+def caption_lengths(mask: np.ndarray) -> np.ndarray:
+    """mask (N, T) bool -> lengths (N,): 1 + the last step with a target (0 for a row without one).
+
+    A step after the last target reaches neither the loss nor any gradient, so the cell need
+    not run it (a ``<NULL>`` hole before the last target still runs).
+    """
+    N, T = mask.shape
+    return np.where(mask.any(axis=1), T - np.argmax(mask[:, ::-1], axis=1), 0)
+
+
 class CaptioningModel(Captioner):
     """Image captioner with the signature of CS231n's ``CaptioningRNN``.
 
@@ -83,7 +93,7 @@ class CaptioningModel(Captioner):
         with naming_child("embed"):
             x = self.embed.forward(words_in)
         with naming_child("rnn"):
-            h = self.rnn.forward(x, h0)
+            h = self.rnn.forward(x, h0, lengths=caption_lengths(mask))
         # Masked positions add nothing to the loss or to any gradient, so only the M unmasked
         # rows of h reach the vocabulary projection and the softmax (V is the widest axis);
         # they pass as one packed sequence (1, M), which the criterion normalises as (N, T).
