@@ -75,8 +75,8 @@ class GRU(Recurrent):
         dHs = self._check_grad("GRU.backward", dh, packing)  # (P, H)
         dA = np.empty((P, 3 * H), dtype=self.dtype)           # grad of x Wx + b
         dAh = np.empty((P, 3 * H), dtype=self.dtype)          # grad of h Wh (differs from dA in the n block)
-        WhT = np.ascontiguousarray(self.Wh.data.T)            # (3H, H): faster per step than the view Wh.T
         dnext = np.zeros((packing.N, H), dtype=self.dtype)    # dh_{t-1}, sorted rows
+        scratch = np.empty(dnext.size, dtype=self.dtype)
         for t in range(packing.steps - 1, -1, -1):
             k, rows = packing.k[t], packing.slice(t)
             r, z, n = gates[rows].reshape(3, k, H)
@@ -88,7 +88,7 @@ class GRU(Recurrent):
             da[:, 1] = dh_t * (prev_h - n) * z * (1 - z)
             dah[:, :2] = da[:, :2]
             dah[:, 2] = da[:, 2] * r
-            np.matmul(dAh[rows], WhT, out=dnext[:k])
+            self._hidden_grad(dAh[rows], dnext[:k], scratch)
             dnext[:k] += dh_t * z                              # dh_{t-1} = dah Wh^T + dh z
         dx = self._accumulate_weight_grads(packing, X, Hs, dA, dAh)
         return dx, packing.unsort(dnext)

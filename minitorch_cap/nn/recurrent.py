@@ -184,6 +184,18 @@ class Recurrent(Module):
         a += prev_h @ self.Wh.data
         return a
 
+    def _hidden_grad(self, da: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> None:
+        """``out (k, H) = da (k, G*H) Wh^T``: the gradient reaching ``h_{t-1}`` through ``h_{t-1} Wh``.
+
+        Computed as ``(Wh da^T)^T`` through ``scratch`` (at least k*H entries): for the few rows
+        of one step, OpenBLAS runs ``Wh @ da.T`` 1.3-2.5x faster than ``da @ Wh.T`` (a transposed
+        view), without a transposed copy of ``Wh`` (which costs as much as three steps).
+        """
+        k, H = da.shape[0], self.hidden_dim
+        outT = scratch[:k * H].reshape(H, k)
+        np.matmul(self.Wh.data, da.T, out=outT)
+        out[...] = outT.T
+
     def _accumulate_weight_grads(self, packing: Packing, X: np.ndarray, Hs: np.ndarray, dA: np.ndarray,
                                  dAh: np.ndarray | None = None) -> np.ndarray:
         """Add dWx, db, dWh from the gathered pre-activation gradients; return dx (N, T, D).
