@@ -108,7 +108,7 @@ def step_products(cell_type: str, lengths, M: int) -> list[tuple[int, int, int, 
     ]
     for k in per_step:
         products.append((k, H, G * H, False, False, 1))   # rnn forward, step t: h_{t-1} @ Wh on k_t rows
-        products.append((k, G * H, H, False, False, 1))   # rnn backward, step t: dA_t @ Wh^T (a contiguous copy)
+        products.append((H, G * H, k, False, True, 1))    # rnn backward, step t: Wh @ da_t^T (Recurrent._hidden_grad)
     return products
 
 
