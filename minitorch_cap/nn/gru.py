@@ -83,11 +83,12 @@ class GRU(Recurrent):
             prev_h = Hs[packing.previous(t)]
             da, dah = dA[rows].reshape(k, 3, H), dAh[rows].reshape(k, 3, H)   # gate blocks r, z, n
             dh_t = dHs[rows] + dnext[:k]
-            da[:, 2] = dh_t * (1 - z) * (1 - n * n)
-            da[:, 0] = da[:, 2] * HWh_n[rows] * r * (1 - r)
-            da[:, 1] = dh_t * (prev_h - n) * z * (1 - z)
+            dn = dh_t * (1 - z) * (1 - n * n)                 # n's pre-activation
+            da[:, 0] = dn * HWh_n[rows] * r * (1 - r)         # r's
+            da[:, 1] = dh_t * (prev_h - n) * z * (1 - z)      # z's
+            da[:, 2] = dn
             dah[:, :2] = da[:, :2]
-            dah[:, 2] = da[:, 2] * r
+            dah[:, 2] = dn * r                                # through r * (h_{t-1} Wh_n)
             self._hidden_grad(dAh[rows], dnext[:k], scratch)
             dnext[:k] += dh_t * z                              # dh_{t-1} = dah Wh^T + dh z
         dx = self._accumulate_weight_grads(packing, X, Hs, dA, dAh)

@@ -111,10 +111,10 @@ class LSTM(Recurrent):
             da = dA[rows].reshape(k, 4, H)                       # gate blocks i, f, o, g of step t
             dh_t = dHs[rows] + dnext_h[:k]
             dc_t = dnext_c[:k] + dh_t * o * (1 - tanh_c * tanh_c)
-            da[:, 0] = dc_t * g * i * (1 - i)
-            da[:, 1] = dc_t * prev_c * f * (1 - f)
-            da[:, 2] = dh_t * tanh_c * o * (1 - o)
-            da[:, 3] = dc_t * i * (1 - g * g)
+            da[:, 0] = dc_t * g * i * (1 - i)                    # di
+            da[:, 1] = dc_t * prev_c * f * (1 - f)               # df
+            da[:, 2] = dh_t * tanh_c * o * (1 - o)               # do
+            da[:, 3] = dc_t * i * (1 - g * g)                    # dg
             dnext_c[:k] = dc_t * f
             self._hidden_grad(dA[rows], dnext_h[:k], scratch)      # dh_{t-1} = da Wh^T
         dx = self._accumulate_weight_grads(packing, X, Hs, dA)

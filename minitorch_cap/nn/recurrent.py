@@ -59,7 +59,9 @@ class Packing:
     ``order (N,)``: sorted row -> original row; ``k[t]``: rows that run step t (the first
     ``k[t]`` sorted rows), for t < ``steps`` (the longest length); pair (t, j) is packed row
     ``off[t] + j`` of a ``(P, ...)`` array; ``flat (P,)`` its position ``order[j] * T + t``
-    in an (N, T) array; ``lengths`` the sorted lengths.
+    in an (N, T) array; ``prev_rows (P,)`` the row of a state array (N + P, ...) that it
+    reads (see :meth:`state`); ``lengths`` the sorted lengths. An input without lengths is
+    packed the same way (every row runs T steps: the time-major layout).
     """
 
     def __init__(self, lengths: np.ndarray, T: int):
