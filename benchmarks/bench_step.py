@@ -3,12 +3,16 @@
     python benchmarks/bench_step.py                  # 1 and 2 threads, 4 rounds (about 25 minutes)
     python benchmarks/bench_step.py --quick          # 2 rounds, fewer steps per process
     python benchmarks/bench_step.py --threads 2 --cells lstm --sizes 25 --parts steps
+    python benchmarks/bench_step.py --threads 1 --clock cpu   # steadier on a loaded shared machine
 
 Every measurement runs in a FRESH process (``--worker``), and the processes of all
 configurations (threads x model x implementation) are interleaved round by round, so the
 slow drift of a shared machine hits every column alike. Each process times ``--reps`` steps
 after two warm-up steps and reports the fastest (timeit's advice: slower repeats measure the
 other tenants of the machine); the table gives the median over the rounds, and the min-max.
+``--clock cpu`` times the process's CPU time instead of the wall clock: with one thread it
+leaves out the time the process waits for a core on a loaded machine (with two it would
+count OpenBLAS's spinning threads, so keep the wall clock there).
 
 Problem (CS231n COCO scale): D=512 features, W=256 word vectors, H=512 hidden, V=1004
 words, captions of 17 tokens (T=16 steps), float32; caption lengths drawn like COCO's (8 to
@@ -112,14 +116,19 @@ def step_products(cell_type: str, lengths, M: int) -> list[tuple[int, int, int, 
     return products
 
 
-def _timed(fn, reps: int) -> list[float]:
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def _timed(fn, reps: int, clock: str = "wall") -> list[float]:
+    """ms of each of ``reps`` calls after two warm-up calls; ``clock='cpu'``: the process's CPU time."""
+    now = CLOCKS[clock]
     fn()
     fn()
     times = []
     for _ in range(reps):
-        start = time.perf_counter()
+        start = now()
         fn()
-        times.append((time.perf_counter() - start) * 1e3)
+        times.append((now() - start) * 1e3)
     return times
 
 
@@ -129,7 +138,7 @@ def _check_same_loss(what: str, got: float, expected: float) -> None:
 
 
 # ---------------------------------------------------------------------- workers (fresh processes)
-def worker_step(impl: str, cell_type: str, N: int, reps: int, threads: int) -> dict:
+def worker_step(impl: str, cell_type: str, N: int, reps: int, threads: int, clock: str = "wall") -> dict:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads)
@@ -137,7 +146,7 @@ def worker_step(impl: str, cell_type: str, N: int, reps: int, threads: int) -> d
         fn = _transformer_step(impl, threads, reps)
     else:
         fn = _recurrent_step(impl, cell_type, N, threads)
-    return {"times": _timed(fn, reps)}
+    return {"times": _timed(fn, reps, clock)}
 
 
 def _recurrent_step(impl: str, cell_type: str, N: int, threads: int):
@@ -385,6 +394,9 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default="25,128", help="batch sizes N of the recurrent cells "
                         f"(the Transformer runs at N={TRANSFORMER_N})")
     parser.add_argument("--parts", default="steps,decode,memory", help="any of steps, decode, memory")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall time, or the process's CPU time (steadier on a shared machine with "
+                             "--threads 1; with more threads it counts their spinning too)")
     parser.add_argument("--ref", action="store_true", help="also time benchmarks/reference_step.py")
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--json", help="also write the raw per-process times (ms) to this file")
@@ -395,7 +407,7 @@ def main(argv=None) -> int:
         threads, kind, *rest = args.worker
         threads = int(threads)
         if kind == "step":
-            result = worker_step(rest[0], rest[1], int(rest[2]), int(rest[3]), threads)
+            result = worker_step(rest[0], rest[1], int(rest[2]), int(rest[3]), threads, rest[4])
         elif kind == "decode":
             result = worker_decode(rest[0], int(rest[1]), threads)
         elif kind == "memory":
@@ -429,7 +441,7 @@ def main(argv=None) -> int:
         results = {c: [] for c in configs}
         for round_ in range(rounds):
             for th, cell, N, impl in configs:
-                times = _run_worker(th, "step", impl, cell, str(N), str(reps))["times"]
+                times = _run_worker(th, "step", impl, cell, str(N), str(reps), args.clock)["times"]
                 results[(th, cell, N, impl)].append(min(times))
             print(f"round {round_ + 1}/{rounds} done ({time.time() - started:.0f} s, load {_load()})", file=sys.stderr)
             if args.json:
@@ -455,7 +467,8 @@ def main(argv=None) -> int:
             headers += ["torch padded ms", "torch masked ms", "ours/torch"] if "torch" in impls else []
             headers += ["floor ms", "floor/ours"] + (["ref ms"] if "ref" in impls else [])
             print(f"\nTraining step, {th} thread{'s' if th > 1 else ''}: T={T} W={W} H={H} V={V} D={D} float32; "
-                  f"median of {rounds} fresh processes (each the fastest of {reps} steps), min-max in brackets")
+                  f"median of {rounds} fresh processes (each the fastest of {reps} steps, {args.clock} clock), "
+                  f"min-max in brackets")
             print(tabulate(rows, headers=headers, disable_numparse=True))
         print(f"\nload average (1/5/15 min): before {load_before}, after the steps {load_after}; "
               f"wall {time.time() - started:.0f} s")
