@@ -13,7 +13,7 @@ Rows (each measurement in a fresh process, rows interleaved round by round so a 
 machine's drift hits every row alike; a row reports the median over rounds of the fastest
 of ``--reps`` steps):
 * ``minitorch_cap step``: ``model.loss(features, captions)`` (forward + backward, every gradient).
-* ``PyTorch step``: the course's ``CaptioningTransformer`` (tests/test_transformer_model.py
+* ``PyTorch step``: the course's ``CaptioningTransformer`` (tests/captioners/test_transformer.py
   writes it from the course's published code) with the same weights, threads and loss
   (masked cross-entropy averaged over N*T positions), ``zero_grad`` + forward + ``backward()``.
 * ``GEMM floor``: the matrix products our step performs (forward, and the two products of
@@ -54,7 +54,7 @@ def make_problem(seed: int = 0):
 def torch_model(torch, model):
     """The course's PyTorch model holding ``model``'s weights (float32, training mode)."""
     from minitorch_cap.captioners.transformer import course_state_dict_layout
-    from tests.test_transformer_model import course_classes
+    from tests.captioners.test_transformer import course_classes
 
     theirs = course_classes(torch, "2021")(model.word_to_idx, D, W, num_heads=HEADS, num_layers=LAYERS,
                                            max_length=model.max_length, dim_feedforward=FF).float()
@@ -173,7 +173,7 @@ def main() -> int:
 
     from threadpoolctl import threadpool_limits
     threadpool_limits(args.threads)
-    from tests.test_transformer_model import Uncached
+    from tests.captioners.test_transformer import Uncached
     model.eval()
     feats = np.random.default_rng(2).standard_normal((images, D)).astype(np.float32)
     plain = Uncached(model)

@@ -132,10 +132,7 @@ class CaptioningModel(Captioner):
         with naming_child("embed"):
             x = self.embed.forward(words_in)
         with naming_child("rnn"):
-            if self.attends:
-                h = self.rnn.forward(x, h0, lengths=caption_lengths(mask))
-            else:
-                h = self.rnn.forward(x, h0)
+            h = self.rnn.forward(x, h0, lengths=caption_lengths(mask))
         # Masked positions add nothing to the loss or to any gradient, so only the M unmasked
         # rows of h reach the vocabulary projection and the softmax (V is the widest axis);
         # they pass as one packed sequence (1, M), which the criterion normalises as (N, T).

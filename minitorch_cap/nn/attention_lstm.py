@@ -38,6 +38,7 @@ from .functional import sigmoid_
 from .init import scaled_randn
 from .module import Module
 from .parameter import Parameter
+from .recurrent import Packing, check_lengths
 
 ATTENTIONS = ("dot", "additive")
 
@@ -123,20 +124,6 @@ class AttentionLSTM(Module):
             raise ValueError(f"{owner}: regions need P >= 1 regions, got shape {regions.shape}")
         return regions
 
-    @staticmethod
-    def _check_lengths(owner: str, lengths, N: int, T: int) -> np.ndarray:
-        if lengths is None:
-            return np.full(N, T, dtype=np.int64)
-        array = np.asarray(lengths)
-        if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
-            raise TypeError(f"{owner}: expected lengths to be an integer array (N,), got dtype {array.dtype}")
-        if array.shape != (N,):
-            raise ValueError(f"{owner}: expected lengths of shape (N={N},), got shape {array.shape}")
-        if N and (array.min() < 0 or array.max() > T):
-            raise ValueError(f"{owner}: lengths must lie in [0, T={T}], got values in "
-                             f"[{int(array.min())}, {int(array.max())}]")
-        return array.astype(np.int64)
-
     # ------------------------------------------------------------------ one step
     def _step(self, a, h, c, regions, keys, W_h, out) -> None:
         """One step on K rows, written into ``out`` (a dict of arrays):
@@ -196,10 +183,10 @@ class AttentionLSTM(Module):
         if T == 0:
             raise ValueError(f"{owner}: x has no time steps (T=0)")
         regions = self._check_regions(owner, regions, N)
-        lengths = self._check_lengths(owner, lengths, N, T)
+        lengths = check_lengths(owner, lengths, N, T)
         H, P = self.hidden_dim, regions.shape[1]
-        pack = _Packing(lengths, T)
-        M, order = pack.M, pack.order
+        pack = Packing(lengths, T)
+        M, order = pack.P, pack.order
         R = np.ascontiguousarray(regions[order])                    # (N, P, H) rows sorted by length
         keys = None
         if self.additive:
@@ -226,10 +213,10 @@ class AttentionLSTM(Module):
             self._step(gates[s], buffers["Hprev"][s], buffers["Cprev"][s], R[:k], None if keys is None else keys[:k],
                        W_h, out)
             h[:k] = buffers["Hout"][s]
-        self.attn_weights = pack.unpack(buffers["alpha"], N, T)
+        self.attn_weights = pack.unpack(buffers["alpha"])
         self._save_for_backward(pack=pack, X=X, gates=gates, R=R, W_h=W_h, regions_shape=regions.shape,
                                 **{k: v for k, v in buffers.items() if k != "Hout"})
-        return pack.unpack(buffers["Hout"], N, T)
+        return pack.unpack(buffers["Hout"])
 
     def backward(self, dh, dattn=None):
         cache = self._saved()
@@ -240,7 +227,7 @@ class AttentionLSTM(Module):
         dH = pack.pack(float_input(owner, "dh", dh, self.dtype, N=N, T=T, H=H))             # (M, H)
         dE_ext = None if dattn is None else pack.pack(float_input(owner, "dattn", dattn, self.dtype, N=N, T=T, P=P))
         gates, alpha, tanh_C, Cprev = cache["gates"], cache["alpha"], cache["tanh_c"], cache["Cprev"]
-        M, A = pack.M, self.attention_dim or 0
+        M, A = pack.P, self.attention_dim or 0
         dZ = np.empty((M, W_h.shape[1]), dtype=self.dtype)          # grad of [h Wh | h Wq | h Wbeta + bbeta]
         dA = dZ[:, :4 * H]                                           # grad of the pre-activations a
         dE = np.empty((M, P), dtype=self.dtype)                     # grad of the scores e
@@ -307,7 +294,7 @@ class AttentionLSTM(Module):
         self.Wattn.grad += cache["gated"].T @ dA
         dW_h = Hprev.T @ dZ                                          # [dWh | dWq | dWbeta]
         self.Wh.grad += dW_h[:, :4 * H]
-        dx = pack.unpack(dA @ self.Wx.data.T, N, pack.T)
+        dx = pack.unpack(dA @ self.Wx.data.T)
         # dregions: h0 = c0 = mean_p r_p, context = sum_p alpha_p r_p, and the scores
         left, right = [cache["alpha"]], [dContext]                   # sum_t alpha_t[p] dcontext_t
         if self.additive:
@@ -385,47 +372,3 @@ class AttentionLSTM(Module):
         extra = f", attention_dim={self.attention_dim}" if self.additive else ""
         return (f"input_dim={self.input_dim}, hidden_dim={self.hidden_dim}, attention={self.attention!r}{extra}, "
                 f"dtype={self.dtype.name}")
-
-
-class _Packing:
-    """Rows sorted by length (longest first) and the packed layout of the (row, step) pairs that run.
-
-    ``order (N,)`` sorted row -> original row; ``k[t]`` rows run at step t (the first k[t]
-    sorted rows); pair (t, j) is packed row ``off[t] + j``; ``flat (M,)`` its position
-    ``order[j] * T + t`` in an (N, T) array.
-    """
-
-    def __init__(self, lengths: np.ndarray, T: int):
-        self.T = T
-        self.order = np.argsort(-lengths, kind="stable")
-        sorted_lengths = lengths[self.order]
-        self.steps = int(sorted_lengths[0]) if lengths.size else 0
-        self.k = [int(n) for n in (sorted_lengths[None, :] > np.arange(self.steps)[:, None]).sum(axis=1)]
-        self.off = np.concatenate([[0], np.cumsum(self.k, dtype=np.int64)]).astype(np.int64)
-        self.M = int(self.off[-1])
-        self.flat = np.concatenate([self.order[:k] * T + t for t, k in enumerate(self.k)] +
-                                   [np.zeros(0, dtype=np.int64)]).astype(np.int64)
-        N = lengths.size
-        # pos[t, j]: packed row of sorted row j at step t, or M (a zero row) after its length
-        self.pos = np.full((self.steps, N), self.M, dtype=np.int64)
-        for t, k in enumerate(self.k):
-            self.pos[t, :k] = self.off[t] + np.arange(k)
-
-    def slice(self, t: int) -> slice:
-        return slice(int(self.off[t]), int(self.off[t + 1]))
-
-    def pack(self, array: np.ndarray) -> np.ndarray:
-        """(N, T, ...) -> the packed (M, ...) copy."""
-        N, T = array.shape[:2]
-        return array.reshape((N * T,) + array.shape[2:])[self.flat]
-
-    def unpack(self, packed: np.ndarray, N: int, T: int) -> np.ndarray:
-        """(M, ...) -> (N, T, ...) in the original row order, zeros where a row did not run."""
-        out = np.zeros((N * T,) + packed.shape[1:], dtype=packed.dtype)
-        out[self.flat] = packed
-        return out.reshape((N, T) + packed.shape[1:])
-
-    def padded(self, packed: np.ndarray) -> np.ndarray:
-        """(M, ...) -> time-major (steps, N, ...) in sorted row order, zeros where a row did not run."""
-        with_zero = np.concatenate([packed, np.zeros((1,) + packed.shape[1:], dtype=packed.dtype)])
-        return with_zero[self.pos]

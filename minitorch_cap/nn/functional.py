@@ -24,20 +24,6 @@ def sigmoid(a: np.ndarray) -> np.ndarray:
     return sigmoid_(np.array(a, copy=True))
 
 
-def sigmoid_grad_(d: np.ndarray, s: np.ndarray, tmp: np.ndarray) -> None:
-    """``d *= s (1 - s)`` in place, the derivative of a sigmoid of value ``s``; tmp: scratch of s's shape."""
-    np.subtract(1, s, out=tmp)
-    tmp *= s
-    d *= tmp
-
-
-def tanh_grad_(d: np.ndarray, t: np.ndarray, tmp: np.ndarray) -> None:
-    """``d *= 1 - t^2`` in place, the derivative of a tanh of value ``t``; tmp: scratch of t's shape."""
-    np.multiply(t, t, out=tmp)
-    np.subtract(1, tmp, out=tmp)
-    d *= tmp
-
-
 def log_softmax(scores: np.ndarray) -> np.ndarray:
     """Numerically stable log-softmax along the last axis (shift by the row maximum)."""
     shifted = scores - scores.max(axis=-1, keepdims=True)

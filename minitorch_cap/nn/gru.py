@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import sigmoid_, sigmoid_grad_, tanh_grad_
+from .functional import sigmoid_
 from .recurrent import Recurrent
 
 
 class GRU(Recurrent):
-    """``x (N, T, D), h0 (N, H) -> h (N, T, H)``; weights ``Wx (D, 3H)``, ``Wh (H, 3H)``, ``b (3H,)``.
+    """``x (N, T, D), h0 (N, H), lengths (N,) = None -> h (N, T, H)``; weights ``Wx (D, 3H)``,
+    ``Wh (H, 3H)``, ``b (3H,)``.
 
-    ``backward(dh)`` returns ``(dx, dh0)``.
+    ``lengths``: integers in ``[0, T]`` (None: T for every row); row n runs steps
+    ``0..lengths[n]-1`` only and ``h[n, t]`` is exactly 0 after them (as PyTorch pads a
+    packed sequence). ``backward(dh)`` returns ``(dx, dh0)``; it ignores dh where a row did
+    not run and gives dx = 0 there (and dh0 = 0 for a row of length 0). Bad lengths raise
+    ``TypeError`` (not integers) or ``ValueError`` (shape, range) naming ``GRU.forward``.
     """
 
     GATES = ("r", "z", "n")
@@ -42,60 +47,52 @@ class GRU(Recurrent):
         tmp *= z
         np.add(n, tmp, out=h_out)
 
-    def forward(self, x, h0):
-        x, h0 = self._check_sequence("GRU.forward", x, h0)
-        N, T, _ = x.shape
-        H = self.hidden_dim
-        X, A = self._project_inputs(x)                  # X (T*N, D); A (T, N, 3H) = X Wx + b
-        gates = np.empty((T, 3, N, H), dtype=self.dtype)  # r, z, n of each step, gate-major
-        Hs = np.empty((T + 1, N, H), dtype=self.dtype)  # Hs[t+1] = h_t, Hs[0] = h0
-        HWh_n = np.empty((T, N, H), dtype=self.dtype)   # h_{t-1} Wh_n, needed for dr
-        Hs[0] = h0
+    def forward(self, x, h0, lengths=None):
+        x, h0, packing = self._check_sequence("GRU.forward", x, h0, lengths)
+        N, P, H = packing.N, packing.P, self.hidden_dim
+        X, A = self._project_inputs(x, packing)          # X (P, D); A (P, 3H) = X Wx + b
+        gates = np.empty((P, 3 * H), dtype=self.dtype)   # r, z, n of each pair; step t's block is (3, k_t, H)
+        Hs = np.empty((N + P, H), dtype=self.dtype)      # states (sorted rows): h0, then each pair's h_t
+        HWh_n = np.empty((P, H), dtype=self.dtype)       # h_{t-1} Wh_n, needed for dr
+        Hs[packing.state(-1)] = packing.sort(h0)
         Wh = self.Wh.data
         hWh = np.empty((N, 3 * H), dtype=self.dtype)
         tmp = np.empty((N, H), dtype=self.dtype)
-        for t in range(T):
-            np.matmul(Hs[t], Wh, out=hWh)
-            self._cell(A[t], hWh, Hs[t], gates[t], HWh_n[t], Hs[t + 1], tmp)
-        self._save_for_backward(X=X, gates=gates, Hs=Hs, HWh_n=HWh_n)
-        return np.ascontiguousarray(Hs[1:].transpose(1, 0, 2))
+        for t in range(packing.steps):
+            k, rows, prev = packing.k[t], packing.slice(t), packing.previous(t)
+            np.matmul(Hs[prev], Wh, out=hWh[:k])
+            self._cell(A[rows], hWh[:k], Hs[prev], gates[rows].reshape(3, k, H), HWh_n[rows],
+                       Hs[packing.state(t)], tmp[:k])
+        self._save_for_backward(packing=packing, X=X, gates=gates, Hs=Hs, HWh_n=HWh_n)
+        return packing.unpack(Hs[N:])
 
     def backward(self, dh):
+        """``dh (N, T, H)`` -> ``(dx, dh0)``. Per step, from ``h_t = (1 - z) n + z h_{t-1}`` and
+        ``n = tanh(x Wx_n + b_n + r (h_{t-1} Wh_n))``, with ``sigmoid' = s (1 - s)``, ``tanh' = 1 - n^2``."""
         cache = self._saved()
-        X, gates, Hs, HWh_n = cache["X"], cache["gates"], cache["Hs"], cache["HWh_n"]
-        T, N, H = HWh_n.shape
-        dHs = self._check_grad("GRU.backward", dh, N, T)  # (T, N, H)
-        dA = np.empty((T, N, 3 * H), dtype=self.dtype)     # grad of x Wx + b
-        dAh = np.empty((T, N, 3 * H), dtype=self.dtype)    # grad of h Wh (differs from dA in the n block)
-        dgates = np.empty((3, N, H), dtype=self.dtype)     # one step's dA, gate-major
-        dr, dz, dn = dgates
-        dhn, tmp = np.empty((N, H), dtype=self.dtype), np.empty((N, H), dtype=self.dtype)
-        WhT = self.Wh.data.T
-        dnext = np.zeros((N, H), dtype=self.dtype)
-        for t in range(T - 1, -1, -1):
-            r, z, n = gates[t]
-            prev_h = Hs[t]
-            dh_t = dHs[t]
-            dh_t += dnext
-            # pre-activation of n: d = dh (1 - z) (1 - n^2)
-            np.subtract(1, z, out=dn)
-            dn *= dh_t
-            tanh_grad_(dn, n, tmp)
-            np.multiply(dn, HWh_n[t], out=dr)
-            sigmoid_grad_(dr, r, tmp)
-            np.subtract(prev_h, n, out=dz)
-            dz *= dh_t
-            sigmoid_grad_(dz, z, tmp)
-            np.multiply(dn, r, out=dhn)                      # the n block of dAh
-            dA3, dAh3 = dA[t].reshape(N, 3, H).transpose(1, 0, 2), dAh[t].reshape(N, 3, H).transpose(1, 0, 2)
-            np.copyto(dA3, dgates)
-            np.copyto(dAh3[:2], dgates[:2])
-            np.copyto(dAh3[2], dhn)
-            np.matmul(dAh[t], WhT, out=dnext)
-            np.multiply(dh_t, z, out=tmp)
-            dnext += tmp
-        dx = self._accumulate_weight_grads(X, Hs[:-1].reshape(T * N, H), dA, dAh)
-        return dx, dnext
+        packing, X, gates, Hs, HWh_n = (cache[k] for k in ("packing", "X", "gates", "Hs", "HWh_n"))
+        P, H = packing.P, self.hidden_dim
+        dHs = self._check_grad("GRU.backward", dh, packing)  # (P, H)
+        dA = np.empty((P, 3 * H), dtype=self.dtype)           # grad of x Wx + b
+        dAh = np.empty((P, 3 * H), dtype=self.dtype)          # grad of h Wh (differs from dA in the n block)
+        dnext = np.zeros((packing.N, H), dtype=self.dtype)    # dh_{t-1}, sorted rows
+        scratch = np.empty(dnext.size, dtype=self.dtype)
+        for t in range(packing.steps - 1, -1, -1):
+            k, rows = packing.k[t], packing.slice(t)
+            r, z, n = gates[rows].reshape(3, k, H)
+            prev_h = Hs[packing.previous(t)]
+            da, dah = dA[rows].reshape(k, 3, H), dAh[rows].reshape(k, 3, H)   # gate blocks r, z, n
+            dh_t = dHs[rows] + dnext[:k]
+            dn = dh_t * (1 - z) * (1 - n * n)                 # n's pre-activation
+            da[:, 0] = dn * HWh_n[rows] * r * (1 - r)         # r's
+            da[:, 1] = dh_t * (prev_h - n) * z * (1 - z)      # z's
+            da[:, 2] = dn
+            dah[:, :2] = da[:, :2]
+            dah[:, 2] = dn * r                                # through r * (h_{t-1} Wh_n)
+            self._hidden_grad(dAh[rows], dnext[:k], scratch)
+            dnext[:k] += dh_t * z                              # dh_{t-1} = dah Wh^T + dh z
+        dx = self._accumulate_weight_grads(packing, X, Hs, dA, dAh)
+        return dx, packing.unsort(dnext)
 
     def step(self, x, prev_h):
         """One step without cache: ``x (N, D), prev_h (N, H) -> next_h (N, H)``."""

@@ -11,18 +11,25 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import float_input
-from .functional import sigmoid_, sigmoid_grad_, tanh_grad_
+from .functional import sigmoid_
 from .recurrent import Recurrent
 
 
 class LSTM(Recurrent):
-    """``x (N, T, D), h0 (N, H), c0 (N, H) = zeros -> h (N, T, H)``.
+    """``x (N, T, D), h0 (N, H), c0 (N, H) = zeros, lengths (N,) = None -> h (N, T, H)``.
 
     Weights ``Wx (D, 4H)``, ``Wh (H, 4H)``, ``b (4H,)``, blocks in the order of ``GATES``.
-    ``backward(dh)`` returns ``(dx, dh0)``, or ``(dx, dh0, dc0)`` when ``c0`` was passed.
-    ``backward(dh, dc)`` also takes the gradient of the last cell state ``c_T`` (N, H), which
-    :meth:`final_cell` returns: a caller that uses ``c_T`` (a single step, as the course's
-    ``lstm_step_backward``, or a sequence continued elsewhere) passes its gradient there.
+    ``lengths``: integers in ``[0, T]`` (None: T for every row); row n runs steps
+    ``0..lengths[n]-1`` only and ``h[n, t]`` is exactly 0 after them (as PyTorch pads a
+    packed sequence). Bad lengths raise ``TypeError`` (not integers) or ``ValueError``
+    (shape, range) naming ``LSTM.forward``.
+    ``backward(dh)`` returns ``(dx, dh0)``, or ``(dx, dh0, dc0)`` when ``c0`` was passed; it
+    ignores dh where a row did not run and gives dx = 0 there.
+    ``backward(dh, dc)`` also takes the gradient of the last cell state (N, H), which
+    :meth:`final_cell` returns: ``c_T``, or with lengths each row's own last cell state
+    ``c_{lengths[n]}`` (``c0`` itself for a row of length 0, whose dc then passes to dc0). A
+    caller that uses it (a single step, as the course's ``lstm_step_backward``, or a sequence
+    continued elsewhere) passes its gradient there.
     """
 
     GATES = ("i", "f", "o", "g")
@@ -48,73 +55,72 @@ class LSTM(Recurrent):
         np.tanh(c_out, out=tanh_c_out)
         np.multiply(o, tanh_c_out, out=h_out)
 
-    def forward(self, x, h0, c0=None):
-        x, h0 = self._check_sequence("LSTM.forward", x, h0)
-        N, T, _ = x.shape
-        H = self.hidden_dim
+    def forward(self, x, h0, c0=None, lengths=None):
+        x, h0, packing = self._check_sequence("LSTM.forward", x, h0, lengths)
+        N, P, H = packing.N, packing.P, self.hidden_dim
         has_c0 = c0 is not None
-        X, A = self._project_inputs(x)                   # X (T*N, D); A (T, N, 4H) = X Wx + b
-        gates = A.reshape(T, 4, N, H)                    # A[t]'s memory, once consumed, holds step t's gates
-        Hs = np.empty((T + 1, N, H), dtype=self.dtype)   # Hs[t+1] = h_t, Hs[0] = h0
-        Cs = np.empty((T + 1, N, H), dtype=self.dtype)   # Cs[t+1] = c_t, Cs[0] = c0
-        tanh_C = np.empty((T, N, H), dtype=self.dtype)   # tanh(c_t)
-        Hs[0] = h0
-        Cs[0] = float_input("LSTM.forward", "c0", c0, self.dtype, N=N, H=H) if has_c0 else 0
+        X, A = self._project_inputs(x, packing)           # X (P, D); A (P, 4H) = X Wx + b
+        Hs = np.empty((N + P, H), dtype=self.dtype)       # states (sorted rows): h0, then each pair's h_t
+        Cs = np.empty((N + P, H), dtype=self.dtype)       # c0, then each pair's c_t
+        tanh_C = np.empty((P, H), dtype=self.dtype)       # tanh(c_t) of each pair
+        Hs[packing.state(-1)] = packing.sort(h0)
+        Cs[packing.state(-1)] = packing.sort(float_input("LSTM.forward", "c0", c0, self.dtype, N=N, H=H)) \
+            if has_c0 else 0
         Wh = self.Wh.data
-        a = np.empty((N, 4 * H), dtype=self.dtype)       # one step's pre-activations
+        a = np.empty((N, 4 * H), dtype=self.dtype)        # one step's pre-activations
         tmp = np.empty((N, H), dtype=self.dtype)
-        for t in range(T):
-            np.matmul(Hs[t], Wh, out=a)
-            a += A[t]
-            self._activate(a, gates[t])
-            self._cell(gates[t], Cs[t], Cs[t + 1], tanh_C[t], Hs[t + 1], tmp)
-        self._save_for_backward(X=X, gates=gates, Hs=Hs, Cs=Cs, tanh_C=tanh_C, has_c0=has_c0)
-        return np.ascontiguousarray(Hs[1:].transpose(1, 0, 2))
+        for t in range(packing.steps):
+            k, rows, new, prev = packing.k[t], packing.slice(t), packing.state(t), packing.previous(t)
+            gates = A[rows].reshape(4, k, H)              # step t's block of A, once consumed, holds its gates
+            np.matmul(Hs[prev], Wh, out=a[:k])
+            a[:k] += A[rows]
+            self._activate(a[:k], gates)
+            self._cell(gates, Cs[prev], Cs[new], tanh_C[rows], Hs[new], tmp[:k])
+        self._save_for_backward(packing=packing, X=X, gates=A, Hs=Hs, Cs=Cs, tanh_C=tanh_C, has_c0=has_c0)
+        return packing.unpack(Hs[N:])
 
     def final_cell(self) -> np.ndarray:
-        """``c_T`` (N, H): the cell state after the last step of the last forward (a copy)."""
-        return self._saved()["Cs"][-1].copy()
+        """Each row's last cell state (N, H) after the last forward: ``c_T``, or ``c_{lengths[n]}``
+        when lengths were given (``c0`` for a row of length 0). A copy."""
+        cache = self._saved()
+        return cache["packing"].last(cache["Cs"])
 
     def backward(self, dh, dc=None):
+        """``dh (N, T, H)``, ``dc (N, H) = None`` the gradient of :meth:`final_cell` -> ``(dx, dh0)``,
+        or ``(dx, dh0, dc0)`` when the forward was given ``c0``.
+
+        Per step, from ``c_t = f c_{t-1} + i g`` and ``h_t = o tanh(c_t)`` (the course's
+        ``lstm_step_backward``; chainer's ``lstm.py``), with the pre-activation gradients
+        ``sigmoid' = s (1 - s)`` and ``tanh' = 1 - g^2``.
+        """
         cache = self._saved()
-        X, gates, Hs, Cs, tanh_C = cache["X"], cache["gates"], cache["Hs"], cache["Cs"], cache["tanh_C"]
-        T, N, H = tanh_C.shape
-        dHs = self._check_grad("LSTM.backward", dh, N, T)  # (T, N, H)
-        dA = np.empty((T, N, 4 * H), dtype=self.dtype)      # grad of the pre-activations, layout of A
-        dgates = np.empty((4, N, H), dtype=self.dtype)      # one step's, gate-major (contiguous blocks)
-        di, df, do, dg = dgates
-        WhT = self.Wh.data.T
+        packing, X, gates, Hs, Cs, tanh_C = (cache[k] for k in ("packing", "X", "gates", "Hs", "Cs", "tanh_C"))
+        N, H = packing.N, self.hidden_dim
+        dHs = self._check_grad("LSTM.backward", dh, packing)  # (P, H)
+        dA = np.empty((packing.P, 4 * H), dtype=self.dtype)    # grad of the pre-activations, packed like A
+        # dh_{t-1} and dc_{t-1} of the sorted rows. A row's final cell c_{lengths[n]} gets dc: its
+        # row of dnext_c is read first at the row's last step (later steps run fewer rows).
         dnext_h = np.zeros((N, H), dtype=self.dtype)
-        dnext_c = (np.zeros((N, H), dtype=self.dtype) if dc is None  # gradient of c_T; a copy we overwrite
-                   else np.array(float_input("LSTM.backward", "dc", dc, self.dtype, N=N, H=H), copy=True))
-        dc, tmp = np.empty((N, H), dtype=self.dtype), np.empty((N, H), dtype=self.dtype)
-        for t in range(T - 1, -1, -1):
-            i, f, o, g = gates[t]
-            tc = tanh_C[t]
-            dh_t = dHs[t]
-            dh_t += dnext_h
-            # dc = dnext_c + dh * o * (1 - tanh(c)^2)
-            np.multiply(tc, tc, out=dc)
-            np.subtract(1, dc, out=dc)
-            dc *= o
-            dc *= dh_t
-            dc += dnext_c
-            # pre-activation gradients: sigmoid' = s (1 - s), tanh' = 1 - t^2
-            np.multiply(dh_t, tc, out=do)
-            sigmoid_grad_(do, o, tmp)
-            np.multiply(dc, g, out=di)
-            sigmoid_grad_(di, i, tmp)
-            np.multiply(dc, Cs[t], out=df)
-            sigmoid_grad_(df, f, tmp)
-            np.multiply(dc, i, out=dg)
-            tanh_grad_(dg, g, tmp)
-            np.multiply(dc, f, out=dnext_c)
-            np.copyto(dA[t].reshape(N, 4, H), dgates.transpose(1, 0, 2))
-            np.matmul(dA[t], WhT, out=dnext_h)
-        dx = self._accumulate_weight_grads(X, Hs[:-1].reshape(T * N, H), dA)
+        dnext_c = (np.zeros((N, H), dtype=self.dtype) if dc is None
+                   else packing.sort(float_input("LSTM.backward", "dc", dc, self.dtype, N=N, H=H)))
+        scratch = np.empty(N * H, dtype=self.dtype)
+        for t in range(packing.steps - 1, -1, -1):
+            k, rows = packing.k[t], packing.slice(t)
+            i, f, o, g = gates[rows].reshape(4, k, H)
+            tanh_c, prev_c = tanh_C[rows], Cs[packing.previous(t)]
+            da = dA[rows].reshape(k, 4, H)                       # gate blocks i, f, o, g of step t
+            dh_t = dHs[rows] + dnext_h[:k]
+            dc_t = dnext_c[:k] + dh_t * o * (1 - tanh_c * tanh_c)
+            da[:, 0] = dc_t * g * i * (1 - i)                    # di
+            da[:, 1] = dc_t * prev_c * f * (1 - f)               # df
+            da[:, 2] = dh_t * tanh_c * o * (1 - o)               # do
+            da[:, 3] = dc_t * i * (1 - g * g)                    # dg
+            dnext_c[:k] = dc_t * f
+            self._hidden_grad(dA[rows], dnext_h[:k], scratch)      # dh_{t-1} = da Wh^T
+        dx = self._accumulate_weight_grads(packing, X, Hs, dA)
         if cache["has_c0"]:
-            return dx, dnext_h, dnext_c
-        return dx, dnext_h
+            return dx, packing.unsort(dnext_h), packing.unsort(dnext_c)
+        return dx, packing.unsort(dnext_h)
 
     def step(self, x, prev_h, prev_c):
         """One step without cache: ``x (N, D), prev_h (N, H), prev_c (N, H) -> (next_h, next_c)``."""

@@ -11,43 +11,47 @@ from .recurrent import Recurrent
 
 
 class RNN(Recurrent):
-    """``x (N, T, D), h0 (N, H) -> h (N, T, H)``; weights ``Wx (D, H)``, ``Wh (H, H)``, ``b (H,)``.
+    """``x (N, T, D), h0 (N, H), lengths (N,) = None -> h (N, T, H)``; weights ``Wx (D, H)``,
+    ``Wh (H, H)``, ``b (H,)``.
 
-    ``backward(dh)`` returns ``(dx, dh0)``.
+    ``lengths``: integers in ``[0, T]`` (None: T for every row); row n runs steps
+    ``0..lengths[n]-1`` only and ``h[n, t]`` is exactly 0 after them (as PyTorch pads a
+    packed sequence). ``backward(dh)`` returns ``(dx, dh0)``; it ignores dh where a row did
+    not run and gives dx = 0 there (and dh0 = 0 for a row of length 0). Bad lengths raise
+    ``TypeError`` (not integers) or ``ValueError`` (shape, range) naming ``RNN.forward``.
     """
 
     GATES = ("h",)
 
-    def forward(self, x, h0):
-        x, h0 = self._check_sequence("RNN.forward", x, h0)
-        N, T, _ = x.shape
-        X, A = self._project_inputs(x)                              # X (T*N, D), A (T, N, H)
-        Hs = np.empty((T + 1, N, self.hidden_dim), dtype=self.dtype)  # Hs[t+1] = h_t, Hs[0] = h0
-        Hs[0] = h0
+    def forward(self, x, h0, lengths=None):
+        x, h0, packing = self._check_sequence("RNN.forward", x, h0, lengths)
+        X, A = self._project_inputs(x, packing)                   # X (P, D), A (P, H) = X Wx + b
+        Hs = np.empty((packing.N + packing.P, self.hidden_dim), dtype=self.dtype)  # states: h0, then h_t
+        Hs[packing.state(-1)] = packing.sort(h0)
         Wh = self.Wh.data
-        for t in range(T):
-            a = A[t]
-            a += Hs[t] @ Wh
-            np.tanh(a, out=Hs[t + 1])
-        self._save_for_backward(X=X, Hs=Hs)
-        return np.ascontiguousarray(Hs[1:].transpose(1, 0, 2))
+        a = np.empty((packing.N, self.hidden_dim), dtype=self.dtype)    # one step's pre-activations
+        for t in range(packing.steps):
+            k = packing.k[t]
+            np.matmul(Hs[packing.previous(t)], Wh, out=a[:k])
+            a[:k] += A[packing.slice(t)]
+            np.tanh(a[:k], out=Hs[packing.state(t)])
+        self._save_for_backward(packing=packing, X=X, Hs=Hs)
+        return packing.unpack(Hs[packing.N:])
 
     def backward(self, dh):
         cache = self._saved()
-        X, Hs = cache["X"], cache["Hs"]
-        T, N = Hs.shape[0] - 1, Hs.shape[1]
-        dHs = self._check_grad("RNN.backward", dh, N, T)            # (T, N, H)
-        dA = np.empty_like(dHs)                                     # (T, N, H) grad of the tanh input
-        WhT = self.Wh.data.T
-        dnext = np.zeros((N, self.hidden_dim), dtype=self.dtype)
-        for t in range(T - 1, -1, -1):
-            h, da = Hs[t + 1], dA[t]
-            np.multiply(h, h, out=da)
-            np.subtract(1, da, out=da)                              # tanh' = 1 - h^2
-            da *= dHs[t] + dnext
-            dnext = da @ WhT
-        dx = self._accumulate_weight_grads(X, Hs[:-1].reshape(T * N, self.hidden_dim), dA)
-        return dx, dnext
+        packing, X, Hs = cache["packing"], cache["X"], cache["Hs"]
+        dHs = self._check_grad("RNN.backward", dh, packing)          # (P, H)
+        dA = np.empty_like(dHs)                                     # (P, H) grad of the tanh input
+        dnext = np.zeros((packing.N, self.hidden_dim), dtype=self.dtype)   # dh_{t-1}, sorted rows
+        scratch = np.empty(dnext.size, dtype=self.dtype)
+        for t in range(packing.steps - 1, -1, -1):
+            k, rows = packing.k[t], packing.slice(t)
+            h = Hs[packing.state(t)]
+            dA[rows] = (dHs[rows] + dnext[:k]) * (1 - h * h)         # tanh' = 1 - h^2
+            self._hidden_grad(dA[rows], dnext[:k], scratch)         # dh_{t-1} = da Wh^T
+        dx = self._accumulate_weight_grads(packing, X, Hs, dA)
+        return dx, packing.unsort(dnext)
 
     def step(self, x, prev_h):
         """One step without cache: ``x (N, D), prev_h (N, H) -> next_h (N, H)``."""

@@ -51,8 +51,13 @@ def test_float32_step_within_1e_5_normwise_of_float64(cell):
         assert np.linalg.norm(grad - ref_grads[name]) <= 1e-5 * np.linalg.norm(ref_grads[name]), name
 
 
-def test_step_products_count_the_masked_vocabulary_rows():
-    products = step_products("lstm", N=4, M=10)
-    vocab_forward = [p for p in products if p[2] == 1004 and not p[3]]
-    assert vocab_forward == [(10, 512, 1004, False, False, 1)]
-    assert sum(p[5] for p in products) == 10 + 2 * 16   # 10 single products, 2 per-step loops of T=16
+def test_step_products_follow_the_packed_step():
+    """The floor counts the vocabulary on the M unmasked rows, the input projections and weight
+    gradients on the P pairs that run, and one product per step on the k_t rows still running."""
+    lengths = np.array([3, 5, 0, 1])                  # P = 9 pairs; k_t = 3, 2, 2, 1, 1
+    products = step_products("lstm", lengths, M=8)
+    assert [p for p in products if p[2] == 1004 and not p[3]] == [(8, 512, 1004, False, False, 1)]
+    assert (9, 256, 2048, False, False, 1) in products                         # X Wx over the pairs
+    assert [p[0] for p in products if p[1:3] == (512, 2048)] == [3, 2, 2, 1, 1]   # h_{t-1} Wh
+    assert [p[2] for p in products if p[:2] == (512, 2048) and p[4]] == [3, 2, 2, 1, 1]  # Wh da^T
+    assert len(products) == 10 + 2 * 5

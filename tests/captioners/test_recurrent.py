@@ -269,3 +269,61 @@ def test_captioning_lstm_loss():
     model, features, captions = _course_model("lstm", feature_range)
     loss, _ = model.loss(features, captions)
     assert abs(loss - expected) < 1e-10
+
+
+# --- The cell runs each caption only up to its last target (caption_lengths): the loss and every
+# gradient equal those of the cell run over all T steps (the computation before lengths existed).
+
+def loss_over_all_steps(model, features, captions):
+    """model.loss as computed before the length-aware recurrence: the cell over all T steps."""
+    model.zero_grad()
+    words_in, targets = captions[:, :-1], captions[:, 1:]
+    mask = targets != W2I["<NULL>"]
+    h = model.rnn.forward(model.embed.forward(words_in), model.proj.forward(features))
+    N, T, H = h.shape
+    rows = np.flatnonzero(mask)
+    scores = model.vocab.forward(h.reshape(N * T, H)[rows][None])
+    loss = model.criterion.forward(scores, targets.reshape(-1)[rows][None], batch_shape=(N, T))
+    dh = np.zeros((N * T, H))
+    dh[rows] = model.vocab.backward(model.criterion.backward(1.0))[0]
+    dx, dh0 = model.rnn.backward(dh.reshape(N, T, H))
+    model.embed.backward(dx)
+    model.proj.backward(dh0)
+    return loss, {n: p.grad.copy() for n, p in model.named_parameters()}
+
+
+def captions_of(lengths, T=7, seed=2, hole=None):
+    """<START>, lengths[n] - 1 words and <END> (lengths[n] targets), then <NULL>; hole=(n, t) puts
+    a <NULL> inside caption n."""
+    rng = np.random.default_rng(seed)
+    captions = np.zeros((len(lengths), T), dtype=np.int64)
+    captions[:, 0] = W2I["<START>"]
+    for n, L in enumerate(lengths):
+        captions[n, 1:L] = rng.integers(4, V, size=max(L - 1, 0))
+        if L:
+            captions[n, L] = W2I["<END>"]
+    if hole:
+        captions[hole] = W2I["<NULL>"]
+    return captions
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("lengths, hole", [([3, 6, 1, 4], None), ([5, 5, 5, 5], None), ([6, 6, 6, 6], None),
+                                           ([1, 1, 1, 1], None), ([0, 4, 0, 2], None), ([5, 2, 6, 3], (0, 2))],
+                         ids=["mixed", "equal", "full", "length-1", "empty-rows", "null-hole"])
+def test_loss_and_gradients_equal_the_cell_over_all_steps(cell, lengths, hole):
+    captions = captions_of(lengths, hole=hole)
+    features = np.random.default_rng(3).standard_normal((4, 6))
+    model = make(cell)
+    loss, grads = model.loss(features, captions)
+    expected_loss, expected = loss_over_all_steps(make(cell), features, captions)
+    assert abs(loss - expected_loss) <= 1e-12 * abs(expected_loss)
+    for name in expected:
+        np.testing.assert_allclose(grads[name], expected[name], rtol=1e-12, atol=1e-15, err_msg=name)
+
+
+def test_caption_lengths():
+    from minitorch_cap.captioners.recurrent import caption_lengths
+
+    mask = np.array([[1, 1, 0, 1, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], dtype=bool)
+    np.testing.assert_array_equal(caption_lengths(mask), [4, 0, 5, 1])

@@ -226,7 +226,7 @@ class TestBadInput:
         x, regions = inputs()
         with pytest.raises(ValueError, match=r"AttentionLSTM.forward: regions need P >= 1 regions"):
             cell.forward(x, regions[:, :0])
-        with pytest.raises(ValueError, match=r"AttentionLSTM.forward: expected lengths of shape \(N=5,\)"):
+        with pytest.raises(ValueError, match=r"AttentionLSTM.forward: expected lengths of shape \(N=5\), got shape \(2,\)"):
             cell.forward(x, regions, np.array([1, 2]))
         with pytest.raises(ValueError, match=r"AttentionLSTM.forward: lengths must lie in \[0, T=4\], got values in "
                                              r"\[-1, 2\]"):

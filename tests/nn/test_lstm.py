@@ -111,3 +111,33 @@ def test_lstm_forward():
     h = lstm.forward(linspace(-0.4, 0.6, N, T, D), linspace(-0.4, 0.8, N, H))
     expected = LSTM_FORWARD_H
     assert rel_error(h, expected) < 1e-7
+
+
+def test_final_cell_with_lengths_is_each_rows_last_cell_and_dc_reaches_it():
+    """With lengths, final_cell()[n] is c_{lengths[n]} (c0 for a row of length 0), and
+    backward(dh, dc) is the gradient of sum(dh * h) + sum(dc * final_cell())."""
+    lstm, rng = make()
+    N, T = 4, 5
+    x, h0, c0 = rng.standard_normal((N, T, 4)), rng.standard_normal((N, 3)), rng.standard_normal((N, 3))
+    dh, dc = rng.standard_normal((N, T, 3)), rng.standard_normal((N, 3))
+    lengths = np.array([2, 5, 0, 3])
+    lstm.forward(x, h0, c0, lengths=lengths)
+    c_last = lstm.final_cell()
+    for n, L in enumerate(lengths):
+        h, c = h0[n:n + 1], c0[n:n + 1]
+        for t in range(L):
+            h, c = lstm.step(x[n:n + 1, t], h, c)
+        np.testing.assert_allclose(c_last[n], c[0], rtol=1e-12)
+    lstm.zero_grad()
+    dx, dh0, dc0 = lstm.backward(dh, dc)
+    np.testing.assert_array_equal(dc0[2], dc[2])           # length 0: c0 is the final cell
+    assert not dh0[2].any()
+
+    def objective(x_, h0_, c0_):
+        return float(np.sum(lstm.forward(x_, h0_, c0_, lengths=lengths) * dh) + np.sum(lstm.final_cell() * dc))
+
+    from minitorch_cap.gradcheck import fourth_order_gradient
+    for analytic, k in ((dx, 0), (dh0, 1), (dc0, 2)):
+        args = [x.copy(), h0.copy(), c0.copy()]
+        numeric = fourth_order_gradient(lambda a: objective(*args), args[k])
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-7, atol=1e-9)

@@ -135,3 +135,150 @@ def test_agrees_with_pytorch(cls):
     np.testing.assert_allclose(cell.Wx.grad, ours(net.weight_ih_l0.grad.numpy()), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(cell.Wh.grad, ours(net.weight_hh_l0.grad.numpy()), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(cell.b.grad, ours(net.bias_ih_l0.grad.numpy()[:, None])[0], rtol=1e-10, atol=1e-12)
+
+
+# --- Length-aware recurrence: forward(..., lengths=) runs row n for lengths[n] steps only.
+
+LENGTHS = {"mixed": [3, 5, 0, 1], "equal": [4, 4, 4, 4], "full": [T, T, T, T], "ones": [1, 1, 1, 1],
+           "zeros": [0, 0, 0, 0], "full-and-empty": [T, 0, T, 2]}
+
+
+def valid_steps(lengths, T_=T):
+    """(N, T) True where a row runs."""
+    return np.arange(T_)[None, :] < np.asarray(lengths)[:, None]
+
+
+def run_cell(cell, x, h0, dh, **kwargs):
+    """forward then backward from zeroed gradients -> (h, input gradients, parameter gradients)."""
+    cell.zero_grad()
+    h = cell.forward(x, h0, **kwargs)
+    grads = cell.backward(dh)
+    return h, grads, {n: p.grad.copy() for n, p in cell.named_parameters()}
+
+
+@pytest.mark.parametrize("cls", CELLS)
+@pytest.mark.parametrize("case", list(LENGTHS))
+def test_lengths_give_the_full_sequence_gradients_of_the_steps_that_run(cls, case):
+    """The cell without lengths, its dh zeroed where a row does not run, has the same outputs at the
+    steps that run and exactly the same dx, dh0 and weight gradients (float64 to 1e-12): nothing
+    after a row's length reaches them. With lengths, h is exactly 0 after each row's length."""
+    lengths = np.array(LENGTHS[case])
+    rng = np.random.default_rng(2)
+    x, h0 = rng.standard_normal((4, T, D)), rng.standard_normal((4, H))
+    dh = rng.standard_normal((4, T, H))
+    keep = valid_steps(lengths)[:, :, None]
+    h_full, g_full, p_full = run_cell(make(cls), x, h0, dh * keep)
+    h, g, p = run_cell(make(cls), x, h0, dh, lengths=lengths)
+    np.testing.assert_allclose(h, h_full * keep, rtol=1e-12, atol=1e-14)
+    assert not h[~keep[:, :, 0]].any()                       # exactly 0 after each length
+    assert not g[0][~keep[:, :, 0]].any()                    # dx exactly 0 there
+    assert not g[1][lengths == 0].any()                      # a row of length 0: its h0 does nothing
+    for a, b in zip(g, g_full):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+    for name in p:
+        np.testing.assert_allclose(p[name], p_full[name], rtol=1e-12, atol=1e-13, err_msg=name)
+
+
+@pytest.mark.parametrize("cls", CELLS)
+def test_each_row_equals_its_own_shorter_sequence(cls):
+    """Row n with lengths[n] = L is the cell run on x[n, :L] alone: rows do not mix."""
+    lengths = np.array([3, 5, 1, 4])
+    rng = np.random.default_rng(3)
+    x, h0 = rng.standard_normal((4, T, D)), rng.standard_normal((4, H))
+    cell = make(cls)
+    h = cell.forward(x, h0, lengths=lengths)
+    for n, L in enumerate(lengths):
+        np.testing.assert_allclose(h[n, :L], cell.forward(x[n:n + 1, :L], h0[n:n + 1])[0], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("cls", CELLS)
+def test_lengths_none_and_all_T_are_the_plain_forward(cls):
+    cell = make(cls)
+    x, h0 = inputs()
+    np.testing.assert_array_equal(cell.forward(x, h0, lengths=np.full(N, T)), cell.forward(x, h0))
+    np.testing.assert_array_equal(cell.forward(x, h0, lengths=None), cell.forward(x, h0))
+
+
+@pytest.mark.parametrize("cls", CELLS)
+def test_gradient_check_with_mixed_lengths(cls):
+    from tests.nn.contract import assert_gradients
+
+    rng = np.random.default_rng(4)
+    x, h0 = rng.standard_normal((4, T, D)), rng.standard_normal((4, H))
+    lengths = np.array([2, 5, 0, 3])
+    if cls is LSTM:
+        assert_gradients(make(cls), x, h0, rng.standard_normal((4, H)), lengths)
+    else:
+        assert_gradients(make(cls), x, h0, lengths)
+
+
+@pytest.mark.parametrize("cls", CELLS)
+@pytest.mark.parametrize("shape", [(0, T), (3, 1)], ids=["N=0", "T=1"])
+def test_lengths_at_the_edges(cls, shape):
+    N_, T_ = shape
+    rng = np.random.default_rng(6)
+    x, h0 = rng.standard_normal((N_, T_, D)), rng.standard_normal((N_, H))
+    lengths = np.array([1, 0, 1][:N_], dtype=np.int64)
+    cell = make(cls)
+    h = cell.forward(x, h0, lengths=lengths)
+    assert h.shape == (N_, T_, H)
+    dx, dh0 = cell.backward(np.ones_like(h))[:2]
+    assert dx.shape == x.shape and dh0.shape == h0.shape
+    np.testing.assert_allclose(h, cell.forward(x, h0) * valid_steps(lengths, T_)[:, :, None], rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls", CELLS)
+def test_all_rows_of_length_zero_run_nothing(cls):
+    cell = make(cls)
+    x, h0 = inputs()
+    cell.zero_grad()
+    h = cell.forward(x, h0, lengths=np.zeros(N, dtype=int))
+    dx, dh0 = cell.backward(np.ones_like(h))[:2]
+    assert not h.any() and not dx.any() and not dh0.any()
+    assert not any(p.grad.any() for p in cell.parameters())
+
+
+@pytest.mark.parametrize("cls", CELLS)
+def test_bad_lengths_are_refused_by_name(cls):
+    name = cls.__name__
+    cell = make(cls)
+    x, h0 = inputs()
+    with pytest.raises(ValueError, match=rf"{name}.forward: lengths must lie in \[0, T={T}\], got values in \[0, 6\]"):
+        cell.forward(x, h0, lengths=[0, 6, 2])
+    with pytest.raises(ValueError, match=rf"{name}.forward: lengths must lie in \[0, T={T}\], got values in \[-1, 2\]"):
+        cell.forward(x, h0, lengths=np.array([-1, 2, 2]))
+    with pytest.raises(ValueError, match=rf"{name}.forward: expected lengths of shape \(N=3\)"):
+        cell.forward(x, h0, lengths=[1, 2])
+    with pytest.raises(TypeError, match=rf"{name}.forward: expected lengths to be an integer array"):
+        cell.forward(x, h0, lengths=np.array([1.0, 2.0, 3.0]))
+    with pytest.raises(TypeError, match=rf"{name}.forward: expected lengths to be an integer array"):
+        cell.forward(x, h0, lengths=np.array([True, False, True]))
+
+
+@pytest.mark.parametrize("cls", CELLS)
+def test_agrees_with_pytorch_packed_sequences(cls):
+    """torch.nn.utils.rnn.pack_padded_sequence (unsorted lengths) as the oracle: outputs padded with
+    zeros, every gradient (lengths >= 1: PyTorch refuses empty sequences)."""
+    torch = require_oracle("torch")
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    cell = make(cls)
+    rng = np.random.default_rng(7)
+    x, h0 = rng.standard_normal((4, T, D)), rng.standard_normal((4, H))
+    dh = rng.standard_normal((4, T, H))
+    lengths = np.array([2, 5, 1, 3])
+    net, blocks, G = _to_torch(torch, cell)
+    tx = torch.tensor(x, requires_grad=True)
+    th0 = torch.tensor(h0[None], requires_grad=True)
+    state = (th0, torch.zeros_like(th0)) if cls is LSTM else th0
+    packed = pack_padded_sequence(tx, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
+    out, _ = pad_packed_sequence(net(packed, state)[0], batch_first=True, total_length=T)
+    out.backward(torch.from_numpy(dh))
+    h, (dx, dh0) = cell.forward(x, h0, lengths=lengths), cell.backward(dh)
+    np.testing.assert_allclose(h, out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dh0, th0.grad.numpy()[0], rtol=1e-10, atol=1e-12)
+    inverse = np.argsort(blocks)
+    ours = lambda g: np.concatenate([g[j * H:(j + 1) * H] for j in inverse], axis=0).T  # noqa: E731
+    np.testing.assert_allclose(cell.Wh.grad, ours(net.weight_hh_l0.grad.numpy()), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(cell.Wx.grad, ours(net.weight_ih_l0.grad.numpy()), rtol=1e-10, atol=1e-12)
