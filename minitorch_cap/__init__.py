@@ -3,9 +3,10 @@
 The public API (see README.md for a tour):
 
 * ``minitorch_cap.nn`` — ``Parameter``, ``Module``, ``Sequential``, ``Affine``,
-  ``TemporalAffine``, ``Embedding``, ``RNN``, ``LSTM``, ``GRU``, ``TemporalSoftmaxLoss``
-* ``Captioner`` — the captioner interface every model implements (``minitorch_cap.captioners.base``);
-  ``CaptioningModel`` — image features -> RNN/LSTM/GRU -> words
+  ``TemporalAffine``, ``Embedding``, ``RNN``, ``LSTM``, ``GRU``, ``AttentionLSTM``, ``TemporalSoftmaxLoss``, ...
+* ``Captioner`` — the captioner interface every model implements, and the model kinds
+  (``minitorch_cap.captioners``); ``CaptioningModel`` — image features -> RNN/LSTM/GRU or the
+  attention LSTM -> words
 * ``CaptioningTransformer`` — image features (or regions) -> Transformer decoder -> words
 * ``minitorch_cap.gradcheck`` — numerical gradient checks, ``check_module``
 * ``summary(model)`` — the parameter table
@@ -13,11 +14,12 @@ The public API (see README.md for a tour):
 * ``minitorch_cap.training`` — ``Trainer``, HDF5 checkpoints with exact resume
 * ``minitorch_cap.data`` — the course's COCO files, ``Vocabulary``, the built-in shapes data set
 * ``minitorch_cap.captioners.decoding`` — beam search and sampling; ``minitorch_cap.metrics`` — BLEU,
-  CIDEr-D, ROUGE-L; ``minitorch_cap.evaluation.scoring`` — decode a split and score it
-* ``minitorch_cap.evaluation.plots`` — loss curves and captioned image grids; ``minitorch_cap.evaluation.reports`` —
-  caption reports and the held-out accuracy every command reports
-* ``minitorch_cap.runs`` — what ``minitorch-cap train`` does, as library calls (``DataSpec``,
-  ``RunSettings``, ``prepare_run``, ``complete_run``)
+  CIDEr-D, ROUGE-L; ``minitorch_cap.evaluation`` — decode a split and score it, caption reports and
+  the held-out accuracy every command reports, loss curves and captioned image grids
+* ``minitorch_cap.runs`` — what ``minitorch-cap train`` does, as library calls (``RunSettings``
+  from the model kinds' declarations, ``prepare_run``, ``finish_run``, ``complete_run``)
+* ``UserError`` — the base of the library's errors for bad input (a setting, a file, a folder,
+  data): the command line prints them on one line; ``SettingsError`` — a setting out of range
 * ``minitorch_cap.cs231n`` — the course's own API (``rnn_layers``, ``CaptioningRNN``, ``CaptioningSolver``, ...)
 * ``minitorch_cap.distributed`` — data-parallel training on MPI (optional extra ``mpi``)
 """
@@ -28,6 +30,7 @@ from .data import decode_captions, load_coco_data, load_shapes_data, sample_coco
 from .evaluation import evaluate, make_metric
 from .gradcheck import check_module, rel_error
 from .metrics import score_captions
+from .nn.checks import SettingsError, UserError
 from .captioners import BeamSearchResult, Captioner, CaptioningModel, CaptioningTransformer, beam_search, sample_stochastic
 from .summary import summary
 from .training import (Trainer, TrainerConfig, TrainingDiverged, load_checkpoint, load_model,
@@ -39,5 +42,5 @@ __all__ = [
     "Trainer", "TrainerConfig", "TrainingDiverged", "save_checkpoint", "load_checkpoint", "load_model",
     "load_coco_data", "sample_coco_minibatch", "decode_captions", "load_shapes_data",
     "beam_search", "sample_stochastic", "BeamSearchResult", "evaluate", "make_metric", "score_captions",
-    "__version__",
+    "UserError", "SettingsError", "__version__",
 ]
