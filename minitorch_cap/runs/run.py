@@ -307,17 +307,6 @@ def complete_run(folder, data: dict | None = None, *, max_length=None, num_image
     return attrs.evolve(run.status, complete=True, epoch=run.trainer.epoch, missing=()), metrics
 
 
-def data_of_checkpoint(checkpoint: Mapping[str, Any], override: DataSpec | None = None) -> dict:
-    """The data a checkpoint's run used (its recorded :class:`DataSpec`), or ``override``.
-
-    A checkpoint without a record (written by 0.1.0, or by a script) gets the built-in data's defaults.
-    """
-    if override is not None:
-        return override.load()
-    recorded = ((checkpoint.get("trainer") or {}).get("data") or {}).get("options")
-    return DataSpec.from_dict(recorded or {}).load()
-
-
 def load_run(path, data_options: Mapping[str, Any] | None = None, label: Callable[[str], str] = str):
     """A checkpoint's model and data, read once: ``(checkpoint, model, data, spec)``.
 

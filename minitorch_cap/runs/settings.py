@@ -145,11 +145,8 @@ class RunSettings:
 
     def describe(self) -> str:
         """``lstm (hidden_dim=128, wordvec_dim=64)``."""
-        return f"{self.model} ({describe_sizes(attrs.asdict(self.sizes))})"
-
-
-def describe_sizes(sizes: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sizes.items())
+        sizes = attrs.asdict(self.sizes).items()
+        return f"{self.model} ({', '.join(f'{k}={v:g}' if isinstance(v, float) else f'{k}={v}' for k, v in sizes)})"
 
 
 def refuse_foreign(given: Mapping[str, Any], model: str, allowed, label: Callable[[str], str] = str) -> None:
