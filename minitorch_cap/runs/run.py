@@ -156,9 +156,10 @@ def prepare_run(given: Mapping[str, Any], data_options: Mapping[str, Any], *, re
     complete; ``init``: a checkpoint whose model starts a new run. ``out``: the run folder
     (default: the resumed run's, or the first free ``runs/DATA-MODEL[-k]``). Under MPI (``comm``)
     rank 0 alone checks and claims the folder. ``label`` names settings in messages (the command
-    line passes its option names). ``data``: the data already loaded (instead of the spec's). Raises the library's ``UserError`` types (``SettingsError``,
-    ``CheckpointError``, ``RunFolderError``, ``DataError``) naming what is wrong, with no file
-    left behind; a ``KeyboardInterrupt`` while the data loads says nothing was saved.
+    line passes its option names). ``data``: the data already loaded (instead of the spec's).
+    Raises the library's ``UserError`` types (``SettingsError``, ``CheckpointError``,
+    ``RunFolderError``, ``DataError``) naming what is wrong, with no file left behind; a
+    ``KeyboardInterrupt`` while the data loads says nothing was saved.
     """
     root = comm is None or comm.Get_rank() == 0
     given, settings, checkpoint, model = dict(given), None, None, None
