@@ -84,30 +84,14 @@ class CaptioningModel(Captioner):
             x = self.embed.forward(words_in)
         with naming_child("rnn"):
             h = self.rnn.forward(x, h0)
-        # Masked positions add nothing to the loss or to any gradient, so only the M unmasked
-        # rows of h reach the vocabulary projection and the softmax (V is the widest axis);
-        # they pass as one packed sequence (1, M), which the criterion normalises as (N, T).
-        N, T, H = h.shape
-        rows = np.flatnonzero(mask)                               # (M,) positions in N*T order
-        h_rows = h.reshape(N * T, H)[rows][None]                  # (1, M, H)
-        with naming_child("vocab"):
-            scores = self.vocab.forward(h_rows)                   # (1, M, V)
-        with naming_child("criterion"):
-            loss = self.criterion.forward(scores, targets.reshape(-1)[rows][None], batch_shape=(N, T))
+        loss, rows = self._vocabulary_loss(h, targets, mask)     # vocab and criterion, unmasked rows only
         self._save_for_backward(rows=rows, shape=h.shape)
         return loss
 
     def backward(self, dloss=1.0) -> np.ndarray:
         """Add every parameter's gradient of ``dloss * loss``; return dfeatures (N, D)."""
         cache = self._saved()
-        rows, (N, T, H) = cache["rows"], cache["shape"]
-        with naming_child("criterion"):
-            dscores = self.criterion.backward(dloss)
-        with naming_child("vocab"):
-            dh_rows = self.vocab.backward(dscores)[0]             # (M, H)
-        dh = np.zeros((N * T, H), dtype=self.dtype)               # masked positions: zero gradient
-        dh[rows] = dh_rows
-        dh = dh.reshape(N, T, H)
+        dh = self._vocabulary_backward(cache["rows"], cache["shape"], dloss)   # masked positions: zero
         with naming_child("rnn"):
             dx, dh0 = self.rnn.backward(dh)
         with naming_child("embed"):

@@ -2,14 +2,14 @@
 
 from .activation import GELU, ReLU
 from .affine import Affine, TemporalAffine
-from .attention import MultiHeadAttention, causal_mask
+from .attention import KeyValueCache, MultiHeadAttention, causal_mask
 from .dropout import Dropout, dropout_disabled
 from .embedding import Embedding
 from .gru import GRU
 from .layernorm import LayerNorm
 from .loss import TemporalSoftmaxLoss
 from .lstm import LSTM
-from .module import Module
+from .module import Module, inference_mode
 from .parameter import Parameter
 from .positional import PositionalEncoding
 from .recurrent import Recurrent
@@ -18,8 +18,8 @@ from .sequential import Sequential
 from .transformer import DecoderCache, ModuleList, TransformerDecoder, TransformerDecoderLayer
 
 __all__ = [
-    "Parameter", "Module", "Sequential", "Affine", "TemporalAffine", "Embedding",
+    "Parameter", "Module", "inference_mode", "Sequential", "Affine", "TemporalAffine", "Embedding",
     "Recurrent", "RNN", "LSTM", "GRU", "TemporalSoftmaxLoss",
-    "ReLU", "GELU", "Dropout", "dropout_disabled", "LayerNorm", "MultiHeadAttention", "causal_mask",
+    "ReLU", "GELU", "Dropout", "dropout_disabled", "LayerNorm", "MultiHeadAttention", "KeyValueCache", "causal_mask",
     "PositionalEncoding", "TransformerDecoderLayer", "TransformerDecoder", "DecoderCache", "ModuleList",
 ]

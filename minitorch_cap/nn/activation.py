@@ -118,10 +118,6 @@ class ReLU(Module):
         dout = float_array("ReLU.backward", "dout", dout, self.dtype, positive.shape)
         return dout * positive
 
-    def _infer(self, x: np.ndarray) -> np.ndarray:
-        """Forward without cache (used by the decoding steps)."""
-        return np.maximum(x, 0)
-
     def extra_repr(self) -> str:
         return f"dtype={self.dtype.name}"
 
@@ -160,10 +156,6 @@ class GELU(Module):
         cdf += self.dtype.type(1.0)
         cdf *= self.dtype.type(0.5)
         return cdf
-
-    def _infer(self, x: np.ndarray) -> np.ndarray:
-        """Forward without cache (used by the decoding steps)."""
-        return x * self._cdf(x)
 
     def extra_repr(self) -> str:
         return f"dtype={self.dtype.name}"

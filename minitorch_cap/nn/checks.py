@@ -64,6 +64,20 @@ def index_input(owner: str, name: str, value, high: int, **dims) -> np.ndarray:
     return array
 
 
+def lengths_input(owner: str, name: str, value, N: int, T: int) -> np.ndarray:
+    """Validate per-row sequence lengths: integers ``(N,)`` in ``[0, T]``, returned as int64.
+
+    Row n of a padded ``(N, T, ...)`` batch holds positions ``0 .. lengths[n] - 1``.
+    """
+    array = np.asarray(value)
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{owner}: expected {name} to be an integer array of lengths, got dtype {array.dtype}")
+    _check_shape(owner, name, array, {"N": N})
+    if array.size and (array.min() < 0 or array.max() > T):
+        raise ValueError(f"{owner}: {name} must lie in [0, T={T}], got values in [{array.min()}, {array.max()}]")
+    return array.astype(np.int64, copy=False)
+
+
 def mask_input(owner: str, name: str, value, **dims) -> np.ndarray:
     """Validate a 0/1 mask (bool, integer or float) and return it as a bool array."""
     array = np.asarray(value)

@@ -66,12 +66,5 @@ class LayerNorm(Module):
         dx *= rstd
         return dx
 
-    def _infer(self, x: np.ndarray) -> np.ndarray:
-        """Forward without cache (used by the decoding steps)."""
-        out, _ = self._normalize(x)
-        out *= self.gamma.data
-        out += self.beta.data
-        return out
-
     def extra_repr(self) -> str:
         return f"dim={self.dim}, eps={self.eps:g}, dtype={self.dtype.name}"

@@ -21,16 +21,27 @@ _INFERENCE = _Inference()
 
 @contextlib.contextmanager
 def inference_mode():
-    """Within the block, every forward keeps no cache and leaves existing caches untouched.
+    """The one switch for prediction: within the block, every module's ordinary ``forward``
+    keeps no cache, leaves existing caches untouched, and applies no dropout.
 
-    Decoding uses it (PyTorch's ``torch.inference_mode`` is the model): a caption can be
-    generated in the middle of training without disturbing the cache the next backward needs.
+    PyTorch's ``torch.inference_mode`` is the model for the cache (no state for a backward),
+    ``model.eval()`` for dropout (inference means prediction: a prediction is deterministic).
+    Unlike ``eval()``, it changes no module's mode and drops no cache, so a caption can be
+    generated in the middle of training without disturbing the cache the next backward needs
+    or drawing from the dropout generators. Decoding, ``scores`` and every forward that is
+    not followed by a backward use it. Blocks nest; :func:`inference_enabled` tells whether
+    one is open.
     """
     _INFERENCE.depth += 1
     try:
         yield
     finally:
         _INFERENCE.depth -= 1
+
+
+def inference_enabled() -> bool:
+    """True inside an :func:`inference_mode` block."""
+    return _INFERENCE.depth > 0
 
 
 class Module:
@@ -45,6 +56,9 @@ class Module:
       Calling it twice doubles the parameter gradients; ``zero_grad()`` resets them.
     * ``backward`` with no cached forward raises ``RuntimeError``; so does a backward
       in eval mode, where forward keeps no cache.
+    * Under :func:`inference_mode` a forward keeps no cache and leaves the cache of the
+      last training forward as it was (the one cache-free path: there is no separate
+      "inference" method); a container calls its children's ``forward`` there too.
     * Assigning a ``Parameter`` or a ``Module`` to an attribute registers it, in order;
       ``named_parameters()`` yields dotted names such as ``rnn.Wx``.
     * ``state_dict()`` / ``load_state_dict()`` save and restore parameter arrays by
