@@ -213,8 +213,9 @@ class MultiHeadAttention(Module):
                 mask = padding if mask is None else padding & mask                   # (N, 1, S, L)
             k = self._split(self._project(self.key, key.reshape(N * L, E), k_rows), N, L)        # (N, H, L, Dh)
             v = self._split(self._project(self.value, value.reshape(N * L, E), k_rows), N, L)
-        q = self._split(self._project(self.query, query.reshape(N * S, E), q_rows), N, S)      # (N, H, S, Dh)
-        q = q * self.dtype.type(self.scale)
+        q2 = self._project(self.query, query.reshape(N * S, E), q_rows)
+        q2 *= self.dtype.type(self.scale)                     # the projection's own output array
+        q = self._split(q2, N, S)                                                              # (N, H, S, Dh)
         weights = masked_softmax(q @ k.transpose(0, 1, 3, 2), mask)                            # (N, H, S, L)
         self.attn_weights = weights
         dropped = self.attn_drop.forward(weights)
