@@ -204,7 +204,8 @@ def main() -> int:
     # Each row in its own fresh process, rows interleaved round by round: PyTorch's OpenMP
     # threads and numpy's OpenBLAS threads spin-wait, and in one process they slow each other.
     rows = {name: [] for name in ROWS}
-    for _ in range(rounds):
+    for r in range(rounds):
+        print(f"round {r + 1} of {rounds} ...", file=sys.stderr, flush=True)
         for name in ROWS:
             out = subprocess.run([sys.executable, __file__, "--worker", name, "--threads", str(args.threads),
                                   "--reps", str(args.reps), "--images", str(images)],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections import OrderedDict
 from typing import Any, Iterator
 
@@ -19,10 +18,9 @@ class _Inference:
 _INFERENCE = _Inference()
 
 
-@contextlib.contextmanager
-def inference_mode():
-    """The one switch for prediction: within the block, every module's ordinary ``forward``
-    keeps no cache, leaves existing caches untouched, and applies no dropout.
+class inference_mode:
+    """The one switch for prediction: within ``with inference_mode(): ...``, every module's
+    ordinary ``forward`` keeps no cache, leaves existing caches untouched, and applies no dropout.
 
     PyTorch's ``torch.inference_mode`` is the model for the cache (no state for a backward),
     ``model.eval()`` for dropout (inference means prediction: a prediction is deterministic).
@@ -32,11 +30,13 @@ def inference_mode():
     not followed by a backward use it. Blocks nest; :func:`inference_enabled` tells whether
     one is open.
     """
-    _INFERENCE.depth += 1
-    try:
-        yield
-    finally:
+
+    def __enter__(self) -> None:
+        _INFERENCE.depth += 1
+
+    def __exit__(self, kind, exc, traceback) -> bool:
         _INFERENCE.depth -= 1
+        return False
 
 
 def inference_enabled() -> bool:
@@ -235,13 +235,23 @@ class Module:
         return "\n".join(lines)
 
 
-@contextlib.contextmanager
-def naming_child(name: str):
-    """Re-raise an error from inside child ``name`` with the child's name in front (Torch's rethrowErrors)."""
-    try:
-        yield
-    except (ValueError, TypeError, RuntimeError, IndexError) as exc:
-        raise type(exc)(f"{name}: {exc}") from exc
+class naming_child:
+    """``with naming_child(name): ...`` re-raises an error from inside child ``name`` with the
+    child's name in front (Torch's rethrowErrors). A plain class: it is entered on every call of
+    a child, decoding steps included, where a generator-based context manager costs more."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, traceback) -> bool:
+        if isinstance(exc, (ValueError, TypeError, RuntimeError, IndexError)):
+            raise type(exc)(f"{self.name}: {exc}") from exc
+        return False
 
 
 def _float_dtype(dtype, owner: str) -> np.dtype:
