@@ -125,7 +125,10 @@ class MultiHeadAttention(Module):
     ``A_h = softmax(Q_h K_h^T / sqrt(Dh))`` with ``Q = query W_q + b_q`` split into H heads
     of Dh columns (likewise K, V); ``out = concat_h(dropout(A_h) V_h) W_proj + b_proj``.
     ``attn_mask (S, L)`` bool: False = may not attend (a fully masked row gets zero weights,
-    see :func:`masked_softmax`). All heads are one batched matrix product.
+    see :func:`masked_softmax`). All heads are one batched matrix product. With one key
+    (L = 1: a single memory token) its weight is exactly 1 whatever the scores, so the queries
+    and keys are not projected; their gradients (``dquery``, ``dkey``, and those of the
+    ``query`` and ``key`` weights) are exactly 0.
 
     Ragged batches (keywords): ``lengths (N,)`` int: query row n has ``lengths[n]`` positions;
     ``key_lengths (N,)``: key/value row n has ``key_lengths[n]`` positions. Positions beyond
@@ -211,15 +214,23 @@ class MultiHeadAttention(Module):
                 k_rows = length_rows(key_lengths, L)
                 padding = (np.arange(L) < key_lengths[:, None])[:, None, None, :]   # (N, 1, 1, L)
                 mask = padding if mask is None else padding & mask                   # (N, 1, S, L)
-            k = self._split(self._project(self.key, key.reshape(N * L, E), k_rows), N, L)        # (N, H, L, Dh)
-            v = self._split(self._project(self.value, value.reshape(N * L, E), k_rows), N, L)
-        q2 = self._project(self.query, query.reshape(N * S, E), q_rows)
-        q2 *= self.dtype.type(self.scale)                     # the projection's own output array
-        q = self._split(q2, N, S)                                                              # (N, H, S, Dh)
-        weights = masked_softmax(q @ k.transpose(0, 1, 3, 2), mask)                            # (N, H, S, L)
+            k = None if L == 1 else self._split(self._project(self.key, key.reshape(N * L, E), k_rows), N, L)
+            v = self._split(self._project(self.value, value.reshape(N * L, E), k_rows), N, L)  # (N, H, L, Dh)
+        if v.shape[2] == 1:
+            # One key: its softmax weight is exactly 1 (0 where masked) whatever the scores, so the
+            # queries and keys influence nothing and their gradients are exactly 0: neither is
+            # projected (a single memory token, the captioners' pooled image features).
+            q = None
+            weights = np.broadcast_to(True if mask is None else mask, (N, self.num_heads, S, 1)).astype(self.dtype)
+        else:
+            q2 = self._project(self.query, query.reshape(N * S, E), q_rows)
+            q2 *= self.dtype.type(self.scale)                 # the projection's own output array
+            q = self._split(q2, N, S)                                                          # (N, H, S, Dh)
+            weights = masked_softmax(q @ k.transpose(0, 1, 3, 2), mask)                        # (N, H, S, L)
         self.attn_weights = weights
         dropped = self.attn_drop.forward(weights)
-        out = self._project(self.proj, self._merge(dropped @ v), q_rows).reshape(N, S, E)
+        context = dropped * v if q is None else dropped @ v                                   # (N, H, S, Dh)
+        out = self._project(self.proj, self._merge(context), q_rows).reshape(N, S, E)
         self._save_for_backward(q=q, k=k, v=v, weights=weights, dropped=dropped, q_rows=q_rows, k_rows=k_rows)
         return out
 
@@ -253,11 +264,14 @@ class MultiHeadAttention(Module):
         c = self._saved()
         q, k, v, weights, dropped = c["q"], c["k"], c["v"], c["weights"], c["dropped"]
         q_rows, k_rows = c["q_rows"], c["k_rows"]
-        N, _, S, _ = q.shape
-        L, E = k.shape[2], self.embed_dim
+        N, _, S, L = dropped.shape
+        E = self.embed_dim
         dout = float_input("MultiHeadAttention.backward", "dout", dout, self.dtype, N=N, S=S, E=E)
         dheads = self._split(self._project_backward(self.proj, dout.reshape(N * S, E), q_rows), N, S)  # (N, H, S, Dh)
         dv = dropped.transpose(0, 1, 3, 2) @ dheads                             # (N, H, L, Dh)
+        dvalue = self._project_backward(self.value, self._merge(dv), k_rows).reshape(N, L, E)
+        if q is None:                                                           # one key (see forward)
+            return np.zeros((N, S, E), self.dtype), np.zeros((N, L, E), self.dtype), dvalue
         dweights = self.attn_drop.backward(dheads @ v.transpose(0, 1, 3, 2))    # (N, H, S, L)
         dscores = dweights - np.sum(dweights * weights, axis=-1, keepdims=True)
         dscores *= weights                                                      # softmax backward
@@ -266,7 +280,6 @@ class MultiHeadAttention(Module):
         dk = dscores.transpose(0, 1, 3, 2) @ q                                  # q is already scaled
         dquery = self._project_backward(self.query, self._merge(dq), q_rows).reshape(N, S, E)
         dkey = self._project_backward(self.key, self._merge(dk), k_rows).reshape(N, L, E)
-        dvalue = self._project_backward(self.value, self._merge(dv), k_rows).reshape(N, L, E)
         return dquery, dkey, dvalue
 
     def extra_repr(self) -> str:

@@ -211,10 +211,38 @@ def course_attention(torch, lins, query, key, value, mask, num_heads):
     return lins["proj"]((weights @ v).transpose(1, 2).reshape(N, S, E))
 
 
-@pytest.mark.parametrize("case", CASES)
+ORACLE_CASES = {**CASES, "one key": lambda: (Q, KV[:, :1], 0.5 * KV[:, :1] + 1, None)}   # queries, keys: no influence
+
+
+def test_one_key_is_the_general_softmax_with_every_other_key_masked():
+    """With one key the queries and keys are not projected (their weight is 1 whatever the scores):
+    the same numbers as the general path given a second key that nobody may attend to, a row
+    masked from the one key included (zero weights, zero context)."""
+    one, two = make(dropout=0.3, seed=5), make(dropout=0.3, seed=5)
+    rows = np.array([[True], [False], [True]])
+    dout = np.random.default_rng(4).standard_normal((N, S, E))
+    one.forward(Q, KV[:, :1], KV[:, :1], rows)                  # dropout on: the weights before it
+    with dropout_disabled(two):
+        padded = two.forward(Q, KV[:, :2], KV[:, :2], np.concatenate([rows, np.zeros((S, 1), bool)], axis=1))
+        dq2, dk2, dv2 = two.backward(dout)
+    np.testing.assert_array_equal(one.attn_weights, np.broadcast_to(rows, (N, H, S, 1)))
+    with dropout_disabled(one):
+        out = one.forward(Q, KV[:, :1], KV[:, :1], rows)
+        dquery, dkey, dvalue = one.backward(dout)
+    np.testing.assert_allclose(out, padded, rtol=1e-13, atol=1e-13)
+    np.testing.assert_array_equal(dquery, 0)
+    np.testing.assert_array_equal(dkey, 0)
+    np.testing.assert_allclose(dvalue, dv2[:, :1], rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(dq2, 0, atol=1e-13)
+    for name in ("value", "proj"):
+        np.testing.assert_allclose(getattr(one, name).W.grad, getattr(two, name).W.grad, rtol=1e-12, atol=1e-13)
+    assert not one.query.W.grad.any() and not one.key.b.grad.any()
+
+
+@pytest.mark.parametrize("case", ORACLE_CASES)
 def test_matches_the_course_class_in_torch(case):
     torch = require_oracle("torch")
-    query, key, value, mask = CASES[case]()
+    query, key, value, mask = ORACLE_CASES[case]()
     attn = make()
     dout = np.random.default_rng(9).standard_normal((N, S, E))
     out = attn.forward(query, key, value, mask)
