@@ -108,7 +108,8 @@ def torch_step(torch, theirs, features, captions, null: int, vocabulary: str = "
 def gemm_shapes(captions, null: int) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
     """(A shape, B shape) of every forward product of our step; batched products as
     (batch, m, k) @ (batch, k, n). The position-wise products run on the Mp positions up to
-    each caption's last target, the vocabulary on the M unmasked ones."""
+    each caption's last target, the vocabulary on the M unmasked ones; the cross-attention over
+    the one memory token projects only the values and the output (a single key's weight is 1)."""
     from minitorch_cap.captioners.base import last_target_lengths
 
     mask = captions[:, 1:] != null
@@ -118,8 +119,7 @@ def gemm_shapes(captions, null: int) -> list[tuple[tuple[int, ...], tuple[int, .
     for _ in range(LAYERS):
         shapes += [((Mp, W), (W, W))] * 4                                    # self q, k, v, proj
         shapes += [((N * HEADS, T, Dh), (N * HEADS, Dh, T)), ((N * HEADS, T, T), (N * HEADS, T, Dh))]
-        shapes += [((Mp, W), (W, W))] * 2 + [((N, W), (W, W))] * 2           # cross q, proj; k, v
-        shapes += [((N * HEADS, T, Dh), (N * HEADS, Dh, 1)), ((N * HEADS, T, 1), (N * HEADS, 1, Dh))]
+        shapes += [((Mp, W), (W, W)), ((N, W), (W, W))]                      # cross proj; v
         shapes += [((Mp, W), (W, FF)), ((Mp, FF), (FF, W))]                  # feed-forward
     shapes += [((M, W), (W, V))]                                             # output (unmasked rows)
     return shapes
