@@ -133,10 +133,10 @@ def torch_step(torch, model, features, captions, variant: str):
 # ---------------------------------------------------------------------- the GEMM floor
 def floor_ops(model, captions, rng) -> list:
     """Callables performing the matrix products of our step (same shapes, same operand layouts)."""
-    from minitorch_cap.captioners.recurrent import caption_lengths
+    from minitorch_cap.captioners.base import last_target_lengths
 
     mask = captions[:, 1:] != model.null_id
-    lengths = np.sort(caption_lengths(mask))[::-1]
+    lengths = np.sort(last_target_lengths(mask))[::-1]
     ks = [int((lengths > t).sum()) for t in range(int(lengths[0]))]
     M, Mv, NP = sum(ks), int(mask.sum()), N * P
     additive = model.rnn.attention == "additive"

@@ -90,7 +90,7 @@ def step_products(cell_type: str, lengths, M: int) -> list[tuple[int, int, int, 
     """The matrix products of one ``model.loss`` step: (m, k, n, transpose_a, transpose_b, count).
 
     ``(m, k) @ (k, n)``; a transposed operand is stored the other way round, as in the code.
-    ``lengths (N,)``: the steps each caption runs (``caption_lengths``), P = their sum pairs;
+    ``lengths (N,)``: the steps each caption runs (``last_target_lengths``), P = their sum pairs;
     M the unmasked targets (the vocabulary projection only sees those rows). Keep this list in
     step with captioners/recurrent.py and nn/recurrent.py, rnn.py, lstm.py, gru.py.
     """
@@ -150,7 +150,7 @@ def worker_step(impl: str, cell_type: str, N: int, reps: int, threads: int, cloc
 
 
 def _recurrent_step(impl: str, cell_type: str, N: int, threads: int):
-    from minitorch_cap.captioners.recurrent import caption_lengths
+    from minitorch_cap.captioners.base import last_target_lengths
 
     model, features, captions = make_problem(cell_type, N)
     loss = model.loss(features, captions)[0]
@@ -168,7 +168,7 @@ def _recurrent_step(impl: str, cell_type: str, N: int, threads: int):
     if impl in ("torch", "torch_masked"):
         return _torch_recurrent_step(model, features, captions, loss, threads, masked=impl == "torch_masked")
     if impl == "floor":
-        return _floor(step_products(cell_type, caption_lengths(mask), int(mask.sum())))
+        return _floor(step_products(cell_type, last_target_lengths(mask), int(mask.sum())))
     raise ValueError(impl)
 
 

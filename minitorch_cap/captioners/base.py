@@ -23,6 +23,10 @@ checkpoints rebuild models from; :func:`kind_of` finds the kind of a model or of
 checkpoint's record. Run settings, presets, the command line's model options and the kind a
 checkpoint reports are all derived from these declarations (``minitorch_cap.runs``).
 
+Both captioners end in the same masked vocabulary step (:meth:`Captioner._vocabulary_loss` and
+:meth:`Captioner._vocabulary_backward`, written once here): only the unmasked positions reach the
+vocabulary projection (the child named by ``VOCABULARY``) and the ``criterion`` child.
+
 This base class gives every captioner the vocabulary attributes (``word_to_idx``,
 ``idx_to_word``, ``vocab_size``, ``null_id``, ``start_id``, ``end_id``, ``unk_id``), checked by
 the library's one vocabulary rule (:func:`minitorch_cap.tokens.check_word_to_idx`), and,
@@ -46,14 +50,31 @@ import numpy as np
 from . import decoding
 from ..nn import Module
 from ..nn.checks import check_finite, float_input, int_option
+from ..nn.module import naming_child
 from ..tokens import END, NULL, START, UNK, check_word_to_idx
 
 CAPTIONERS: dict[str, type["Captioner"]] = {}   # class name -> class, for checkpoints
 KINDS: dict[str, type["ModelKind"]] = {}        # kind name -> its declaration, for runs and the command line
 
 
+def last_target_lengths(mask: np.ndarray) -> np.ndarray:
+    """``mask (N, T)`` bool -> ``(N,)`` int64: 1 + the last t with ``mask[n, t]``, 0 for a row without.
+
+    A decoder whose position t sees only positions <= t (a recurrence, a causal Transformer)
+    needs no position after a row's last target: ``lengths`` for a length-aware forward.
+    """
+    N, T = mask.shape
+    return np.where(mask.any(axis=1), T - np.argmax(mask[:, ::-1], axis=1), 0).astype(np.int64)
+
+
 class Captioner(Module):
-    """Base class of captioning models (see the module docstring for the interface)."""
+    """Base class of captioning models (see the module docstring for the interface).
+
+    ``VOCABULARY``: the name of the child that turns decoder outputs ``(N, T, H)`` into word
+    scores (a TemporalAffine); its scores go to the ``criterion`` child (TemporalSoftmaxLoss).
+    """
+
+    VOCABULARY = "vocab"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -126,6 +147,35 @@ class Captioner(Module):
         loss = self.forward(features, captions)
         self.backward(1.0)
         return loss, {name: p.grad for name, p in self.named_parameters()}
+
+    def _vocabulary_loss(self, h: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> tuple[float, np.ndarray]:
+        """The masked vocabulary step: decoder outputs ``h (N, T, H)``, ``targets (N, T)``, ``mask (N, T)``
+        -> ``(loss, rows)``, ``rows (M,)`` the unmasked positions in N*T order (keep them for
+        :meth:`_vocabulary_backward`).
+
+        Masked positions add nothing to the loss or to any gradient, so only the M unmasked rows
+        of h reach the vocabulary projection and the softmax (V is the widest axis); they pass as
+        one packed sequence ``(1, M)``, which the criterion normalises as the ``(N, T)`` batch.
+        """
+        N, T, H = h.shape
+        rows = np.flatnonzero(mask)
+        vocabulary = self._modules[self.VOCABULARY]
+        with naming_child(self.VOCABULARY):
+            scores = vocabulary.forward(h.reshape(N * T, H)[rows][None])                    # (1, M, V)
+        with naming_child("criterion"):
+            loss = self.criterion.forward(scores, targets.reshape(-1)[rows][None], batch_shape=(N, T))
+        return loss, rows
+
+    def _vocabulary_backward(self, rows: np.ndarray, shape: tuple[int, int, int], dloss) -> np.ndarray:
+        """The backward of :meth:`_vocabulary_loss`: ``dh (N, T, H)`` (``shape``), zero at masked positions."""
+        N, T, H = shape
+        with naming_child("criterion"):
+            dscores = self.criterion.backward(dloss)
+        with naming_child(self.VOCABULARY):
+            dh_rows = self._modules[self.VOCABULARY].backward(dscores)[0]                  # (M, H)
+        dh = np.zeros((N * T, H), dtype=self.dtype)
+        dh[rows] = dh_rows
+        return dh.reshape(N, T, H)
 
     # ------------------------------------------------------------------ decoding
     def sample(self, features, max_length: int = decoding.DEFAULT_MAX_LENGTH) -> np.ndarray:

@@ -22,20 +22,10 @@ from typing import ClassVar, Mapping
 import attrs
 import numpy as np
 
-from .base import KINDS, Captioner, ModelKind
+from .base import KINDS, Captioner, ModelKind, last_target_lengths
 from ..nn import GRU, LSTM, RNN, Affine, Embedding, TemporalAffine, TemporalSoftmaxLoss
 from ..nn.checks import SettingsError, float_option, index_input, int_option, setting
 from ..nn.module import inference_mode, naming_child
-
-
-def caption_lengths(mask: np.ndarray) -> np.ndarray:
-    """mask (N, T) bool -> lengths (N,): 1 + the last step with a target (0 for a row without one).
-
-    A step after the last target reaches neither the loss nor any gradient, so the cell need
-    not run it (a ``<NULL>`` hole before the last target still runs).
-    """
-    N, T = mask.shape
-    return np.where(mask.any(axis=1), T - np.argmax(mask[:, ::-1], axis=1), 0)
 
 
 class CaptioningModel(Captioner):
@@ -132,17 +122,8 @@ class CaptioningModel(Captioner):
         with naming_child("embed"):
             x = self.embed.forward(words_in)
         with naming_child("rnn"):
-            h = self.rnn.forward(x, h0, lengths=caption_lengths(mask))
-        # Masked positions add nothing to the loss or to any gradient, so only the M unmasked
-        # rows of h reach the vocabulary projection and the softmax (V is the widest axis);
-        # they pass as one packed sequence (1, M), which the criterion normalises as (N, T).
-        N, T, H = h.shape
-        rows = np.flatnonzero(mask)                               # (M,) positions in N*T order
-        h_rows = h.reshape(N * T, H)[rows][None]                  # (1, M, H)
-        with naming_child("vocab"):
-            scores = self.vocab.forward(h_rows)                   # (1, M, V)
-        with naming_child("criterion"):
-            loss = self.criterion.forward(scores, targets.reshape(-1)[rows][None], batch_shape=(N, T))
+            h = self.rnn.forward(x, h0, lengths=last_target_lengths(mask))
+        loss, rows = self._vocabulary_loss(h, targets, mask)     # vocab and criterion, unmasked rows only
         dattn = None
         if self.attention_reg:
             penalty, dattn = self._attention_penalty(mask)
@@ -168,14 +149,7 @@ class CaptioningModel(Captioner):
     def backward(self, dloss=1.0) -> np.ndarray:
         """Add every parameter's gradient of ``dloss * loss``; return dfeatures (the shape of ``features``)."""
         cache = self._saved()
-        rows, (N, T, H) = cache["rows"], cache["shape"]
-        with naming_child("criterion"):
-            dscores = self.criterion.backward(dloss)
-        with naming_child("vocab"):
-            dh_rows = self.vocab.backward(dscores)[0]             # (M, H)
-        dh = np.zeros((N * T, H), dtype=self.dtype)               # masked positions: zero gradient
-        dh[rows] = dh_rows
-        dh = dh.reshape(N, T, H)
+        dh = self._vocabulary_backward(cache["rows"], cache["shape"], dloss)   # masked positions: zero
         with naming_child("rnn"):
             if self.attends:
                 dattn = None if cache["dattn"] is None else dloss * cache["dattn"]
@@ -185,7 +159,7 @@ class CaptioningModel(Captioner):
         with naming_child("embed"):
             self.embed.backward(dx)
         with naming_child("proj"):
-            dfeatures = self.proj.backward(dh0.reshape(-1, H))
+            dfeatures = self.proj.backward(dh0.reshape(-1, dh0.shape[-1]))
         return dfeatures.reshape(cache["features_shape"])
 
     # ------------------------------------------------------------------ decoding primitives

@@ -10,7 +10,12 @@ stateful module with hand-written backward::
     features (N, D) or (N, K, D) --visual_projection (Affine D->W)--> memory (N, K, W)
     captions[:, :-1] --embedding--> --positional_encoding--> x (N, T, W)
     x, memory --transformer (num_layers decoder layers, causal mask)--> h (N, T, W)
-    h --output (Affine W->V)--> scores (N, T, V) --criterion ('positions')--> loss
+    h --output (TemporalAffine W->V)--> scores (N, T, V) --criterion ('positions')--> loss
+
+Training computes no position after a caption's last target (the decoder's ``lengths``: with
+the causal mask nothing earlier depends on them) and scores the vocabulary at the unmasked
+positions only (the captioners' shared vocabulary step); loss and gradients are those of the
+full padded computation.
 
 Decoding keeps the keys and values of the positions already decoded (a
 :class:`~minitorch_cap.nn.DecoderCache` flattened into the interface's state tuple), so
@@ -28,11 +33,11 @@ import attrs
 
 import numpy as np
 
-from .base import Captioner, ModelKind
-from ..nn import (Affine, Embedding, PositionalEncoding, TemporalSoftmaxLoss, TransformerDecoder,
+from .base import Captioner, ModelKind, last_target_lengths
+from ..nn import (Affine, Embedding, PositionalEncoding, TemporalAffine, TemporalSoftmaxLoss, TransformerDecoder,
                  TransformerDecoderLayer, causal_mask)
 from ..nn.activation import ACTIVATIONS
-from ..nn.attention import affine_infer
+from ..nn.attention import KeyValueCache
 from ..nn.checks import SettingsError, choice_option, index_input, int_option, setting
 from ..nn.dropout import as_generator
 from ..nn.module import inference_mode, naming_child
@@ -51,10 +56,11 @@ class CaptioningTransformer(Captioner):
     ``TransformerDecoderLayer`` default, a keyword here for smaller models).
 
     Children, in the course's order: ``visual_projection`` (Affine D->W), ``embedding``
-    (Embedding V->W; the ``<NULL>`` row gets no gradient, as the course's
-    ``padding_idx``), ``positional_encoding`` (PositionalEncoding, ``max_len=max_length``),
+    (Embedding V->W with ``padding_idx=<NULL>``: the ``<NULL>`` row gets no gradient, as the
+    course's), ``positional_encoding`` (PositionalEncoding, ``max_len=max_length``),
     ``transformer`` (TransformerDecoder of ``num_layers`` TransformerDecoderLayer(W,
-    num_heads, dim_feedforward, dropout, activation)), ``output`` (Affine W->V) and
+    num_heads, dim_feedforward, dropout, activation)), ``output`` (TemporalAffine W->V: the
+    course's Linear over every position) and
     ``criterion`` (TemporalSoftmaxLoss, ``normalize='positions'``: the course's solver
     averages the masked cross-entropy over all N*T positions).
 
@@ -74,6 +80,8 @@ class CaptioningTransformer(Captioner):
     Positions are bounded by ``max_length``: a decoding step beyond it raises ``ValueError``.
     """
 
+    VOCABULARY = "output"
+
     def __init__(self, word_to_idx: Mapping[str, int], input_dim: int, wordvec_dim: int, num_heads: int = 4,
                  num_layers: int = 2, max_length: int = 50, dropout: float = 0.1, activation: str = "relu",
                  dtype=np.float32, rng=None, *, dim_feedforward: int = 2048):
@@ -92,11 +100,11 @@ class CaptioningTransformer(Captioner):
         rng = as_generator(rng, owner)
         V, W = self.vocab_size, wordvec_dim
         self.visual_projection = Affine(input_dim, W, dtype=dtype, rng=rng)
-        self.embedding = Embedding(V, W, dtype=dtype, rng=rng)
+        self.embedding = Embedding(V, W, dtype=dtype, rng=rng, padding_idx=self.null_id)
         self.positional_encoding = PositionalEncoding(W, dropout, max_len=max_length, dtype=dtype, rng=rng)
         layer = TransformerDecoderLayer(W, num_heads, dim_feedforward, dropout, activation, dtype=dtype, rng=rng)
         self.transformer = TransformerDecoder(layer, num_layers)
-        self.output = Affine(W, V, dtype=dtype, rng=rng)
+        self.output = TemporalAffine(W, V, dtype=dtype, rng=rng)
         self.criterion = TemporalSoftmaxLoss(normalize="positions", dtype=dtype)
         self._init_weights(rng)
 
@@ -136,8 +144,9 @@ class CaptioningTransformer(Captioner):
             raise ValueError(f"{owner}: {T} input positions exceed max_length={self.max_length} "
                              "(build the model with a larger max_length)")
 
-    def _decode_all(self, features: np.ndarray, words: np.ndarray) -> np.ndarray:
-        """The decoder output h (N, T, W) for input words (N, T) (training caches kept by the children)."""
+    def _decode_all(self, features: np.ndarray, words: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """The decoder output h (N, T, W) for input words (N, T), rows computed up to ``lengths``
+        (all when None; zeros beyond), the children keeping their caches (outside ``inference_mode``)."""
         T = words.shape[1]
         memory = self._memory(features)
         with naming_child("embedding"):
@@ -145,7 +154,7 @@ class CaptioningTransformer(Captioner):
         with naming_child("positional_encoding"):
             x = self.positional_encoding.forward(x)
         with naming_child("transformer"):
-            return self.transformer.forward(x, memory, causal_mask(T))
+            return self.transformer.forward(x, memory, causal_mask(T), lengths=lengths)
 
     # ------------------------------------------------------------------ training
     def forward(self, features, captions) -> float:
@@ -158,34 +167,23 @@ class CaptioningTransformer(Captioner):
                              f"got T={captions.shape[1]}")
         words_in, targets = captions[:, :-1], captions[:, 1:]
         self._check_length(owner, words_in.shape[1])
-        h = self._decode_all(features, words_in)
-        # Masked positions add nothing to the loss or to any gradient: only the M unmasked
-        # rows reach the output projection and the softmax, as one packed sequence (1, M).
-        N, T, W = h.shape
-        rows = np.flatnonzero(targets != self.null_id)
-        with naming_child("output"):
-            scores = self.output.forward(h.reshape(N * T, W)[rows])[None]      # (1, M, V)
-        with naming_child("criterion"):
-            loss = self.criterion.forward(scores, targets.reshape(-1)[rows][None], batch_shape=(N, T))
-        self._save_for_backward(rows=rows, shape=h.shape, features_shape=features.shape,
-                                padding=words_in == self.null_id)
+        mask = targets != self.null_id
+        # With the causal mask, no position after a row's last target reaches the loss or any
+        # earlier position: the decoder does not compute them.
+        h = self._decode_all(features, words_in, last_target_lengths(mask))
+        loss, rows = self._vocabulary_loss(h, targets, mask)     # output and criterion, unmasked rows only
+        self._save_for_backward(rows=rows, shape=h.shape, features_shape=features.shape)
         return loss
 
     def backward(self, dloss=1.0) -> np.ndarray:
         """Add every parameter's gradient of ``dloss * loss``; return dfeatures (shape of ``features``)."""
         cache = self._saved()
-        rows, (N, T, W) = cache["rows"], cache["shape"]
-        with naming_child("criterion"):
-            dscores = self.criterion.backward(dloss)[0]                         # (M, V)
-        with naming_child("output"):
-            dh_rows = self.output.backward(dscores)                             # (M, W)
-        dh = np.zeros((N * T, W), dtype=self.dtype)
-        dh[rows] = dh_rows
+        dh = self._vocabulary_backward(cache["rows"], cache["shape"], dloss)   # masked positions: zero
+        W = dh.shape[2]
         with naming_child("transformer"):
-            dx, dmemory = self.transformer.backward(dh.reshape(N, T, W))
+            dx, dmemory = self.transformer.backward(dh)
         with naming_child("positional_encoding"):
             dx = self.positional_encoding.backward(dx)
-        dx[cache["padding"]] = 0.0                                              # padding_idx: no <NULL> gradient
         with naming_child("embedding"):
             self.embedding.backward(dx)
         with naming_child("visual_projection"):
@@ -195,18 +193,16 @@ class CaptioningTransformer(Captioner):
     def scores(self, features, captions) -> np.ndarray:
         """The course's ``forward``: scores (N, T, V) for every input word of ``captions (N, T)``.
 
-        Keeps no cache (the training caches are untouched). Dropout applies in training
-        mode, as in the course; call ``eval()`` (or use ``dropout_disabled``) for the
-        deterministic scores.
+        A prediction: it runs under ``inference_mode()``, so it keeps no cache (the training
+        caches are untouched) and applies no dropout, in training mode too (the course's
+        ``forward`` in training mode would apply dropout; these are its eval-mode scores).
         """
         owner = "CaptioningTransformer.scores"
         features = self.check_features(owner, features)
         captions = index_input(owner, "captions", captions, self.vocab_size, N=features.shape[0], T=None)
         self._check_length(owner, captions.shape[1])
-        with inference_mode():
-            h = self._decode_all(features, captions)
-            N, T, W = h.shape
-            return affine_infer(self.output, h.reshape(N * T, W)).reshape(N, T, self.vocab_size)
+        with inference_mode(), naming_child("output"):
+            return self.output.forward(self._decode_all(features, captions))
 
     # ------------------------------------------------------------------ decoding primitives
     def initial_state(self, features) -> tuple[np.ndarray, ...]:
@@ -216,15 +212,17 @@ class CaptioningTransformer(Captioner):
         """
         features = self.check_features("CaptioningTransformer.initial_state", features)
         with inference_mode():
-            cache = self.transformer.start(self._memory(features))
-        return _flatten(cache)
+            memory = self._memory(features)
+        with naming_child("transformer"):
+            return _flatten(self.transformer.start(memory))
 
     def decode_step(self, words, state: tuple[np.ndarray, ...]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
         """Feed one word per row at position P (= the state's decoded length): words (R,) int,
         state of R rows -> (scores (R, V), the state with position P's keys/values appended).
 
-        No dropout and no cache, whatever the mode; the training caches are left untouched.
-        ``self.transformer.layers[-1].multihead_attn.attn_weights`` then holds the step's
+        The children's forward under ``inference_mode()``: no dropout and no cache, whatever the
+        mode; the training caches are left untouched, and so are the state's arrays (the new
+        state holds new ones). ``self.transformer.layers[-1].multihead_attn.attn_weights`` then holds the step's
         cross-attention weights (R, H, 1, K). Raises ``ValueError`` when P >= max_length.
         """
         owner = "CaptioningTransformer.decode_step"
@@ -238,11 +236,14 @@ class CaptioningTransformer(Captioner):
                              f"0..{self.max_length - 1}); decode at most {self.max_length} words or build the "
                              "model with a larger max_length")
         with inference_mode():
-            x = self.embedding.W.data[words][:, None]                               # (R, 1, W)
-            x = self.positional_encoding.step(x, P)
+            with naming_child("embedding"):
+                x = self.embedding.forward(words[:, None])                          # (R, 1, W)
+            with naming_child("positional_encoding"):
+                x = self.positional_encoding.forward(x, start=P)
             with naming_child("transformer"):
-                y, cache = self.transformer.step(x, cache)
-            scores = affine_infer(self.output, y[:, 0])                             # (R, V)
+                y = self.transformer.forward(x, None, cache=cache)                 # appends position P
+            with naming_child("output"):
+                scores = self.output.forward(y)[:, 0]                               # (R, V)
         return scores, _flatten(cache)
 
     attends = True      # attention_sample (the captioner interface) reads step_attention
@@ -317,15 +318,17 @@ class TransformerKind(ModelKind):
 
 
 def _flatten(cache: DecoderCache) -> tuple[np.ndarray, ...]:
-    return tuple(a for kv in cache.memory_kv for a in kv) + tuple(a for kv in cache.self_kv for a in kv)
+    """The decoding state: every layer's cross-attention (k, v), then every layer's self-attention (k, v)."""
+    return tuple(a for c in cache.cross_attn + cache.self_attn for a in (c.k, c.v))
 
 
 def _unflatten(owner: str, state, num_layers: int) -> DecoderCache:
+    """A fresh :class:`DecoderCache` over the arrays of ``state`` (which a forward leaves unchanged)."""
     state = tuple(state)
     if len(state) != 4 * num_layers:
         raise ValueError(f"{owner}: expected a state of {4 * num_layers} arrays (from initial_state), got {len(state)}")
-    pairs = [(state[2 * i], state[2 * i + 1]) for i in range(2 * num_layers)]
-    return DecoderCache(tuple(pairs[:num_layers]), tuple(pairs[num_layers:]))
+    caches = [KeyValueCache(state[2 * i], state[2 * i + 1]) for i in range(2 * num_layers)]
+    return DecoderCache(self_attn=tuple(caches[num_layers:]), cross_attn=tuple(caches[:num_layers]))
 
 
 # ---------------------------------------------------------------------- the course's PyTorch weights

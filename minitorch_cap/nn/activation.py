@@ -145,10 +145,6 @@ class ReLU(Module):
         dout = float_array("ReLU.backward", "dout", dout, self.dtype, positive.shape)
         return dout * positive
 
-    def _infer(self, x: np.ndarray) -> np.ndarray:
-        """Forward without cache (used by the decoding steps)."""
-        return np.maximum(x, 0)
-
     def extra_repr(self) -> str:
         return f"dtype={self.dtype.name}"
 
@@ -191,10 +187,6 @@ class GELU(Module):
         cdf = erfc(x * self.dtype.type(-_SQRT_HALF))
         cdf *= self.dtype.type(0.5)
         return cdf
-
-    def _infer(self, x: np.ndarray) -> np.ndarray:
-        """Forward without cache (used by the decoding steps)."""
-        return x * self._cdf(x)
 
     def extra_repr(self) -> str:
         return f"dtype={self.dtype.name}"

@@ -1,7 +1,7 @@
 """Multi-head scaled dot-product attention (Vaswani et al. 2017), as CS231n's ``MultiHeadAttention``.
 
 Shapes: N batch, S query length, L key/value length, E = embed_dim, H = num_heads,
-Dh = E / H (head size).
+Dh = E / H (head size), P positions held by a decoding cache, M rows actually computed.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import math
 import numpy as np
 
 from .affine import Affine
-from .checks import float_input, int_option, mask_input
+from .checks import float_input, int_option, lengths_input, mask_input
 from .dropout import Dropout, as_generator
-from .module import Module
+from .module import Module, inference_enabled
 
 
 def causal_mask(T: int) -> np.ndarray:
@@ -26,21 +26,43 @@ def causal_mask(T: int) -> np.ndarray:
     return np.tri(T, T, dtype=bool)
 
 
-def affine_infer(layer: Affine, x2: np.ndarray) -> np.ndarray:
-    """``x2 @ W + b`` for ``x2 (M, D)`` without touching the layer's cache (decoding steps)."""
-    out = x2 @ layer.W.data
-    out += layer.b.data
+# ---------------------------------------------------------------------------- ragged batches
+# A batch of sequences of lengths (N,) padded to T is computed on its M = sum(lengths) real
+# positions only: the position-wise products take those rows of the (N*T, D) layout, and the
+# results go back into zeros of that layout where a per-sequence step (attention, dropout)
+# needs it.
+
+def length_rows(lengths: np.ndarray | None, T: int) -> np.ndarray | None:
+    """Flat indices, in ``N*T`` order, of the positions ``t < lengths[n]`` (None: every position)."""
+    if lengths is None:
+        return None
+    return np.flatnonzero(np.arange(T) < lengths[:, None])
+
+
+def take_rows(x2: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """Rows ``rows`` of ``x2 (N*T, D)`` -> ``(M, D)``; ``x2`` itself when ``rows`` is None."""
+    return x2 if rows is None else x2[rows]
+
+
+def put_rows(values: np.ndarray, rows: np.ndarray | None, n: int) -> np.ndarray:
+    """``values (M, D)`` at rows ``rows`` of ``n`` rows of zeros -> ``(n, D)``; ``values`` when ``rows`` is None."""
+    if rows is None:
+        return values
+    out = np.zeros((n,) + values.shape[1:], dtype=values.dtype)
+    out[rows] = values
     return out
 
 
 def masked_softmax(scores: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """Softmax over the last axis of ``scores (..., S, L)``, in place, where ``mask (S, L)`` is False
-    the weight is 0.
+    """Softmax over the last axis of ``scores (..., S, L)``, in place; where ``mask`` (``(S, L)``,
+    or any shape that broadcasts to ``scores``, e.g. ``(N, 1, S, L)``) is False the weight is 0.
 
     Stable: each row is shifted by its largest allowed score. A row with no allowed
     position gets all-zero weights (not NaN, which is what PyTorch gives); its output
     is then the zero vector before the output projection, and its gradient is zero.
     """
+    if scores.size == 0:
+        return scores
     if mask is not None:
         np.copyto(scores, -np.inf, where=~mask)
     top = scores.max(axis=-1, keepdims=True)
@@ -55,6 +77,46 @@ def masked_softmax(scores: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return scores
 
 
+class KeyValueCache:
+    """What one :class:`MultiHeadAttention` keeps while decoding: the projected keys and values
+    ``k``, ``v`` (each ``(N, H, P, Dh)``) of the P positions it has read (``None`` when empty).
+
+    ``attn.forward(query, key, value, cache=c)`` under ``inference_mode()`` appends the
+    projections of ``key`` and ``value`` to ``c`` and lets the query attend to every position
+    in ``c``; with ``key = value = None`` it appends nothing. Self-attention passes its new
+    positions at each step, cross-attention its memory once and ``None`` afterwards, so each
+    projection is computed once. A forward rebinds ``c.k`` and ``c.v`` to new arrays: an array
+    read from a cache is never changed in place (beam search shares them between beams).
+    """
+
+    def __init__(self, k: np.ndarray | None = None, v: np.ndarray | None = None):
+        if (k is None) != (v is None):
+            raise ValueError("KeyValueCache: k and v go together (both arrays or both None)")
+        self.k, self.v = k, v
+
+    @property
+    def length(self) -> int:
+        """P, the number of positions held."""
+        return 0 if self.k is None else int(self.k.shape[2])
+
+    @property
+    def batch_size(self) -> int | None:
+        """N, or None for a cache that has read nothing yet."""
+        return None if self.k is None else int(self.k.shape[0])
+
+    def append(self, k: np.ndarray, v: np.ndarray) -> None:
+        """Add the keys and values ``(N, H, S, Dh)`` of S more positions (new arrays, see above)."""
+        if self.k is None:
+            self.k, self.v = k, v
+        else:
+            self.k = np.concatenate([self.k, k], axis=2)
+            self.v = np.concatenate([self.v, v], axis=2)
+
+    def select(self, rows: np.ndarray) -> "KeyValueCache":
+        """A cache of rows ``rows`` (int array, repeats allowed) of this one, in that order."""
+        return KeyValueCache() if self.k is None else KeyValueCache(self.k[rows], self.v[rows])
+
+
 class MultiHeadAttention(Module):
     """``forward(query (N,S,E), key (N,L,E), value (N,L,E), attn_mask=None) -> (N,S,E)``.
 
@@ -63,19 +125,29 @@ class MultiHeadAttention(Module):
     ``A_h = softmax(Q_h K_h^T / sqrt(Dh))`` with ``Q = query W_q + b_q`` split into H heads
     of Dh columns (likewise K, V); ``out = concat_h(dropout(A_h) V_h) W_proj + b_proj``.
     ``attn_mask (S, L)`` bool: False = may not attend (a fully masked row gets zero weights,
-    see :func:`masked_softmax`). All heads are one batched matrix product.
+    see :func:`masked_softmax`). All heads are one batched matrix product. With one key
+    (L = 1: a single memory token) its weight is exactly 1 whatever the scores, so the queries
+    and keys are not projected; their gradients (``dquery``, ``dkey``, and those of the
+    ``query`` and ``key`` weights) are exactly 0.
+
+    Ragged batches (keywords): ``lengths (N,)`` int: query row n has ``lengths[n]`` positions;
+    ``key_lengths (N,)``: key/value row n has ``key_lengths[n]`` positions. Positions beyond
+    are neither projected nor attended to: their output rows are 0, ``dout`` there is ignored
+    and their input gradients are 0. Row n is then exactly the forward of the truncated row.
+
+    Decoding (keyword ``cache``, a :class:`KeyValueCache`, under ``inference_mode()`` only):
+    ``key`` and ``value`` (or None) are the new positions, appended to the cache; the query
+    attends to every cached position, ``attn_mask (S, L)`` (if any) covering the new ones (the
+    earlier ones are all visible).
 
     ``attn_weights`` holds the softmax weights ``(N, H, S, L)`` of the last forward (before
-    dropout), in eval mode too, and of the last :meth:`attend`.
-    ``backward(dout)`` returns ``(dquery, dkey, dvalue)``; for self-attention the caller
-    sums them.
+    dropout), under ``inference_mode`` and in eval mode too (rows of positions beyond
+    ``lengths`` are not meaningful). ``backward(dout)`` returns ``(dquery, dkey, dvalue)``; for
+    self-attention the caller sums them.
 
     Initialisation: the library's Affine default (``randn / sqrt(E)``, zero biases);
     ``rng`` (Generator, int seed or None for numpy's global state) draws the weights and
     the dropout masks. The CaptioningTransformer applies the course's normal(0, 0.02).
-
-    Decoding with a key/value cache uses :meth:`project_kv` once per new key/value and
-    :meth:`attend` per query; neither keeps a cache nor applies dropout.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.1, dtype=np.float32, rng=None):
@@ -105,88 +177,110 @@ class MultiHeadAttention(Module):
         N, _, S, _ = xh.shape
         return xh.transpose(0, 2, 1, 3).reshape(N * S, self.embed_dim)
 
-    def _check(self, owner: str, query, key, value, attn_mask):
-        E = self.embed_dim
-        query = float_input(owner, "query", query, self.dtype, N=None, S=None, E=E)
-        N, S, _ = query.shape
-        key = float_input(owner, "key", key, self.dtype, N=N, L=None, E=E)
-        L = key.shape[1]
-        value = float_input(owner, "value", value, self.dtype, N=N, L=L, E=E)
-        mask = None if attn_mask is None else mask_input(owner, "attn_mask", attn_mask, S=S, L=L)
-        return query, key, value, mask
+    @staticmethod
+    def _project(layer: Affine, x2: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        """``layer`` on rows ``rows`` of ``x2 (n, E)`` -> ``(n, E)``, zero on the other rows."""
+        return put_rows(layer.forward(take_rows(x2, rows)), rows, x2.shape[0])
+
+    @staticmethod
+    def _project_backward(layer: Affine, d2: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        """The backward of :meth:`_project`: ``d2 (n, E)`` -> the input gradient ``(n, E)``."""
+        return put_rows(layer.backward(take_rows(d2, rows)), rows, d2.shape[0])
 
     @property
     def scale(self) -> float:
         return 1.0 / math.sqrt(self.head_dim)
 
     # ------------------------------------------------------------------ forward / backward
-    def forward(self, query, key, value, attn_mask=None):
-        query, key, value, mask = self._check("MultiHeadAttention.forward", query, key, value, attn_mask)
-        (N, S, E), L = query.shape, key.shape[1]
-        q = self._split(self.query.forward(query.reshape(N * S, E)), N, S)   # (N, H, S, Dh)
-        k = self._split(self.key.forward(key.reshape(N * L, E)), N, L)       # (N, H, L, Dh)
-        v = self._split(self.value.forward(value.reshape(N * L, E)), N, L)   # (N, H, L, Dh)
-        q = q * self.dtype.type(self.scale)
-        weights = masked_softmax(q @ k.transpose(0, 1, 3, 2), mask)          # (N, H, S, L)
+    def forward(self, query, key, value, attn_mask=None, *, lengths=None, key_lengths=None, cache=None):
+        owner = "MultiHeadAttention.forward"
+        E = self.embed_dim
+        query = float_input(owner, "query", query, self.dtype, N=None, S=None, E=E)
+        N, S, _ = query.shape
+        if cache is not None:
+            if lengths is not None or key_lengths is not None:
+                raise ValueError(f"{owner}: lengths are for training batches, not for decoding with a cache")
+            q_rows = k_rows = None
+            k, v, mask = self._cached_keys(owner, cache, key, value, attn_mask, N, S)
+        else:
+            key = float_input(owner, "key", key, self.dtype, N=N, L=None, E=E)
+            L = key.shape[1]
+            value = float_input(owner, "value", value, self.dtype, N=N, L=L, E=E)
+            mask = None if attn_mask is None else mask_input(owner, "attn_mask", attn_mask, S=S, L=L)
+            q_rows = None if lengths is None else length_rows(lengths_input(owner, "lengths", lengths, N, S), S)
+            k_rows = None
+            if key_lengths is not None:
+                key_lengths = lengths_input(owner, "key_lengths", key_lengths, N, L)
+                k_rows = length_rows(key_lengths, L)
+                padding = (np.arange(L) < key_lengths[:, None])[:, None, None, :]   # (N, 1, 1, L)
+                mask = padding if mask is None else padding & mask                   # (N, 1, S, L)
+            k = None if L == 1 else self._split(self._project(self.key, key.reshape(N * L, E), k_rows), N, L)
+            v = self._split(self._project(self.value, value.reshape(N * L, E), k_rows), N, L)  # (N, H, L, Dh)
+        if v.shape[2] == 1:
+            # One key: its softmax weight is exactly 1 (0 where masked) whatever the scores, so the
+            # queries and keys influence nothing and their gradients are exactly 0: neither is
+            # projected (a single memory token, the captioners' pooled image features).
+            q = None
+            weights = np.broadcast_to(True if mask is None else mask, (N, self.num_heads, S, 1)).astype(self.dtype)
+        else:
+            q2 = self._project(self.query, query.reshape(N * S, E), q_rows)
+            q2 *= self.dtype.type(self.scale)                 # the projection's own output array
+            q = self._split(q2, N, S)                                                          # (N, H, S, Dh)
+            weights = masked_softmax(q @ k.transpose(0, 1, 3, 2), mask)                        # (N, H, S, L)
         self.attn_weights = weights
         dropped = self.attn_drop.forward(weights)
-        out = self.proj.forward(self._merge(dropped @ v)).reshape(N, S, E)
-        self._save_for_backward(q=q, k=k, v=v, weights=weights, dropped=dropped)
+        context = dropped * v if q is None else dropped @ v                                   # (N, H, S, Dh)
+        out = self._project(self.proj, self._merge(context), q_rows).reshape(N, S, E)
+        self._save_for_backward(q=q, k=k, v=v, weights=weights, dropped=dropped, q_rows=q_rows, k_rows=k_rows)
         return out
+
+    def _cached_keys(self, owner: str, cache, key, value, attn_mask, N: int, S: int):
+        """Append the new keys/values to ``cache``; ``(k, v, mask)`` over every cached position."""
+        if not isinstance(cache, KeyValueCache):
+            raise TypeError(f"{owner}: cache must be a KeyValueCache, got {type(cache).__name__}")
+        if not inference_enabled():
+            raise RuntimeError(f"{owner}: a key/value cache is for decoding; call forward under inference_mode()")
+        if cache.batch_size not in (None, N):
+            raise ValueError(f"{owner}: the cache holds {cache.batch_size} rows, the query {N}")
+        P, E = cache.length, self.embed_dim
+        if key is None or value is None:
+            if key is not value or attn_mask is not None:
+                raise ValueError(f"{owner}: with a cache, key and value are both given (new positions) or both "
+                                 "None (the cached ones only, then without attn_mask)")
+            if cache.k is None:
+                raise ValueError(f"{owner}: key and value are None and the cache is empty: nothing to attend to")
+            return cache.k, cache.v, None
+        key = float_input(owner, "key", key, self.dtype, N=N, L=None, E=E)
+        L = key.shape[1]
+        value = float_input(owner, "value", value, self.dtype, N=N, L=L, E=E)
+        mask = None if attn_mask is None else mask_input(owner, "attn_mask", attn_mask, S=S, L=L)
+        cache.append(self._split(self.key.forward(key.reshape(N * L, E)), N, L),
+                     self._split(self.value.forward(value.reshape(N * L, E)), N, L))
+        if mask is not None and P:
+            mask = np.concatenate([np.ones((S, P), dtype=bool), mask], axis=1)   # earlier positions: visible
+        return cache.k, cache.v, mask
 
     def backward(self, dout):
         c = self._saved()
         q, k, v, weights, dropped = c["q"], c["k"], c["v"], c["weights"], c["dropped"]
-        N, _, S, _ = q.shape
-        L, E = k.shape[2], self.embed_dim
+        q_rows, k_rows = c["q_rows"], c["k_rows"]
+        N, _, S, L = dropped.shape
+        E = self.embed_dim
         dout = float_input("MultiHeadAttention.backward", "dout", dout, self.dtype, N=N, S=S, E=E)
-        dheads = self._split(self.proj.backward(dout.reshape(N * S, E)), N, S)  # (N, H, S, Dh)
+        dheads = self._split(self._project_backward(self.proj, dout.reshape(N * S, E), q_rows), N, S)  # (N, H, S, Dh)
         dv = dropped.transpose(0, 1, 3, 2) @ dheads                             # (N, H, L, Dh)
+        dvalue = self._project_backward(self.value, self._merge(dv), k_rows).reshape(N, L, E)
+        if q is None:                                                           # one key (see forward)
+            return np.zeros((N, S, E), self.dtype), np.zeros((N, L, E), self.dtype), dvalue
         dweights = self.attn_drop.backward(dheads @ v.transpose(0, 1, 3, 2))    # (N, H, S, L)
         dscores = dweights - np.sum(dweights * weights, axis=-1, keepdims=True)
         dscores *= weights                                                      # softmax backward
         dq = dscores @ k
         dq *= self.dtype.type(self.scale)
         dk = dscores.transpose(0, 1, 3, 2) @ q                                  # q is already scaled
-        dquery = self.query.backward(self._merge(dq)).reshape(N, S, E)
-        dkey = self.key.backward(self._merge(dk)).reshape(N, L, E)
-        dvalue = self.value.backward(self._merge(dv)).reshape(N, L, E)
+        dquery = self._project_backward(self.query, self._merge(dq), q_rows).reshape(N, S, E)
+        dkey = self._project_backward(self.key, self._merge(dk), k_rows).reshape(N, L, E)
         return dquery, dkey, dvalue
-
-    # ------------------------------------------------------------------ decoding with a cache
-    def project_kv(self, key, value) -> tuple[np.ndarray, np.ndarray]:
-        """Projected keys and values split into heads, ``(k, v)`` each ``(N, H, L, Dh)``.
-
-        No cache, no dropout. Compute once for a fixed memory; for self-attention, compute
-        the new positions' and concatenate them with the earlier ones along axis 2.
-        """
-        owner = "MultiHeadAttention.project_kv"
-        E = self.embed_dim
-        key = float_input(owner, "key", key, self.dtype, N=None, L=None, E=E)
-        N, L, _ = key.shape
-        value = float_input(owner, "value", value, self.dtype, N=N, L=L, E=E)
-        k = self._split(affine_infer(self.key, key.reshape(N * L, E)), N, L)
-        v = self._split(affine_infer(self.value, value.reshape(N * L, E)), N, L)
-        return k, v
-
-    def attend(self, query, k: np.ndarray, v: np.ndarray, attn_mask=None) -> np.ndarray:
-        """``query (N, S, E)`` attends to projected ``k, v (N, H, L, Dh)`` (from :meth:`project_kv`)
-        -> ``(N, S, E)``; the inference path of ``forward(query, key, value, attn_mask)``:
-        no cache, no dropout, whatever the mode. Sets ``attn_weights (N, H, S, L)``.
-        """
-        owner = "MultiHeadAttention.attend"
-        E, H, Dh = self.embed_dim, self.num_heads, self.head_dim
-        query = float_input(owner, "query", query, self.dtype, N=None, S=None, E=E)
-        N, S, _ = query.shape
-        k = float_input(owner, "k", k, self.dtype, N=N, H=H, L=None, Dh=Dh)
-        L = k.shape[2]
-        v = float_input(owner, "v", v, self.dtype, N=N, H=H, L=L, Dh=Dh)
-        mask = None if attn_mask is None else mask_input(owner, "attn_mask", attn_mask, S=S, L=L)
-        q = self._split(affine_infer(self.query, query.reshape(N * S, E)), N, S)
-        q = q * self.dtype.type(self.scale)
-        weights = masked_softmax(q @ k.transpose(0, 1, 3, 2), mask)
-        self.attn_weights = weights
-        return affine_infer(self.proj, self._merge(weights @ v)).reshape(N, S, E)
 
     def extra_repr(self) -> str:
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "

@@ -23,9 +23,24 @@ def _shape_text(dims: dict) -> str:
 
 
 def _check_shape(owner: str, name: str, array: np.ndarray, dims: dict) -> None:
-    expected = list(dims.values())
-    if array.ndim != len(expected) or any(e is not None and e != s for e, s in zip(expected, array.shape)):
-        raise ValueError(f"{owner}: expected {name} of shape {_shape_text(dims)}, got shape {array.shape}")
+    if array.ndim == len(dims):
+        for expected, size in zip(dims.values(), array.shape):
+            if expected is not None and expected != size:
+                break
+        else:
+            return
+    raise ValueError(f"{owner}: expected {name} of shape {_shape_text(dims)}, got shape {array.shape}")
+
+
+def _real_array(owner: str, name: str, value, dtype) -> np.ndarray:
+    """``value`` as an array of ``dtype`` (no copy when it has it): integer arrays are converted,
+    booleans, complex numbers, strings and objects refused with ``TypeError``."""
+    array = np.asarray(value)
+    if array.dtype != dtype:
+        if array.dtype.kind not in "fiu":                  # float, signed or unsigned integer
+            raise TypeError(f"{owner}: expected {name} to be a real-valued array, got dtype {array.dtype}")
+        array = array.astype(dtype)
+    return array
 
 
 def float_input(owner: str, name: str, value, dtype, **dims) -> np.ndarray:
@@ -34,19 +49,17 @@ def float_input(owner: str, name: str, value, dtype, **dims) -> np.ndarray:
     Integer arrays are converted (they hold real values); booleans, strings and objects
     are rejected. No copy is made when ``value`` already has ``dtype``.
     """
-    array = np.asarray(value)
-    if array.dtype == np.bool_ or not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise TypeError(f"{owner}: expected {name} to be a real-valued array, got dtype {array.dtype}")
+    array = _real_array(owner, name, value, dtype)
     _check_shape(owner, name, array, dims)
-    return array.astype(dtype, copy=False)
+    return array
 
 
 def float_array(owner: str, name: str, value, dtype, shape: tuple | None = None) -> np.ndarray:
     """:func:`float_input` for elementwise modules: any shape, or exactly ``shape`` when given."""
-    array = np.asarray(value)
-    dims = shape if shape is not None else (None,) * array.ndim
-    letters = [f"d{k}" for k in range(len(dims))]
-    return float_input(owner, name, array, dtype, **dict(zip(letters, dims)))
+    array = _real_array(owner, name, value, dtype)
+    if shape is not None:
+        _check_shape(owner, name, array, {f"d{k}": size for k, size in enumerate(shape)})
+    return array
 
 
 def index_input(owner: str, name: str, value, high: int, **dims) -> np.ndarray:
@@ -64,6 +77,20 @@ def index_input(owner: str, name: str, value, high: int, **dims) -> np.ndarray:
             bad = low if low < 0 else top
             raise ValueError(f"{owner}: {name} holds id {bad}, outside the valid range [0, {high})")
     return array
+
+
+def lengths_input(owner: str, name: str, value, N: int, T: int) -> np.ndarray:
+    """Validate per-row sequence lengths: integers ``(N,)`` in ``[0, T]``, returned as int64.
+
+    Row n of a padded ``(N, T, ...)`` batch holds positions ``0 .. lengths[n] - 1``.
+    """
+    array = np.asarray(value)
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{owner}: expected {name} to be an integer array of lengths, got dtype {array.dtype}")
+    _check_shape(owner, name, array, {"N": N})
+    if array.size and (array.min() < 0 or array.max() > T):
+        raise ValueError(f"{owner}: {name} must lie in [0, T={T}], got values in [{array.min()}, {array.max()}]")
+    return array.astype(np.int64, copy=False)
 
 
 def mask_input(owner: str, name: str, value, **dims) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from .checks import float_array
-from .module import Module
+from .module import Module, inference_enabled
 
 
 def as_generator(rng, owner: str) -> np.random.Generator | None:
@@ -28,7 +28,8 @@ def as_generator(rng, owner: str) -> np.random.Generator | None:
 class Dropout(Module):
     """Inverted dropout: in training, each element is zeroed with probability ``p`` and the
     survivors are scaled by ``1 / (1 - p)`` (so the expected output is the input); in eval
-    mode, with ``p = 0`` or while switched off, the input is returned unchanged.
+    mode, under ``inference_mode()`` (prediction: no mask is drawn), with ``p = 0`` or while
+    switched off, the input is returned unchanged.
 
     ``rng``: a ``numpy.random.Generator``, an int seed, or ``None`` for numpy's global state
     (so ``np.random.seed`` makes a run repeatable, as the library's initialisers do).
@@ -62,8 +63,8 @@ class Dropout(Module):
 
     @property
     def active(self) -> bool:
-        """True when a forward would drop elements (training, enabled and ``p > 0``)."""
-        return self.training and self.enabled and self.p > 0.0
+        """True when a forward would drop elements (training, enabled, ``p > 0``, no ``inference_mode``)."""
+        return self.training and self.enabled and self.p > 0.0 and not inference_enabled()
 
     def forward(self, x):
         x = float_array("Dropout.forward", "x", x, self.dtype)

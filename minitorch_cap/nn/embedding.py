@@ -20,13 +20,26 @@ class Embedding(Module):
     ``vocab_size`` and ``dim`` must be integers >= 1 (``ValueError`` otherwise).
     ``backward(dout)`` scatter-adds ``dout`` into ``W.grad`` and returns ``None``
     (an integer input has no gradient).
+
+    ``padding_idx`` (keyword, default None), as PyTorch's ``nn.Embedding``: the id of the
+    padding word (the captioners' ``<NULL>``), an integer in ``[0, V)``. Its row starts as
+    zeros and gets no gradient: positions holding it add nothing to ``W.grad`` (the
+    course's Transformer captioner embeds its words this way; CS231n's CaptioningRNN does not).
     """
 
-    def __init__(self, vocab_size: int, dim: int, dtype=np.float32, rng=None):
+    def __init__(self, vocab_size: int, dim: int, dtype=np.float32, rng=None, *, padding_idx: int | None = None):
         super().__init__(dtype)
         self.vocab_size = int_option("Embedding", "vocab_size", vocab_size)
         self.dim = int_option("Embedding", "dim", dim)
+        if padding_idx is not None:
+            padding_idx = int_option("Embedding", "padding_idx", padding_idx, low=0)
+            if padding_idx >= self.vocab_size:
+                raise ValueError(f"Embedding: padding_idx must lie in [0, vocab_size={self.vocab_size}), "
+                                 f"got {padding_idx}")
+        self.padding_idx = padding_idx
         self.W = Parameter(scaled_randn(rng, (self.vocab_size, self.dim), 100.0), self.dtype)
+        if padding_idx is not None:
+            self.W.data[padding_idx] = 0.0
 
     def forward(self, idx):
         idx = index_input("Embedding.forward", "idx", idx, self.vocab_size, N=None, T=None)
@@ -37,11 +50,16 @@ class Embedding(Module):
         idx = self._saved()["idx"]
         N, T = idx.shape
         dout = float_input("Embedding.backward", "dout", dout, self.dtype, N=N, T=T, D=self.dim)
-        scatter_add_rows(self.W.grad, idx.reshape(-1), dout.reshape(N * T, self.dim))
+        ids, dout = idx.reshape(-1), dout.reshape(N * T, self.dim)
+        if self.padding_idx is not None:
+            used = np.flatnonzero(ids != self.padding_idx)     # padding positions add no gradient
+            ids, dout = ids[used], dout[used]
+        scatter_add_rows(self.W.grad, ids, dout)
         return None
 
     def extra_repr(self) -> str:
-        return f"vocab_size={self.vocab_size}, dim={self.dim}, dtype={self.dtype.name}"
+        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"vocab_size={self.vocab_size}, dim={self.dim}{padding}, dtype={self.dtype.name}"
 
 
 def scatter_add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:

@@ -36,10 +36,15 @@ class LayerNorm(Module):
             raise ValueError(f"{owner}: expected x of shape (..., E={self.dim}), got shape {x.shape}")
         return x
 
+    @staticmethod
+    def _mean_of_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``mean(a * b)`` over the last axis, shape ``(..., 1)``, without forming ``a * b``."""
+        return (np.einsum("...i,...i->...", a, b) / a.shape[-1])[..., None]
+
     def _normalize(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(xhat, rstd)``: the normalised input and ``1 / sqrt(var + eps)`` (shape ``(..., 1)``)."""
         xhat = x - x.mean(axis=-1, keepdims=True)
-        var = np.mean(np.square(xhat), axis=-1, keepdims=True)
+        var = self._mean_of_products(xhat, xhat)
         var += self.dtype.type(self.eps)
         rstd = 1.0 / np.sqrt(var)
         xhat *= rstd
@@ -57,21 +62,14 @@ class LayerNorm(Module):
         cache = self._saved()
         xhat, rstd = cache["xhat"], cache["rstd"]
         dout = float_array("LayerNorm.backward", "dout", dout, self.dtype, xhat.shape)
-        lead = tuple(range(xhat.ndim - 1))
-        self.gamma.grad += np.sum(dout * xhat, axis=lead)
-        self.beta.grad += np.sum(dout, axis=lead)
+        dout2, xhat2 = dout.reshape(-1, self.dim), xhat.reshape(-1, self.dim)
+        self.gamma.grad += np.einsum("ij,ij->j", dout2, xhat2)              # sum over the rows of dout * xhat
+        self.beta.grad += dout2.sum(axis=0)
         g = dout * self.gamma.data
         dx = g - g.mean(axis=-1, keepdims=True)
-        dx -= xhat * np.mean(g * xhat, axis=-1, keepdims=True)
+        dx -= xhat * self._mean_of_products(g, xhat)
         dx *= rstd
         return dx
-
-    def _infer(self, x: np.ndarray) -> np.ndarray:
-        """Forward without cache (used by the decoding steps)."""
-        out, _ = self._normalize(x)
-        out *= self.gamma.data
-        out += self.beta.data
-        return out
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, eps={self.eps:g}, dtype={self.dtype.name}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections import OrderedDict
 from typing import Any, Iterator
 
@@ -19,18 +18,30 @@ class _Inference:
 _INFERENCE = _Inference()
 
 
-@contextlib.contextmanager
-def inference_mode():
-    """Within the block, every forward keeps no cache and leaves existing caches untouched.
+class inference_mode:
+    """The one switch for prediction: within ``with inference_mode(): ...``, every module's
+    ordinary ``forward`` keeps no cache, leaves existing caches untouched, and applies no dropout.
 
-    Decoding uses it (PyTorch's ``torch.inference_mode`` is the model): a caption can be
-    generated in the middle of training without disturbing the cache the next backward needs.
+    PyTorch's ``torch.inference_mode`` is the model for the cache (no state for a backward),
+    ``model.eval()`` for dropout (inference means prediction: a prediction is deterministic).
+    Unlike ``eval()``, it changes no module's mode and drops no cache, so a caption can be
+    generated in the middle of training without disturbing the cache the next backward needs
+    or drawing from the dropout generators. Decoding, ``scores`` and every forward that is
+    not followed by a backward use it. Blocks nest; :func:`inference_enabled` tells whether
+    one is open.
     """
-    _INFERENCE.depth += 1
-    try:
-        yield
-    finally:
+
+    def __enter__(self) -> None:
+        _INFERENCE.depth += 1
+
+    def __exit__(self, kind, exc, traceback) -> bool:
         _INFERENCE.depth -= 1
+        return False
+
+
+def inference_enabled() -> bool:
+    """True inside an :func:`inference_mode` block."""
+    return _INFERENCE.depth > 0
 
 
 class Module:
@@ -45,6 +56,9 @@ class Module:
       Calling it twice doubles the parameter gradients; ``zero_grad()`` resets them.
     * ``backward`` with no cached forward raises ``RuntimeError``; so does a backward
       in eval mode, where forward keeps no cache.
+    * Under :func:`inference_mode` a forward keeps no cache and leaves the cache of the
+      last training forward as it was (the one cache-free path: there is no separate
+      "inference" method); a container calls its children's ``forward`` there too.
     * Assigning a ``Parameter`` or a ``Module`` to an attribute registers it, in order;
       ``named_parameters()`` yields dotted names such as ``rnn.Wx``.
     * ``state_dict()`` / ``load_state_dict()`` save and restore parameter arrays by
@@ -221,13 +235,23 @@ class Module:
         return "\n".join(lines)
 
 
-@contextlib.contextmanager
-def naming_child(name: str):
-    """Re-raise an error from inside child ``name`` with the child's name in front (Torch's rethrowErrors)."""
-    try:
-        yield
-    except (ValueError, TypeError, RuntimeError, IndexError) as exc:
-        raise type(exc)(f"{name}: {exc}") from exc
+class naming_child:
+    """``with naming_child(name): ...`` re-raises an error from inside child ``name`` with the
+    child's name in front (Torch's rethrowErrors). A plain class: it is entered on every call of
+    a child, decoding steps included, where a generator-based context manager costs more."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, traceback) -> bool:
+        if isinstance(exc, (ValueError, TypeError, RuntimeError, IndexError)):
+            raise type(exc)(f"{self.name}: {exc}") from exc
+        return False
 
 
 def _float_dtype(dtype, owner: str) -> np.dtype:

@@ -26,13 +26,14 @@ def sinusoid_table(max_len: int, embed_dim: int) -> np.ndarray:
 
 
 class PositionalEncoding(Module):
-    """``x (N, S, E) -> dropout(x + P[:S])`` with the sinusoid table ``P`` of :func:`sinusoid_table`.
+    """``x (N, S, E) -> dropout(x + P[start:start+S])`` with the sinusoid table ``P`` of
+    :func:`sinusoid_table`; ``start`` (default 0) is the position of ``x``'s first row.
 
     No parameters (``P`` is a fixed buffer, ``pe``, kept in float64 and cast to the
-    module's dtype when added). ``S`` may not exceed ``max_len``. ``backward(dout)``
+    module's dtype when added). Positions may not reach ``max_len``. ``backward(dout)``
     returns ``dx`` (the dropout's backward). Child ``dropout``: Dropout(p, rng).
-    :meth:`step` adds the encoding of positions ``start ... start+S-1`` without dropout or
-    cache, for decoding one position at a time.
+    Decoding one position at a time calls ``forward(x, start=P)`` under ``inference_mode()``
+    (no dropout, no cache).
     """
 
     def __init__(self, embed_dim: int, dropout: float = 0.1, max_len: int = 5000, dtype=np.float32, rng=None):
@@ -42,7 +43,9 @@ class PositionalEncoding(Module):
         self.pe = sinusoid_table(self.max_len, self.embed_dim)
         self.dropout = Dropout(dropout, rng=rng, dtype=dtype)
 
-    def _encoding(self, owner: str, x, start: int) -> np.ndarray:
+    def forward(self, x, start: int = 0):
+        owner = "PositionalEncoding.forward"
+        start = int_option(owner, "start", start, low=0)
         x = float_input(owner, "x", x, self.dtype, N=None, S=None, E=self.embed_dim)
         S = x.shape[1]
         if start + S > self.max_len:
@@ -50,10 +53,7 @@ class PositionalEncoding(Module):
                 f"{owner}: positions {start}..{start + S - 1} exceed max_len={self.max_len} "
                 "(build the module with a larger max_len)"
             )
-        return x + self.pe[start:start + S].astype(self.dtype, copy=False)
-
-    def forward(self, x):
-        out = self.dropout.forward(self._encoding("PositionalEncoding.forward", x, 0))
+        out = self.dropout.forward(x + self.pe[start:start + S].astype(self.dtype, copy=False))
         self._save_for_backward(shape=out.shape)  # the dropout child holds the mask
         return out
 
@@ -61,11 +61,6 @@ class PositionalEncoding(Module):
         N, S, E = self._saved()["shape"]
         dout = float_input("PositionalEncoding.backward", "dout", dout, self.dtype, N=N, S=S, E=E)
         return self.dropout.backward(dout)
-
-    def step(self, x, start: int) -> np.ndarray:
-        """``x (N, S, E) -> x + P[start:start+S]``: no dropout, no cache, whatever the mode."""
-        start = int_option("PositionalEncoding.step", "start", start, low=0)
-        return self._encoding("PositionalEncoding.step", x, start)
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, max_len={self.max_len}, dtype={self.dtype.name}"

@@ -1,8 +1,9 @@
-"""Transformer decoder layer and stack (post-norm, PyTorch's default and CS231n's), with a
-key/value cache for decoding one position at a time.
+"""Transformer decoder layer and stack (post-norm, PyTorch's default and CS231n's), with ragged
+batches (rows of different lengths, the padding not computed) and a key/value cache for
+decoding one position at a time.
 
 Shapes: N batch, T target length, K memory length (image regions), E = input_dim,
-F = dim_feedforward, H = num_heads, Dh = E / H.
+F = dim_feedforward, H = num_heads, Dh = E / H, M = number of positions computed.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import numpy as np
 
 from .activation import ACTIVATIONS
 from .affine import Affine
-from .attention import MultiHeadAttention, affine_infer
-from .checks import choice_option, float_input, int_option, mask_input
+from .attention import KeyValueCache, MultiHeadAttention, causal_mask, put_rows, take_rows
+from .checks import choice_option, float_input, int_option, lengths_input, mask_input
 from .dropout import Dropout, as_generator
 from .layernorm import LayerNorm
-from .module import Module, naming_child
+from .module import Module, inference_mode, naming_child
 
 
 class ModuleList(Module):
@@ -50,28 +51,37 @@ class ModuleList(Module):
 
 @dataclass(frozen=True, eq=False)
 class DecoderCache:
-    """What :meth:`TransformerDecoder.step` needs of the positions decoded so far.
+    """The key/value caches of a :class:`TransformerDecoder` while decoding (one per attention).
 
-    ``memory_kv[l] = (k, v)``: layer l's cross-attention keys and values of the memory,
-    each ``(N, H, K, Dh)``, computed once by :meth:`TransformerDecoder.start`.
-    ``self_kv[l] = (k, v)``: layer l's self-attention keys and values of the ``length``
-    positions decoded so far, each ``(N, H, length, Dh)``.
-    Every array has the batch on axis 0, so :meth:`select` (beam search's reordering and
-    expansion) is one fancy index per array. A cache is never modified in place;
-    ``step`` returns a new one.
+    ``self_attn[l]``: layer l's self-attention keys and values of the ``length`` positions
+    decoded so far; ``cross_attn[l]``: its cross-attention keys and values of the memory, each
+    a :class:`~minitorch_cap.nn.attention.KeyValueCache` (arrays ``(N, H, P, Dh)``, batch on
+    axis 0, so :meth:`select`, beam search's reordering and expansion, is one fancy index per
+    array). A forward with ``cache=`` appends to the caches it is given; :meth:`copy` and
+    :meth:`select` give new caches, and no array is ever changed in place.
     """
 
-    memory_kv: tuple
-    self_kv: tuple
+    self_attn: tuple
+    cross_attn: tuple
+
+    @classmethod
+    def empty(cls, num_layers: int) -> "DecoderCache":
+        """A cache that has read nothing (see :meth:`TransformerDecoder.start`)."""
+        return cls(tuple(KeyValueCache() for _ in range(num_layers)), tuple(KeyValueCache() for _ in range(num_layers)))
 
     @property
     def length(self) -> int:
         """Number of positions already decoded (keys/values cached per layer)."""
-        return int(self.self_kv[0][0].shape[2])
+        return self.self_attn[0].length
 
     @property
-    def batch_size(self) -> int:
-        return int(self.memory_kv[0][0].shape[0])
+    def batch_size(self) -> int | None:
+        return self.cross_attn[0].batch_size
+
+    def copy(self) -> "DecoderCache":
+        """New caches holding the same arrays (a forward on the copy leaves this one as it is)."""
+        fresh = lambda caches: tuple(KeyValueCache(c.k, c.v) for c in caches)  # noqa: E731
+        return DecoderCache(fresh(self.self_attn), fresh(self.cross_attn))
 
     def select(self, rows) -> "DecoderCache":
         """A cache holding rows ``rows`` (int array, repeats allowed) of every array, in that order."""
@@ -82,8 +92,28 @@ class DecoderCache:
             raise ValueError(
                 f"DecoderCache.select: rows must lie in [0, {self.batch_size}), got {rows.min()}..{rows.max()}"
             )
-        pick = lambda pairs: tuple((k[rows], v[rows]) for k, v in pairs)  # noqa: E731
-        return DecoderCache(pick(self.memory_kv), pick(self.self_kv))
+        pick = lambda caches: tuple(c.select(rows) for c in caches)  # noqa: E731
+        return DecoderCache(pick(self.self_attn), pick(self.cross_attn))
+
+
+def check_decoder_inputs(owner: str, E: int, dtype, tgt, memory, tgt_mask, lengths, cache):
+    """The inputs of a decoder layer or stack, validated: ``(tgt, memory, mask, lengths)``.
+
+    ``memory`` may be None only with a ``cache`` (whose cross-attention already read it);
+    ``lengths`` (training) and ``cache`` (decoding) exclude each other.
+    """
+    tgt = float_input(owner, "tgt", tgt, dtype, N=None, T=None, E=E)
+    N, T, _ = tgt.shape
+    if memory is not None:
+        memory = float_input(owner, "memory", memory, dtype, N=N, K=None, E=E)
+    elif cache is None:
+        raise ValueError(f"{owner}: memory is required (None only when decoding with a cache that holds it)")
+    mask = None if tgt_mask is None else mask_input(owner, "tgt_mask", tgt_mask, S=T, L=T)
+    if lengths is not None:
+        if cache is not None:
+            raise ValueError(f"{owner}: lengths are for training batches, not for decoding with a cache")
+        lengths = lengths_input(owner, "lengths", lengths, N, T)
+    return tgt, memory, mask, lengths
 
 
 class TransformerDecoderLayer(Module):
@@ -102,7 +132,20 @@ class TransformerDecoderLayer(Module):
     course 2021-2024 and PyTorch's default) or GELU (``'gelu'``, exact erf form, the course
     2025+). Initialisation: each child's default; ``rng`` draws weights and dropout masks.
 
-    Decoding with a cache: :meth:`memory_kv` once, then :meth:`step` per new position(s).
+    Keywords:
+
+    * ``lengths (N,)`` int (a ragged batch): row n is ``tgt[n, :lengths[n]]``. Its padding is
+      not computed: the products, norms and activations run on the M real positions, the
+      self-attention neither computes nor attends to padded keys, the output there is 0,
+      ``dout`` there is ignored and ``dtgt`` there is 0. Each row is exactly the forward of
+      the truncated row; with a causal ``tgt_mask`` it is the full forward's first rows (no
+      position sees a later one), which is how a captioner skips the positions after a
+      caption's last target. Dropout masks are drawn for the padded ``(N, T, ...)`` arrays,
+      as without ``lengths``.
+    * ``cache=(self_cache, cross_cache)``, two :class:`~minitorch_cap.nn.attention.KeyValueCache`
+      (decoding, under ``inference_mode()``): ``tgt`` holds the new positions after the cached
+      ones, ``tgt_mask (T, T)`` (if any) masks them among themselves; ``memory`` is read into
+      the empty cross cache and is None afterwards. See :class:`TransformerDecoder`.
     """
 
     def __init__(self, input_dim: int, num_heads: int, dim_feedforward: int = 2048, dropout: float = 0.1,
@@ -132,31 +175,40 @@ class TransformerDecoderLayer(Module):
     def num_heads(self) -> int:
         return self.self_attn.num_heads
 
-    def _check(self, owner: str, tgt, memory, tgt_mask):
-        E = self.input_dim
-        tgt = float_input(owner, "tgt", tgt, self.dtype, N=None, T=None, E=E)
-        N, T, _ = tgt.shape
-        memory = float_input(owner, "memory", memory, self.dtype, N=N, K=None, E=E)
-        mask = None if tgt_mask is None else mask_input(owner, "tgt_mask", tgt_mask, S=T, L=T)
-        return tgt, memory, mask
-
-    def forward(self, tgt, memory, tgt_mask=None):
-        x, memory, mask = self._check("TransformerDecoderLayer.forward", tgt, memory, tgt_mask)
-        N, T, E = x.shape
-        x = self.norm1.forward(x + self.dropout1.forward(self.self_attn.forward(x, x, x, mask)))
-        x = self.norm2.forward(x + self.dropout2.forward(self.multihead_attn.forward(x, memory, memory)))
-        h = self.dropout.forward(self.activation.forward(self.linear1.forward(x.reshape(N * T, E))))
-        x = self.norm3.forward(x + self.dropout3.forward(self.linear2.forward(h).reshape(N, T, E)))
-        self._save_for_backward(shape=(N, T, E))  # the children hold the caches
+    def forward(self, tgt, memory, tgt_mask=None, *, lengths=None, cache=None):
+        owner = "TransformerDecoderLayer.forward"
+        x, memory, mask, lengths = check_decoder_inputs(owner, self.input_dim, self.dtype, tgt, memory, tgt_mask,
+                                                        lengths, cache)
+        (N, T, E), F = x.shape, self.dim_feedforward
+        self_cache, cross_cache = (None, None) if cache is None else cache
+        if cross_cache is not None and memory is not None and cross_cache.length:
+            raise ValueError(f"{owner}: the cache already holds the memory; pass memory=None")
+        keep = None if lengths is None else np.arange(T) < lengths[:, None]    # (N, T) positions computed
+        rows = None if keep is None else np.flatnonzero(keep)                 # (M,) of them in N*T order
+        x = self.norm1.forward(x + self.dropout1.forward(
+            self.self_attn.forward(x, x, x, mask, lengths=lengths, key_lengths=lengths, cache=self_cache)))
+        x = self.norm2.forward(x + self.dropout2.forward(
+            self.multihead_attn.forward(x, memory, memory, lengths=lengths, cache=cross_cache)))
+        h = self.activation.forward(self.linear1.forward(take_rows(x.reshape(N * T, E), rows)))     # (M, F)
+        h = take_rows(self.dropout.forward(put_rows(h, rows, N * T).reshape(N, T, F)).reshape(N * T, F), rows)
+        ff = put_rows(self.linear2.forward(h), rows, N * T).reshape(N, T, E)
+        x = self.norm3.forward(x + self.dropout3.forward(ff))
+        if keep is not None:
+            x[~keep] = 0.0                                                    # the padding's output
+        self._save_for_backward(shape=(N, T, E), keep=keep, rows=rows)  # the children hold the caches
         return x
 
     def backward(self, dout):
-        N, T, E = self._saved()["shape"]
+        c = self._saved()
+        (N, T, E), keep, rows, F = c["shape"], c["keep"], c["rows"], self.dim_feedforward
         dout = float_input("TransformerDecoderLayer.backward", "dout", dout, self.dtype, N=N, T=T, E=E)
+        if keep is not None:                                                      # the padding's: ignored
+            dout = np.where(keep[:, :, None], dout, self.dtype.type(0))
         dx = self.norm3.backward(dout)                                            # d(x2 + ff)
-        dh = self.linear2.backward(self.dropout3.backward(dx).reshape(N * T, E))
-        dh = self.activation.backward(self.dropout.backward(dh))
-        dx = dx + self.linear1.backward(dh).reshape(N, T, E)                      # d x2
+        dh = self.linear2.backward(take_rows(self.dropout3.backward(dx).reshape(N * T, E), rows))   # (M, F)
+        dh = take_rows(self.dropout.backward(put_rows(dh, rows, N * T).reshape(N, T, F)).reshape(N * T, F), rows)
+        dh = self.activation.backward(dh)
+        dx = dx + put_rows(self.linear1.backward(dh), rows, N * T).reshape(N, T, E)   # d x2
         dx = self.norm2.backward(dx)                                              # d(x1 + cross)
         dq, dmem_k, dmem_v = self.multihead_attn.backward(self.dropout2.backward(dx))
         dx = self.norm1.backward(dx + dq)                                         # d(tgt + self)
@@ -166,44 +218,6 @@ class TransformerDecoderLayer(Module):
         dtgt += dv
         dmemory = dmem_k + dmem_v
         return dtgt, dmemory
-
-    # ------------------------------------------------------------------ decoding with a cache
-    def memory_kv(self, memory) -> tuple[np.ndarray, np.ndarray]:
-        """Cross-attention keys and values of ``memory (N, K, E)``: ``(k, v)`` each ``(N, H, K, Dh)``."""
-        return self.multihead_attn.project_kv(memory, memory)
-
-    def empty_kv(self, N: int) -> tuple[np.ndarray, np.ndarray]:
-        """Self-attention keys and values of no position: ``(k, v)`` each ``(N, H, 0, Dh)``."""
-        shape = (N, self.num_heads, 0, self.self_attn.head_dim)
-        return np.zeros(shape, self.dtype), np.zeros(shape, self.dtype)
-
-    def step(self, x, memory_kv, past_kv) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """Decode new positions given the cached earlier ones: ``(y, (k, v))``.
-
-        ``x (N, S, E)``: the inputs at positions ``P .. P+S-1`` (usually S = 1);
-        ``memory_kv``: from :meth:`memory_kv`; ``past_kv = (k, v)``, each ``(N, H, P, Dh)``
-        (:meth:`empty_kv` for P = 0). Returns ``y (N, S, E)``, equal to rows ``P .. P+S-1``
-        of ``forward`` with a causal mask over the whole prefix (in eval mode), and the
-        self-attention keys/values of positions ``0 .. P+S-1``. No cache, no dropout,
-        whatever the mode; ``self_attn.attn_weights`` and ``multihead_attn.attn_weights``
-        hold the step's weights.
-        """
-        owner = "TransformerDecoderLayer.step"
-        E, H, Dh = self.input_dim, self.num_heads, self.self_attn.head_dim
-        x = float_input(owner, "x", x, self.dtype, N=None, S=None, E=E)
-        N, S, _ = x.shape
-        past_k = float_input(owner, "past_kv[0]", past_kv[0], self.dtype, N=N, H=H, P=None, Dh=Dh)
-        P = past_k.shape[2]
-        past_v = float_input(owner, "past_kv[1]", past_kv[1], self.dtype, N=N, H=H, P=P, Dh=Dh)
-        k_new, v_new = self.self_attn.project_kv(x, x)
-        k = np.concatenate([past_k, k_new], axis=2)
-        v = np.concatenate([past_v, v_new], axis=2)
-        mask = None if S == 1 else np.tri(S, P + S, P, dtype=bool)  # new position i sees 0 .. P+i
-        x = self.norm1._infer(x + self.self_attn.attend(x, k, v, mask))
-        x = self.norm2._infer(x + self.multihead_attn.attend(x, *memory_kv))
-        h = self.activation._infer(affine_infer(self.linear1, x.reshape(N * S, E)))
-        x = self.norm3._infer(x + affine_infer(self.linear2, h).reshape(N, S, E))
-        return x, (k, v)
 
     def extra_repr(self) -> str:
         return (f"input_dim={self.input_dim}, num_heads={self.num_heads}, dim_feedforward={self.dim_feedforward}, "
@@ -218,17 +232,21 @@ class TransformerDecoder(Module):
     (deep copies); the dropouts of all copies share the original's generator, so their
     masks differ. Children: ``layers`` (a :class:`ModuleList`: ``layers.0``, ``layers.1``, ...).
 
-    ``forward(tgt (N,T,E), memory (N,K,E), tgt_mask=None) -> (N,T,E)``;
-    ``backward(dout) -> (dtgt, dmemory)``, dmemory summed over the layers.
+    ``forward(tgt (N,T,E), memory (N,K,E), tgt_mask=None, *, lengths=None, cache=None) ->
+    (N,T,E)``; ``backward(dout) -> (dtgt, dmemory)``, dmemory summed over the layers.
+    ``lengths`` and ``cache``: as :class:`TransformerDecoderLayer`'s, ``cache`` a
+    :class:`DecoderCache`.
 
-    Decoding with a key/value cache::
+    Decoding with a key/value cache (one position per step)::
 
         cache = decoder.start(memory)               # cross-attention K/V, once
-        for t in range(T):
-            y_t, cache = decoder.step(x[:, t:t+1], cache)
+        with inference_mode():
+            for t in range(T):
+                y_t = decoder.forward(x[:, t:t+1], None, cache=cache)   # appends position t
         cache = cache.select(rows)                  # beam search: reorder/expand the batch
 
-    gives the rows of ``forward(x, memory, causal_mask(T))`` in eval mode.
+    gives the rows of ``forward(x, memory, causal_mask(T))`` in eval mode; :meth:`step` is the
+    same step on a copy of the cache.
     """
 
     def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int):
@@ -238,6 +256,7 @@ class TransformerDecoder(Module):
                 f"got {type(decoder_layer).__name__}"
             )
         super().__init__(decoder_layer.dtype)
+        self.input_dim = decoder_layer.input_dim
         self.num_layers = int_option("TransformerDecoder", "num_layers", num_layers)
         copies = []
         for _ in range(self.num_layers):
@@ -248,15 +267,17 @@ class TransformerDecoder(Module):
             copies.append(layer)
         self.layers = ModuleList(copies)
 
-    @property
-    def input_dim(self) -> int:
-        return self.layers[0].input_dim
-
-    def forward(self, tgt, memory, tgt_mask=None):
-        x, memory, mask = self.layers[0]._check("TransformerDecoder.forward", tgt, memory, tgt_mask)
+    def forward(self, tgt, memory, tgt_mask=None, *, lengths=None, cache=None):
+        owner = "TransformerDecoder.forward"
+        x, memory, mask, lengths = check_decoder_inputs(owner, self.input_dim, self.dtype, tgt, memory, tgt_mask,
+                                                        lengths, cache)
+        if cache is not None and not isinstance(cache, DecoderCache):
+            raise TypeError(f"{owner}: cache must be a DecoderCache (DecoderCache.empty or start()), "
+                            f"got {type(cache).__name__}")
         for k, layer in enumerate(self.layers):
+            layer_cache = None if cache is None else (cache.self_attn[k], cache.cross_attn[k])
             with naming_child(f"layers.{k}"):
-                x = layer.forward(x, memory, mask)
+                x = layer.forward(x, memory, mask, lengths=lengths, cache=layer_cache)
         self._save_for_backward(shape=x.shape)
         return x
 
@@ -272,29 +293,29 @@ class TransformerDecoder(Module):
 
     # ------------------------------------------------------------------ decoding with a cache
     def start(self, memory) -> DecoderCache:
-        """The cache before any position: every layer's cross-attention K/V of ``memory (N, K, E)``."""
+        """The cache before any position: the stack run over no position, which reads every
+        layer's cross-attention keys/values of ``memory (N, K, E)``."""
         memory = float_input("TransformerDecoder.start", "memory", memory, self.dtype, N=None, K=None, E=self.input_dim)
-        N = memory.shape[0]
-        return DecoderCache(tuple(layer.memory_kv(memory) for layer in self.layers),
-                            tuple(layer.empty_kv(N) for layer in self.layers))
+        cache = DecoderCache.empty(self.num_layers)
+        with inference_mode():
+            self.forward(np.zeros((memory.shape[0], 0, self.input_dim), self.dtype), memory, cache=cache)
+        return cache
 
     def step(self, x, cache: DecoderCache) -> tuple[np.ndarray, DecoderCache]:
-        """``x (N, S, E)`` at positions ``cache.length ...`` -> ``(y (N, S, E), new cache)``.
-
-        No cache on the modules, no dropout, whatever the mode (see
-        :meth:`TransformerDecoderLayer.step`); the given ``cache`` is not modified.
+        """``x (N, S, E)`` at positions ``cache.length ...`` (causal among themselves) ->
+        ``(y (N, S, E), new cache)``: :meth:`forward` under ``inference_mode()`` on a copy of
+        ``cache`` (no module cache, no dropout, whatever the mode; ``cache`` is not modified).
         """
         if not isinstance(cache, DecoderCache):
             raise TypeError(
                 f"TransformerDecoder.step: cache must be a DecoderCache (from start()), got {type(cache).__name__}"
             )
         x = float_input("TransformerDecoder.step", "x", x, self.dtype, N=cache.batch_size, S=None, E=self.input_dim)
-        new_kv = []
-        for k, layer in enumerate(self.layers):
-            with naming_child(f"layers.{k}"):
-                x, kv = layer.step(x, cache.memory_kv[k], cache.self_kv[k])
-            new_kv.append(kv)
-        return x, DecoderCache(cache.memory_kv, tuple(new_kv))
+        cache = cache.copy()
+        S = x.shape[1]
+        with inference_mode():
+            y = self.forward(x, None, causal_mask(S) if S > 1 else None, cache=cache)
+        return y, cache
 
     def extra_repr(self) -> str:
         return f"num_layers={self.num_layers}, dtype={self.dtype.name}"

@@ -271,7 +271,7 @@ def test_captioning_lstm_loss():
     assert abs(loss - expected) < 1e-10
 
 
-# --- The cell runs each caption only up to its last target (caption_lengths): the loss and every
+# --- The cell runs each caption only up to its last target (last_target_lengths): the loss and every
 # gradient equal those of the cell run over all T steps (the computation before lengths existed).
 
 def loss_over_all_steps(model, features, captions):
@@ -322,8 +322,3 @@ def test_loss_and_gradients_equal_the_cell_over_all_steps(cell, lengths, hole):
         np.testing.assert_allclose(grads[name], expected[name], rtol=1e-12, atol=1e-15, err_msg=name)
 
 
-def test_caption_lengths():
-    from minitorch_cap.captioners.recurrent import caption_lengths
-
-    mask = np.array([[1, 1, 0, 1, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], dtype=bool)
-    np.testing.assert_array_equal(caption_lengths(mask), [4, 0, 5, 1])

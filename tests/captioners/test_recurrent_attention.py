@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from minitorch_cap import CaptioningModel, beam_search, summary
-from minitorch_cap.captioners.recurrent import caption_lengths
 from minitorch_cap.gradcheck import check_module
 from minitorch_cap.training import load_model, save_checkpoint
 from tests.conftest import require_oracle
@@ -85,9 +84,6 @@ def test_gradient_check_with_the_penalty(attention):
     check_module(make(attention, reg=1.5, D=6, W=3, H=4), features, captions).assert_close(1e-7)
 
 
-def test_caption_lengths():
-    mask = np.array([[1, 1, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0], [1, 1, 1, 1]], dtype=bool)
-    np.testing.assert_array_equal(caption_lengths(mask), [2, 3, 0, 4])
 
 
 @pytest.mark.parametrize("attention, shapes", [

@@ -1,4 +1,4 @@
-"""CaptioningTransformer (minitorch_cap/transformer_model.py): gradients, the course's PyTorch
+"""CaptioningTransformer (minitorch_cap/captioners/transformer.py): gradients, the course's PyTorch
 model as the oracle (both layer variants), cached decoding equal to uncached decoding, the
 captioner interface (checkpoints, Trainer) and the course's weights."""
 
@@ -350,6 +350,12 @@ def test_dropout_is_seeded_in_training_and_off_in_decoding():
     assert a.forward(features, captions) == b.forward(features, captions)
     assert a.forward(features, captions) != a.forward(features, captions)
     np.testing.assert_array_equal(a.sample(features, 6), a.eval().sample(features, 6))
+    # scores() is a prediction (inference_mode): no dropout in training mode either, no mask drawn
+    rng = a.train().positional_encoding.dropout.rng          # the model's generator, shared by every Dropout
+    state = rng.bit_generator.state
+    in_training = a.scores(features, captions)
+    assert rng.bit_generator.state == state
+    np.testing.assert_array_equal(in_training, a.eval().scores(features, captions))
 
 
 # ---------------------------------------------------------------------------------- the interface

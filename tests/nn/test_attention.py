@@ -1,5 +1,5 @@
-"""MultiHeadAttention (minitorch_cap/nn/attention.py): gradients, masks, the cache path, and
-PyTorch re-running the course's class with the same weights as the oracle."""
+"""MultiHeadAttention (minitorch_cap/nn/attention.py): gradients, masks, ragged batches, the
+key/value cache, and PyTorch re-running the course's class with the same weights as the oracle."""
 
 import math
 
@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import require_oracle
 from tests.nn import contract
-from minitorch_cap.nn import MultiHeadAttention, causal_mask, dropout_disabled
+from minitorch_cap.nn import KeyValueCache, MultiHeadAttention, causal_mask, dropout_disabled, inference_mode
 from minitorch_cap.nn.attention import masked_softmax
 
 N, S, L, E, H = 2, 3, 5, 8, 2
@@ -86,13 +86,63 @@ def test_attention_dropout_is_seeded_and_drops_weights():
     np.testing.assert_array_equal(a.forward(Q, KV, KV), make(seed=3).eval().forward(Q, KV, KV))
 
 
-def test_attend_with_projected_kv_equals_forward_and_keeps_no_cache():
+def test_a_key_value_cache_gives_the_forward_and_keeps_no_module_cache():
+    attn = make(dropout=0.5)                     # inference_mode: no dropout, in training mode too
+    with dropout_disabled(attn):
+        expected = attn.forward(Q, KV, KV, MASK)
+        unmasked = attn.forward(Q, KV, KV)
+    cross = KeyValueCache()
+    with inference_mode():
+        np.testing.assert_allclose(attn.forward(Q, KV, KV, MASK, cache=cross), expected, rtol=1e-13, atol=1e-14)
+        assert cross.length == L and cross.k.shape == cross.v.shape == (N, H, L, E // H)
+        np.testing.assert_allclose(attn.forward(Q, None, None, cache=cross), unmasked, rtol=1e-13, atol=1e-14)
+        assert cross.length == L                 # no new keys: the cached ones only
+    # self-attention, one position at a time: the rows of the causal forward
+    with dropout_disabled(attn):
+        causal = attn.forward(Q, Q, Q, causal_mask(S))
+    trained = [m._cache for m in attn.modules()]
+    own = KeyValueCache()
+    with inference_mode():
+        steps = [attn.forward(Q[:, t:t + 1], Q[:, t:t + 1], Q[:, t:t + 1], cache=own) for t in range(S)]
+    np.testing.assert_allclose(np.concatenate(steps, axis=1), causal, rtol=1e-13, atol=1e-14)
+    assert all(m._cache is c for m, c in zip(attn.modules(), trained))   # the training caches, untouched
+    kept = own.k
+    selected = own.select(np.array([1, 1]))
+    with inference_mode():
+        attn.forward(Q[:, :1], Q[:, :1], Q[:, :1], cache=own)
+    assert own.k is not kept and own.length == S + 1 and selected.length == S   # appended as new arrays
+    np.testing.assert_array_equal(selected.k, kept[[1, 1]])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_lengths_give_the_truncated_rows(case):
+    """lengths / key_lengths: each row is the forward of its truncated query and keys; the
+    padding's output and input gradients are 0, and parameter gradients sum the rows'."""
+    query, key, value, mask = CASES[case]()
+    if case == "masked":
+        mask = None                              # row-dependent lengths with a full mask
+    lengths, key_lengths = np.array([2, 0]), np.array([4, 3])
+    if query is key:
+        key_lengths = lengths
+    dout = np.random.default_rng(9).standard_normal((N, S, E))
     attn = make()
-    k, v = attn.project_kv(KV, KV)
-    assert k.shape == v.shape == (N, H, L, E // H)
-    out = attn.attend(Q, k, v, MASK)
-    assert attn._cache is None and attn.query._cache is None
-    np.testing.assert_allclose(out, attn.forward(Q, KV, KV, MASK), rtol=1e-13, atol=1e-14)
+    out = attn.forward(query, key, value, mask, lengths=lengths, key_lengths=key_lengths)
+    dquery, dkey, dvalue = attn.backward(dout)
+    grads = {n: p.grad.copy() for n, p in attn.named_parameters()}
+    attn.zero_grad()
+    for n in range(N):
+        s, l = lengths[n], key_lengths[n]
+        assert not out[n, s:].any() and not dquery[n, s:].any() and not dkey[n, l:].any() and not dvalue[n, l:].any()
+        if s == 0:
+            continue
+        alone = attn.forward(query[n:n + 1, :s], key[n:n + 1, :l], value[n:n + 1, :l],
+                             None if mask is None else mask[:s, :l])
+        np.testing.assert_allclose(out[n:n + 1, :s], alone, rtol=1e-12, atol=1e-12)
+        for ours, theirs in zip((dquery[n:n + 1, :s], dkey[n:n + 1, :l], dvalue[n:n + 1, :l]),
+                                attn.backward(dout[n:n + 1, :s])):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+    for name, p in attn.named_parameters():
+        np.testing.assert_allclose(grads[name], p.grad, rtol=1e-12, atol=1e-12, err_msg=name)
 
 
 def test_bad_input():
@@ -112,8 +162,21 @@ def test_bad_input():
     attn.forward(Q, KV, KV)
     with pytest.raises(ValueError, match=r"MultiHeadAttention.backward: expected dout of shape \(N=2, S=3, E=8\)"):
         attn.backward(np.zeros((2, 5, 8)))
-    with pytest.raises(ValueError, match=r"MultiHeadAttention.attend: expected k of shape \(N=2, H=2, L, Dh=4\)"):
-        attn.attend(Q, np.zeros((2, 2, 5, 3)), np.zeros((2, 2, 5, 4)))
+    with pytest.raises(ValueError, match=r"MultiHeadAttention.forward: key_lengths must lie in \[0, T=5\]"):
+        attn.forward(Q, KV, KV, key_lengths=np.array([6, 1]))
+    with pytest.raises(RuntimeError, match="MultiHeadAttention.forward: a key/value cache is for decoding"):
+        attn.forward(Q, KV, KV, cache=KeyValueCache())
+    with inference_mode():
+        with pytest.raises(ValueError, match="the cache is empty: nothing to attend to"):
+            attn.forward(Q, None, None, cache=KeyValueCache())
+        with pytest.raises(ValueError, match="key and value are both given"):
+            attn.forward(Q, KV, None, cache=KeyValueCache())
+        with pytest.raises(ValueError, match="lengths are for training batches"):
+            attn.forward(Q, KV, KV, lengths=np.array([1, 1]), cache=KeyValueCache())
+        with pytest.raises(ValueError, match="the cache holds 2 rows, the query 1"):
+            cache = KeyValueCache()
+            attn.forward(Q, KV, KV, cache=cache)
+            attn.forward(Q[:1], None, None, cache=cache)
 
 
 def test_repr():
@@ -148,10 +211,38 @@ def course_attention(torch, lins, query, key, value, mask, num_heads):
     return lins["proj"]((weights @ v).transpose(1, 2).reshape(N, S, E))
 
 
-@pytest.mark.parametrize("case", CASES)
+ORACLE_CASES = {**CASES, "one key": lambda: (Q, KV[:, :1], 0.5 * KV[:, :1] + 1, None)}   # queries, keys: no influence
+
+
+def test_one_key_is_the_general_softmax_with_every_other_key_masked():
+    """With one key the queries and keys are not projected (their weight is 1 whatever the scores):
+    the same numbers as the general path given a second key that nobody may attend to, a row
+    masked from the one key included (zero weights, zero context)."""
+    one, two = make(dropout=0.3, seed=5), make(dropout=0.3, seed=5)
+    rows = np.array([[True], [False], [True]])
+    dout = np.random.default_rng(4).standard_normal((N, S, E))
+    one.forward(Q, KV[:, :1], KV[:, :1], rows)                  # dropout on: the weights before it
+    with dropout_disabled(two):
+        padded = two.forward(Q, KV[:, :2], KV[:, :2], np.concatenate([rows, np.zeros((S, 1), bool)], axis=1))
+        dq2, dk2, dv2 = two.backward(dout)
+    np.testing.assert_array_equal(one.attn_weights, np.broadcast_to(rows, (N, H, S, 1)))
+    with dropout_disabled(one):
+        out = one.forward(Q, KV[:, :1], KV[:, :1], rows)
+        dquery, dkey, dvalue = one.backward(dout)
+    np.testing.assert_allclose(out, padded, rtol=1e-13, atol=1e-13)
+    np.testing.assert_array_equal(dquery, 0)
+    np.testing.assert_array_equal(dkey, 0)
+    np.testing.assert_allclose(dvalue, dv2[:, :1], rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(dq2, 0, atol=1e-13)
+    for name in ("value", "proj"):
+        np.testing.assert_allclose(getattr(one, name).W.grad, getattr(two, name).W.grad, rtol=1e-12, atol=1e-13)
+    assert not one.query.W.grad.any() and not one.key.b.grad.any()
+
+
+@pytest.mark.parametrize("case", ORACLE_CASES)
 def test_matches_the_course_class_in_torch(case):
     torch = require_oracle("torch")
-    query, key, value, mask = CASES[case]()
+    query, key, value, mask = ORACLE_CASES[case]()
     attn = make()
     dout = np.random.default_rng(9).standard_normal((N, S, E))
     out = attn.forward(query, key, value, mask)

@@ -16,6 +16,24 @@ def test_lookup_and_scatter_add_with_repeats():
     np.testing.assert_array_equal(emb.W.grad[:, 0], [2, 1, 0, 3, 0])
 
 
+def test_padding_idx_row_starts_at_zero_and_gets_no_gradient():
+    np.random.seed(0)
+    emb = Embedding(5, 3, dtype=np.float64, padding_idx=0)
+    np.random.seed(0)
+    expected = np.random.randn(5, 3) / 100          # the same draws, the padding row then zeroed
+    expected[0] = 0.0
+    np.testing.assert_array_equal(emb.W.data, expected)
+    emb.W.data[0] = 1.0                              # a trained or loaded padding row is looked up as any other
+    idx = np.array([[0, 3, 0], [3, 1, 0]])
+    np.testing.assert_array_equal(emb.forward(idx)[0, 0], [1.0, 1.0, 1.0])
+    emb.backward(np.ones((2, 3, 3)))
+    np.testing.assert_array_equal(emb.W.grad[:, 0], [0, 1, 0, 2, 0])   # as PyTorch's padding_idx
+    assert repr(emb) == "Embedding(vocab_size=5, dim=3, padding_idx=0, dtype=float64)"
+    for bad, error in ((5, ValueError), (-1, ValueError), (1.0, ValueError)):
+        with pytest.raises(error, match="Embedding: padding_idx must"):
+            Embedding(5, 3, padding_idx=bad)
+
+
 def test_gradient_check_skips_integer_input():
     rng = np.random.default_rng(0)
     emb = Embedding(6, 4, dtype=np.float64, rng=rng)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from minitorch_cap.nn import Affine, Module, Parameter, Sequential
+from minitorch_cap.nn import Affine, Dropout, Module, Parameter, Sequential, inference_mode
+from minitorch_cap.nn.module import inference_enabled
 
 
 class Scale(Module):
@@ -85,6 +86,24 @@ def test_eval_mode_keeps_no_cache_and_backward_says_so():
     m.train()
     m.forward(np.ones((1, 2)))
     m.backward(np.ones((1, 2)))
+
+
+def test_inference_mode_keeps_no_cache_leaves_the_last_one_and_drops_nothing():
+    net = Sequential(Scale(2), Dropout(0.5, rng=0, dtype=np.float64))
+    x = np.ones((4, 2))
+    with inference_mode():
+        np.testing.assert_array_equal(net.forward(x), x * [1, 2])   # no cache, no dropout, training mode
+    assert all(m._cache is None for m in net.modules()) and net.training
+    out = net.forward(x)                                             # a training forward: a mask is drawn
+    saved = [m._cache for m in net.modules()]
+    state = net[1].rng.bit_generator.state
+    with inference_mode(), inference_mode():                         # blocks nest
+        assert inference_enabled()
+        np.testing.assert_array_equal(net.forward(3 * x), 3 * x * [1, 2])
+    assert not inference_enabled()
+    assert all(m._cache is c for m, c in zip(net.modules(), saved))   # the training caches, untouched
+    assert net[1].rng.bit_generator.state == state                   # and no random number drawn
+    np.testing.assert_array_equal(net.backward(np.ones_like(out)), (out != 0) * 2.0 * [1, 2])
 
 
 def test_train_eval_propagate_to_children():

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import require_oracle
 from minitorch_cap.gradcheck import rel_error
-from minitorch_cap.nn import PositionalEncoding
+from minitorch_cap.nn import PositionalEncoding, inference_mode
 from minitorch_cap.nn.positional import sinusoid_table
 
 X = np.random.default_rng(0).standard_normal((2, 4, 6))
@@ -26,10 +26,11 @@ def test_odd_embed_dim_ends_with_a_sine():
     np.testing.assert_allclose(table[:, 4], np.sin(np.arange(5) * 10000 ** (-4 / 5)), atol=1e-15)
 
 
-def test_forward_adds_the_first_S_rows_and_step_adds_later_rows():
+def test_forward_adds_the_first_S_rows_or_the_rows_from_start():
     enc = PositionalEncoding(6, dropout=0.0, max_len=10, dtype=np.float64)
     np.testing.assert_array_equal(enc.forward(X), X + enc.pe[:4])
-    np.testing.assert_array_equal(enc.step(X[:, :1], 3), X[:, :1] + enc.pe[3])
+    np.testing.assert_array_equal(enc.forward(X[:, :1], start=3), X[:, :1] + enc.pe[3])
+    np.testing.assert_array_equal(enc.forward(X, start=6), X + enc.pe[6:])
     enc.to(np.float32)
     assert enc.forward(X).dtype == np.float32
 
@@ -38,8 +39,9 @@ def test_dropout_in_training_only():
     enc = PositionalEncoding(6, dropout=0.5, rng=0, dtype=np.float64)
     out = enc.forward(X)
     assert (out == 0).any()
+    with inference_mode():                       # a prediction: no dropout, the training cache kept
+        np.testing.assert_array_equal(enc.forward(X[:, :1], start=2), X[:, :1] + enc.pe[2])
     np.testing.assert_array_equal(enc.backward(np.ones_like(out)), (out != 0) * 2.0)
-    np.testing.assert_array_equal(enc.step(X, 0), X + enc.pe[:4])  # step: no dropout
     enc.eval()
     np.testing.assert_array_equal(enc.forward(X), X + enc.pe[:4])
 
@@ -50,8 +52,10 @@ def test_bad_input():
         enc.forward(X)
     with pytest.raises(ValueError, match=r"PositionalEncoding.forward: expected x of shape \(N, S, E=6\)"):
         enc.forward(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="PositionalEncoding.step: start must be an integer >= 0"):
-        enc.step(X[:, :1], -1)
+    with pytest.raises(ValueError, match="PositionalEncoding.forward: start must be an integer >= 0"):
+        enc.forward(X[:, :1], start=-1)
+    with pytest.raises(ValueError, match=r"PositionalEncoding.forward: positions 2..3 exceed max_len=3"):
+        enc.forward(X[:, :2], start=2)
     with pytest.raises(ValueError, match="PositionalEncoding: embed_dim must be an integer >= 1"):
         PositionalEncoding(0)
     enc.forward(X[:, :2])

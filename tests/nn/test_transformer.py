@@ -1,13 +1,13 @@
 """TransformerDecoderLayer and TransformerDecoder (minitorch_cap/nn/transformer.py): names,
-PyTorch's own decoder layer as the oracle, and decoding with the key/value cache (gradients and the
-rest of the module contract: tests/nn/test_contract.py)."""
+PyTorch's own decoder layer as the oracle, ragged batches (lengths), and decoding with the key/value
+cache (gradients and the rest of the module contract: tests/nn/test_contract.py)."""
 
 import numpy as np
 import pytest
 
 from tests.conftest import require_oracle
-from minitorch_cap.nn import (Affine, DecoderCache, LayerNorm, TransformerDecoder, TransformerDecoderLayer,
-                              causal_mask, dropout_disabled)
+from minitorch_cap.nn import (Affine, DecoderCache, KeyValueCache, LayerNorm, TransformerDecoder,
+                              TransformerDecoderLayer, causal_mask, dropout_disabled, inference_mode)
 
 N, T, K, E, H, F = 2, 4, 3, 8, 2, 12
 _rng = np.random.default_rng(0)
@@ -83,8 +83,8 @@ def test_cached_steps_equal_the_causal_forward(activation):
         y, cache = decoder.step(TGT[:, t:t + 1], cache)
         outputs.append(y)
     assert cache.length == T
-    assert len(cache.self_kv) == 2 and cache.self_kv[1][0].shape == (N, H, T, E // H)
-    assert cache.memory_kv[0][1].shape == (N, H, K, E // H)
+    assert len(cache.self_attn) == 2 and cache.self_attn[1].k.shape == (N, H, T, E // H)
+    assert cache.cross_attn[0].v.shape == (N, H, K, E // H)
     np.testing.assert_allclose(np.concatenate(outputs, axis=1), full, rtol=1e-12, atol=1e-12)
     weights = decoder.layers[1].multihead_attn.attn_weights  # the last step's cross-attention
     assert weights.shape == (N, H, 1, K)
@@ -106,9 +106,10 @@ def test_select_reorders_rows_for_beam_search():
     y_sel, _ = decoder.step(TGT[rows, 2:3], cache.select(rows))
     y_ref, _ = decoder.step(TGT[rows, :3], decoder.start(MEMORY[rows]))
     np.testing.assert_allclose(y_sel, y_ref[:, 2:], rtol=1e-12, atol=1e-12)
-    old = cache.self_kv[0][0].copy()
+    old = cache.self_attn[0].k.copy()
     decoder.step(TGT[:, 2:3], cache)
-    np.testing.assert_array_equal(cache.self_kv[0][0], old)  # a cache is never changed in place
+    np.testing.assert_array_equal(cache.self_attn[0].k, old)  # a cache is never changed in place
+    assert cache.length == 2
     with pytest.raises(ValueError, match=r"DecoderCache.select: rows must lie in \[0, 2\)"):
         cache.select(np.array([2]))
     with pytest.raises(TypeError, match="DecoderCache.select: rows must be a 1-D integer array"):
@@ -119,6 +120,91 @@ def test_steps_keep_no_module_cache():
     decoder = make_decoder()
     decoder.step(TGT[:, :1], decoder.start(MEMORY))
     assert all(m._cache is None for m in decoder.modules())
+
+
+def test_forward_with_a_cache_is_the_decoding_path():
+    """A step is the ordinary forward under inference_mode with a DecoderCache, which it extends;
+    the training cache of the last forward is left as it was."""
+    decoder = make_decoder(activation="gelu", dropout=0.2)
+    dout = np.random.default_rng(7).standard_normal((N, T, E))
+    with dropout_disabled(decoder):
+        decoder.forward(TGT, MEMORY, causal_mask(T))
+        expected = decoder.backward(dout)
+        full = decoder.forward(TGT, MEMORY, causal_mask(T))
+    cache = DecoderCache.empty(2)
+    with inference_mode():                              # dropout is off in there, in training mode too
+        decoder.forward(TGT[:, :0], MEMORY, cache=cache)                         # reads the memory
+        y1 = decoder.forward(TGT[:, :2], None, causal_mask(2), cache=cache)     # two positions at once
+        y2 = decoder.forward(TGT[:, 2:3], None, cache=cache)                    # then one
+    assert cache.length == 3 and cache.batch_size == N
+    np.testing.assert_allclose(np.concatenate([y1, y2], axis=1), full[:, :3], rtol=1e-12, atol=1e-12)
+    with dropout_disabled(decoder):
+        for a, b in zip(decoder.backward(dout), expected):   # the training forward's cache is intact
+            np.testing.assert_allclose(a, b, rtol=0, atol=0)
+    with pytest.raises(RuntimeError, match="a key/value cache is for decoding; call forward under inference_mode"):
+        decoder.forward(TGT[:, 3:], None, cache=cache)
+    with inference_mode():
+        with pytest.raises(ValueError, match="layers.0: TransformerDecoderLayer.forward: the cache already holds"):
+            decoder.forward(TGT[:, 3:], MEMORY, cache=cache)
+        with pytest.raises(ValueError, match="lengths are for training batches"):
+            decoder.forward(TGT[:, 3:], None, lengths=np.ones(N, dtype=int), cache=cache)
+        with pytest.raises(ValueError, match="TransformerDecoder.forward: memory is required"):
+            decoder.forward(TGT, None)
+        with pytest.raises(TypeError, match="cache must be a DecoderCache"):
+            decoder.forward(TGT, MEMORY, cache=(KeyValueCache(), KeyValueCache()))
+
+
+# --------------------------------------------------------------------------- ragged batches
+LENGTHS = np.array([3, 0])       # a shorter row and an empty one (T = 4)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_lengths_give_the_causal_forward_without_the_padding(activation):
+    """With the causal mask, rows computed up to ``lengths`` equal the padded computation on those
+    positions: outputs, every gradient (dout ignored beyond), float64 to 1e-12; beyond, exactly 0."""
+    keep = np.arange(T) < LENGTHS[:, None]
+    dout = np.random.default_rng(8).standard_normal((N, T, E))
+    padded, ragged = make_decoder(activation=activation), make_decoder(activation=activation)
+    with dropout_disabled(padded), dropout_disabled(ragged):
+        full = padded.forward(TGT, MEMORY, causal_mask(T))
+        dtgt_full, dmem_full = padded.backward(dout * keep[:, :, None])
+        out = ragged.forward(TGT, MEMORY, causal_mask(T), lengths=LENGTHS)
+        dtgt, dmem = ragged.backward(dout)
+    np.testing.assert_allclose(out[keep], full[keep], rtol=1e-12, atol=1e-12)
+    assert not out[~keep].any() and not dtgt[~keep].any()
+    np.testing.assert_allclose(dtgt, dtgt_full, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dmem, dmem_full, rtol=1e-12, atol=1e-12)
+    theirs = dict(padded.named_parameters())
+    for name, p in ragged.named_parameters():
+        np.testing.assert_allclose(p.grad, theirs[name].grad, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_lengths_without_a_causal_mask_give_the_truncated_rows():
+    layer = make_layer(activation="gelu")
+    lengths = np.array([2, 4])
+    out = layer.forward(TGT, MEMORY, lengths=lengths)        # no mask: each row sees its own positions only
+    for n, length in enumerate(lengths):
+        alone = layer.forward(TGT[n:n + 1, :length], MEMORY[n:n + 1])
+        np.testing.assert_allclose(out[n:n + 1, :length], alone, rtol=1e-12, atol=1e-12)
+
+
+def test_lengths_draw_the_dropout_masks_of_the_padded_batch():
+    """Masks are drawn for the padded (N, T, ...) arrays, as without lengths: the same generator
+    state gives the padded computation's values on the positions computed."""
+    keep = np.arange(T) < LENGTHS[:, None]
+    full = make_decoder(dropout=0.3, seed=4).forward(TGT, MEMORY, causal_mask(T))
+    ragged = make_decoder(dropout=0.3, seed=4).forward(TGT, MEMORY, causal_mask(T), lengths=LENGTHS)
+    np.testing.assert_allclose(ragged[keep], full[keep], rtol=1e-12, atol=1e-12)
+
+
+def test_bad_lengths():
+    decoder = make_decoder()
+    with pytest.raises(ValueError, match=r"TransformerDecoder.forward: lengths must lie in \[0, T=4\]"):
+        decoder.forward(TGT, MEMORY, lengths=np.array([5, 1]))
+    with pytest.raises(TypeError, match="TransformerDecoder.forward: expected lengths to be an integer array"):
+        decoder.forward(TGT, MEMORY, lengths=np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"TransformerDecoder.forward: expected lengths of shape \(N=2\)"):
+        decoder.forward(TGT, MEMORY, lengths=np.array([1, 2, 3]))
 
 
 # --------------------------------------------------------------------------- PyTorch oracle
@@ -251,5 +337,5 @@ def test_cached_steps_in_float32_stay_float32():
     for t in range(T):
         y, cache = decoder.step(TGT[:, t:t + 1], cache)
         outputs.append(y)
-    assert y.dtype == np.float32 and cache.self_kv[0][0].dtype == np.float32
+    assert y.dtype == np.float32 and cache.self_attn[0].k.dtype == np.float32
     np.testing.assert_allclose(np.concatenate(outputs, axis=1), full, rtol=1e-5, atol=1e-5)
