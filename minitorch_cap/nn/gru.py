@@ -99,5 +99,5 @@ class GRU(Recurrent):
         a += self.b.data
         gates = np.empty((3,) + prev_h.shape, dtype=self.dtype)
         hWh_n, next_h, tmp = (np.empty_like(prev_h) for _ in range(3))
-        self._cell(a, prev_h @ self.Wh.data, prev_h, gates, hWh_n, next_h, tmp)
+        self._cell(a, self._hidden(prev_h), prev_h, gates, hWh_n, next_h, tmp)
         return next_h

@@ -183,8 +183,14 @@ class Recurrent(Module):
         """One step's ``x Wx + b + prev_h Wh`` (N, G*H)."""
         a = x @ self.Wx.data
         a += self.b.data
-        a += prev_h @ self.Wh.data
+        a += self._hidden(prev_h)
         return a
+
+    def _hidden(self, h: np.ndarray) -> np.ndarray:
+        """``h (N, H) Wh`` -> a new (N, G*H) array, laid out as :meth:`_hidden_product`."""
+        out = np.empty((h.shape[0], self.Wh.data.shape[1]), dtype=self.dtype)
+        self._hidden_product(h, out)
+        return out
 
     # The per-step products ``h_{t-1} Wh`` and ``da Wh^T``, on the k_t rows of one step. OpenBLAS
     # (0.3.17 on, AVX-512 kernels) runs a product of at most SMALL_PRODUCT multiply-adds with

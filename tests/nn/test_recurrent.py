@@ -330,3 +330,6 @@ def test_cell_with_block_products_equals_the_cell_with_whole_products(cls):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
     for name in got[2]:
         np.testing.assert_allclose(got[2][name], want[2][name], rtol=1e-12, atol=1e-12, err_msg=name)
+    state = blocks.initial_state(h0)                               # one step without cache (decoding)
+    for a, b in zip(blocks.step_state(x[:, 0], state)[1], whole.step_state(x[:, 0], state)[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
