@@ -43,6 +43,7 @@ the forward caches for backward.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -86,10 +87,12 @@ def coco_like_captions(rng, N: int, model, first_word: int) -> np.ndarray:
     return captions
 
 
-def step_products(cell_type: str, lengths, M: int) -> list[tuple[int, int, int, bool, bool, int]]:
-    """The matrix products of one ``model.loss`` step: (m, k, n, transpose_a, transpose_b, count).
+def step_products(cell_type: str, lengths, M: int) -> list[tuple[int, int, int, bool, bool, int, str | None]]:
+    """The matrix products of one ``model.loss`` step: (m, k, n, transpose_a, transpose_b, count, via).
 
     ``(m, k) @ (k, n)``; a transposed operand is stored the other way round, as in the code.
+    ``via`` names the ``Recurrent`` method that runs a per-step product (it lays it out by
+    blocks of ``Wh``: ``_hidden_product``, ``_hidden_grad``), None for a plain product.
     ``lengths (N,)``: the steps each caption runs (``last_target_lengths``), P = their sum pairs;
     M the unmasked targets (the vocabulary projection only sees those rows). Keep this list in
     step with captioners/recurrent.py and nn/recurrent.py, rnn.py, lstm.py, gru.py.
@@ -99,20 +102,20 @@ def step_products(cell_type: str, lengths, M: int) -> list[tuple[int, int, int, 
     N, P = lengths.size, int(lengths.sum())
     per_step = [int(k) for k in (lengths[None, :] > np.arange(T)[:, None]).sum(axis=1) if k]
     products = [
-        (N, D, H, False, False, 1),          # proj forward: h0 = features @ W
-        (P, W, G * H, False, False, 1),      # rnn forward: the input projections of all pairs at once
-        (M, H, V, False, False, 1),          # vocab forward on the unmasked rows
-        (H, M, V, True, False, 1),           # vocab backward: dW = h^T dscores
-        (M, V, H, False, True, 1),           # vocab backward: dh = dscores W^T
-        (W, P, G * H, True, False, 1),       # rnn backward: dWx = X^T dA
-        (H, P, G * H, True, False, 1),       # rnn backward: dWh = Hprev^T dA
-        (P, G * H, W, False, True, 1),       # rnn backward: dx = dA Wx^T
-        (D, N, H, True, False, 1),           # proj backward: dW = features^T dh0
-        (N, H, D, False, True, 1),           # proj backward: dfeatures = dh0 W^T
+        (N, D, H, False, False, 1, None),          # proj forward: h0 = features @ W
+        (P, W, G * H, False, False, 1, None),      # rnn forward: the input projections of all pairs at once
+        (M, H, V, False, False, 1, None),          # vocab forward on the unmasked rows
+        (H, M, V, True, False, 1, None),           # vocab backward: dW = h^T dscores
+        (M, V, H, False, True, 1, None),           # vocab backward: dh = dscores W^T
+        (W, P, G * H, True, False, 1, None),       # rnn backward: dWx = X^T dA
+        (H, P, G * H, True, False, 1, None),       # rnn backward: dWh = Hprev^T dA
+        (P, G * H, W, False, True, 1, None),       # rnn backward: dx = dA Wx^T
+        (D, N, H, True, False, 1, None),           # proj backward: dW = features^T dh0
+        (N, H, D, False, True, 1, None),           # proj backward: dfeatures = dh0 W^T
     ]
     for k in per_step:
-        products.append((k, H, G * H, False, False, 1))   # rnn forward, step t: h_{t-1} @ Wh on k_t rows
-        products.append((H, G * H, k, False, True, 1))    # rnn backward, step t: Wh @ da_t^T (Recurrent._hidden_grad)
+        products.append((k, H, G * H, False, False, 1, "_hidden_product"))   # rnn forward, step t: h_{t-1} Wh
+        products.append((k, G * H, H, False, True, 1, "_hidden_grad"))       # rnn backward, step t: da_t Wh^T
     return products
 
 
@@ -168,16 +171,21 @@ def _recurrent_step(impl: str, cell_type: str, N: int, threads: int):
     if impl in ("torch", "torch_masked"):
         return _torch_recurrent_step(model, features, captions, loss, threads, masked=impl == "torch_masked")
     if impl == "floor":
-        return _floor(step_products(cell_type, last_target_lengths(mask), int(mask.sum())))
+        return _floor(step_products(cell_type, last_target_lengths(mask), int(mask.sum())), cell_type)
     raise ValueError(impl)
 
 
-def _floor(products):
+def _floor(products, cell_type: str | None = None):
     """A function running every product once per count, operands laid out as the code has them,
     into preallocated outputs (allocation and page faults are not counted). Operands of one
-    shape are one array, as the weights are in the step (``Wh`` serves every step from cache)."""
+    shape are one array, as the weights are in the step (``Wh`` serves every step from cache);
+    a per-step product runs through the ``cell_type`` cell's own method (``via``), which lays
+    it out by blocks of ``Wh``."""
+    from minitorch_cap.nn import GRU, LSTM, RNN
+
     rng = np.random.default_rng(1)
     arrays = {}
+    cell = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[cell_type](W, H, rng=rng) if cell_type else None
 
     def operand(shape):
         if shape not in arrays:
@@ -185,15 +193,19 @@ def _floor(products):
         return arrays[shape]
 
     ops = []
-    for m, k, n, ta, tb, count in products:
+    for m, k, n, ta, tb, count, via in products:
         a = operand((k, m)).T if ta else operand((m, k))
-        b = operand((n, k)).T if tb else operand((k, n))
-        ops.append((a, b, np.empty((m, n), dtype=np.float32), count))
+        out = np.empty((m, n), dtype=np.float32)
+        if via is not None:
+            ops.append((functools.partial(getattr(cell, via), a, out), count))
+        else:
+            b = operand((n, k)).T if tb else operand((k, n))
+            ops.append((functools.partial(np.matmul, a, b, out=out), count))
 
     def run():
-        for a, b, out, count in ops:
+        for product, count in ops:
             for _ in range(count):
-                np.matmul(a, b, out=out)
+                product()
     return run
 
 

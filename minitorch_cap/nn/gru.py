@@ -55,12 +55,11 @@ class GRU(Recurrent):
         Hs = np.empty((N + P, H), dtype=self.dtype)      # states (sorted rows): h0, then each pair's h_t
         HWh_n = np.empty((P, H), dtype=self.dtype)       # h_{t-1} Wh_n, needed for dr
         Hs[packing.state(-1)] = packing.sort(h0)
-        Wh = self.Wh.data
         hWh = np.empty((N, 3 * H), dtype=self.dtype)
         tmp = np.empty((N, H), dtype=self.dtype)
         for t in range(packing.steps):
             k, rows, prev = packing.k[t], packing.slice(t), packing.previous(t)
-            np.matmul(Hs[prev], Wh, out=hWh[:k])
+            self._hidden_product(Hs[prev], hWh[:k])
             self._cell(A[rows], hWh[:k], Hs[prev], gates[rows].reshape(3, k, H), HWh_n[rows],
                        Hs[packing.state(t)], tmp[:k])
         self._save_for_backward(packing=packing, X=X, gates=gates, Hs=Hs, HWh_n=HWh_n)
@@ -76,7 +75,6 @@ class GRU(Recurrent):
         dA = np.empty((P, 3 * H), dtype=self.dtype)           # grad of x Wx + b
         dAh = np.empty((P, 3 * H), dtype=self.dtype)          # grad of h Wh (differs from dA in the n block)
         dnext = np.zeros((packing.N, H), dtype=self.dtype)    # dh_{t-1}, sorted rows
-        scratch = np.empty(dnext.size, dtype=self.dtype)
         for t in range(packing.steps - 1, -1, -1):
             k, rows = packing.k[t], packing.slice(t)
             r, z, n = gates[rows].reshape(3, k, H)
@@ -89,7 +87,7 @@ class GRU(Recurrent):
             da[:, 2] = dn
             dah[:, :2] = da[:, :2]
             dah[:, 2] = dn * r                                # through r * (h_{t-1} Wh_n)
-            self._hidden_grad(dAh[rows], dnext[:k], scratch)
+            self._hidden_grad(dAh[rows], dnext[:k])
             dnext[:k] += dh_t * z                              # dh_{t-1} = dah Wh^T + dh z
         dx = self._accumulate_weight_grads(packing, X, Hs, dA, dAh)
         return dx, packing.unsort(dnext)
@@ -101,5 +99,5 @@ class GRU(Recurrent):
         a += self.b.data
         gates = np.empty((3,) + prev_h.shape, dtype=self.dtype)
         hWh_n, next_h, tmp = (np.empty_like(prev_h) for _ in range(3))
-        self._cell(a, prev_h @ self.Wh.data, prev_h, gates, hWh_n, next_h, tmp)
+        self._cell(a, self._hidden(prev_h), prev_h, gates, hWh_n, next_h, tmp)
         return next_h

@@ -66,13 +66,12 @@ class LSTM(Recurrent):
         Hs[packing.state(-1)] = packing.sort(h0)
         Cs[packing.state(-1)] = packing.sort(float_input("LSTM.forward", "c0", c0, self.dtype, N=N, H=H)) \
             if has_c0 else 0
-        Wh = self.Wh.data
         a = np.empty((N, 4 * H), dtype=self.dtype)        # one step's pre-activations
         tmp = np.empty((N, H), dtype=self.dtype)
         for t in range(packing.steps):
             k, rows, new, prev = packing.k[t], packing.slice(t), packing.state(t), packing.previous(t)
             gates = A[rows].reshape(4, k, H)              # step t's block of A, once consumed, holds its gates
-            np.matmul(Hs[prev], Wh, out=a[:k])
+            self._hidden_product(Hs[prev], a[:k])
             a[:k] += A[rows]
             self._activate(a[:k], gates)
             self._cell(gates, Cs[prev], Cs[new], tanh_C[rows], Hs[new], tmp[:k])
@@ -103,7 +102,6 @@ class LSTM(Recurrent):
         dnext_h = np.zeros((N, H), dtype=self.dtype)
         dnext_c = (np.zeros((N, H), dtype=self.dtype) if dc is None
                    else packing.sort(float_input("LSTM.backward", "dc", dc, self.dtype, N=N, H=H)))
-        scratch = np.empty(N * H, dtype=self.dtype)
         for t in range(packing.steps - 1, -1, -1):
             k, rows = packing.k[t], packing.slice(t)
             i, f, o, g = gates[rows].reshape(4, k, H)
@@ -116,7 +114,7 @@ class LSTM(Recurrent):
             da[:, 2] = dh_t * tanh_c * o * (1 - o)               # do
             da[:, 3] = dc_t * i * (1 - g * g)                    # dg
             dnext_c[:k] = dc_t * f
-            self._hidden_grad(dA[rows], dnext_h[:k], scratch)      # dh_{t-1} = da Wh^T
+            self._hidden_grad(dA[rows], dnext_h[:k])              # dh_{t-1} = da Wh^T
         dx = self._accumulate_weight_grads(packing, X, Hs, dA)
         if cache["has_c0"]:
             return dx, packing.unsort(dnext_h), packing.unsort(dnext_c)

@@ -183,20 +183,79 @@ class Recurrent(Module):
         """One step's ``x Wx + b + prev_h Wh`` (N, G*H)."""
         a = x @ self.Wx.data
         a += self.b.data
-        a += prev_h @ self.Wh.data
+        a += self._hidden(prev_h)
         return a
 
-    def _hidden_grad(self, da: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> None:
-        """``out (k, H) = da (k, G*H) Wh^T``: the gradient reaching ``h_{t-1}`` through ``h_{t-1} Wh``.
+    def _hidden(self, h: np.ndarray) -> np.ndarray:
+        """``h (N, H) Wh`` -> a new (N, G*H) array, laid out as :meth:`_hidden_product`."""
+        out = np.empty((h.shape[0], self.Wh.data.shape[1]), dtype=self.dtype)
+        self._hidden_product(h, out)
+        return out
 
-        Computed as ``(Wh da^T)^T`` through ``scratch`` (at least k*H entries): for the few rows
-        of one step, OpenBLAS runs ``Wh @ da.T`` 1.3-2.5x faster than ``da @ Wh.T`` (a transposed
-        view), without a transposed copy of ``Wh`` (which costs as much as three steps).
+    # The per-step products ``h_{t-1} Wh`` and ``da Wh^T``, on the k_t rows of one step. OpenBLAS
+    # (0.3.17 on, AVX-512 kernels) runs a product of at most SMALL_PRODUCT multiply-adds with
+    # its small-matrix kernels, which read both operands where they lie; a larger product first
+    # copies both into its packed layout: here the 4 MB of Wh (H=512, 4H=2048, float32) at every
+    # step, forward and backward (about half of the step's product time at N=25). So a step of
+    # few rows goes by blocks of Wh that fit those kernels, all blocks in one numpy call (a
+    # stack of views of Wh and of the output, no copy). Measured at H=512, LSTM, float32, one
+    # thread, median CPU time per product, packed -> blocks: k=24 rows forward 0.90 -> 0.49 ms,
+    # backward 0.71 -> 0.50 ms; k=12: 0.65 -> 0.27 ms and 0.53 -> 0.26 ms. With two threads
+    # the blocks run in one thread and about match OpenBLAS's two-thread product at k=24-25
+    # (0.49 ms), beat it below, and do not stall when the other core is busy (the two-thread
+    # product then took 8-24 ms on this shared machine). Steps of more rows (N=128) keep the
+    # packed product, whose packing is then a small part of the work. Other BLAS libraries get
+    # the same blocks: correct, at whatever speed their kernels give.
+    SMALL_PRODUCT = 100 ** 3
+    COLUMN_BLOCK = 64     # forward: h (k, H) @ Wh[:, 64 columns]
+    ROW_BLOCK = 16        # backward: da (k, G*H) @ Wh[16 rows].T (a transposed operand: at most 1200 outputs)
+
+    def _by_column_blocks(self, k: int) -> bool:
+        """Whether ``h (k, H) Wh`` goes by blocks of COLUMN_BLOCK columns (see SMALL_PRODUCT): one
+        row is a vector product, and a product already small or one block too large goes whole."""
+        H, GH = self.Wh.data.shape
+        return (k >= 2 and k * H * GH > self.SMALL_PRODUCT and k * H * self.COLUMN_BLOCK <= self.SMALL_PRODUCT
+                and GH % self.COLUMN_BLOCK == 0)
+
+    def _by_row_blocks(self, k: int) -> bool:
+        """Whether ``da (k, G*H) Wh^T`` goes by blocks of ROW_BLOCK rows (see SMALL_PRODUCT)."""
+        H, GH = self.Wh.data.shape
+        return (k >= 2 and k * self.ROW_BLOCK * GH <= self.SMALL_PRODUCT and k * self.ROW_BLOCK <= 1200
+                and H % self.ROW_BLOCK == 0)
+
+    def _hidden_product(self, h: np.ndarray, out: np.ndarray) -> None:
+        """``out (k, G*H) = h (k, H) Wh``, ``out`` C-contiguous; by column blocks when
+        :meth:`_by_column_blocks`.
+
+        The small-matrix kernels take rows four at a time and run a remainder of 1-3 rows 2-4x
+        slower per row (k=24: 0.49 ms, k=25: 0.61 ms, k=28: 0.59 ms), so a remainder goes as the
+        last four rows, which computes up to three rows twice (the same values).
         """
-        k, H = da.shape[0], self.hidden_dim
-        outT = scratch[:k * H].reshape(H, k)
-        np.matmul(self.Wh.data, da.T, out=outT)
-        out[...] = outT.T
+        k, H = h.shape
+        Wh, width = self.Wh.data, self.COLUMN_BLOCK
+        if not self._by_column_blocks(k) or not out.flags.c_contiguous:
+            np.matmul(h, Wh, out=out)
+            return
+        n = Wh.shape[1] // width
+        blocks = Wh.reshape(H, n, width).transpose(1, 0, 2)                 # (G*H/64, H, 64) views of Wh
+        fours = k - k % 4
+        for rows in (slice(0, fours), slice(max(k - 4, 0), k)) if fours < k else (slice(0, k),):
+            view = out[rows]
+            np.matmul(h[rows], blocks, out=view.reshape(view.shape[0], n, width).transpose(1, 0, 2))
+
+    def _hidden_grad(self, da: np.ndarray, out: np.ndarray) -> None:
+        """``out (k, H) = da (k, G*H) Wh^T``: the gradient reaching ``h_{t-1}`` through ``h_{t-1} Wh``;
+        ``out`` C-contiguous. By row blocks when :meth:`_by_row_blocks`, else as ``(Wh da^T)^T``:
+        for a step of many rows OpenBLAS runs ``Wh @ da.T`` 1.3-2.5x faster than ``da @ Wh.T``,
+        without a transposed copy of Wh (which costs as much as three steps).
+        """
+        k, H = out.shape
+        Wh, height = self.Wh.data, self.ROW_BLOCK
+        if self._by_row_blocks(k) and out.flags.c_contiguous:
+            blocks = Wh.reshape(H // height, height, Wh.shape[1]).transpose(0, 2, 1)   # (H/16, G*H, 16) views
+            np.matmul(da, blocks, out=out.reshape(k, H // height, height).transpose(1, 0, 2))
+        else:
+            out[...] = (Wh @ da.T).T
 
     def _accumulate_weight_grads(self, packing: Packing, X: np.ndarray, Hs: np.ndarray, dA: np.ndarray,
                                  dAh: np.ndarray | None = None) -> np.ndarray:

@@ -28,11 +28,10 @@ class RNN(Recurrent):
         X, A = self._project_inputs(x, packing)                   # X (P, D), A (P, H) = X Wx + b
         Hs = np.empty((packing.N + packing.P, self.hidden_dim), dtype=self.dtype)  # states: h0, then h_t
         Hs[packing.state(-1)] = packing.sort(h0)
-        Wh = self.Wh.data
         a = np.empty((packing.N, self.hidden_dim), dtype=self.dtype)    # one step's pre-activations
         for t in range(packing.steps):
             k = packing.k[t]
-            np.matmul(Hs[packing.previous(t)], Wh, out=a[:k])
+            self._hidden_product(Hs[packing.previous(t)], a[:k])
             a[:k] += A[packing.slice(t)]
             np.tanh(a[:k], out=Hs[packing.state(t)])
         self._save_for_backward(packing=packing, X=X, Hs=Hs)
@@ -44,12 +43,11 @@ class RNN(Recurrent):
         dHs = self._check_grad("RNN.backward", dh, packing)          # (P, H)
         dA = np.empty_like(dHs)                                     # (P, H) grad of the tanh input
         dnext = np.zeros((packing.N, self.hidden_dim), dtype=self.dtype)   # dh_{t-1}, sorted rows
-        scratch = np.empty(dnext.size, dtype=self.dtype)
         for t in range(packing.steps - 1, -1, -1):
             k, rows = packing.k[t], packing.slice(t)
             h = Hs[packing.state(t)]
             dA[rows] = (dHs[rows] + dnext[:k]) * (1 - h * h)         # tanh' = 1 - h^2
-            self._hidden_grad(dA[rows], dnext[:k], scratch)         # dh_{t-1} = da Wh^T
+            self._hidden_grad(dA[rows], dnext[:k])                  # dh_{t-1} = da Wh^T
         dx = self._accumulate_weight_grads(packing, X, Hs, dA)
         return dx, packing.unsort(dnext)
 

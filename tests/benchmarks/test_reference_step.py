@@ -56,8 +56,10 @@ def test_step_products_follow_the_packed_step():
     gradients on the P pairs that run, and one product per step on the k_t rows still running."""
     lengths = np.array([3, 5, 0, 1])                  # P = 9 pairs; k_t = 3, 2, 2, 1, 1
     products = step_products("lstm", lengths, M=8)
-    assert [p for p in products if p[2] == 1004 and not p[3]] == [(8, 512, 1004, False, False, 1)]
-    assert (9, 256, 2048, False, False, 1) in products                         # X Wx over the pairs
-    assert [p[0] for p in products if p[1:3] == (512, 2048)] == [3, 2, 2, 1, 1]   # h_{t-1} Wh
-    assert [p[2] for p in products if p[:2] == (512, 2048) and p[4]] == [3, 2, 2, 1, 1]  # Wh da^T
+    assert [p for p in products if p[2] == 1004 and not p[3]] == [(8, 512, 1004, False, False, 1, None)]
+    assert (9, 256, 2048, False, False, 1, None) in products                   # X Wx over the pairs
+    assert [p[0] for p in products if p[6] == "_hidden_product"] == [3, 2, 2, 1, 1]   # h_{t-1} Wh
+    assert [p[:5] for p in products if p[6] == "_hidden_product"][0] == (3, 512, 2048, False, False)
+    assert [p[0] for p in products if p[6] == "_hidden_grad"] == [3, 2, 2, 1, 1]      # da Wh^T
+    assert [p[:5] for p in products if p[6] == "_hidden_grad"][0] == (3, 2048, 512, False, True)
     assert len(products) == 10 + 2 * 5

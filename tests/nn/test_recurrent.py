@@ -282,3 +282,54 @@ def test_agrees_with_pytorch_packed_sequences(cls):
     ours = lambda g: np.concatenate([g[j * H:(j + 1) * H] for j in inverse], axis=0).T  # noqa: E731
     np.testing.assert_allclose(cell.Wh.grad, ours(net.weight_hh_l0.grad.numpy()), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(cell.Wx.grad, ours(net.weight_ih_l0.grad.numpy()), rtol=1e-10, atol=1e-12)
+
+
+# --- The per-step products by blocks of Wh (Recurrent._hidden_product and _hidden_grad).
+
+@pytest.mark.parametrize("cls", CELLS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_per_step_products_by_blocks_equal_the_whole_products(cls, dtype):
+    """At the COCO size H=512, for every step of 1 to 40 rows (column blocks with the remainder as
+    the last four rows, row blocks, or the whole product): h Wh and da Wh^T, every entry written."""
+    rng = np.random.default_rng(8)
+    cell = cls(4, 512, dtype=dtype, rng=rng)
+    Wh = cell.Wh.data
+    tol = {np.float64: 1e-12, np.float32: 1e-5}[dtype]
+    ks = range(1, 41)
+    for k in ks:
+        h, da = rng.standard_normal((k, 512)).astype(dtype), rng.standard_normal((k, Wh.shape[1])).astype(dtype)
+        forward, backward = np.full((k, Wh.shape[1]), np.nan, dtype), np.full((k, 512), np.nan, dtype)
+        cell._hidden_product(h, forward)
+        cell._hidden_grad(da, backward)
+        for got, want in ((forward, h.astype(np.float64) @ Wh), (backward, da.astype(np.float64) @ Wh.T)):
+            assert got.dtype == dtype
+            assert np.abs(got - want).max() <= tol * np.abs(want).max(), k
+    # Both layouts were exercised, the COCO step (k=25) by blocks.
+    assert cell._by_column_blocks(25) and cell._by_row_blocks(25)
+    assert not all(cell._by_column_blocks(k) for k in ks) and not cell._by_row_blocks(1)
+
+
+@pytest.mark.parametrize("cls", CELLS)
+def test_cell_with_block_products_equals_the_cell_with_whole_products(cls):
+    """H=256, N=24 rows of mixed lengths: the steps with many rows go by blocks, the last ones
+    whole; output, dx, dh0 and every weight gradient equal those with every product whole
+    (SMALL_PRODUCT = 0), float64 to 1e-12."""
+    rng = np.random.default_rng(9)
+    N_, T_, H_ = 24, 5, 256
+    x, h0, dh = rng.standard_normal((N_, T_, D)), rng.standard_normal((N_, H_)), rng.standard_normal((N_, T_, H_))
+    lengths = rng.integers(0, T_ + 1, size=N_)
+    lengths[:20] = T_
+    blocks, whole = cls(D, H_, dtype=np.float64, rng=np.random.default_rng(1)), cls(D, H_, dtype=np.float64,
+                                                                                   rng=np.random.default_rng(1))
+    whole.SMALL_PRODUCT = 0
+    assert blocks._by_column_blocks(20) and blocks._by_row_blocks(20)
+    assert not whole._by_column_blocks(20) and not whole._by_row_blocks(20)
+    got, want = run_cell(blocks, x, h0, dh, lengths=lengths), run_cell(whole, x, h0, dh, lengths=lengths)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-14)
+    for a, b in zip(got[1], want[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+    for name in got[2]:
+        np.testing.assert_allclose(got[2][name], want[2][name], rtol=1e-12, atol=1e-12, err_msg=name)
+    state = blocks.initial_state(h0)                               # one step without cache (decoding)
+    for a, b in zip(blocks.step_state(x[:, 0], state)[1], whole.step_state(x[:, 0], state)[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
