@@ -264,7 +264,7 @@ def _transformer_step(impl: str, threads: int, reps: int):
     if impl == "ours":
         return lambda: model.loss(features, captions)
     if impl == "floor":
-        return bt.gemm_floor(bt.gemm_shapes(int(mask.sum())), np.random.default_rng(1))
+        return bt.gemm_floor(bt.gemm_shapes(captions, model.null_id), np.random.default_rng(1))
     if impl not in ("torch", "torch_masked"):
         raise ValueError(impl)
     import torch

@@ -63,3 +63,13 @@ def test_step_products_follow_the_packed_step():
     assert [p[0] for p in products if p[6] == "_hidden_grad"] == [3, 2, 2, 1, 1]      # da Wh^T
     assert [p[:5] for p in products if p[6] == "_hidden_grad"][0] == (3, 2048, 512, False, True)
     assert len(products) == 10 + 2 * 5
+
+
+@pytest.mark.parametrize("cell, impl", [("lstm", "floor"), ("transformer", "floor")])
+def test_every_benchmark_worker_builds_and_runs_its_step(cell, impl):
+    """Each column's worker builds its step from the benchmark's problem and runs it (a worker
+    that fails to build only shows when the whole table is measured, 25 minutes in)."""
+    import bench_step
+
+    step = bench_step.worker_step(impl, cell, 25 if cell != "transformer" else 128, 1, 1, "cpu")
+    assert len(step["times"]) == 1 and step["times"][0] > 0
