@@ -43,7 +43,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from bench_step import D, H, T, V, W, _openblas_core, coco_like_captions, coco_vocabulary  # noqa: E402
+from bench_step import D, H, T, V, W, coco_like_captions, coco_vocabulary, machine_line, worker_info  # noqa: E402
 
 N, P = 128, 16
 PENALTY = {"dot": 0.0, "additive": 1.0}      # EECS 498 has none; Show, Attend and Tell uses 1
@@ -220,17 +220,6 @@ def _run_worker(row: str, attention: str, threads: int, reps: int) -> float:
     return min(json.loads(proc.stdout.strip().splitlines()[-1])["times"])
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return "unknown CPU"
-    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
-    flags = next((line for line in lines if line.startswith("flags")), "")
-    return f"{name}, {'AVX-512' if 'avx512f' in flags else 'AVX2' if 'avx2' in flags else 'no AVX2'}"
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 rounds of 3 steps instead of 5 of 5")
@@ -266,10 +255,9 @@ def main(argv=None) -> int:
             with open(args.json, "w") as f:
                 json.dump({" ".join(map(str, k)): v for k, v in results.items()}, f, indent=1)
 
-    import torch
     print(f"Attention-LSTM captioning step, N={N} T={T} P={P} D={D} W={W} H={H} V={V} float32; {rounds} rounds "
           f"of fresh processes, each the fastest of {reps} steps; median over rounds (min-max)")
-    print(f"{_cpu_model()}; numpy {np.__version__} (OpenBLAS {_openblas_core()}), torch {torch.__version__}")
+    print(machine_line(worker_info()))
     table = []
     for n_threads in threads:
         for attention in kinds:

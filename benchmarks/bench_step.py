@@ -346,6 +346,12 @@ def worker_memory(impl: str, cell_type: str, N: int) -> dict:
     return out
 
 
+def machine_line(info: dict) -> str:
+    """The header line naming the machine, from :func:`worker_info`."""
+    return (f"CPU: {info['cpu']} ({info['cores']} cores, {info['vector']}); numpy {info['numpy']}, "
+            f"{info['blas']} (OPENBLAS_CORETYPE={info['coretype']}); {info['torch'] or 'torch not importable'}")
+
+
 def worker_info() -> dict:
     """What the table header prints: CPU, vector extensions, BLAS kernels, versions."""
     from threadpoolctl import threadpool_info
@@ -444,8 +450,7 @@ def main(argv=None) -> int:
     models = [(cell, N) for cell in cells if cell != "transformer" for N in sizes]
     models += [("transformer", TRANSFORMER_N)] if "transformer" in cells else []
     started, load_before = time.time(), _load()
-    print(f"CPU: {info['cpu']} ({info['cores']} cores, {info['vector']}); numpy {info['numpy']}, "
-          f"{info['blas']} (OPENBLAS_CORETYPE={info['coretype']}); {info['torch'] or 'torch not importable'}")
+    print(machine_line(info))
 
     if "steps" in parts:
         configs = [(th, cell, N, impl) for th in threads for cell, N in models for impl in impls

@@ -73,3 +73,31 @@ def test_every_benchmark_worker_builds_and_runs_its_step(cell, impl):
 
     step = bench_step.worker_step(impl, cell, 25 if cell != "transformer" else 128, 1, 1, "cpu")
     assert len(step["times"]) == 1 and step["times"][0] > 0
+
+
+def test_the_version_benchmark_builds_bench_steps_problem():
+    """bench_versions.py times, in each checkout, the problem bench_step.py times (same loss)."""
+    import bench_step
+    import bench_versions
+
+    model, features, captions = bench_step.make_problem("lstm", 25)
+    step, loss = bench_versions.build("lstm-25")
+    assert loss == float(model.loss(features, captions)[0])
+    assert step()[0] == loss
+
+
+@pytest.mark.parametrize("script", sorted(p.stem for p in __import__("pathlib").Path(__file__).parents[2].joinpath(
+    "benchmarks").glob("*.py")))
+def test_every_benchmark_script_imports(script):
+    """A script whose imports broke (a renamed helper of another script) fails here, not 10 minutes
+    into a measurement."""
+    import importlib
+
+    assert importlib.import_module(script).__doc__
+
+
+def test_the_machine_line_names_the_cpu_and_the_blas():
+    import bench_step
+
+    line = bench_step.machine_line(bench_step.worker_info())
+    assert line.startswith("CPU: ") and "numpy" in line and "OPENBLAS_CORETYPE=" in line
