@@ -31,25 +31,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import float_input, index_input, int_option
+from .checks import float_input, int_option, lengths_input
 from .init import scaled_randn
 from .module import Module
 from .parameter import Parameter
 
 
 def check_lengths(owner: str, lengths, N: int, T: int) -> np.ndarray:
-    """``lengths (N,)`` integers in ``[0, T]`` as an int64 array; ``None`` means T for every row.
+    """:func:`~minitorch_cap.nn.checks.lengths_input`, with ``None`` meaning T for every row.
 
     Floats and booleans raise ``TypeError``, a wrong shape or a value outside ``[0, T]``
     ``ValueError``, naming ``owner``.
     """
     if lengths is None:
         return np.full(N, T, dtype=np.int64)
-    array = np.asarray(lengths)
-    if np.issubdtype(array.dtype, np.integer) and array.size and (array.min() < 0 or array.max() > T):
-        raise ValueError(f"{owner}: lengths must lie in [0, T={T}], got values in "
-                         f"[{int(array.min())}, {int(array.max())}]")
-    return index_input(owner, "lengths", array, T + 1, N=N).astype(np.int64, copy=False)
+    return lengths_input(owner, "lengths", lengths, N, T)
 
 
 class Packing:
