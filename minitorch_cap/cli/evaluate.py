@@ -56,19 +56,19 @@ def run(args) -> int:
     _, model, data, spec = checkpoint_and_data(args)
     if args.block_unk and model.unk_id is None:        # refused before the output folder exists
         raise SettingsError("--block-unk: the model's vocabulary has no <UNK> token")
-    out = results_folder(args.checkpoint, "evaluate", ("results.json", "scores.json"), "scores.json", out=args.out,
-                         overwrite=args.overwrite, label=option)
-    model.eval()
-    result = evaluate(model, data, args.split, beam_size=args.beam_size, max_length=args.max_length,
-                      alpha=args.alpha, block_unk=args.block_unk, max_images=args.max_images,
-                      cider_df=args.cider_df, percent=args.percent)
-    n = len(result.hypotheses)
-    how = "greedy" if args.beam_size == 1 else f"beam search, beam size {args.beam_size}, alpha {args.alpha:g}"
-    print(f"{kind_of(model).kind.upper()} from {args.checkpoint}: {n} {args.split} images of "
-          f"{spec.describe()}, {how}")
-    print(result.table())
-    print(f"decoding took {result.decode_seconds:.2f} s ({1000 * result.decode_seconds / max(n, 1):.2f} s per "
-          "1,000 images)")
-    written = result.write(out, checkpoint=str(Path(args.checkpoint).resolve()), data=spec.describe())
-    print(f"wrote {', '.join(str(p) for p in written)}")
+    with results_folder(args.checkpoint, "evaluate", ("results.json", "scores.json"), "scores.json", out=args.out,
+                        overwrite=args.overwrite, label=option) as out:
+        model.eval()
+        result = evaluate(model, data, args.split, beam_size=args.beam_size, max_length=args.max_length,
+                          alpha=args.alpha, block_unk=args.block_unk, max_images=args.max_images,
+                          cider_df=args.cider_df, percent=args.percent)
+        n = len(result.hypotheses)
+        how = "greedy" if args.beam_size == 1 else f"beam search, beam size {args.beam_size}, alpha {args.alpha:g}"
+        print(f"{kind_of(model).kind.upper()} from {args.checkpoint}: {n} {args.split} images of "
+              f"{spec.describe()}, {how}")
+        print(result.table())
+        print(f"decoding took {result.decode_seconds:.2f} s ({1000 * result.decode_seconds / max(n, 1):.2f} s per "
+              "1,000 images)")
+        written = result.write(out, checkpoint=str(Path(args.checkpoint).resolve()), data=spec.describe())
+        print(f"wrote {', '.join(str(p) for p in written)}")
     return 0

@@ -45,22 +45,23 @@ def run(args) -> int:
     from ..data.files import write_json
 
     _, model, data, _ = checkpoint_and_data(args)
-    out = results_folder(args.checkpoint, "sample", WRITES, "sample_metrics.json", out=args.out,
-                         overwrite=args.overwrite, label=option)
-    model.eval()
-    report = caption_report(model, data, args.split, max_length=args.max_length, with_references=True,
-                            max_images=None if is_builtin(data, args.split) else args.num_images)
-    kind = kind_of(model).kind.upper()
-    written = write_caption_outputs(report, data, out, num_images=args.num_images,
-                                    title=f"{kind} from {Path(args.checkpoint).name}", model=model)
-    for k in range(min(max(args.print_count, 0), len(report["generated"]))):
-        verdict = ("  [correct]" if report["correct"][k] else "  [wrong]") if "correct" in report else ""
-        print(f"image {int(report['image_idxs'][k])}: {report['generated'][k]}{verdict}")
-    record = {"split": args.split, "images": len(report["generated"]), "checkpoint": str(Path(args.checkpoint).resolve())}
-    if "accuracy" in report:
-        n = len(report["correct"])
-        print(f"{args.split} accuracy: {100 * report['accuracy']:.1f}% of {n} images captioned fully correctly")
-        record.update(accuracy=report["accuracy"], correct=int(sum(report["correct"])))
-    written.append(write_json(out / "sample_metrics.json", record))
-    print(f"wrote {', '.join(str(p) for p in written)}")
+    with results_folder(args.checkpoint, "sample", WRITES, "sample_metrics.json", out=args.out,
+                        overwrite=args.overwrite, label=option) as out:
+        model.eval()
+        report = caption_report(model, data, args.split, max_length=args.max_length, with_references=True,
+                                max_images=None if is_builtin(data, args.split) else args.num_images)
+        kind = kind_of(model).kind.upper()
+        written = write_caption_outputs(report, data, out, num_images=args.num_images,
+                                        title=f"{kind} from {Path(args.checkpoint).name}", model=model)
+        for k in range(min(max(args.print_count, 0), len(report["generated"]))):
+            verdict = ("  [correct]" if report["correct"][k] else "  [wrong]") if "correct" in report else ""
+            print(f"image {int(report['image_idxs'][k])}: {report['generated'][k]}{verdict}")
+        record = {"split": args.split, "images": len(report["generated"]),
+                  "checkpoint": str(Path(args.checkpoint).resolve())}
+        if "accuracy" in report:
+            n = len(report["correct"])
+            print(f"{args.split} accuracy: {100 * report['accuracy']:.1f}% of {n} images captioned fully correctly")
+            record.update(accuracy=report["accuracy"], correct=int(sum(report["correct"])))
+        written.append(write_json(out / "sample_metrics.json", record))
+        print(f"wrote {', '.join(str(p) for p in written)}")
     return 0

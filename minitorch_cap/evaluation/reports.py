@@ -16,7 +16,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -165,9 +167,12 @@ def write_caption_outputs(report: dict, data: dict, out_dir, *, num_images: int 
     return written
 
 
+@contextlib.contextmanager
 def results_folder(checkpoint, command: str, writes: tuple[str, ...], record: str, *, out=None,
-                   overwrite: bool = False, label=str) -> Path:
-    """The folder a command on ``checkpoint`` (``sample``, ``evaluate``) writes into, created before any work.
+                   overwrite: bool = False, label=str) -> Iterator[Path]:
+    """``with results_folder(...) as out:`` the folder a command on ``checkpoint`` (``sample``,
+    ``evaluate``) writes into, created before any work; if the block fails before anything is
+    written there, a folder created here is removed again (a refused command leaves nothing).
 
     Default ``out``: ``COMMAND/`` next to ``checkpoint.h5`` (``COMMAND-STEM/`` for another file, e.g.
     ``evaluate-best/`` for ``best.h5``). Files it ``writes`` that are there already are replaced only
@@ -192,6 +197,12 @@ def results_folder(checkpoint, command: str, writes: tuple[str, ...], record: st
             raise RunFolderError(f"{str(out)!r} already holds {', '.join(held)}, not the {command} results of "
                                  f"{checkpoint}; choose another {label('out')}, or pass {label('overwrite')} to "
                                  "replace them")
-    make_folder(out, "the output folder")
-    return out
+    created = make_folder(out, "the output folder")
+    try:
+        yield out
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()                 # only while empty: nothing was written, nothing is left
+        raise
 

@@ -1,8 +1,11 @@
 """``minitorch-cap sample``: captions and pictures from a checkpoint of ``train``; bad inputs."""
 
 import json
+import shutil
+from pathlib import Path
 
 import matplotlib.image as mpimg
+import pytest
 
 from minitorch_cap.evaluation.grid import caption_grid_size
 
@@ -106,3 +109,16 @@ def test_a_caption_length_beyond_the_machine_is_refused_before_decoding(tiny_run
     code, _, stderr = run_cli(["sample", out, "--max-length", "10000000000", "--out", tmp_path / "s"])
     assert code == 2 and "captions of up to 10,000,000,000 words would take about" in stderr
     assert "give a smaller max_length" in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "s").exists()                      # a refused command leaves no folder
+
+
+@pytest.mark.parametrize("command", ["sample", "evaluate"])
+def test_a_command_refused_after_its_folder_was_made_leaves_nothing(tiny_run, tmp_path, command):
+    """The default results folder next to the checkpoint is made before decoding; a refusal
+    found while decoding (here the memory rule) removes it again, as train's run folder."""
+    out, _ = tiny_run
+    checkpoint = tmp_path / "checkpoint.h5"
+    shutil.copy(Path(out) / "checkpoint.h5", checkpoint)
+    code, _, stderr = run_cli([command, checkpoint, "--max-length", "10000000000"])
+    assert code == 2 and "would take about" in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.h5"]
