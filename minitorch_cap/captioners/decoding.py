@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 import attrs
 
-from ..nn.checks import bool_option, check_memory, float_option, int_option
+from ..nn.checks import SettingsError, bool_option, check_memory, float_option, int_option
 from ..nn.functional import log_softmax
 
 #: The caption length every decoder uses unless told otherwise (the SPEC's ``sample`` default).
@@ -87,7 +87,7 @@ def _unk_id(owner: str, model, block_unk: bool):
         return None
     unk = model.unk_id
     if unk is None:
-        raise ValueError(f"{owner}: block_unk=True but the model's vocabulary has no '<UNK>' token")
+        raise SettingsError(f"{owner}: block_unk=True but the model's vocabulary has no '<UNK>' token")
     return int(unk)
 
 
@@ -113,7 +113,7 @@ def beam_search(model, features, beam_size: int = 3, max_length: int = DEFAULT_M
     L = int_option(owner, "max_length", max_length)
     n_best = int_option(owner, "n_best", n_best)
     if n_best > K:
-        raise ValueError(f"{owner}: n_best={n_best} must not exceed beam_size={K}")
+        raise SettingsError(f"{owner}: n_best={n_best} must not exceed beam_size={K}")
     alpha = float_option(owner, "alpha", alpha, low=0.0)
     start, end, null = _start_id(owner, model), model.end_id, int(model.null_id)
     unk = _unk_id(owner, model, block_unk)

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .affine import Affine
-from .checks import float_input, int_option, lengths_input, mask_input
+from .checks import SettingsError, float_input, int_option, lengths_input, mask_input
 from .dropout import Dropout, as_generator
 from .module import Module, inference_enabled
 
@@ -156,7 +156,8 @@ class MultiHeadAttention(Module):
         self.embed_dim = int_option(owner, "embed_dim", embed_dim)
         self.num_heads = int_option(owner, "num_heads", num_heads)
         if self.embed_dim % self.num_heads:
-            raise ValueError(f"{owner}: embed_dim ({self.embed_dim}) must be divisible by num_heads ({self.num_heads})")
+            raise SettingsError(f"{owner}: embed_dim ({self.embed_dim}) must be divisible by num_heads "
+                                f"({self.num_heads})")
         self.head_dim = self.embed_dim // self.num_heads
         rng = as_generator(rng, owner)
         E = self.embed_dim

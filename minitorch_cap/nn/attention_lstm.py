@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from .checks import choice_option, float_input, int_option
+from .checks import SettingsError, choice_option, float_input, int_option
 from .functional import sigmoid_
 from .init import scaled_randn
 from .module import Module
@@ -87,8 +87,8 @@ class AttentionLSTM(Module):
         self.hidden_dim = int_option(owner, "hidden_dim", hidden_dim)
         choice_option(owner, "attention", attention, ATTENTIONS)
         if attention == "dot" and attention_dim is not None:
-            raise ValueError(f"{owner}: attention_dim applies to attention='additive' only (dot-product scores "
-                             f"have no attention layer), got attention_dim={attention_dim!r}")
+            raise SettingsError(f"{owner}: attention_dim applies to attention='additive' only (dot-product scores "
+                                f"have no attention layer), got attention_dim={attention_dim!r}")
         self.attention = attention
         D, H = self.input_dim, self.hidden_dim
         self.Wx = Parameter(scaled_randn(rng, (D, 4 * H), np.sqrt(D)), self.dtype)

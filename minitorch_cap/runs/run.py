@@ -42,6 +42,12 @@ def epoch_metrics(data: Mapping) -> dict:
     return {"val_accuracy": model_caption_accuracy} if is_builtin(data) else {}
 
 
+def size_names(sizes) -> list[str]:
+    """The integer settings of a kind's settings ``sizes`` (hidden_dim, num_layers, ...): what sets
+    a model's size, unlike its choices and weights."""
+    return [f.name for f in attrs.fields(type(sizes)) if f.metadata.get("rule") and f.metadata["rule"].kind is int]
+
+
 def build_model(settings: RunSettings, shape, label: Callable[[str], str] = str) -> Captioner:
     """A fresh model of ``settings`` for data of ``shape`` (:meth:`DataSpec.shape`; weights drawn from
     ``settings.training.seed``), refused by the one memory rule (``check_memory``) when its training
@@ -50,7 +56,7 @@ def build_model(settings: RunSettings, shape, label: Callable[[str], str] = str)
     V, D, P = len(shape.word_to_idx), shape.input_dim, shape.regions or 1
     numbers = 4 * kind.parameters(sizes, V, D) + kind.activations(sizes, t.batch_size, shape.length, V, D, P)
     check_memory("", 4 * numbers, f"a training step of {settings.describe()} on {t.batch_size:,} captions",
-                 f"give smaller sizes ({', '.join(label(k) for k in ('batch_size', *attrs.asdict(sizes)))})")
+                 f"give smaller sizes ({', '.join(label(k) for k in ('batch_size', *size_names(sizes)))})")
     return kind.build(shape.word_to_idx, D, sizes, np.random.default_rng(t.seed))
 
 

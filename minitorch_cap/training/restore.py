@@ -17,7 +17,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..data.checks import DataError
 from ..data.fingerprint import fingerprint_differences
+from ..nn.checks import SettingsError
 from ..optim import optimizer_from_state, scheduler_from_state
 from ..captioners.base import Captioner, captioner_from_config
 from .checkpoint import CheckpointError, load_checkpoint
@@ -55,8 +57,8 @@ def init_from_checkpoint(model, path, strict: bool = True) -> None:
     info = checkpoint["model"]
     word_to_idx = getattr(model, "word_to_idx", None)
     if word_to_idx is not None and dict(word_to_idx) != info["word_to_idx"]:
-        raise ValueError(f"init_from_checkpoint: the vocabulary of {path} ({len(info['word_to_idx'])} words) "
-                         f"differs from the model's ({len(word_to_idx)} words)")
+        raise DataError(f"init_from_checkpoint: the vocabulary of {path} ({len(info['word_to_idx'])} words) "
+                        f"differs from the model's ({len(word_to_idx)} words)")
     state = info["state_dict"]
     dtype = getattr(model, "dtype", None)
     if dtype is not None:  # a float64 model may start from float32 weights, and back
@@ -116,15 +118,15 @@ def resume(trainer_class, path, model, data, optimizer, scheduler, *, checkpoint
         info = checkpoint["model"]
         if type(model).__name__ != info["class"] or dict(model.word_to_idx) != info["word_to_idx"] \
                 or model.config() != info["config"]:
-            raise ValueError(f"Trainer.resume: the model given does not match {path} "
-                             f"(checkpoint: {info['class']} {info['config']}; model: {type(model).__name__} "
-                             f"{model.config()})")
+            raise SettingsError(f"Trainer.resume: the model given does not match {path} "
+                                f"(checkpoint: {info['class']} {info['config']}; model: {type(model).__name__} "
+                                f"{model.config()})")
         model.load_state_dict(info["state_dict"])
     opt_state, sched_state = checkpoint["optimizer"], checkpoint["scheduler"]
     if opt_state is None:
         raise CheckpointError(f"{path} holds no optimizer state; it cannot be resumed")
     if scheduler is not None and sched_state is None:
-        raise ValueError(f"Trainer.resume: a scheduler was given but {path} was saved without one")
+        raise SettingsError(f"Trainer.resume: a scheduler was given but {path} was saved without one")
     if optimizer is not None:       # before its state is loaded: a foreign optimizer is left untouched
         optimizer.check_params_of(model, "Trainer.resume")
     check_given_settings(optimizer, scheduler, opt_state, sched_state, path)
@@ -147,11 +149,12 @@ def resume(trainer_class, path, model, data, optimizer, scheduler, *, checkpoint
     trainer = trainer_class(model, data, optimizer, scheduler, config=config, comm=comm,
                             out_dir=overrides.get("out_dir", config.out_dir))     # a RunDir given stays the caller's
     if (trainer.num_train, trainer.num_val) != (saved["data"]["num_train"], saved["data"]["num_val"]):
-        raise ValueError(f"Trainer.resume: the data has {trainer.num_train} train / {trainer.num_val} val "
-                         f"captions, the run in {path} had {saved['data']['num_train']} / {saved['data']['num_val']}")
+        raise DataError(f"Trainer.resume: the data has {trainer.num_train} train / {trainer.num_val} val "
+                        f"captions, the run in {path} had {saved['data']['num_train']} / {saved['data']['num_val']}; "
+                        "resume on the run's own data")
     differences = fingerprint_differences(saved["data"].get("fingerprint") or {}, trainer.data_fingerprint())
     if differences:
-        raise ValueError(f"Trainer.resume: the data differs from the data of the run in {path}: "
+        raise DataError(f"Trainer.resume: the data differs from the data of the run in {path}: "
                          f"{'; '.join(differences)} (recorded data options: {saved['data'].get('options')}); "
                          "resume on the run's own data")
     try:
@@ -192,7 +195,7 @@ def check_given_settings(optimizer, scheduler, opt_state: Mapping[str, Any], sch
             elif value != run:
                 differences.append(f"{kind} {name}: the run's {run!r}, given {value!r}")
     if differences:
-        raise ValueError(f"Trainer.resume: the optimizer or scheduler given differs from the run in {path}: "
-                         f"{'; '.join(differences)}. A resumed run continues with the optimizer and schedule it was "
-                         "started with: pass equal ones or none (they are rebuilt from the checkpoint), or start a "
-                         "new run from its weights (init_from=...) with the ones you want")
+        raise SettingsError(f"Trainer.resume: the optimizer or scheduler given differs from the run in {path}: "
+                            f"{'; '.join(differences)}. A resumed run continues with the optimizer and schedule it "
+                            "was started with: pass equal ones or none (they are rebuilt from the checkpoint), or "
+                            "start a new run from its weights (init_from=...) with the ones you want")

@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -206,3 +207,17 @@ def test_resume_with_fewer_epochs_than_done_is_refused(tiny_run):
     out, _ = tiny_run
     code, _, stderr = run_cli(["train", "--resume", out / "checkpoint.h5", "--epochs", "1"])
     assert code == 2 and "epochs 1 is fewer than the 2 the run" in stderr
+
+
+@pytest.mark.parametrize("option", [["--max-train", "30"], ["--data-seed", "4"]])
+def test_resume_on_other_data_is_one_line_and_leaves_the_run_as_it_was(tiny_run, tmp_path, option):
+    """A data option that changes the data on --resume was a ValueError traceback (exit 1)."""
+    out, _ = tiny_run
+    run = tmp_path / "run"
+    shutil.copytree(out, run, ignore=shutil.ignore_patterns(".lock*"))
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    code, _, stderr = run_cli(["train", "--resume", run / "checkpoint.h5", "--epochs", "3", *option])
+    assert code == 2 and "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    assert "resume on the run's own data" in stderr
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and p.name[0] != "."} == \
+        {k: v for k, v in before.items() if k[0] != "."}
