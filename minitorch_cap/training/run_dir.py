@@ -160,9 +160,9 @@ class RunDir:
         (with ``overwrite`` that run's files are set aside, see the module docstring). The folder
         of ``resume_from`` (the checkpoint being resumed) is the same run, never another one;
         resuming from another file of it (``best.h5``) while its ``checkpoint.h5`` is there would
-        replace that later checkpoint, so it counts as another run. When ``resume_from`` lies in
-        another folder, its ``best.h5`` is copied in (a resumed run that does not improve still
-        has one).
+        replace that later checkpoint, so it counts as another run. The resumed run's ``best.h5``
+        is copied in when the folder has none (from another folder, or from the files set aside):
+        a resumed run that does not improve still has one.
         """
         path = Path(path)
         created = make_folder(path)
@@ -174,8 +174,9 @@ class RunDir:
                 if not overwrite:
                     run._refuse()
                 run._set_aside()
-            if resume_from is not None and not _same(Path(resume_from).parent, path):
-                best = Path(resume_from).parent / BEST_NAME
+            if resume_from is not None:     # its run's best.h5 (set aside with it when this folder's)
+                home = Path(resume_from).parent
+                best = (run.previous if run.previous is not None and _same(home, path) else home) / BEST_NAME
                 if best.is_file() and not (path / BEST_NAME).exists():
                     files.atomic_write_bytes(path / BEST_NAME, best.read_bytes())
         except BaseException:

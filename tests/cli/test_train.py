@@ -9,7 +9,7 @@ import matplotlib.image as mpimg
 import pytest
 
 from minitorch_cap.evaluation.grid import caption_grid_size
-from minitorch_cap.training import load_model
+from minitorch_cap.training import load_checkpoint, load_model
 
 from tests.conftest import TINY, run_cli
 
@@ -221,3 +221,16 @@ def test_resume_on_other_data_is_one_line_and_leaves_the_run_as_it_was(tiny_run,
     assert "resume on the run's own data" in stderr
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and p.name[0] != "."} == \
         {k: v for k, v in before.items() if k[0] != "."}
+
+
+def test_resume_from_best_into_its_own_folder_with_overwrite(tiny_run, tmp_path):
+    """--resume RUN/best.h5 --out RUN --overwrite: the run's files are set aside (best.h5 too) and
+    the new run continues from best.h5 (it was a FileNotFoundError traceback while completing)."""
+    out, _ = tiny_run
+    run = tmp_path / "run"
+    shutil.copytree(out, run, ignore=shutil.ignore_patterns(".lock*"))
+    code, _, stderr = run_cli(["train", "--resume", run / "best.h5", "--epochs", "3", "--out", run, "--overwrite",
+                               "--no-progress"])
+    assert code == 0, stderr
+    assert load_checkpoint(run / "checkpoint.h5")["trainer"]["epoch"] == 3
+    assert (run / "best.h5").is_file() and not (run / ".previous").exists()
