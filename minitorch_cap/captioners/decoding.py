@@ -46,6 +46,15 @@ from ..nn.functional import log_softmax
 DEFAULT_MAX_LENGTH = 30
 
 
+def check_decoding_memory(owner: str, images: int, max_length: int, beam_size: int = 1) -> None:
+    """The memory rule (:func:`~minitorch_cap.nn.checks.check_memory`) for decoding ``images`` images
+    to captions of up to ``max_length`` words: greedy keeps ``(N, L)`` word ids, beam search
+    ``(N, K, L)`` and a copy; ``SettingsError`` naming the sizes when they would not fit."""
+    what = f"{images:,} captions" if beam_size == 1 else f"{images:,} x {beam_size} beams"
+    check_memory(owner, (1 if beam_size == 1 else 2 * beam_size) * images * max_length * 8,
+                 f"{what} of up to {max_length:,} words", "give a smaller max_length")
+
+
 @attrs.frozen
 class BeamSearchResult:
     """n-best captions per image: the finished ones best first (by ``scores``), then, only when
@@ -120,7 +129,7 @@ def beam_search(model, features, beam_size: int = 3, max_length: int = DEFAULT_M
 
     state0 = model.initial_state(features)
     N, V = state0[0].shape[0], model.vocab_size
-    check_memory(owner, 2 * N * K * L * 8, f"{N:,} x {K} beams of up to {L:,} words", "give a smaller max_length")
+    check_decoding_memory(owner, N, L, K)
     Kw = min(K, V)                                           # words proposed per live beam
     state = tuple(np.repeat(s, K, axis=0) for s in state0)   # (N*K, H) each; slot k of image i is row i*K+k
     tokens = np.full((N, K, L), null, dtype=np.int64)        # words of each live beam
@@ -276,7 +285,7 @@ def _generate(owner: str, model, features, L: int, choose, observe=None) -> np.n
     start, end, null = _start_id(owner, model), model.end_id, int(model.null_id)
     state = model.initial_state(features)
     N = state[0].shape[0]
-    check_memory(owner, N * L * 8, f"{N:,} captions of up to {L:,} words", "give a smaller max_length")
+    check_decoding_memory(owner, N, L)
     captions = np.full((N, L), null, dtype=np.int64)
     rows = np.arange(N)                                  # rows still generating
     words = np.full(N, start, dtype=np.int64)

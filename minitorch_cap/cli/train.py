@@ -77,8 +77,8 @@ def register(subparsers) -> None:
     start.add_argument("--resume", metavar="CKPT", default=None,
                        help="continue or complete the run of this checkpoint (see above)")
     start.add_argument("--init", metavar="CKPT", default=None,
-                       help="start a new run from the weights of a checkpoint (its model; fresh optimizer; its data "
-                            "unless data options are given)")
+                       help="start a new run from the weights of a checkpoint (its model; fresh optimizer; its "
+                            "run's data, with the data options given changed)")
     run.add_argument("--num-images", metavar="N", type=positive_int, default=16,
                      help="validation images drawn in captions.png")
     run.add_argument("--max-length", metavar="T", type=positive_int, default=None,
@@ -98,11 +98,8 @@ def settings_given(args) -> dict:
 def run_command(args) -> int:
     from .. import runs
     from ..distributed import RankFailed, only_root_prints, world
-    from ..nn.checks import UserError
     from ..training import TrainingDiverged, WriteError, progress
 
-    if args.overwrite and args.out is None:
-        raise UserError("--overwrite needs --out (without --out, train picks a folder that holds no run)")
     started = time.perf_counter()
     comm = world()          # under `mpiexec -n K` (K > 1): data-parallel over the K ranks, rank 0 reports
     only_root_prints(comm)
@@ -112,12 +109,15 @@ def run_command(args) -> int:
                            progress=None if args.progress else False,
                            callbacks=[] if args.quiet else [lambda t, r: progress.print_epoch(t, r)])
     trainer, out = run.trainer, run.out
+    finished = False        # else a folder this command made and wrote nothing into is removed
     try:
+        runs.check_outputs_fit(run.data, args.max_length, option)
         for line in run.describe(args.init):
             say(line)
         if run.needs_training:
             trainer.train()
         metrics = runs.finish_run(run, max_length=args.max_length, num_images=args.num_images, started=started)
+        finished = True
     except (TrainingDiverged, RankFailed) as exc:
         print(f"minitorch-cap train: {exc}".replace("the clip_grad_norm option", "--clip-grad-norm"), file=sys.stderr)
         return STOPPED
@@ -130,7 +130,7 @@ def run_command(args) -> int:
     except KeyboardInterrupt:
         raise KeyboardInterrupt(_what_was_saved(trainer)) from None
     finally:
-        run.close(failed=sys.exc_info()[0] is not None)
+        run.close(failed=not finished)
     if comm is not None and comm.Get_rank() != 0:
         return 0
     if trainer.config.keep_best and trainer.best_epoch and not (out / "best.h5").exists():

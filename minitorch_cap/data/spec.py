@@ -59,6 +59,9 @@ class DataSpec:
             raise DataError("max_val applies to the built-in data only (COCO's validation split is read as it is)")
         if self.data_dir is not None and self.region_features:
             raise DataError("region_features applies to the built-in data only")
+        if self.data_dir is None and self.pca_features is not None:
+            raise DataError("pca_features (--no-pca) applies to COCO-format data only (a data_dir); the built-in "
+                            "data has one kind of features")
 
     @property
     def builtin(self) -> bool:

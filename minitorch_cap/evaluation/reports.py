@@ -182,7 +182,7 @@ def results_folder(checkpoint, command: str, writes: tuple[str, ...], record: st
     (``label`` names ``out`` and ``overwrite`` in the message: the command line passes its options).
     """
     from ..data.files import read_json
-    from ..training.run_dir import RunFolderError, make_folder
+    from ..training.run_dir import RunFolderError, make_folder, remove_made_folder
 
     checkpoint = Path(checkpoint)
     out = Path(out) if out else checkpoint.parent / (command if checkpoint.stem == "checkpoint"
@@ -201,8 +201,6 @@ def results_folder(checkpoint, command: str, writes: tuple[str, ...], record: st
     try:
         yield out
     except BaseException:
-        if created:
-            with contextlib.suppress(OSError):
-                out.rmdir()                 # only while empty: nothing was written, nothing is left
+        remove_made_folder(out, created)    # only while empty: nothing was written, nothing is left
         raise
 

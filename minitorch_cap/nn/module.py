@@ -98,8 +98,9 @@ class Module:
     def backward(self, grad_output):
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
-    def __call__(self, *inputs):
-        return self.forward(*inputs)
+    def __call__(self, *inputs, **options):
+        """``module(x, ...)`` is ``module.forward(x, ...)``, keywords included (``lengths=``, ``attn_mask=``)."""
+        return self.forward(*inputs, **options)
 
     def _save_for_backward(self, **arrays) -> None:
         """Keep what backward needs; in eval mode keep nothing; under ``inference_mode`` leave the cache as it is."""

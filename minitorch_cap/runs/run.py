@@ -18,11 +18,13 @@ import attrs
 import numpy as np
 
 from ..captioners.base import Captioner, kind_of
+from ..captioners.decoding import DEFAULT_MAX_LENGTH, check_decoding_memory
 from ..data import check_model_data, data_fingerprint, fingerprint_differences
 from ..data.files import write_json
 from ..data.spec import DataError, DataShape, DataSpec
 from ..evaluation.plots import plot_loss_curve
 from ..evaluation.reports import caption_report, is_builtin, model_caption_accuracy, write_caption_outputs
+from ..evaluation.scoring import split_images
 from ..nn.checks import MissingFileError, SettingsError, check_memory
 from ..optim import Adam, ExponentialLR
 from ..training import Trainer, load_checkpoint
@@ -168,6 +170,9 @@ def prepare_run(given: Mapping[str, Any], data_options: Mapping[str, Any], *, re
     ``KeyboardInterrupt`` while the data loads says nothing was saved.
     """
     root = comm is None or comm.Get_rank() == 0
+    if overwrite and out is None:
+        raise SettingsError(f"{label('overwrite')} needs {label('out')} (without it, a folder that holds no run is "
+                            "chosen)")
     given, settings, checkpoint, model = dict(given), None, None, None
     if resume is not None:
         resume = checkpoint_path(resume)
@@ -247,6 +252,19 @@ def result_line(metrics: Mapping[str, Any]) -> str:
     return f"done: {loss}; captions of {len(metrics['report']['generated'])} validation images written"
 
 
+def report_images(data: dict) -> int | None:
+    """How many validation images a run's caption report decodes: all on the built-in data (its
+    held-out accuracy), the first 200 on COCO-format data (``None``: all)."""
+    return None if is_builtin(data) else 200
+
+
+def check_outputs_fit(data: dict, max_length: int | None, label: Callable[[str], str] = str) -> None:
+    """Refuse, before training, a ``max_length`` whose caption report (:func:`write_run_outputs`)
+    would not fit in memory (it was found only after the last epoch)."""
+    images = len(split_images(data, "val", report_images(data)))
+    check_decoding_memory(label("max_length"), images, max_length or DEFAULT_MAX_LENGTH)
+
+
 def write_run_outputs(trainer: Trainer, data: dict, out_dir, *, max_length: int | None = None,
                       num_images: int = 16, started: float | None = None, title: str | None = None) -> dict:
     """Draw what follows training into ``out_dir``: ``loss.png``, the caption report's pictures and
@@ -265,7 +283,7 @@ def write_run_outputs(trainer: Trainer, data: dict, out_dir, *, max_length: int 
     model.eval()
     try:
         report = caption_report(model, data, "val", max_length=max_length, with_references=True,
-                                max_images=None if is_builtin(data) else 200)
+                                max_images=report_images(data))
     finally:
         model.train()
     write_caption_outputs(report, data, out_dir, num_images=num_images,

@@ -27,6 +27,7 @@ claims and closes its own).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -114,13 +115,14 @@ def _same(a, b) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def make_folder(folder: Path, what: str = "out_dir") -> bool:
-    """Create ``folder`` (with its parents) if needed; ``True`` when it was created here. ``RunFolderError``
-    naming it (as ``what``) when it cannot be made, or is not writable."""
+def make_folder(folder: Path, what: str = "out_dir") -> Path | None:
+    """Create ``folder`` (with its parents) if needed; the topmost folder created here (``folder`` or
+    a parent of it), ``None`` when it existed. ``RunFolderError`` naming it (as ``what``) when it
+    cannot be made, or is not writable."""
     if folder.exists() and not folder.is_dir():
         raise RunFolderError(f"{what} {str(folder)!r} exists and is not a folder; give a folder (it is created "
                              "if needed)")
-    created = not folder.exists()
+    top = next((p for p in reversed((folder, *folder.parents)) if not p.exists()), None)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:          # a file in the way, a missing or read-only parent, ...
@@ -128,7 +130,24 @@ def make_folder(folder: Path, what: str = "out_dir") -> bool:
                              f"({exc.strerror or exc})") from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise RunFolderError(f"{what} {str(folder)!r} is not writable")
-    return created
+    return top
+
+
+def remove_made_folder(folder: Path, top: Path | None, leftovers: frozenset = frozenset()) -> None:
+    """Undo :func:`make_folder` (which returned ``top``) when nothing was written: ``folder`` if it
+    holds nothing but ``leftovers`` (names), then its parents up to ``top`` while they are empty."""
+    if top is None or not folder.is_dir() or not {p.name for p in folder.iterdir()} <= leftovers:
+        return
+    for name in leftovers:
+        with contextlib.suppress(OSError):
+            (folder / name).unlink()
+    for level in (folder, *folder.parents):
+        try:
+            level.rmdir()                   # only while empty
+        except OSError:
+            return
+        if level == top:
+            return
 
 
 # ---------------------------------------------------------------------------- the owner
@@ -137,13 +156,14 @@ class RunDir:
     """The owner of a run folder (see the module docstring): ``path``, locked until :meth:`close`.
 
     ``previous`` is the ``.previous`` folder holding the files of the run being overwritten
-    (``None`` when nothing was overwritten); ``created``: the claim made the folder.
+    (``None`` when nothing was overwritten); ``created``: the topmost folder the claim made (``None``:
+    the folder was there).
     """
 
     path: Path
     lock: RunLock
     previous: Path | None = None
-    created: bool = False
+    created: Path | None = None     # the topmost folder the claim made (make_folder)
 
     def __fspath__(self) -> str:
         return str(self.path)
@@ -216,8 +236,8 @@ class RunDir:
                     self._restore_previous()
         finally:
             self.lock.release()
-        if failed and self.created and {p.name for p in self.path.iterdir()} <= {LOCK_NAME}:
-            shutil.rmtree(self.path, ignore_errors=True)        # nothing was written: nothing is left
+        if failed:                          # nothing was written: nothing is left
+            remove_made_folder(self.path, self.created, frozenset({LOCK_NAME}))
 
     def __enter__(self) -> "RunDir":
         return self

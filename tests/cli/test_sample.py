@@ -122,3 +122,5 @@ def test_a_command_refused_after_its_folder_was_made_leaves_nothing(tiny_run, tm
     code, _, stderr = run_cli([command, checkpoint, "--max-length", "10000000000"])
     assert code == 2 and "would take about" in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.h5"]
+    code, _, stderr = run_cli([command, checkpoint, "--max-length", "10000000000", "--out", tmp_path / "a" / "b"])
+    assert code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.h5"]   # no empty a/ either

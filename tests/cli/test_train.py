@@ -234,3 +234,11 @@ def test_resume_from_best_into_its_own_folder_with_overwrite(tiny_run, tmp_path)
     assert code == 0, stderr
     assert load_checkpoint(run / "checkpoint.h5")["trainer"]["epoch"] == 3
     assert (run / "best.h5").is_file() and not (run / ".previous").exists()
+
+
+def test_a_caption_length_beyond_the_machine_is_refused_before_training(tmp_path):
+    """train --max-length 1e9 trained every epoch, then failed drawing the pictures (exit 2, no
+    captions.png, no metrics.json); now it is refused before the first step, leaving nothing."""
+    code, stdout, stderr = run_cli(["train", *TINY, "--out", tmp_path / "a" / "run", "--max-length", "1000000000"])
+    assert code == 2 and "--max-length: 6 captions of up to 1,000,000,000 words would take about" in stderr
+    assert "epoch 1/" not in stdout and not (tmp_path / "a").exists()

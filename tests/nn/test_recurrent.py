@@ -333,3 +333,11 @@ def test_cell_with_block_products_equals_the_cell_with_whole_products(cls):
     state = blocks.initial_state(h0)                               # one step without cache (decoding)
     for a, b in zip(blocks.step_state(x[:, 0], state)[1], whole.step_state(x[:, 0], state)[1]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_calling_a_cell_passes_keywords_to_forward():
+    """``lstm(x, h0, lengths=L)`` is ``lstm.forward(x, h0, lengths=L)`` (a TypeError before)."""
+    rng = np.random.default_rng(0)
+    lstm = LSTM(3, 4, dtype=np.float64, rng=rng)
+    x, h0, lengths = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 4)), np.array([5, 2])
+    np.testing.assert_array_equal(lstm(x, h0, lengths=lengths), lstm.forward(x, h0, lengths=lengths))

@@ -82,6 +82,7 @@ def test_resume_refuses_a_setting_the_runs_model_does_not_take(tiny_run):
     (["--model", "attention", "--attention", "additive", "--attention-dim", "99999999"],
      "give smaller sizes (--batch-size, --hidden-dim, --wordvec-dim, --attention-dim)"),
     (["--model", "attention", "--attention-dim", "8"], "attention_dim applies to attention='additive' only"),
+    (["--no-pca"], "pca_features (--no-pca) applies to COCO-format data only"),
 ])
 def test_a_usage_error_names_the_problem_and_leaves_no_folder(argv, message, tmp_path):
     code, _, stderr = run_cli(["train", *argv, "--out", tmp_path / "run"])

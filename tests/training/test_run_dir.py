@@ -269,3 +269,18 @@ def test_refusing_a_folder_never_advises_resuming_a_damaged_checkpoint(data, tmp
     message = str(info.value)
     assert "its checkpoint.h5 cannot be resumed" in message and "is damaged" in message
     assert "continue it by resuming from" not in message
+
+
+def test_a_failed_claim_removes_every_folder_it_made_and_nothing_else(tmp_path):
+    """A claim of a/b/c that fails before anything is written removes c, b and a (it made all three);
+    a folder that was there before, or one that holds a file, stays."""
+    (tmp_path / "keep").mkdir()
+    RunDir.claim(tmp_path / "keep" / "a" / "b" / "c").close(failed=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"] and not any((tmp_path / "keep").iterdir())
+    run = RunDir.claim(tmp_path / "x" / "y")
+    (tmp_path / "x" / "note.txt").write_text("mine")            # written meanwhile into a folder the claim made
+    run.close(failed=True)
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["note.txt"]
+    run = RunDir.claim(tmp_path / "done")
+    run.close()                                                  # a run that did not fail keeps its folder
+    assert (tmp_path / "done").is_dir()
