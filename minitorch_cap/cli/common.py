@@ -18,8 +18,8 @@ import attrs
 from ..nn.checks import Rule
 
 USAGE_ERROR, STOPPED, INTERRUPTED = 2, 1, 130
-#: Data options whose flag is not ``--`` + the setting's name.
-FLAGS = {"pca_features": "--no-pca"}
+#: Settings whose flag is not ``--`` + the setting's name.
+FLAGS = {"pca_features": "--no-pca", "out_dir": "--out"}
 
 
 def option(name: str) -> str:

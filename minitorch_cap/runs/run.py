@@ -198,7 +198,7 @@ def prepare_run(given: Mapping[str, Any], data_options: Mapping[str, Any], *, re
         check_features_fit(model, spec, label)
     run_dir = None
     if root:
-        run_dir = (RunDir.claim(out, overwrite=overwrite, resume_from=resume) if out is not None else
+        run_dir = (RunDir.claim(out, overwrite=overwrite, resume_from=resume, label=label) if out is not None else
                    RunDir.claim_default(Path("runs") / f"{data_set(spec)}-{settings.model}"))
         out = run_dir.path
     if comm is not None:

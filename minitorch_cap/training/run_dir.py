@@ -172,7 +172,7 @@ class RunDir:
         return str(self.path)
 
     @classmethod
-    def claim(cls, path, *, overwrite: bool = False, resume_from=None) -> "RunDir":
+    def claim(cls, path, *, overwrite: bool = False, resume_from=None, label=str) -> "RunDir":
         """Create (if needed), check and lock the run folder ``path``.
 
         Raises ``RunFolderError`` when ``path`` cannot be created or written, when another run
@@ -182,17 +182,18 @@ class RunDir:
         resuming from another file of it (``best.h5``) while its ``checkpoint.h5`` is there would
         replace that later checkpoint, so it counts as another run. The resumed run's ``best.h5``
         is copied in when the folder has none (from another folder, or from the files set aside):
-        a resumed run that does not improve still has one.
+        a resumed run that does not improve still has one. ``label`` names the settings ``out_dir``
+        and ``overwrite`` in messages (the command line passes its options).
         """
         path = Path(path)
-        created = make_folder(path)
+        created = make_folder(path, label("out_dir"))
         run = cls(path, RunLock(path).acquire(), created=created)
         try:
             run._recover_previous()
             files.remove_stale_temp_files(path)
             if run._other_run(resume_from):
                 if not overwrite:
-                    run._refuse()
+                    run._refuse(label)
                 run._set_aside()
             if resume_from is not None:     # its run's best.h5 (set aside with it when this folder's)
                 home = Path(resume_from).parent
@@ -252,7 +253,7 @@ class RunDir:
             or (_same(Path(resume_from).parent, self.path) and not (self.path / CHECKPOINT_NAME).exists()))
         return holds_run(self.path) and not own
 
-    def _refuse(self) -> None:
+    def _refuse(self, label=str) -> None:
         held = [name for name in RUN_FILES if (self.path / name).exists()]
         checkpoint = self.path / CHECKPOINT_NAME
         continue_it = ""
@@ -262,9 +263,9 @@ class RunDir:
                 continue_it = f"continue it by resuming from {checkpoint}, "
             except (CheckpointError, OSError) as exc:
                 continue_it = f"its checkpoint.h5 cannot be resumed ({exc}); "
-        raise RunFolderError(f"out_dir {str(self.path)!r} already holds a run or files a run would replace "
-                             f"({', '.join(held)}); {continue_it}choose another folder, or overwrite it "
-                             "(its files are kept until the new run's first checkpoint)")
+        raise RunFolderError(f"{label('out_dir')} {str(self.path)!r} already holds a run or files a run would "
+                             f"replace ({', '.join(held)}); {continue_it}choose another folder, or overwrite it "
+                             f"({label('overwrite')}: its files are kept until the new run's first checkpoint)")
 
     def _set_aside(self) -> None:
         """Move the run files into ``.previous`` (renames: nothing is copied or lost)."""

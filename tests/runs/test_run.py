@@ -38,8 +38,8 @@ def test_out_holding_a_run_is_refused_and_left_alone(tiny_run, tmp_path):
     before = (out / "history.json").read_text()
     code, _, stderr = run_cli(["train", *tiny(1), "--out", out])
     assert code == 2
-    assert f"{str(out)!r} already holds a run" in stderr and str(out / 'checkpoint.h5') in stderr
-    assert "overwrite" in stderr and "another folder" in stderr and len(stderr.splitlines()) == 1
+    assert f"--out {str(out)!r} already holds a run" in stderr and str(out / 'checkpoint.h5') in stderr
+    assert "--overwrite" in stderr and "another folder" in stderr and len(stderr.splitlines()) == 1
     assert (out / "history.json").read_text() == before
 
 
