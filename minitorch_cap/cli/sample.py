@@ -56,8 +56,7 @@ def run(args) -> int:
         for k in range(min(max(args.print_count, 0), len(report["generated"]))):
             verdict = ("  [correct]" if report["correct"][k] else "  [wrong]") if "correct" in report else ""
             print(f"image {int(report['image_idxs'][k])}: {report['generated'][k]}{verdict}")
-        record = {"split": args.split, "images": len(report["generated"]),
-                  "checkpoint": str(Path(args.checkpoint).resolve())}
+        record = dict(split=args.split, images=len(report["generated"]), checkpoint=str(Path(args.checkpoint).resolve()))
         if "accuracy" in report:
             n = len(report["correct"])
             print(f"{args.split} accuracy: {100 * report['accuracy']:.1f}% of {n} images captioned fully correctly")

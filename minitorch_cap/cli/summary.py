@@ -41,7 +41,7 @@ def register(subparsers) -> None:
 @user_errors("summary")
 def run(args) -> int:
     from ..nn.checks import SettingsError
-    from ..runs import build_model, checkpoint_path, choose_settings, model_settings
+    from ..runs import build_model, check_features_fit, checkpoint_path, choose_settings, model_settings
     from ..summary import summary
     from ..training import load_model
 
@@ -58,6 +58,8 @@ def run(args) -> int:
         if args.input_dim:
             shape = attrs.evolve(shape, input_dim=args.input_dim)
         model = build_model(settings, shape, label=option)
+        if not args.input_dim:          # else the model is for features of another size than these
+            check_features_fit(model, spec, option)
         source = f"a fresh model on {spec.describe()}"
     settings = model_settings(model)
     letters = {"input_dim": "D", "wordvec_dim": "W", "hidden_dim": "H"}

@@ -90,3 +90,10 @@ def test_summary_into_a_closed_pipe_ends_quietly(tiny_run):
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 1
     assert stderr == ""
+
+
+def test_summary_refuses_features_the_model_cannot_read():
+    """As train does: an LSTM reads one feature vector per image (summary printed its table)."""
+    code, stdout, stderr = run_cli(["summary", "--model", "lstm", "--region-features"])
+    assert code == 2 and "--region-features: a lstm model reads one feature vector per image" in stderr
+    assert stdout == ""
