@@ -182,6 +182,8 @@ def prepare_run(given: Mapping[str, Any], data_options: Mapping[str, Any], *, re
                                   f"with {label('init')} instead")
         check_resume_settings(checkpoint, given, resume, label=label, init_hint=f"{label('init')} {resume}")
         spec = DataSpec.choose(data_options, checkpoint["trainer"]["data"].get("options"))
+        model = model_from_checkpoint(checkpoint, resume)
+        check_features_fit(model, spec, label)
         out = Path(out or resume.parent)
     else:
         recorded = None
@@ -214,7 +216,7 @@ def prepare_run(given: Mapping[str, Any], data_options: Mapping[str, Any], *, re
             status = run_dir.repair(checkpoint) if root else None
             if given.get("epochs") is not None:
                 trainer_options["num_epochs"] = given["epochs"]
-            trainer = Trainer.resume(resume, data=data, checkpoint=checkpoint,
+            trainer = Trainer.resume(resume, model, data=data, checkpoint=checkpoint,
                                      **{"metrics": epoch_metrics(data), **trainer_options})
             return PreparedRun(trainer, data, spec, out, run_dir, None, resume, status)
         settings = settings.fitted(spec, len(data["train_captions"]))

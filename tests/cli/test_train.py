@@ -144,8 +144,10 @@ def test_resume_with_a_checkpoint_of_other_data_is_refused(tiny_run, small_coco_
     out, _ = tiny_run
     code, _, stderr = run_cli(["train", "--data-dir", small_coco_dir, "--resume", out / "checkpoint.h5", "--epochs", "3",
                                "--out", tmp_path])
-    assert code == 2
-    assert re.search(r"the model expects \d+-d image features but train_features are 12-d", stderr), stderr
+    assert code == 2 and len(stderr.splitlines()) == 1
+    assert re.search(r"the lstm model does not read the COCO-format data in .*: CaptioningModel: expected features "
+                     r"of shape \(N, D=\d+\), got shape \(1, 12\)", stderr), stderr
+    assert not any(tmp_path.iterdir())                            # refused before the run folder is claimed
 
 
 def test_a_full_disk_stops_the_run_with_exit_1_and_the_command_that_completes_it(tmp_path, monkeypatch):
@@ -242,3 +244,9 @@ def test_a_caption_length_beyond_the_machine_is_refused_before_training(tmp_path
     code, stdout, stderr = run_cli(["train", *TINY, "--out", tmp_path / "a" / "run", "--max-length", "1000000000"])
     assert code == 2 and "--max-length: 6 captions of up to 1,000,000,000 words would take about" in stderr
     assert "epoch 1/" not in stdout and not (tmp_path / "a").exists()
+
+
+def test_resume_with_features_the_model_cannot_read_says_so(tiny_run):
+    out, _ = tiny_run
+    code, _, stderr = run_cli(["train", "--resume", out / "checkpoint.h5", "--epochs", "3", "--region-features"])
+    assert code == 2 and "--region-features: a lstm model reads one feature vector per image" in stderr

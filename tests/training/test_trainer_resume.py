@@ -259,3 +259,13 @@ def test_resume_refuses_a_given_optimizer_or_schedule_with_other_settings(data, 
         optimizer = Adam(model.named_parameters(), lr=lr)
         resumed = Trainer.resume(path, model, data, optimizer, ExponentialLR(optimizer, gamma=0.9), num_epochs=3)
         assert resumed.optimizer is optimizer and optimizer.lr == pytest.approx(1e-2 * 0.81, rel=1e-15)
+
+
+def test_resume_refuses_fewer_epochs_than_done(data, tmp_path):
+    """num_epochs counts every epoch of the run: fewer than done was accepted and train() wrote a
+    folder with best.h5 alone (the command line refused it already)."""
+    run(data, tmp_path, batch_size=10, num_epochs=2, seed=0)
+    with pytest.raises(ValueError, match=r"num_epochs=1 is fewer than the 2 epochs the run in .* has done"):
+        Trainer.resume(tmp_path / "checkpoint.h5", data=data, num_epochs=1, out_dir=tmp_path / "other")
+    assert not (tmp_path / "other").exists()
+    assert Trainer.resume(tmp_path / "checkpoint.h5", data=data, num_epochs=2, progress=False).train() is not None
