@@ -134,6 +134,27 @@ def data():
     return make_caption_data()
 
 
+#: Trainer options of a test run: no epoch lines, no bar.
+QUIET = dict(verbose=False, progress=False)
+
+
+class Interrupted(Exception):
+    """A crash inside train() (raised by :func:`interrupt_after`)."""
+
+
+def interrupt_after(optimizer, steps):
+    """Make ``optimizer.step`` raise ``Interrupted`` after ``steps`` successful calls (a crash mid-run)."""
+    original, count = optimizer.step, [0]
+
+    def step():
+        if count[0] == steps:
+            raise Interrupted
+        count[0] += 1
+        original()
+
+    optimizer.step = step
+
+
 def make_setup(data, cell_type="lstm", lr=1e-2, gamma=0.9, hidden=16, wordvec=8, seed=0):
     """A small model, Adam and an exponential schedule, all deterministic."""
     model = CaptioningModel(data["word_to_idx"], input_dim=data["train_features"].shape[1], wordvec_dim=wordvec,

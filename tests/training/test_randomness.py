@@ -12,9 +12,7 @@ from minitorch_cap.nn.dropout import dropouts
 from minitorch_cap.optim import Adam
 from minitorch_cap.training.randomness import STREAMS, GlobalBatchDraws, RunRandomness, skip_uniforms
 
-from tests.conftest import make_caption_data
-
-QUIET = dict(verbose=False, progress=False)
+from tests.conftest import QUIET, make_caption_data
 
 
 def test_the_minibatch_stream_is_the_seeds_own_generator_and_the_streams_differ():

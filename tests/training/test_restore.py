@@ -16,9 +16,7 @@ from minitorch_cap.training.restore import (
     check_given_settings, init_from_checkpoint, load_model, load_trainer_state, model_from_checkpoint, trainer_state,
 )
 
-from tests.conftest import make_setup
-
-QUIET = dict(verbose=False, progress=False)
+from tests.conftest import QUIET, Interrupted, interrupt_after, make_setup
 
 
 def weights(model):
@@ -176,22 +174,10 @@ def test_strict_false_allows_missing_and_extra_names_but_not_other_shapes(data, 
 
 
 # ---------------------------------------------------------------------------- the trainer's state
-class Interrupted(Exception):
-    pass
-
-
 def interrupted_trainer(data, steps, **options):
     """A Trainer whose optimizer fails at step ``steps + 1`` (a crash inside train())."""
     model, opt, sched = make_setup(data)
-    original, count = opt.step, [0]
-
-    def step():
-        if count[0] == steps:
-            raise Interrupted
-        count[0] += 1
-        original()
-
-    opt.step = step
+    interrupt_after(opt, steps)
     trainer = Trainer(model, data, opt, sched, **{**QUIET, **options})
     with pytest.raises(Interrupted):
         trainer.train()

@@ -14,10 +14,9 @@ from minitorch_cap.training import Trainer, load_checkpoint
 from minitorch_cap.training.run_dir import (BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME, PREVIOUS_NAME, RunDir,
                                             RunFolderError, RunLock, complete_run, holds_run)
 
-from tests.conftest import make_setup
+from tests.conftest import QUIET, make_setup
 
 ROOT = Path(__file__).resolve().parents[2]
-QUIET = dict(verbose=False, progress=False)
 
 
 def trainer(data, out, seed=0, cell_type="lstm", **options):

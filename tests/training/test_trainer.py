@@ -8,9 +8,7 @@ import pytest
 from minitorch_cap.optim import SGD, Adam, ReduceLROnPlateau, StepLR
 from minitorch_cap.training import Trainer, TrainerConfig, TrainingDiverged, load_checkpoint, load_model
 
-from tests.conftest import make_caption_data, make_setup
-
-QUIET = dict(verbose=False, progress=False)
+from tests.conftest import QUIET, make_caption_data, make_setup
 
 
 def test_iterations_per_epoch_and_one_loss_per_iteration(data):

@@ -10,26 +10,7 @@ from minitorch_cap import CaptioningTransformer
 from minitorch_cap.optim import SGD, Adam, ExponentialLR, ReduceLROnPlateau, StepLR
 from minitorch_cap.training import CheckpointError, Trainer, load_checkpoint, save_checkpoint
 
-from tests.conftest import make_caption_data, make_setup
-
-QUIET = dict(verbose=False, progress=False)
-
-
-class Interrupted(Exception):
-    pass
-
-
-def interrupt_after(optimizer, steps):
-    """Make ``optimizer.step`` raise after ``steps`` successful calls (a crash mid-run)."""
-    original, count = optimizer.step, [0]
-
-    def step():
-        if count[0] == steps:
-            raise Interrupted
-        count[0] += 1
-        original()
-
-    optimizer.step = step
+from tests.conftest import QUIET, Interrupted, interrupt_after, make_caption_data, make_setup
 
 
 def run(data, out_dir, cell_type="lstm", stop_after=None, **options):
