@@ -177,22 +177,28 @@ def results_folder(checkpoint, command: str, writes: tuple[str, ...], record: st
     Default ``out``: ``COMMAND/`` next to ``checkpoint.h5`` (``COMMAND-STEM/`` for another file, e.g.
     ``evaluate-best/`` for ``best.h5``). Files it ``writes`` that are there already are replaced only
     when ``record`` (the JSON file it writes, with a ``"checkpoint"`` entry) says they are this
-    command's results of the same checkpoint; anything else (a user's own file, the results of another
-    checkpoint) raises ``RunFolderError`` unless ``overwrite``, as does a folder that cannot be created
-    (``label`` names ``out`` and ``overwrite`` in the message: the command line passes its options).
+    command's results of the same checkpoint (or, in the default folder, of a file of that name:
+    the run folder was moved or copied with its results); anything else (a user's own file, the
+    results of another checkpoint) raises ``RunFolderError`` unless ``overwrite``, as does a folder
+    that cannot be created (``label`` names ``out`` and ``overwrite`` in the message: the command
+    line passes its options).
     """
     from ..data.files import read_json
     from ..training.run_dir import RunFolderError, make_folder, remove_made_folder
 
     checkpoint = Path(checkpoint)
-    out = Path(out) if out else checkpoint.parent / (command if checkpoint.stem == "checkpoint"
-                                                     else f"{command}-{checkpoint.stem}")
+    default = checkpoint.parent / (command if checkpoint.stem == "checkpoint" else f"{command}-{checkpoint.stem}")
+    out = Path(out) if out else default
     held = [name for name in writes if (out / name).exists()]
     if held and not overwrite:
         try:
-            ours = read_json(out / record, command).get("checkpoint") == str(checkpoint.resolve())
+            recorded = read_json(out / record, command).get("checkpoint")
         except (OSError, ValueError, AttributeError):
-            ours = False
+            recorded = None
+        recorded = recorded if isinstance(recorded, str) else None
+        # this checkpoint's results, also after the run folder was moved or copied (they moved with it)
+        ours = recorded == str(checkpoint.resolve()) or (
+            recorded is not None and Path(recorded).name == checkpoint.name and out.resolve() == default.resolve())
         if not ours:
             raise RunFolderError(f"{str(out)!r} already holds {', '.join(held)}, not the {command} results of "
                                  f"{checkpoint}; choose another {label('out')}, or pass {label('overwrite')} to "

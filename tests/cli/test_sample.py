@@ -124,3 +124,20 @@ def test_a_command_refused_after_its_folder_was_made_leaves_nothing(tiny_run, tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.h5"]
     code, _, stderr = run_cli([command, checkpoint, "--max-length", "10000000000", "--out", tmp_path / "a" / "b"])
     assert code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.h5"]   # no empty a/ either
+
+
+def test_a_moved_run_refreshes_its_own_results_and_still_guards_other_folders(tiny_run, tmp_path):
+    """sample on a run folder that was copied (or moved) with its sample/ results replaces them:
+    they are that checkpoint's; a --out folder holding another checkpoint's results stays refused."""
+    out, _ = tiny_run
+    first = tmp_path / "first"
+    shutil.copytree(out, first, ignore=shutil.ignore_patterns(".lock*", "sample*", "evaluate*"))
+    assert run_cli(["sample", first / "checkpoint.h5", "--num-images", "2"])[0] == 0
+    moved = tmp_path / "moved"
+    first.rename(moved)
+    code, _, stderr = run_cli(["sample", moved / "checkpoint.h5", "--num-images", "2"])
+    assert code == 0, stderr
+    recorded = json.loads((moved / "sample" / "sample_metrics.json").read_text())["checkpoint"]
+    assert recorded == str((moved / "checkpoint.h5").resolve())
+    code, _, stderr = run_cli(["sample", moved / "best.h5", "--num-images", "2", "--out", moved / "sample"])
+    assert code == 2 and "not the sample results of" in stderr
