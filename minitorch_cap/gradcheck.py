@@ -224,6 +224,9 @@ def check_module(module: Module, *inputs, grad_output=None, h: float = 5e-3, see
     reached 9.4e-6 there (rnn.Wx of an LSTM, entries down to 3e-8). One entry off by 1% of
     the tensor's scale reports 5e-3; at a hundredth of the scale, 5e-5.
     """
+    if not isinstance(module, Module):
+        raise TypeError(f"check_module: expected a minitorch_cap Module (a layer or a model), "
+                        f"got {type(module).__name__}")
     h = float_option("check_module", "h", h, low=0.0, low_open=True)
     net = copy.deepcopy(module).to(np.float64).train()
     name = type(module).__name__

@@ -242,3 +242,8 @@ def test_a_gradient_that_is_zero_up_to_rounding_passes():
                                   np.array([0.3]))
     assert noise[0] != 0  # rounding noise: divided by itself it would report ~1
     assert report.passed(1e-7), report.errors
+
+
+def test_check_module_names_what_is_not_a_module():
+    with pytest.raises(TypeError, match="check_module: expected a minitorch_cap Module .*, got function"):
+        check_module(lambda x: x, np.ones(3))

@@ -25,6 +25,7 @@ import numpy as np
 from .base import KINDS, Captioner, ModelKind, last_target_lengths
 from ..nn import GRU, LSTM, RNN, Affine, Embedding, TemporalAffine, TemporalSoftmaxLoss
 from ..nn.checks import SettingsError, float_option, index_input, int_option, setting
+from ..nn.init import as_generator
 from ..nn.module import inference_mode, naming_child
 
 
@@ -49,7 +50,7 @@ class CaptioningModel(Captioner):
 
     Initial weights follow the course: drawn from numpy's global random state in the
     course's order (embedding, projection, Wx, Wh, vocabulary) unless ``rng`` (a
-    ``numpy.random.Generator``) is given.
+    ``numpy.random.Generator`` or an int seed, :func:`~minitorch_cap.nn.init.as_generator`) is given.
 
     It implements the captioner interface (:mod:`minitorch_cap.captioners.base`):
     ``forward(features, captions)`` returns the loss; ``backward(dloss=1.0)`` adds every
@@ -79,6 +80,7 @@ class CaptioningModel(Captioner):
         self.wordvec_dim, self.hidden_dim = wordvec_dim, hidden_dim
         self.attention_reg = attention_reg
         V = self.vocab_size
+        rng = as_generator(rng, owner)          # an int seed: one stream for every weight
         # Drawn in the course's order so a seeded global state gives the course's weights ...
         embed = Embedding(V, wordvec_dim, dtype=dtype, rng=rng)
         proj = Affine(input_dim, hidden_dim, dtype=dtype, rng=rng)

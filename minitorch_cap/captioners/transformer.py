@@ -39,7 +39,7 @@ from ..nn import (Affine, Embedding, PositionalEncoding, TemporalAffine, Tempora
 from ..nn.activation import ACTIVATIONS
 from ..nn.attention import KeyValueCache
 from ..nn.checks import SettingsError, choice_option, index_input, int_option, setting
-from ..nn.dropout import as_generator
+from ..nn.init import as_generator
 from ..nn.module import inference_mode, naming_child
 from ..nn.transformer import DecoderCache
 from .course_weights import course_state_dict_layout, load_course_state_dict  # noqa: F401  (the model's API)

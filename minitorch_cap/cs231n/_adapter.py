@@ -17,21 +17,6 @@ from ..nn.checks import float_input
 from ..nn.module import Module
 
 
-class _NoDraw:
-    """Stands in for the ``rng`` of a module built only to receive the caller's weights.
-
-    Its draws are zeros, so building the module leaves numpy's global random state (which the
-    course's notebooks seed before every check) exactly as it was.
-    """
-
-    @staticmethod
-    def standard_normal(shape):
-        return np.zeros(shape)
-
-
-NO_DRAW = _NoDraw()
-
-
 @dataclass(frozen=True)
 class Cache:
     """What a course forward function hands to its backward.
@@ -75,8 +60,11 @@ def weight(owner: str, name: str, value, dtype, shape: tuple, letters: tuple) ->
 
 
 def build(cls, dtype, *dims, **weights) -> Module:
-    """``cls(*dims, dtype=dtype)`` holding the given (already checked) weight arrays, no random draw."""
-    module = cls(*dims, dtype=dtype, rng=NO_DRAW)
+    """``cls(*dims, dtype=dtype)`` holding the given (already checked) weight arrays; numpy's global
+    random state is left untouched."""
+    # a private generator: building the module leaves numpy's global random state (which the
+    # course's notebooks seed before every check) as it was; its draws are replaced below
+    module = cls(*dims, dtype=dtype, rng=np.random.default_rng(0))
     for name, array in weights.items():
         getattr(module, name).data[...] = array
     return module

@@ -18,6 +18,13 @@ class DataError(UserError, ValueError):
     does not fit the model reading it, captions a model cannot learn from."""
 
 
+class MissingDataKey(DataError, KeyError):
+    """Data without a key it needs (a split, a dataset of a file): a :class:`DataError` that is also
+    the ``KeyError`` of a missing key, so code catching either sees it."""
+
+    __str__ = Exception.__str__          # the message as written (KeyError would quote it)
+
+
 def check_captions(owner: str, name: str, captions: np.ndarray, null_id: int, start_id: int | None) -> None:
     """The rule for captions a model trains on (the same wherever captions enter: the Trainer's
     splits, the COCO loader). Each row of ``captions (N, T)`` (word ids) must
@@ -66,8 +73,8 @@ def check_training_data(data: Mapping[str, Any], model, owner: str = "Trainer") 
             counts.append(0)
             continue
         if not all(present):
-            raise KeyError(f"{owner}: data lacks {[k for k, p in zip(keys, present) if not p]} "
-                           f"(expected the keys of load_coco_data)")
+            raise MissingDataKey(f"{owner}: data lacks {[k for k, p in zip(keys, present) if not p]} "
+                                 f"(expected the keys of load_coco_data)")
         captions, idxs, features = np.asarray(data[keys[0]]), np.asarray(data[keys[1]]), data[keys[2]]
         if captions.ndim != 2 or not np.issubdtype(captions.dtype, np.integer) or captions.shape[1] < 2:
             raise DataError(f"{owner}: {keys[0]} must be an integer array (N, T) with T >= 2, "

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..nn.checks import MissingFileError, index_input, int_option
 from ..tokens import END, NULL, START, check_word_to_idx
-from .checks import DataError, check_captions
+from .checks import DataError, MissingDataKey, check_captions
 from .files import read_json
 
 CAPTIONS_FILE = "coco2014_captions.h5"
@@ -97,7 +97,7 @@ def _read_h5(path: str, keys) -> dict[str, np.ndarray]:
         out = {}
         for key in keys:
             if key not in f:
-                raise KeyError(f"load_coco_data: {path!r} has no dataset {key!r} (it has {sorted(f.keys())})")
+                raise MissingDataKey(f"load_coco_data: {path!r} has no dataset {key!r} (it has {sorted(f.keys())})")
             out[key] = f[key][()]                     # one copy in memory, read straight from disk
         return out
 
@@ -255,7 +255,7 @@ def sample_coco_minibatch(data: dict, batch_size: int = 100, split: str = "train
         raise DataError(f"sample_coco_minibatch: split must be 'train' or 'val', got {split!r}")
     for key in (f"{split}_captions", f"{split}_image_idxs", f"{split}_features", f"{split}_urls"):
         if key not in data:
-            raise KeyError(f"sample_coco_minibatch: the data dict has no {key!r}")
+            raise MissingDataKey(f"sample_coco_minibatch: the data dict has no {key!r}")
     batch_size = int_option("sample_coco_minibatch", "batch_size", batch_size, low=0)
     split_size = data[f"{split}_captions"].shape[0]
     if split_size == 0 and batch_size:

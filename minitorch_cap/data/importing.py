@@ -29,7 +29,7 @@ from . import files
 from ..nn.checks import MissingFileError
 from .coco import CAPTIONS_FILE, LAYOUT_FILES, SPLITS, URL_FILES, VOCAB_FILE, feature_file
 from .vocabulary import Vocabulary, tokenize
-from .checks import DataError
+from .checks import DataError, MissingDataKey
 from .files import read_json
 
 _CHUNK = 8192
@@ -108,7 +108,7 @@ def _open_features(features, features_key: str):
         if features_key not in f:
             keys = sorted(f.keys())
             f.close()
-            raise KeyError(f"import_captions: {path!r} has no dataset {features_key!r} (it has {keys})")
+            raise MissingDataKey(f"import_captions: {path!r} has no dataset {features_key!r} (it has {keys})")
         return f[features_key], f.close
     return np.asarray(features), (lambda: None)
 

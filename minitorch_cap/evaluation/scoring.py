@@ -28,7 +28,7 @@ from typing import Callable
 import attrs
 import numpy as np
 
-from ..data.checks import check_model_data
+from ..data.checks import MissingDataKey, check_model_data
 from ..data.coco import caption_text
 from ..data.shapes import judge_captions
 from ..captioners.decoding import DEFAULT_MAX_LENGTH, decode
@@ -100,7 +100,8 @@ class Evaluation:
 def _split_keys(data, split: str) -> None:
     for key in (f"{split}_captions", f"{split}_image_idxs", f"{split}_features", "idx_to_word"):
         if key not in data:
-            raise KeyError(f"evaluate: the data dict has no {key!r} (expected the keys of load_coco_data)")
+            raise MissingDataKey(f"evaluate: the data dict has no {key!r} (expected the keys of load_coco_data; "
+                                 f"split {split!r})")
 
 
 def split_references(data: dict, split: str = "val", max_images: int | None = None, *, text=tokens_from_ids):

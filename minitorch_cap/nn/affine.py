@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import float_input, int_option
-from .init import scaled_randn
+from .init import as_generator, scaled_randn
 from .module import Module
 from .parameter import Parameter
 
@@ -24,7 +24,7 @@ class Affine(Module):
         super().__init__(dtype)
         owner = type(self).__name__
         self.in_dim, self.out_dim = int_option(owner, "in_dim", in_dim), int_option(owner, "out_dim", out_dim)
-        self.W = Parameter(scaled_randn(rng, (self.in_dim, self.out_dim), np.sqrt(self.in_dim)), self.dtype)
+        self.W = Parameter(scaled_randn(as_generator(rng, owner), (self.in_dim, self.out_dim), np.sqrt(self.in_dim)), self.dtype)
         self.b = Parameter(np.zeros(self.out_dim), self.dtype)
 
     def forward(self, x):

@@ -12,7 +12,8 @@ import numpy as np
 
 from .affine import Affine
 from .checks import SettingsError, float_input, int_option, lengths_input, mask_input
-from .dropout import Dropout, as_generator
+from .dropout import Dropout
+from .init import as_generator
 from .module import Module, inference_enabled
 
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from .checks import SettingsError, choice_option, float_input, int_option
 from .functional import sigmoid_
-from .init import scaled_randn
+from .init import as_generator, scaled_randn
 from .module import Module
 from .parameter import Parameter
 from .recurrent import Packing, check_lengths
@@ -91,6 +91,7 @@ class AttentionLSTM(Module):
                                 f"have no attention layer), got attention_dim={attention_dim!r}")
         self.attention = attention
         D, H = self.input_dim, self.hidden_dim
+        rng = as_generator(rng, owner)
         self.Wx = Parameter(scaled_randn(rng, (D, 4 * H), np.sqrt(D)), self.dtype)
         self.Wh = Parameter(scaled_randn(rng, (H, 4 * H), np.sqrt(H)), self.dtype)
         self.Wattn = Parameter(scaled_randn(rng, (H, 4 * H), np.sqrt(H)), self.dtype)

@@ -13,16 +13,8 @@ from typing import Iterator
 import numpy as np
 
 from .checks import float_array
+from .init import as_generator
 from .module import Module, inference_enabled
-
-
-def as_generator(rng, owner: str) -> np.random.Generator | None:
-    """``None`` (numpy's global state), an int seed or a ``numpy.random.Generator`` -> Generator or None."""
-    if rng is None or isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"{owner}: rng must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}")
 
 
 class Dropout(Module):

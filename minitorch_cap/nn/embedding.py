@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import float_input, index_input, int_option
-from .init import scaled_randn
+from .init import as_generator, scaled_randn
 from .module import Module
 from .parameter import Parameter
 
@@ -37,7 +37,7 @@ class Embedding(Module):
                 raise ValueError(f"Embedding: padding_idx must lie in [0, vocab_size={self.vocab_size}), "
                                  f"got {padding_idx}")
         self.padding_idx = padding_idx
-        self.W = Parameter(scaled_randn(rng, (self.vocab_size, self.dim), 100.0), self.dtype)
+        self.W = Parameter(scaled_randn(as_generator(rng, "Embedding"), (self.vocab_size, self.dim), 100.0), self.dtype)
         if padding_idx is not None:
             self.W.data[padding_idx] = 0.0
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from .checks import check_finite_weights
+from .checks import bool_option, check_finite_weights
 from .parameter import Parameter
 
 
@@ -192,6 +192,10 @@ class Module:
         NaN or infinite values are refused. Nothing is written unless every check passes.
         """
         owner = f"{type(self).__name__}.load_state_dict"
+        strict = bool_option(owner, "strict", strict)
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{owner}: expected a mapping of parameter names to arrays (a state_dict), "
+                            f"got {type(state).__name__}")
         params = OrderedDict(self.named_parameters())
         if strict:
             missing = [name for name in params if name not in state]

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import float_input, int_option, lengths_input
-from .init import scaled_randn
+from .init import as_generator, scaled_randn
 from .module import Module
 from .parameter import Parameter
 
@@ -142,6 +142,7 @@ class Recurrent(Module):
         self.input_dim = int_option(owner, "input_dim", input_dim)
         self.hidden_dim = int_option(owner, "hidden_dim", hidden_dim)
         D, H, G = self.input_dim, self.hidden_dim, len(self.GATES)
+        rng = as_generator(rng, owner)
         self.Wx = Parameter(scaled_randn(rng, (D, G * H), np.sqrt(D)), self.dtype)
         self.Wh = Parameter(scaled_randn(rng, (H, G * H), np.sqrt(H)), self.dtype)
         self.b = Parameter(np.zeros(G * H), self.dtype)

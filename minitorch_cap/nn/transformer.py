@@ -17,7 +17,8 @@ from .activation import ACTIVATIONS
 from .affine import Affine
 from .attention import KeyValueCache, MultiHeadAttention, causal_mask, put_rows, take_rows
 from .checks import choice_option, float_input, int_option, lengths_input, mask_input
-from .dropout import Dropout, as_generator
+from .dropout import Dropout
+from .init import as_generator
 from .layernorm import LayerNorm
 from .module import Module, inference_mode, naming_child
 

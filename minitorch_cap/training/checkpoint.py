@@ -110,10 +110,18 @@ def save_checkpoint(path, model: Captioner, optimizer=None, scheduler=None,
     """Write ``model`` (weights, config, vocabulary) and optionally the optimizer, schedule and trainer state.
 
     ``trainer`` is a mapping of plain values and arrays (``Trainer`` builds it). Raises
-    ``ValueError`` — and writes nothing — if any weight is NaN or infinite; ``WriteError``
+    ``TypeError`` for a model that is not a captioner or an optimizer/scheduler without
+    ``state_dict()``, ``ValueError`` — and writes nothing — if any weight is NaN or infinite; ``WriteError``
     (an ``OSError``) naming the folder when the disk is full, read-only or failing (the
     previous file at ``path`` is then intact). The file is sealed (see the module docstring).
     """
+    if not isinstance(model, Captioner):
+        raise TypeError(f"save_checkpoint: model must be a captioner (CaptioningModel, CaptioningTransformer), "
+                        f"got {type(model).__name__}")
+    for name, given in (("optimizer", optimizer), ("scheduler", scheduler)):
+        if given is not None and not callable(getattr(given, "state_dict", None)):
+            raise TypeError(f"save_checkpoint: {name} must be a minitorch_cap.optim {name} (with state_dict()) "
+                            f"or None, got {type(given).__name__}")
     check_finite_weights(f"save_checkpoint({path})", ((n, p.data) for n, p in model.named_parameters()))
     words, ids = _vocabulary_arrays(model.word_to_idx)
     from .._version import __version__

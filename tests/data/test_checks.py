@@ -73,3 +73,19 @@ def test_load_coco_data_applies_the_same_rule(tmp_path):
     with pytest.raises(ValueError, match=r"^load_coco_data: 1 of the 6 rows of val_captions in '.*coco2014_captions\.h5' "
                                          r"do not begin with <START> \(id 1\).*row 3"):
         load_coco_data(tmp_path)
+
+
+def test_a_missing_data_key_is_a_user_error_and_a_key_error():
+    """Data without a split's keys: one UserError (the family a caller catches for bad input) that
+    is also the KeyError it used to be, its message as written."""
+    from minitorch_cap import UserError, evaluate
+    from tests.conftest import make_setup
+
+    data = make_caption_data()
+    model, optimizer, _ = make_setup(data)
+    broken = {k: v for k, v in data.items() if k != "train_captions"}
+    for call in (lambda: Trainer(model, broken, optimizer), lambda: evaluate(model, data, "test")):
+        with pytest.raises(UserError) as caught:
+            call()
+        assert isinstance(caught.value, KeyError) and isinstance(caught.value, ValueError)
+        assert not str(caught.value).startswith(("'", '"'))

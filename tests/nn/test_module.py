@@ -165,3 +165,31 @@ def test_repr_is_a_tree():
         "  )\n"
         ")"
     )
+
+
+def test_every_weight_drawing_module_takes_an_int_seed_as_one_stream():
+    """rng=7 is default_rng(7), drawn once per constructor (Affine, Embedding and the recurrent
+    modules raised a raw AttributeError on an int); anything else is a TypeError naming rng."""
+    from minitorch_cap import CaptioningModel
+    from minitorch_cap.nn import GRU, LSTM, RNN, Affine, AttentionLSTM, Embedding
+
+    w2i = {"<NULL>": 0, "<START>": 1, "<END>": 2, "a": 3}
+    makers = [lambda r: Affine(3, 4, rng=r), lambda r: Embedding(5, 3, rng=r), lambda r: RNN(3, 4, rng=r),
+              lambda r: LSTM(3, 4, rng=r), lambda r: GRU(3, 4, rng=r), lambda r: AttentionLSTM(3, 4, rng=r),
+              lambda r: CaptioningModel(w2i, 3, 2, 4, "lstm", rng=r)]
+    for make in makers:
+        seeded, generated = make(7), make(np.random.default_rng(7))
+        for p, q in zip(seeded.parameters(), generated.parameters()):
+            np.testing.assert_array_equal(p.data, q.data)
+        with pytest.raises(TypeError, match="rng must be None, an int seed or a numpy.random.Generator, got str"):
+            make("x")
+    lstm = LSTM(3, 4, rng=7)
+    assert not np.array_equal(lstm.Wx.data[:3], lstm.Wh.data[:3])       # one stream, not a fresh one per weight
+
+
+def test_load_state_dict_names_a_state_that_is_not_one_and_a_strict_that_is_not_a_bool():
+    layer = Affine(2, 2)
+    with pytest.raises(TypeError, match="Affine.load_state_dict: expected a mapping .*got NoneType"):
+        layer.load_state_dict(None)
+    with pytest.raises(TypeError, match="Affine.load_state_dict: strict must be True or False, got 'no'"):
+        layer.load_state_dict(layer.state_dict(), strict="no")

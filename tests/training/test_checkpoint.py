@@ -21,7 +21,7 @@ from minitorch_cap.training import (
 from minitorch_cap.training import checkpoint as checkpoint_module
 from minitorch_cap.data.files import remove_stale_temp_files
 
-from tests.conftest import make_setup
+from tests.conftest import make_caption_data, make_setup
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -512,3 +512,16 @@ def test_reading_an_unsealed_file_is_bounded_in_time(data, tmp_path, monkeypatch
     monkeypatch.setattr(checkpoint_module, "UNSEALED_READ_TIMEOUT", 0.5)
     with pytest.raises(CheckpointError, match=r"old\.h5 is damaged: HDF5 did not finish reading it within 0\.5 s"):
         load_checkpoint(tmp_path / "old.h5")
+
+
+def test_save_checkpoint_names_a_wrong_kind_of_object(tmp_path):
+    """A layer for a model, a string for an optimizer: a TypeError naming the argument (a raw
+    AttributeError from inside before), and no file."""
+    from minitorch_cap.nn import Affine
+
+    model, _, _ = make_setup(make_caption_data())
+    with pytest.raises(TypeError, match="model must be a captioner .*, got Affine"):
+        save_checkpoint(tmp_path / "a.h5", Affine(2, 2))
+    with pytest.raises(TypeError, match="optimizer must be a minitorch_cap.optim optimizer .*, got str"):
+        save_checkpoint(tmp_path / "b.h5", model, "adam")
+    assert not any(tmp_path.iterdir())
