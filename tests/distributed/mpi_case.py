@@ -78,6 +78,13 @@ def result(trainer: Trainer) -> dict:
             "weights": {n: float(np.abs(p.data).sum()) for n, p in trainer.model.named_parameters()}}
 
 
+def write_result(trainer: Trainer, out: str, rank: int) -> None:
+    """Rank 0 writes OUT_DIR/result.json (:func:`result`)."""
+    if rank == 0:
+        with open(os.path.join(out, "result.json"), "w") as fh:
+            json.dump(result(trainer), fh)
+
+
 def main(argv) -> int:
     case, dtype, out = argv[0], np.dtype(argv[1]).type, argv[1 + 1]
     comm = world()
@@ -91,16 +98,12 @@ def main(argv) -> int:
         trainer = Trainer.resume(argv[3], data=shapes_data(), comm=comm,
                                  out_dir=out, num_epochs=2, metrics=problem(dtype).config.metrics)
         trainer.train()
-        if rank == 0:
-            with open(os.path.join(out, "result.json"), "w") as fh:
-                json.dump(result(trainer), fh)
+        write_result(trainer, out, rank)
         return 0
     if case == "dropout":
         trainer = transformer_problem(dtype, comm, sampling=argv[3], out_dir=out, callbacks=[keep_epoch1])
         trainer.train()
-        if rank == 0:
-            with open(os.path.join(out, "result.json"), "w") as fh:
-                json.dump(result(trainer), fh)
+        write_result(trainer, out, rank)
         return 0
     if case == "disagree":
         data, lr = shapes_data(), 2e-2
@@ -142,9 +145,7 @@ def main(argv) -> int:
             return honest(features, captions)
         trainer.model.loss = faulty
     trainer.train()
-    if rank == 0:
-        with open(os.path.join(out, "result.json"), "w") as fh:
-            json.dump(result(trainer), fh)
+    write_result(trainer, out, rank)
     return 0
 
 

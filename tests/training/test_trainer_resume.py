@@ -13,8 +13,10 @@ from minitorch_cap.training import CheckpointError, Trainer, load_checkpoint, sa
 from tests.conftest import QUIET, Interrupted, interrupt_after, make_caption_data, make_setup
 
 
-def run(data, out_dir, cell_type="lstm", stop_after=None, **options):
-    model, opt, sched = make_setup(data, cell_type=cell_type)
+def train_run(setup, data, out_dir, stop_after=None, **options) -> Trainer:
+    """Train ``setup`` (model, optimizer, schedule) on ``data`` into ``out_dir``, the whole run or,
+    with ``stop_after``, crashing after that many steps (the interrupted run)."""
+    model, opt, sched = setup
     if stop_after is not None:
         interrupt_after(opt, stop_after)
     trainer = Trainer(model, data, opt, sched, out_dir=out_dir, **{**QUIET, **options})
@@ -24,6 +26,10 @@ def run(data, out_dir, cell_type="lstm", stop_after=None, **options):
         with pytest.raises(Interrupted):
             trainer.train()
     return trainer
+
+
+def run(data, out_dir, cell_type="lstm", stop_after=None, **options):
+    return train_run(make_setup(data, cell_type=cell_type), data, out_dir, stop_after, **options)
 
 
 def assert_same_run(resumed, full):
@@ -159,16 +165,8 @@ def transformer_setup(data, rng):
 def transformer_run(data, out_dir, stop_after=None, rng_none=False, **options):
     if rng_none:
         np.random.seed(0)           # a model drawing from numpy's global state, built the same each time
-    model, opt, sched = transformer_setup(data, None if rng_none else np.random.default_rng(0))
-    if stop_after is not None:
-        interrupt_after(opt, stop_after)
-    trainer = Trainer(model, data, opt, sched, out_dir=out_dir, **{**QUIET, **options})
-    if stop_after is None:
-        trainer.train()
-    else:
-        with pytest.raises(Interrupted):
-            trainer.train()
-    return trainer
+    setup = transformer_setup(data, None if rng_none else np.random.default_rng(0))
+    return train_run(setup, data, out_dir, stop_after, **options)
 
 
 # 30 captions, batch 10: 3 iterations per epoch; checkpoint_every=4 writes iterations 4 and 8 mid-epoch.
