@@ -194,3 +194,11 @@ def read_json(path, owner: str, what: str = "file"):
     except UnicodeDecodeError as e:
         raise DataError(f"{owner}: {where} is not UTF-8 text ({e}); save it as UTF-8 JSON "
                          "(e.g. `iconv -f latin1 -t utf-8`)") from None
+
+
+def read_json_or_none(path):
+    """The JSON value in ``path``, or ``None`` when it is missing or unreadable (a file a kill may have left)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -183,7 +183,7 @@ def results_folder(checkpoint, command: str, writes: tuple[str, ...], record: st
     that cannot be created (``label`` names ``out`` and ``overwrite`` in the message: the command
     line passes its options).
     """
-    from ..data.files import read_json
+    from ..data.files import read_json_or_none
     from ..training.run_dir import RunFolderError, make_folder, remove_made_folder
 
     checkpoint = Path(checkpoint)
@@ -191,10 +191,8 @@ def results_folder(checkpoint, command: str, writes: tuple[str, ...], record: st
     out = Path(out) if out else default
     held = [name for name in writes if (out / name).exists()]
     if held and not overwrite:
-        try:
-            recorded = read_json(out / record, command).get("checkpoint")
-        except (OSError, ValueError, AttributeError):
-            recorded = None
+        recorded = read_json_or_none(out / record)
+        recorded = recorded.get("checkpoint") if isinstance(recorded, dict) else None
         recorded = recorded if isinstance(recorded, str) else None
         # this checkpoint's results, also after the run folder was moved or copied (they moved with it)
         ours = recorded == str(checkpoint.resolve()) or (

@@ -30,7 +30,7 @@ from ..optim import Adam, ExponentialLR
 from ..training import Trainer, load_checkpoint
 from ..training.checkpoint import CheckpointError
 from ..training.restore import model_from_checkpoint
-from ..training.run_dir import RunDir, RunStatus
+from ..training.run_dir import LOSS_NAME, METRICS_NAME, RunDir, RunStatus
 from .settings import RunSettings, check_resume_settings, data_set, model_settings, saved_settings
 
 
@@ -281,7 +281,7 @@ def write_run_outputs(trainer: Trainer, data: dict, out_dir, *, max_length: int 
     model = trainer.model
     kind = kind_of(model).kind
     spec = DataSpec.from_dict(data.get("spec", {}))
-    plot_loss_curve(trainer.history, out_dir / "loss.png", title=f"{kind.upper()} training loss ({spec.describe()})")
+    plot_loss_curve(trainer.history, out_dir / LOSS_NAME, title=f"{kind.upper()} training loss ({spec.describe()})")
     model.eval()
     try:
         report = caption_report(model, data, "val", max_length=max_length, with_references=True,
@@ -307,7 +307,7 @@ def write_run_outputs(trainer: Trainer, data: dict, out_dir, *, max_length: int 
                        val_correct=int(sum(report["correct"])))
     if started is not None:
         metrics["total_seconds"] = round(time.perf_counter() - started, 2)
-    write_json(out_dir / "metrics.json", metrics)
+    write_json(out_dir / METRICS_NAME, metrics)
     metrics["report"] = report
     return metrics
 

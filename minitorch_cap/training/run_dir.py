@@ -1,7 +1,8 @@
 """Run folders: one owner per folder, from the first check to the last file written.
 
-A run folder holds the files ``RUN_FILES`` (``checkpoint.h5`` and ``history.json`` mark a
-folder as holding a run; the pictures and ``metrics.json`` are drawn after training).
+A run folder holds the files ``RUN_FILES``: the ``Trainer``'s (``checkpoint.h5`` and ``history.json``
+mark a folder as holding a run) and the report drawn after training (``REPORT_FILES``;
+:func:`minitorch_cap.runs.write_run_outputs`).
 
 :class:`RunDir` is that owner. ``RunDir.claim(path)`` (or ``RunDir.claim_default("runs/shapes-lstm")``)
 creates, checks and locks the folder and keeps the lock until ``close()``; a ``Trainer`` handed a
@@ -28,7 +29,6 @@ claims and closes its own).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 from pathlib import Path
@@ -42,12 +42,21 @@ from ..nn.checks import UserError
 from .checkpoint import CheckpointError, load_checkpoint
 
 CHECKPOINT_NAME, BEST_NAME, HISTORY_NAME = "checkpoint.h5", "best.h5", "history.json"
+LOSS_NAME, METRICS_NAME = "loss.png", "metrics.json"
+#: What a run writes after training: the loss curve, the caption picture (``CAPTION_PICTURES``: captions.png
+#: on the built-in data, captions.html on COCO), every caption and the metrics.
+CAPTION_PICTURES = ("captions.png", "captions.html")
+REPORT_FILES = (LOSS_NAME, *CAPTION_PICTURES, "captions.json", METRICS_NAME)
 #: The files of a run; a folder holding either of the first two holds a run.
-RUN_FILES = (CHECKPOINT_NAME, HISTORY_NAME, BEST_NAME, "loss.png", "captions.png", "captions.html",
-             "captions.json", "metrics.json")
-#: Files drawn after training (not by the ``Trainer``).
-REPORT_FILES = RUN_FILES[3:]
+RUN_FILES = (CHECKPOINT_NAME, HISTORY_NAME, BEST_NAME, *REPORT_FILES)
 LOCK_NAME, PID_NAME, PREVIOUS_NAME = ".lock", ".lock.pid", ".previous"
+
+
+def missing_report_files(folder) -> tuple[str, ...]:
+    """The report files a run in ``folder`` has not written yet (one caption picture of the two is all a run writes)."""
+    held = {name for name in REPORT_FILES if (Path(folder) / name).exists()}
+    return tuple(name for name in REPORT_FILES if name not in held and not (name in CAPTION_PICTURES and
+                                                                            held & set(CAPTION_PICTURES)))
 
 
 class RunFolderError(UserError, ValueError):
@@ -163,7 +172,7 @@ class RunDir:
     path: Path
     lock: RunLock
     previous: Path | None = None
-    created: Path | None = None     # the topmost folder the claim made (make_folder)
+    created: Path | None = None
 
     def __fspath__(self) -> str:
         return str(self.path)
@@ -189,7 +198,9 @@ class RunDir:
         created = make_folder(path, label("out_dir"))
         run = cls(path, RunLock(path).acquire(), created=created)
         try:
-            run._recover_previous()
+            if (path / PREVIOUS_NAME).is_dir():     # left by a killed overwrite
+                run.previous = path / PREVIOUS_NAME
+                run._settle_previous()
             files.remove_stale_temp_files(path)
             if run._other_run(resume_from):
                 if not overwrite:
@@ -231,10 +242,7 @@ class RunDir:
         """Delete or restore the overwritten run's files and release the lock; with ``failed``, also
         remove the folder if this claim created it and nothing was written into it."""
         try:
-            if self.previous is not None:
-                self.checkpoint_saved()
-                if self.previous is not None:
-                    self._restore_previous()
+            self._settle_previous()
         finally:
             self.lock.release()
         if failed:                          # nothing was written: nothing is left
@@ -275,20 +283,17 @@ class RunDir:
             if (self.path / name).exists():
                 os.replace(self.path / name, self.previous / name)
 
-    def _restore_previous(self) -> None:
-        previous = self.path / PREVIOUS_NAME
-        for item in previous.iterdir():
-            os.replace(item, self.path / item.name)
-        previous.rmdir()
-        self.previous = None
-
-    def _recover_previous(self) -> None:
-        """A ``.previous`` left by a killed overwrite: deleted if the new run had a checkpoint, else restored."""
-        if (self.path / PREVIOUS_NAME).is_dir():
-            self.previous = self.path / PREVIOUS_NAME
-            self.checkpoint_saved()
-            if self.previous is not None:
-                self._restore_previous()
+    def _settle_previous(self) -> None:
+        """The overwritten run's files (``.previous``, also one a killed overwrite left): deleted once the new
+        run has a checkpoint, else put back."""
+        if self.previous is None:
+            return
+        self.checkpoint_saved()
+        if self.previous is not None:
+            for item in self.previous.iterdir():
+                os.replace(item, self.path / item.name)
+            self.previous.rmdir()
+            self.previous = None
 
     # ------------------------------------------------------------------ completing a killed run
     def repair(self, checkpoint: Mapping[str, Any] | None) -> "RunStatus":
@@ -303,7 +308,7 @@ class RunDir:
         and draws ``missing``: the folder an uninterrupted run leaves.
         """
         path = self.path / CHECKPOINT_NAME
-        missing = tuple(n for n in REPORT_FILES if not (self.path / n).exists())
+        missing = missing_report_files(self.path)
         if checkpoint is None:
             return RunStatus(self.path, None, False, 0, 0, (), missing)
         state = checkpoint["trainer"]
@@ -317,7 +322,7 @@ class RunDir:
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{path}: its trainer state lacks what a run needs ({exc!r})") from None
         repaired = []
-        if history is not None and not mid_epoch and _read_json(self.path / HISTORY_NAME) != history:
+        if history is not None and not mid_epoch and files.read_json_or_none(self.path / HISTORY_NAME) != history:
             files.write_json(self.path / HISTORY_NAME, history)
             repaired.append(HISTORY_NAME)
         best_epoch = state.get("best_epoch")
@@ -373,13 +378,6 @@ def complete_run(folder) -> RunStatus:
     checkpoint = folder / CHECKPOINT_NAME
     with RunDir.claim(folder, resume_from=checkpoint) as run:
         return run.repair(load_checkpoint(checkpoint) if checkpoint.is_file() else None)
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def _saved_epoch(path: Path) -> int | None:
