@@ -30,9 +30,7 @@ content); as HDF5 can loop forever on such damage (1 in 12,112), an unsealed fil
 HDF5 in a child process killed after ``UNSEALED_READ_TIMEOUT`` seconds. Saving writes the sealed format.
 
 **Writing.** The HDF5 file is built in memory (a full disk cannot crash the HDF5 library), then
-written atomically (:func:`minitorch_cap.data.files.atomic_write_bytes`): a failed write raises one
-``WriteError`` naming the folder and leaves the previous file as it was. Non-finite weights are
-never written.
+written atomically (:func:`minitorch_cap.data.files.atomic_write_bytes`, see :func:`save_checkpoint`).
 """
 
 from __future__ import annotations
@@ -89,12 +87,9 @@ def _write_tree(group: h5py.Group, tree: Mapping[str, Any]) -> None:
     group.attrs[_JSON_ATTR] = json.dumps(plain, default=files.json_default)
 
 
-def _read_tree(group: h5py.Group, depth: int = 0) -> dict[str, Any]:
-    if depth > MAX_DEPTH:
-        raise CheckpointError(f"groups nested deeper than {MAX_DEPTH} levels at {group.name!r}")
-    tree: dict[str, Any] = {}
-    for key, item in group.items():
-        tree[key] = _read_tree(item, depth + 1) if isinstance(item, h5py.Group) else item[()]
+def _read_tree(group: h5py.Group) -> dict[str, Any]:
+    """The tree :func:`_write_tree` wrote (its depth and size bounded first by :func:`_check_structure`)."""
+    tree = {key: _read_tree(item) if isinstance(item, h5py.Group) else item[()] for key, item in group.items()}
     raw = group.attrs.get(_JSON_ATTR)
     if raw is not None:
         plain = json.loads(raw)
@@ -193,10 +188,9 @@ def load_checkpoint(path) -> dict[str, Any]:
 
     Returns ``{"format_version", "library_version", "model": {"class", "config",
     "word_to_idx", "state_dict"}, "optimizer", "scheduler", "trainer"}`` (the last three
-    ``None`` when absent). A missing file raises ``FileNotFoundError``; a damaged,
-    truncated, modified, unreadable or foreign file raises ``CheckpointError`` naming the
-    file — never another exception. Sealed files (format 2) are verified by their SHA-256
-    before being parsed; 0.1.0 files (format 1, no seal) only by their Fletcher-32 checksums.
+    ``None`` when absent). A missing file raises ``MissingFileError`` (a ``FileNotFoundError``); a
+    damaged, truncated, modified, unreadable or foreign file raises ``CheckpointError`` naming the
+    file — never another exception (see the module docstring for how each format is checked).
     """
     path = Path(path)
     if not path.is_file():
@@ -269,14 +263,12 @@ sys.stdout.buffer.write(dst.id.get_file_image())
 
 
 def _rewrite_unsealed(raw: bytes, path: Path) -> bytes:
-    """An unsealed HDF5 file, copied by HDF5 in a child process bounded by ``UNSEALED_READ_TIMEOUT``.
+    """An unsealed (0.1.0) HDF5 file, copied by HDF5 in a child process killed after ``UNSEALED_READ_TIMEOUT``.
 
-    Nothing vouches for the structure of an unsealed (0.1.0) file, and HDF5 can loop forever
-    on a damaged chunk index or object header. The child walks the whole file (``H5Ocopy``)
-    into a fresh image whose structure HDF5 itself wrote; a child that does not finish in
-    time is killed and the file reported as damaged. (Measured: one hang in 12,112 single-byte
-    flips of a 0.1.0 checkpoint; see benchmarks/checkpoint_faults.py.) Chunk checksums are
-    copied as they are, so Fletcher-32 still catches damaged arrays when they are read.
+    HDF5 can loop forever on a damaged chunk index or object header (one hang in 12,112 single-byte
+    flips, see benchmarks/checkpoint_faults.py). The child walks the whole file (``H5Ocopy``) into a
+    fresh image whose structure HDF5 itself wrote; chunk checksums are copied as they are, so
+    Fletcher-32 still catches damaged arrays when they are read.
     """
     import subprocess
     import sys
@@ -301,10 +293,8 @@ def _rewrite_unsealed(raw: bytes, path: Path) -> bytes:
 
 def _parse_seal(head: bytes, path: Path) -> tuple[int, int, str]:
     match = _SEAL_PATTERN.match(head)
-    if match is None:
-        raise CheckpointError(f"{path} is damaged: its seal (the first {SEAL_SIZE} bytes) is garbled")
-    version, size, digest = int(match[1]), int(match[2]), match[3].decode()
-    if head != _seal_bytes(version, size, digest):
+    version, size, digest = (int(match[1]), int(match[2]), match[3].decode()) if match else (0, 0, "")
+    if match is None or head != _seal_bytes(version, size, digest):
         raise CheckpointError(f"{path} is damaged: its seal (the first {SEAL_SIZE} bytes) is garbled")
     if version > FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint format version {version}; this library reads "
