@@ -54,19 +54,16 @@ def _temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
-def _write_error(path: Path, exc: OSError) -> WriteError:
+def write_error(path: Path, exc: OSError, owner: str | None = None, kept: str | None = None) -> WriteError:
+    """The ``WriteError`` for ``exc`` raised while writing the file ``path`` (the previous file intact, no
+    temporary file left) or, with ``owner``, the whole folder ``path`` (an imported data set; ``kept``:
+    what is left). The message says why (``ENOSPC``: no space left, ...)."""
     why = _WHY.get(exc.errno, exc.strerror or str(exc))
-    folder = path.parent if str(path.parent) else Path(".")
+    if owner is not None:
+        return WriteError(exc.errno, f"{owner}: cannot write the folder {str(path)!r}: {why}; {kept}", str(path))
     kept = f"the previous {path.name} is intact" if path.exists() else f"no {path.name} was written"
-    return WriteError(exc.errno, f"cannot write {path.name} in {str(folder)!r}: {why}; {kept} and no "
+    return WriteError(exc.errno, f"cannot write {path.name} in {str(path.parent)!r}: {why}; {kept} and no "
                                  "temporary file was left", str(path))
-
-
-def folder_write_error(folder, exc: OSError, owner: str, kept: str) -> WriteError:
-    """The ``WriteError`` for a failure while writing the files of a whole ``folder`` (an
-    imported data set): ``owner``, the folder, why (as for a file) and what was ``kept``."""
-    why = _WHY.get(exc.errno, exc.strerror or str(exc))
-    return WriteError(exc.errno, f"{owner}: cannot write the folder {str(folder)!r}: {why}; {kept}", str(folder))
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -110,7 +107,7 @@ def atomic_write_bytes(path, data) -> Path:
         os.replace(tmp, path)
     except OSError as exc:
         _discard(tmp)
-        raise _write_error(path, exc) from exc
+        raise write_error(path, exc) from exc
     except BaseException:
         _discard(tmp)
         raise
@@ -157,7 +154,7 @@ def _process_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except (PermissionError, OverflowError):
-        return True
+        pass
     return True
 
 

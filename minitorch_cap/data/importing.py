@@ -167,7 +167,7 @@ def import_captions(out_dir, captions, features, *, features_key: str = "feature
                 raise
             kept = ("it may be incomplete: run the import again" if publishing else
                     "its previous files are intact" if os.path.isdir(target) else "nothing was written")
-            raise files.folder_write_error(target, exc, "import_captions", kept) from exc
+            raise files.write_error(target, exc, "import_captions", kept) from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -79,9 +79,6 @@ class SingleProcess:
 
     rank, size, is_writer = 0, 1, True
 
-    def __repr__(self) -> str:
-        return "SingleProcess()"
-
     def begin(self, model, generators, describe: Callable[[], Mapping[str, Any]] | None = None,
               remedies: Mapping[str, str] | None = None) -> None:
         pass
@@ -139,9 +136,8 @@ class DataParallel:
         """The preallocated buffer (P + 1,) and one shaped view per parameter (built once per model)."""
         key = tuple((id(p), p.data.shape, p.data.dtype.str) for p in params)
         if key != self._layout_key:
-            dtype = np.result_type(*[p.data.dtype for p in params]) if params else np.float64
             sizes = [p.data.size for p in params]
-            buffer = np.zeros(sum(sizes) + 1, dtype=dtype)
+            buffer = np.zeros(sum(sizes) + 1, dtype=_buffer_dtype(params))
             offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
             self._views = [buffer[a:b].reshape(p.data.shape) for p, a, b in zip(params, offsets[:-1], offsets[1:])]
             self._buffer, self._layout_key = buffer, key
@@ -185,8 +181,7 @@ class DataParallel:
                                 {rank: [text for _, text in found] for rank, found in differences.items()})
 
     def rows(self, batch_size: int) -> tuple[int, int]:
-        """The rows ``[lo, hi)`` of a global minibatch of ``batch_size`` captions that :meth:`split` gives
-        this rank: ``[B*k//K, B*(k+1)//K)``, or ``(0, 1)`` (row 0 with share 0) when that part is empty."""
+        """:meth:`split`'s rows ``[lo, hi)`` of a global minibatch of ``B`` captions; ``(0, 1)`` when it gives none."""
         B = int(batch_size)
         lo, hi = B * self.rank // self.size, B * (self.rank + 1) // self.size
         return (lo, hi) if hi > lo else (0, 1)
@@ -208,7 +203,7 @@ class DataParallel:
         return part, part.size / len(idx)
 
     def reduce_gradients(self, model, loss, share: float) -> float:
-        """Sum ``share * p.grad`` and ``share * loss`` over the ranks (one all-reduce); returns the global loss."""
+        """The global loss; the gradients summed over the ranks (see the module docstring)."""
         params = list(model.parameters())
         buffer, views = self._layout(params)
         for p, view in zip(params, views):
@@ -223,11 +218,9 @@ class DataParallel:
         return float(buffer[-1])
 
     def sum(self, value: float) -> float:
-        """A number summed over the ranks (float64), e.g. the validation loss of each rank's part."""
         return self.comm.sum(value, what="the validation reduce")
 
     def metric(self, fn: Callable, model, data: Mapping[str, Any]):
-        """``fn(model, data)`` for the run: split over the ranks when ``fn.per_image_mean``, else rank 0's value."""
         if getattr(fn, "per_image_mean", False):
             part, count = _val_image_part(data, self.rank, self.size)
             value = float(fn(model, part)) if count else 0.0
@@ -245,7 +238,6 @@ class DataParallel:
         return result if self.rank == 0 else float(value[0])
 
     def check_weights(self, model, epoch: int | None = None) -> None:
-        """Raise :class:`WeightsDrifted` on every rank unless all ranks hold bit-identical weights."""
         crc = 0
         for p in model.parameters():
             crc = zlib.crc32(np.ascontiguousarray(p.data).data, crc)
@@ -258,7 +250,7 @@ class DataParallel:
                                  "Each rank must run the same code on the same data with the same library versions")
 
     def failed(self, exc: BaseException, checkpoint=None) -> None:
-        """Called with the exception ending ``train()`` on this rank: tell the others; name the checkpoint kept."""
+        """Tell the other ranks (the exception that ends ``train()`` here); name the checkpoint kept."""
         if isinstance(exc, RanksDisagree):    # raised by every rank at once: nobody to tell
             return
         if isinstance(exc, RankFailed):
@@ -273,8 +265,11 @@ class DataParallel:
 def allreduce_bytes(model) -> int:
     """Bytes all-reduced per training step for ``model``: every gradient and the loss, in one buffer."""
     params = list(model.parameters())
-    dtype = np.result_type(*[p.data.dtype for p in params]) if params else np.dtype(np.float64)
-    return (sum(p.data.size for p in params) + 1) * dtype.itemsize
+    return (sum(p.data.size for p in params) + 1) * _buffer_dtype(params).itemsize
+
+
+def _buffer_dtype(params) -> np.dtype:
+    return np.result_type(*[p.data.dtype for p in params]) if params else np.dtype(np.float64)
 
 
 def data_parallel(comm=None, timeout: float | None = None):

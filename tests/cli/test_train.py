@@ -161,7 +161,7 @@ def test_a_full_disk_stops_the_run_with_exit_1_and_the_command_that_completes_it
     def full_after_two(path, data):
         writes.append(path)
         if len(writes) > 2:
-            raise files._write_error(Path(path), OSError(errno.ENOSPC, "No space left on device"))
+            raise files.write_error(Path(path), OSError(errno.ENOSPC, "No space left on device"))
         return real(path, data)
 
     monkeypatch.setattr(files, "atomic_write_bytes", full_after_two)
@@ -189,7 +189,7 @@ def test_a_full_disk_while_pictures_are_redrawn_keeps_them_and_exits_1(tiny_run,
 
     def full_for_pictures(path, data):
         if Path(path).suffix == ".png":
-            raise files._write_error(Path(path), OSError(errno.ENOSPC, "No space left on device"))
+            raise files.write_error(Path(path), OSError(errno.ENOSPC, "No space left on device"))
         return real(path, data)
 
     monkeypatch.setattr(files, "atomic_write_bytes", full_for_pictures)
