@@ -94,20 +94,15 @@ def caption_grid_size(n_images: int, *, columns: int = 4, title: bool | str | No
     return round(cols * cell_width * dpi), round(height * dpi)
 
 
-def plot_caption_grid(images, generated, references, path, *, correct=None, columns: int = 4,
-                      max_references: int = 2, title: str | None = None, cell_width: float = 3.0,
-                      image_height: float = 1.9, text_height: float = 1.2, dpi: int = 100,
-                      attention=None, regions=None, region_names=None):
+def plot_caption_grid(images, generated, references, path, *, dpi: int = 100, **options):
     """Write a PNG grid: each image with its generated caption and some reference captions.
 
-    The picture is :func:`caption_grid_figure` (same arguments; see there for the layout),
-    exactly :func:`caption_grid_size` pixels. Returns the path written (atomically, as
-    :func:`save_figure`).
+    The picture is :func:`caption_grid_figure` (same arguments and ``options``: ``correct``,
+    ``columns``, ``max_references``, ``title``, ``cell_width``, ``image_height``, ``text_height``,
+    ``attention``, ``regions``, ``region_names``; see there for the layout), exactly
+    :func:`caption_grid_size` pixels. Returns the path written (atomically, as :func:`save_figure`).
     """
-    fig = caption_grid_figure(images, generated, references, correct=correct, columns=columns,
-                              max_references=max_references, title=title, cell_width=cell_width,
-                              image_height=image_height, text_height=text_height, dpi=dpi,
-                              attention=attention, regions=regions, region_names=region_names)
+    fig = caption_grid_figure(images, generated, references, dpi=dpi, **options)
     return save_figure(fig, path, dpi=dpi, facecolor="white")
 
 
@@ -147,14 +142,7 @@ def caption_grid_figure(images, generated, references, *, correct=None, columns:
     n = len(images)
     if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):
         raise ValueError(f"plot_caption_grid: images must have shape (N, S, S, 3), got {images.shape}")
-    generated, references = list(generated), list(references)
-    if len(generated) != n or len(references) != n:
-        raise ValueError(f"plot_caption_grid: got {n} images, {len(generated)} generated captions and "
-                         f"{len(references)} reference lists; they must be equal")
-    if correct is not None:
-        correct = [bool(c) for c in correct]
-        if len(correct) != n:
-            raise ValueError(f"plot_caption_grid: correct has {len(correct)} entries for {n} images")
+    generated, references, correct = _check_rows("plot_caption_grid", "images", n, generated, references, correct)
     if n == 0:
         raise ValueError("plot_caption_grid: no images to draw")
     max_references = int_option("plot_caption_grid", "max_references", max_references, low=0)
@@ -279,13 +267,10 @@ def write_caption_html(urls, generated, references, path, *, correct=None, title
     caption green or red. All text is HTML-escaped. Returns the path written (atomically:
     ``WriteError`` on a full or failing disk, the previous page intact).
     """
-    urls, generated, references = list(urls), list(generated), list(references)
+    urls = list(urls)
+    generated, references, correct = _check_rows("write_caption_html", "urls", len(urls), generated, references,
+                                                 correct)
     n = len(urls)
-    if len(generated) != n or len(references) != n:
-        raise ValueError(f"write_caption_html: got {n} urls, {len(generated)} generated captions and "
-                         f"{len(references)} reference lists; they must be equal")
-    if correct is not None and len(correct) != n:
-        raise ValueError(f"write_caption_html: correct has {len(correct)} entries for {n} urls")
     esc = html.escape
     rows = []
     for k in range(n):
@@ -304,3 +289,17 @@ def write_caption_html(urls, generated, references, path, *, correct=None, title
         + "\n".join(rows) + "\n</table>\n</body></html>\n"
     )
     return files.atomic_write_bytes(path, page.encode("utf-8"))
+
+
+def _check_rows(owner: str, what: str, n: int, generated, references, correct):
+    """``generated``, ``references`` and ``correct`` (``None`` or booleans) as lists of ``n`` entries, one
+    per image (of ``n`` ``what``); ``ValueError`` naming ``owner`` when a length differs."""
+    generated, references = list(generated), list(references)
+    if len(generated) != n or len(references) != n:
+        raise ValueError(f"{owner}: got {n} {what}, {len(generated)} generated captions and "
+                         f"{len(references)} reference lists; they must be equal")
+    if correct is not None:
+        correct = [bool(c) for c in correct]
+        if len(correct) != n:
+            raise ValueError(f"{owner}: correct has {len(correct)} entries for {n} {what}")
+    return generated, references, correct

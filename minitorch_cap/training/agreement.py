@@ -61,7 +61,7 @@ def run_description(trainer) -> dict[str, Any]:
         "model": {
             "class": type(model).__name__,
             "config": model.config() if callable(getattr(model, "config", None)) else None,
-            "vocabulary_sha256": _sha256(json.dumps(vocabulary).encode()),
+            "vocabulary_sha256": hashlib.sha256(json.dumps(vocabulary).encode()).hexdigest(),
             "parameters": [[name, list(p.data.shape), p.data.dtype.str] for name, p in model.named_parameters()],
         },
         "optimizer": {
@@ -80,10 +80,6 @@ def run_description(trainer) -> dict[str, Any]:
                         "ranks": trainer.parallel.size},
         "versions": {"minitorch_cap": __version__, "numpy": np.__version__},
     }
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _state_sha256(state) -> str:

@@ -55,14 +55,6 @@ from ..nn.dropout import dropout_source, dropouts
 STREAMS = ("minibatches", "dropout")
 
 
-def stream_generator(seed: int | None, index: int, entropy: int | None = None) -> np.random.Generator:
-    """The generator of stream ``index`` of :data:`STREAMS` for ``seed`` (``entropy``: the fresh entropy of ``seed=None``)."""
-    source = seed if seed is not None else entropy
-    if index == 0:
-        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(source)))
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(source, spawn_key=(index,))))
-
-
 def skip_uniforms(rng: np.random.Generator, count: int, dtype) -> None:
     """Advance ``rng`` (PCG64) past ``count`` numbers of ``rng.random(count, dtype=dtype)`` without
     computing them: afterwards its state is exactly the one drawing them leaves.
@@ -145,9 +137,10 @@ class RunRandomness:
     """
 
     def __init__(self, seed: int | None = None):
-        entropy = np.random.SeedSequence().entropy if seed is None else None
+        source = np.random.SeedSequence().entropy if seed is None else seed     # stream 0: default_rng(seed)
         self.generators: dict[str, np.random.Generator] = {
-            name: stream_generator(seed, k, entropy) for k, name in enumerate(STREAMS)}
+            name: np.random.Generator(np.random.PCG64(np.random.SeedSequence(source, spawn_key=(k,) if k else ())))
+            for k, name in enumerate(STREAMS)}
         self.masks = GlobalBatchDraws(self.generators["dropout"])
 
     @property
