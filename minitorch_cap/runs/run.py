@@ -1,11 +1,9 @@
 """A run from start to finish: what ``minitorch-cap train`` does, as library calls.
 
-:func:`prepare_run` checks everything it can before touching a file (settings, checkpoint, data
-folder, the model against the data's features), claims the run folder (one
-:class:`~minitorch_cap.training.run_dir.RunDir` for the whole run: the lock is held until
-:meth:`PreparedRun.close`), loads the data and builds the ``Trainer``; :func:`finish_run` draws
-what follows training into the same folder. :func:`complete_run` does the whole for a folder a
-kill left behind; :func:`load_run` reads a checkpoint's model and data for ``sample`` and ``evaluate``.
+:func:`prepare_run` checks, claims the run folder (one :class:`~minitorch_cap.training.run_dir.RunDir`
+for the whole run) and builds the ``Trainer``; :func:`finish_run` draws what follows training into the
+same folder; :func:`complete_run` does the whole for a folder a kill left behind; :func:`load_run`
+reads a checkpoint's model and data for ``sample`` and ``evaluate``.
 """
 
 from __future__ import annotations
@@ -175,25 +173,21 @@ def prepare_run(given: Mapping[str, Any], data_options: Mapping[str, Any], *, re
                             "chosen)")
     given, settings, checkpoint, model = dict(given), None, None, None
     if resume is not None:
-        resume = checkpoint_path(resume)
-        checkpoint = load_checkpoint(resume)
+        resume, checkpoint, model = open_checkpoint(resume)
         if checkpoint["trainer"] is None:
             raise CheckpointError(f"{str(resume)!r} holds weights but no training state; start a new run from it "
                                   f"with {label('init')} instead")
         check_resume_settings(checkpoint, given, resume, label=label, init_hint=f"{label('init')} {resume}")
-        spec = DataSpec.choose(data_options, checkpoint["trainer"]["data"].get("options"))
-        model = model_from_checkpoint(checkpoint, resume)
+        spec = DataSpec.choose(data_options, recorded_data(checkpoint).get("options"))
         check_features_fit(model, spec, label)
         out = Path(out or resume.parent)
     else:
         recorded = None
         if init is not None:
-            init = checkpoint_path(init)
-            init_checkpoint = load_checkpoint(init)
+            init, init_checkpoint, model = open_checkpoint(init)
             check_resume_settings(init_checkpoint, given, init, model_only=True, label=label)
             given.update({k: v for k, v in saved_settings(init_checkpoint).items() if k not in given or k == "model"})
-            model = model_from_checkpoint(init_checkpoint, init)
-            recorded = ((init_checkpoint["trainer"] or {}).get("data") or {}).get("options")
+            recorded = recorded_data(init_checkpoint).get("options")
         settings, spec = choose_settings(given, data_options, recorded, label)
         if model is None:
             model = build_model(settings, spec.shape(), label)
@@ -233,10 +227,7 @@ def finish_run(run: PreparedRun, *, max_length: int | None = None, num_images: i
     """After training: draw the pictures and ``metrics.json`` into the run's folder when training
     ran or any of them is missing (:func:`write_run_outputs`); returns the metrics (``None`` when
     nothing needed drawing, or on an MPI rank other than 0)."""
-    if run.run_dir is None:
-        return None
-    trained = run.status is None or not run.status.complete
-    if not trained and not run.status.missing:
+    if run.run_dir is None or (run.status is not None and run.status.complete and not run.status.missing):
         return None
     return write_run_outputs(run.trainer, run.data, run.out, max_length=max_length, num_images=num_images,
                              started=started)
@@ -341,10 +332,8 @@ def load_run(path, data_options: Mapping[str, Any] | None = None, label: Callabl
     are given; a model that does not read that data (vocabulary, feature size) raises
     ``DataError`` saying which options to give (named as ``label(name)``).
     """
-    path = checkpoint_path(path)
-    checkpoint = load_checkpoint(path)
-    model = model_from_checkpoint(checkpoint, path)
-    recorded = (checkpoint["trainer"] or {}).get("data") or {}
+    path, checkpoint, model = open_checkpoint(path)
+    recorded = recorded_data(checkpoint)
     given = {k: v for k, v in (data_options or {}).items() if v is not None}
     spec = DataSpec.choose(given, recorded.get("options"))
     data = spec.load()
@@ -371,3 +360,15 @@ def checkpoint_path(path) -> Path:
         raise MissingFileError(f"checkpoint {str(path)!r} does not exist (train one with 'minitorch-cap train', "
                                "which writes checkpoint.h5 into its run folder)")
     return path
+
+
+def open_checkpoint(path) -> tuple[Path, dict, Captioner]:
+    """``(path, checkpoint, model)`` for a checkpoint or run folder ``path`` (:func:`checkpoint_path`), read once."""
+    path = checkpoint_path(path)
+    checkpoint = load_checkpoint(path)
+    return path, checkpoint, model_from_checkpoint(checkpoint, path)
+
+
+def recorded_data(checkpoint: Mapping[str, Any]) -> dict:
+    """What a checkpoint's run recorded of its data (``options``, ``fingerprint``, ...; {} for weights only)."""
+    return (checkpoint["trainer"] or {}).get("data") or {}
