@@ -85,12 +85,8 @@ def _discard(tmp: Path) -> None:
 
 
 def atomic_write_bytes(path, data) -> Path:
-    """Write ``data`` (bytes-like) to ``path`` atomically: temp file, ``os.write``, fsync, rename.
-
-    Raises ``WriteError`` (an ``OSError``) naming the folder on any failure of the file
-    system (``ENOSPC``, ``EROFS``, ``EIO``, ...); then ``path`` is as it was and the
-    temporary file is removed.
-    """
+    """Write ``data`` (bytes-like) to ``path`` atomically (see the module docstring): temp file,
+    ``os.write``, fsync, rename; ``WriteError`` (an ``OSError``) naming the folder on any failure."""
     path = Path(path)
     tmp = _temp_path(path)
     view = memoryview(data).cast("B")

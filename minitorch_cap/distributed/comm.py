@@ -26,11 +26,6 @@ Fault handling (the design, see also ``minitorch_cap/distributed/__init__.py``):
   prints its traceback, sends the notice if none was sent, and arms a watchdog that ends the
   process if the others do not reach ``MPI_Finalize`` within ``EXIT_GRACE`` seconds (MPI_Finalize
   waits for every rank, so a rank that stopped alone would otherwise wait forever).
-
-This module is long (about 330 lines) because every collective has to be made interruptible
-and failure-aware by hand (polled non-blocking calls, failure notices, a watchdog): MPI
-gives none of that.
-
 """
 
 from __future__ import annotations

@@ -1,13 +1,8 @@
 """Caption reports: what ``train`` and ``sample`` print and write, available to any script.
 
-* :func:`caption_report` captions the distinct images of a split (free-running decoding)
-  and, on the built-in data set, judges each caption by the library's one accuracy rule
-  (:func:`minitorch_cap.data.shapes.judge_captions` on the display text of
-  :func:`minitorch_cap.data.caption_text`), so every command reports the same accuracy for
-  one checkpoint.
-* :func:`write_caption_outputs` writes its pictures and ``captions.json``: on the built-in
-  data ``captions.png`` (a grid of images with generated and reference captions), on COCO
-  ``captions.html`` (image URLs with the captions).
+On the built-in data set each caption is judged by the library's one accuracy rule
+(:func:`minitorch_cap.data.shapes.judge_captions` on the display text of
+:func:`minitorch_cap.data.caption_text`), so every command reports the same accuracy for one checkpoint.
 
     report = caption_report(model, data, "val", with_references=True)
     print(report["accuracy"])                      # built-in data: share of fully correct captions

@@ -7,12 +7,8 @@
     metrics = finish_run(run)                                      # loss.png, captions.*, metrics.json
     run.close()                                                    # releases the folder
 
-* :mod:`.settings`: :class:`RunSettings` (a model kind, its settings, the training settings, from
-  the kinds' declarations and presets) and :func:`check_resume_settings`, the one rule of what
-  may not change when a run is resumed (everything but the number of epochs).
-* :mod:`.run`: :func:`prepare_run`, :func:`start_run`, :func:`finish_run`,
-  :func:`write_run_outputs`, :func:`complete_run` (a killed run's folder brought to the state an
-  uninterrupted run leaves) and :func:`load_run` (a checkpoint's model and data).
+:mod:`.settings` holds the run settings and the rule of what a resumed run keeps; :mod:`.run` the
+run from start to finish.
 """
 
 from .run import (PreparedRun, build_model, check_features_fit, check_outputs_fit, checkpoint_path, choose_settings,
@@ -21,7 +17,8 @@ from .run import (PreparedRun, build_model, check_features_fit, check_outputs_fi
 from .settings import (MIN_ITERATIONS, TRAINING_PRESETS, RunSettings, TrainingSettings, check_resume_settings,
                        data_set, default_kind, model_fields, model_settings, saved_settings, setting_names, with_presets)
 
-__all__ = ["PreparedRun", "prepare_run", "start_run", "finish_run", "write_run_outputs", "complete_run", "load_run", "result_line",
-           "build_model", "check_features_fit", "check_outputs_fit", "checkpoint_path", "choose_settings", "epoch_metrics", "RunSettings", "TrainingSettings",
-           "TRAINING_PRESETS", "MIN_ITERATIONS", "check_resume_settings", "data_set", "default_kind", "model_fields",
-           "model_settings", "saved_settings", "setting_names", "with_presets"]
+__all__ = ["PreparedRun", "prepare_run", "start_run", "finish_run", "write_run_outputs", "complete_run", "load_run",
+           "result_line", "build_model", "check_features_fit", "check_outputs_fit", "checkpoint_path", "choose_settings",
+           "epoch_metrics", "RunSettings", "TrainingSettings", "TRAINING_PRESETS", "MIN_ITERATIONS",
+           "check_resume_settings", "data_set", "default_kind", "model_fields", "model_settings", "saved_settings",
+           "setting_names", "with_presets"]

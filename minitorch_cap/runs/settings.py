@@ -2,16 +2,8 @@
 
 Everything here is derived from the model-kind declarations of the captioners
 (:class:`~minitorch_cap.captioners.base.ModelKind`: name, settings class, presets per data set)
-and from :class:`TrainingSettings`; nothing names a kind.
-
-* :meth:`RunSettings.resolve`: the settings a user gave, completed with the presets of the data
-  set (``'shapes'``, the built-in data, or ``'coco'``, COCO-format files) and of the kind; a
-  setting that does not apply to the chosen kind is refused by name.
-* :meth:`RunSettings.fitted`: on data other than the built-in set, a preset number of epochs
-  is raised so that a run takes at least :data:`MIN_ITERATIONS` steps (a small data set of your
-  own is not trained for one iteration), and says so.
-* :func:`saved_settings` and :func:`check_resume_settings`: what a checkpoint's run was made
-  of, and the one rule of what may not change when it is resumed or its weights start a run.
+and from :class:`TrainingSettings`; nothing names a kind. :func:`check_resume_settings` is the one
+rule of what may not change when a run is resumed or its weights start a run.
 """
 
 from __future__ import annotations
@@ -161,10 +153,7 @@ def refuse_foreign(given: Mapping[str, Any], model: str, allowed, label: Callabl
 
 def model_settings(model) -> dict[str, Any]:
     """A model's kind and configuration as run settings: ``{"model": "lstm", "input_dim": 49, "hidden_dim": 128, ...}``."""
-    config = dict(model.config())
-    kind = kind_of(model)
-    config.pop("cell_type", None)
-    return {"model": kind.kind, **config}
+    return {"model": kind_of(model).kind, **{k: v for k, v in model.config().items() if k != "cell_type"}}
 
 
 def saved_settings(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
@@ -197,14 +186,12 @@ def check_resume_settings(checkpoint: Mapping[str, Any], given: Mapping[str, Any
     allowed = set(saved) | (set(TRAINING_FIELDS) if model_only else set())
     refuse_foreign(given, saved["model"], allowed, label)
     epochs = given.get("epochs")
-    if not model_only and epochs is not None and epochs < int(checkpoint["trainer"]["epoch"]):
-        done = int(checkpoint["trainer"]["epoch"])
+    if not model_only and epochs is not None and epochs < (done := int(checkpoint["trainer"]["epoch"])):
         raise SettingsError(f"epochs {epochs} is fewer than the {done} the run in {path} has done; give at least "
                             f"{done} (the total), or none to keep the run's own number")
     for name, value in given.items():
-        if name == "epochs" or value is None or name not in saved or value == saved[name]:
-            continue
-        if model_only and name in TRAINING_FIELDS:
+        if (name == "epochs" or value is None or name not in saved or value == saved[name]
+                or (model_only and name in TRAINING_FIELDS)):
             continue
         if model_only:
             raise SettingsError(f"{label(name)} {value} differs from the checkpoint's {saved[name]}: a run started "

@@ -329,18 +329,12 @@ def _check_structure(f: h5py.File, size: int) -> None:
                 raise CheckpointError(f"{group.name}/{key} is neither a group nor a dataset")
 
 
-def _open_image(raw: bytes) -> h5py.File:
-    """Open the bytes of an HDF5 file held in memory (the core driver: no disk, no Python callbacks)."""
-    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
-    fapl.set_fapl_core(backing_store=False)
-    fapl.set_file_image(raw)
-    return h5py.File(h5py.h5f.open(f"minitorch_cap-image-{os.getpid()}.h5".encode(), h5py.h5f.ACC_RDONLY,
-                                   fapl=fapl))
-
-
 def _parse(raw: bytes, path: Path) -> dict[str, Any]:
     try:
-        f = _open_image(raw)
+        fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)    # the bytes in memory: the core driver, no disk, no callbacks
+        fapl.set_fapl_core(backing_store=False)
+        fapl.set_file_image(raw)
+        f = h5py.File(h5py.h5f.open(f"minitorch_cap-image-{os.getpid()}.h5".encode(), h5py.h5f.ACC_RDONLY, fapl=fapl))
     except OSError as exc:
         raise CheckpointError(f"{path} is not a readable HDF5 checkpoint: the file is damaged, truncated "
                               f"or of another kind ({exc})") from exc

@@ -1,13 +1,11 @@
 """What a checkpoint gives back: its model (:func:`load_model`, :func:`model_from_checkpoint`,
 :func:`init_from_checkpoint` for weights only) and a ``Trainer``'s state, the part that makes resume exact.
 
-Each part writes its own state (chainer's ``serialize``): the run's random streams their
-generators (:mod:`.randomness`: minibatches and dropout masks), the sampler its epoch order,
-the best-value tracker its record, the optimizer and schedule their ``state_dict``;
-:func:`trainer_state` gathers the trainer's counters and histories around them, and
-:func:`resume` rebuilds a ``Trainer`` from a checkpoint, refusing anything that would make the
-resumed run differ from the uninterrupted one (other data, a foreign model, an optimizer or
-schedule with other settings, a changed option of ``FIXED_ON_RESUME``).
+Each part writes its own state (chainer's ``serialize``): the random streams, the sampler, the
+best-value tracker, the optimizer and schedule; :func:`trainer_state` gathers the trainer's counters
+and histories around them, and :func:`resume` rebuilds a ``Trainer`` from a checkpoint, refusing
+anything that would make the resumed run differ from the uninterrupted one (other data, a foreign
+model, an optimizer or schedule with other settings, a changed option of ``FIXED_ON_RESUME``).
 """
 
 from __future__ import annotations

@@ -13,15 +13,12 @@ the ``metrics`` hooks, the schedule step, keep-best / early-stopping bookkeeping
 (:class:`~minitorch_cap.training.monitor.BestTracker`), the ``callbacks``, then (with
 ``out_dir``) ``checkpoint.h5``, ``best.h5`` and ``history.json``.
 
-The parts live in their own modules: options in :mod:`.config`, minibatches in
-:mod:`.sampler`, "is it better" in :mod:`.monitor`, printing in :mod:`.progress`, saving and
-restoring the trainer's state in :mod:`.restore` (the file format in :mod:`.checkpoint`),
-the random streams in :mod:`.randomness`, what MPI ranks must agree on in :mod:`.agreement`,
-the run folder in :mod:`.run_dir`, the data-parallel hook in :mod:`minitorch_cap.distributed`.
-This module keeps the loop, validation and the epoch's bookkeeping (about 370 lines, most of
-them documentation of the options and guarantees). A checkpoint holds the whole training state, so
-``Trainer.resume(path, ...)`` continues exactly: the loss history of an
-interrupted-and-resumed run equals the uninterrupted run's, value for value (also from a
+The parts live in their own modules: options in :mod:`.config`, minibatches in :mod:`.sampler`,
+"is it better" in :mod:`.monitor`, printing in :mod:`.progress`, the trainer's state in
+:mod:`.restore` (the file format in :mod:`.checkpoint`), the random streams in :mod:`.randomness`,
+what MPI ranks must agree on in :mod:`.agreement`, the run folder in :mod:`.run_dir`. A checkpoint
+holds the whole training state, so ``Trainer.resume(path, ...)`` continues exactly: the loss history
+of an interrupted-and-resumed run equals the uninterrupted run's, value for value (also from a
 mid-epoch checkpoint, see ``checkpoint_every``).
 """
 
@@ -85,14 +82,9 @@ class Trainer:
     parameters. Raises ``TypeError``/``ValueError``/``KeyError`` naming what is wrong.
 
     ``comm``: an MPI communicator (``minitorch_cap.distributed.world()``, ``MPI.COMM_WORLD``)
-    to train data-parallel over its ranks, the same run as alone (``minitorch_cap.distributed``).
-    Before the first step the ranks check that they agree (data, model, optimizer, schedule,
-    options, counters: :mod:`.agreement`) and all stop with one ``RanksDisagree`` naming what
-    differs on which rank.
-
-    ``randomness`` (:class:`~.randomness.RunRandomness`) holds the run's generators, seeded by
-    ``seed``: the minibatches, and the dropout masks, which every Dropout of the model draws
-    during a training step instead of its own ``rng`` (which the run leaves untouched).
+    to train data-parallel over its ranks, the same run as alone (``minitorch_cap.distributed``;
+    ranks that disagree all stop with one ``RanksDisagree``). ``randomness``: the run's generators
+    (:class:`~.randomness.RunRandomness`, seeded by ``seed``).
     """
 
     def __init__(self, model, data: Mapping[str, Any], optimizer: Optimizer, scheduler=None,
