@@ -21,7 +21,8 @@ import numpy as np
 SPLITS = ("train", "val")
 
 
-def _sha256_arrays(*arrays) -> str:
+def sha256_arrays(*arrays) -> str:
+    """SHA-256 of arrays: each one's dtype, shape and bytes (the one rule for hashing arrays)."""
     digest = hashlib.sha256()
     for array in arrays:
         array = np.ascontiguousarray(array)
@@ -49,9 +50,9 @@ def data_fingerprint(data: Mapping[str, Any]) -> dict[str, Any]:
         captions = data.get(f"{split}_captions")
         features = data.get(f"{split}_features")
         fingerprint[f"num_{split}"] = None if captions is None else int(np.shape(captions)[0])
-        fingerprint[f"{split}_captions_sha256"] = None if captions is None else _sha256_arrays(
+        fingerprint[f"{split}_captions_sha256"] = None if captions is None else sha256_arrays(
             np.asarray(captions, dtype=np.int64), np.asarray(data[f"{split}_image_idxs"], dtype=np.int64))
-        fingerprint[f"{split}_features_sha256"] = None if features is None else _sha256_arrays(
+        fingerprint[f"{split}_features_sha256"] = None if features is None else sha256_arrays(
             np.asarray(features, dtype=np.float32))
         if features is not None:
             fingerprint["feature_dim"] = int(np.shape(features)[-1])

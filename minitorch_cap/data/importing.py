@@ -30,7 +30,6 @@ from ..nn.checks import MissingFileError
 from .coco import CAPTIONS_FILE, LAYOUT_FILES, SPLITS, URL_FILES, VOCAB_FILE, feature_file
 from .vocabulary import Vocabulary, tokenize
 from .checks import DataError, MissingDataKey
-from .files import read_json
 
 _CHUNK = 8192
 
@@ -39,7 +38,7 @@ def _load_entries(captions) -> list[dict]:
     source = "captions"
     if isinstance(captions, (str, os.PathLike)):
         source = repr(os.fspath(captions))
-        captions = read_json(captions, "import_captions", "captions file")
+        captions = files.read_json(captions, "import_captions", "captions file")
     entries = captions.get("images") if isinstance(captions, Mapping) else captions
     if not isinstance(entries, Sequence) or isinstance(entries, str):
         raise DataError(f"import_captions: {source} must be {{\"images\": [...]}} or a list of image entries")

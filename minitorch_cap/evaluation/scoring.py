@@ -153,19 +153,15 @@ def decode_images(model, features, *, beam_size: int = 1, max_length: int = DEFA
     return np.concatenate(parts) if parts else np.zeros((0, max_length), dtype=np.int64)
 
 
-_TRAIN_DF_CACHE: dict = {}
+_TRAIN_DF: list = [None, None]      # the training captions last seen and their document frequencies
 
 
 def train_document_frequency(data: dict) -> DocumentFrequency:
     """CIDEr-D document frequencies of the training references (computed once per data dict)."""
-    key = id(data.get("train_captions"))
-    cached = _TRAIN_DF_CACHE.get(key)
-    if cached is None or cached[0] is not data.get("train_captions"):
-        _, refs = split_references(data, "train")
-        cached = (data["train_captions"], document_frequencies(refs))
-        _TRAIN_DF_CACHE.clear()
-        _TRAIN_DF_CACHE[key] = cached
-    return cached[1]
+    captions = data.get("train_captions")
+    if captions is None or _TRAIN_DF[0] is not captions:
+        _TRAIN_DF[:] = [captions, document_frequencies(split_references(data, "train")[1])]
+    return _TRAIN_DF[1]
 
 
 def evaluate(model, data: dict, split: str = "val", *, beam_size: int = 1, max_length: int = DEFAULT_MAX_LENGTH,

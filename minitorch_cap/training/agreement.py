@@ -14,13 +14,13 @@ is then reused for the checkpoints.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 import numpy as np
 
 from .._version import __version__
+from ..data.fingerprint import sha256_arrays
 
 #: Options each rank may hold its own value of: they change what a rank prints or writes, never the numbers
 #: (ranks other than 0 neither print nor write files).
@@ -61,7 +61,7 @@ def run_description(trainer) -> dict[str, Any]:
         "model": {
             "class": type(model).__name__,
             "config": model.config() if callable(getattr(model, "config", None)) else None,
-            "vocabulary_sha256": hashlib.sha256(json.dumps(vocabulary).encode()).hexdigest(),
+            "vocabulary_sha256": sha256_arrays(np.frombuffer(json.dumps(vocabulary).encode(), dtype=np.uint8)),
             "parameters": [[name, list(p.data.shape), p.data.dtype.str] for name, p in model.named_parameters()],
         },
         "optimizer": {
@@ -83,15 +83,7 @@ def run_description(trainer) -> dict[str, Any]:
 
 
 def _state_sha256(state) -> str:
-    """SHA-256 of an optimizer's per-parameter state (names, keys, array bytes, numbers)."""
-    digest = hashlib.sha256()
-    for name, entry in state.items():
-        for key, value in sorted(entry.items()):
-            digest.update(f"{name}/{key}:".encode())
-            if isinstance(value, np.ndarray):
-                array = np.ascontiguousarray(value)
-                digest.update(f"{array.dtype.str}{array.shape};".encode())
-                digest.update(memoryview(array).cast("B"))
-            else:
-                digest.update(str(value).encode())
-    return digest.hexdigest()
+    """SHA-256 of an optimizer's per-parameter state (names, keys, numbers and arrays)."""
+    entries = [(f"{name}/{key}", value) for name, entry in state.items() for key, value in sorted(entry.items())]
+    layout = json.dumps([[k, None if isinstance(v, np.ndarray) else str(v)] for k, v in entries]).encode()
+    return sha256_arrays(np.frombuffer(layout, dtype=np.uint8), *[v for _, v in entries if isinstance(v, np.ndarray)])

@@ -177,8 +177,7 @@ class RunDir:
     def __fspath__(self) -> str:
         return str(self.path)
 
-    def __str__(self) -> str:
-        return str(self.path)
+    __str__ = __fspath__
 
     @classmethod
     def claim(cls, path, *, overwrite: bool = False, resume_from=None, label=str) -> "RunDir":
