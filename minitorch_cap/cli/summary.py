@@ -41,7 +41,7 @@ def register(subparsers) -> None:
 @user_errors("summary")
 def run(args) -> int:
     from ..nn.checks import SettingsError
-    from ..runs import build_model, check_features_fit, checkpoint_path, choose_settings, model_settings
+    from ..runs import build_model, check_features_fit, choose_settings, model_settings
     from ..summary import summary
     from ..training import load_model
 
@@ -51,7 +51,7 @@ def run(args) -> int:
         if any(v is not None for v in given.values()):
             raise SettingsError(f"a checkpoint's model is the one it holds: drop the model and data options "
                                 f"({', '.join(option(k) for k, v in given.items() if v is not None)})")
-        model, source = load_model(checkpoint_path(args.checkpoint)), f"checkpoint {args.checkpoint}"
+        model, source = load_model(args.checkpoint), f"checkpoint {args.checkpoint}"
     else:
         settings, spec = choose_settings(given, data_options(args), label=option)
         shape = spec.shape()

@@ -26,7 +26,7 @@ from ..evaluation.scoring import split_images
 from ..nn.checks import MissingFileError, SettingsError, check_memory
 from ..optim import Adam, ExponentialLR
 from ..training import Trainer, load_checkpoint
-from ..training.checkpoint import CheckpointError
+from ..training.checkpoint import CheckpointError, checkpoint_path
 from ..training.restore import model_from_checkpoint
 from ..training.run_dir import LOSS_NAME, METRICS_NAME, RunDir, RunStatus
 from .settings import RunSettings, check_resume_settings, data_set, model_settings, saved_settings
@@ -349,17 +349,6 @@ def load_run(path, data_options: Mapping[str, Any] | None = None, label: Callabl
             raise DataError(f"{path} records no data options and {spec.describe()} with the default options is "
                             f"not its data ({'; '.join(differences)}). {hint}")
     return checkpoint, model, data, spec
-
-
-def checkpoint_path(path) -> Path:
-    """``path``, or ``path/checkpoint.h5`` for a run folder; ``MissingFileError`` saying how to get one."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "checkpoint.h5"
-    if not path.is_file():
-        raise MissingFileError(f"checkpoint {str(path)!r} does not exist (train one with 'minitorch-cap train', "
-                               "which writes checkpoint.h5 into its run folder)")
-    return path
 
 
 def open_checkpoint(path) -> tuple[Path, dict, Captioner]:

@@ -51,6 +51,7 @@ from ..tokens import check_word_to_idx
 from ..data import files
 
 FORMAT = "minitorch_cap.checkpoint"
+CHECKPOINT_NAME = "checkpoint.h5"
 FORMAT_VERSION = 2
 _JSON_ATTR = "json"
 #: Size in bytes of the seal at the start of the file (an HDF5 user block: a power of two >= 512).
@@ -184,7 +185,7 @@ def _vocabulary_arrays(word_to_idx: Mapping[str, int]) -> tuple[list[str], np.nd
 
 # ---------------------------------------------------------------------------- loading
 def load_checkpoint(path) -> dict[str, Any]:
-    """Read a checkpoint into plain values and arrays, after checking it as a whole.
+    """Read a checkpoint (or a run folder's ``checkpoint.h5``) into plain values and arrays, after checking it as a whole.
 
     Returns ``{"format_version", "library_version", "model": {"class", "config",
     "word_to_idx", "state_dict"}, "optimizer", "scheduler", "trainer"}`` (the last three
@@ -192,10 +193,7 @@ def load_checkpoint(path) -> dict[str, Any]:
     damaged, truncated, modified, unreadable or foreign file raises ``CheckpointError`` naming the
     file — never another exception (see the module docstring for how each format is checked).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(f"checkpoint {path} does not exist" if not path.exists()
-                                else f"checkpoint {path} is not a file")
+    path = checkpoint_path(path)
     raw = _read_verified(path)
     if not raw.startswith(_SEAL_MAGIC):
         raw = _rewrite_unsealed(raw, path)
@@ -207,6 +205,17 @@ def load_checkpoint(path) -> dict[str, Any]:
         raise CheckpointError(f"{path} is damaged: {exc}") from exc.__cause__
     except Exception as exc:  # h5py, json, numpy: whatever a damaged or foreign structure raises
         raise CheckpointError(f"{path} is damaged: reading it failed ({type(exc).__name__}: {exc})") from exc
+
+
+def checkpoint_path(path) -> Path:
+    """``path``, or ``path/checkpoint.h5`` for a run folder; ``MissingFileError`` saying how to get one."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    if not path.is_file():
+        raise MissingFileError(f"checkpoint {str(path)!r} does not exist (train one with 'minitorch-cap train', "
+                               "which writes checkpoint.h5 into its run folder)")
+    return path
 
 
 def _read_verified(path: Path) -> bytes:

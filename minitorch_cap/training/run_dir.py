@@ -39,9 +39,9 @@ import filelock
 
 from ..data import files
 from ..nn.checks import UserError
-from .checkpoint import CheckpointError, load_checkpoint
+from .checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 
-CHECKPOINT_NAME, BEST_NAME, HISTORY_NAME = "checkpoint.h5", "best.h5", "history.json"
+BEST_NAME, HISTORY_NAME = "best.h5", "history.json"
 LOSS_NAME, METRICS_NAME = "loss.png", "metrics.json"
 #: What a run writes after training: the loss curve, the caption picture (``CAPTION_PICTURES``: captions.png
 #: on the built-in data, captions.html on COCO), every caption and the metrics.
