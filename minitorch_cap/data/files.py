@@ -13,6 +13,7 @@ name the file.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -66,24 +67,6 @@ def write_error(path: Path, exc: OSError, owner: str | None = None, kept: str | 
                                  "temporary file was left", str(path))
 
 
-def _fsync_folder(folder: Path) -> None:
-    try:  # make the rename itself durable
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:  # some file systems refuse fsync on a directory; the data is already safe
-        pass
-
-
-def _discard(tmp: Path) -> None:
-    try:
-        tmp.unlink(missing_ok=True)
-    except OSError:  # an I/O error removing it too: nothing more can be done
-        pass
-
-
 def atomic_write_bytes(path, data) -> Path:
     """Write ``data`` (bytes-like) to ``path`` atomically (see the module docstring): temp file,
     ``os.write``, fsync, rename; ``WriteError`` (an ``OSError``) naming the folder on any failure."""
@@ -101,13 +84,18 @@ def atomic_write_bytes(path, data) -> Path:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except OSError as exc:
-        _discard(tmp)
-        raise write_error(path, exc) from exc
-    except BaseException:
-        _discard(tmp)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):      # an I/O error removing it too: nothing more can be done
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise write_error(path, exc) from exc
         raise
-    _fsync_folder(path.parent)
+    with contextlib.suppress(OSError):          # make the rename durable (some file systems refuse a folder's fsync)
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     return path
 
 
@@ -131,11 +119,9 @@ def remove_stale_temp_files(folder, name: str | None = None) -> list[Path]:
         folder_too = name is not None and entry.is_dir(follow_symlinks=False)
         if not (entry.is_file(follow_symlinks=False) or folder_too) or _process_alive(int(match["pid"])):
             continue
-        try:
+        with contextlib.suppress(OSError):
             shutil.rmtree(entry.path) if folder_too else os.unlink(entry.path)
             removed.append(Path(entry.path))
-        except OSError:
-            pass
     return removed
 
 

@@ -5,18 +5,12 @@
     from minitorch_cap.distributed import world
     trainer = Trainer(model, data, optimizer, comm=world())   # world(): MPI.COMM_WORLD, or None alone
 
-Before the first step the ranks check that they hold the same data and settings and all stop
-with one :class:`RanksDisagree` naming what differs on which rank. Each global minibatch of
-``batch_size`` captions is drawn from the same seeded stream as a single-process run and
-split over the K ranks, and so are its dropout masks (each rank keeps its rows of the masks
-of the whole minibatch: :mod:`minitorch_cap.training.randomness`); one all-reduce of one flat
-buffer per step sums the gradients (see :mod:`minitorch_cap.distributed.parallel`); every
-rank applies the same update, so K ranks compute the one-process run and a checkpoint
-written with K ranks resumes with any K'. Only the order of the gradient sums differs: the
-losses agree to 1e-12 (float64) or 1e-6 (float32) for the first hundred steps or so, then
-training amplifies the rounding (measured in the README, ``benchmarks/mpi_drift.py``). Rank 0
-alone prints and writes files. A rank that raises, is interrupted or dies stops the others
-within a bounded time (see :mod:`minitorch_cap.distributed.comm`).
+Each global minibatch and its dropout masks are split over the K ranks and one all-reduce per
+step sums the gradients (:mod:`.parallel`), so K ranks compute the one-process run and a checkpoint
+written with K ranks resumes with any K'. Only the order of the gradient sums differs: the losses
+agree to 1e-12 (float64) or 1e-6 (float32) for the first hundred steps or so, then training amplifies
+the rounding (measured in the README, ``benchmarks/mpi_drift.py``). A rank that raises, is
+interrupted or dies stops the others within a bounded time (:mod:`.comm`).
 
 mpi4py is imported only when needed: this package imports without it, and ``world()``
 returns ``None`` outside an MPI launcher.

@@ -185,7 +185,7 @@ def _vocabulary_arrays(word_to_idx: Mapping[str, int]) -> tuple[list[str], np.nd
 
 # ---------------------------------------------------------------------------- loading
 def load_checkpoint(path) -> dict[str, Any]:
-    """Read a checkpoint (or a run folder's ``checkpoint.h5``) into plain values and arrays, after checking it as a whole.
+    """Read a checkpoint (or a run folder's ``checkpoint.h5``) into plain values and arrays, checked as a whole.
 
     Returns ``{"format_version", "library_version", "model": {"class", "config",
     "word_to_idx", "state_dict"}, "optimizer", "scheduler", "trainer"}`` (the last three

@@ -15,6 +15,7 @@ import attrs
 from ..nn.checks import SettingsError, setting
 
 _NOT_SAVED = {"save": False}
+#: The entries of an epoch record that are not metrics (a metric may not take their names).
 RESERVED_NAMES = ("epoch", "iteration", "train_loss", "val_loss", "lr", "seconds")
 
 

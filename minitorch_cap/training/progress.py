@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from .config import RESERVED_NAMES
+
 
 def progress_bar(total: int, initial: int):
     """A tqdm bar over the run's iterations (starting at ``initial`` on resume)."""
@@ -39,7 +41,7 @@ def epoch_line(record: dict, num_epochs: int, unit: str | None = None) -> str:
     if record.get("val_loss") is not None:
         parts.append(f"val loss {record['val_loss']:.3f}")
     for key, value in record.items():
-        if key in ("epoch", "iteration", "train_loss", "val_loss", "lr", "seconds") or value is None:
+        if key in RESERVED_NAMES or value is None:          # the record's own entries, shown above or below
             continue
         parts.append(f"held-out accuracy {100 * value:.1f}%" if key == "val_accuracy" else f"{key} {value:.4g}")
     parts.append(f"lr {record['lr']:.3g}")

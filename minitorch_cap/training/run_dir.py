@@ -102,10 +102,8 @@ class RunLock:
                                  "wait for it to finish, or choose another folder") from None
         except OSError as exc:
             raise RunFolderError(f"cannot lock the run folder {str(self.folder)!r}: {exc.strerror or exc}") from None
-        try:
+        with contextlib.suppress(OSError):     # the pid is only informative
             (self.folder / PID_NAME).write_text(f"{os.getpid()}\n")
-        except OSError:     # the pid is only informative
-            pass
         return self
 
     def release(self) -> None:

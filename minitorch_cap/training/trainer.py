@@ -179,7 +179,8 @@ class Trainer:
         """Run until ``num_epochs`` epochs are complete (or early stopping); return ``history``."""
         cfg = self.config
         if self.stopped_early:
-            self._say(f"Training stopped early at epoch {self.epoch}; nothing to do")
+            if cfg.verbose:
+                progress.write_line(f"Training stopped early at epoch {self.epoch}; nothing to do")
             return self.history
         show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
         self.should_stop = False
@@ -378,8 +379,3 @@ class Trainer:
         """
         return restore.resume(cls, path, model, data, optimizer, scheduler, checkpoint=checkpoint, comm=comm,
                               **overrides)
-
-    # ----------------------------------------------------------------- output
-    def _say(self, message: str) -> None:
-        if self.config.verbose:
-            progress.write_line(message)
