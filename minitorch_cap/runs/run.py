@@ -42,12 +42,6 @@ def epoch_metrics(data: Mapping) -> dict:
     return {"val_accuracy": model_caption_accuracy} if is_builtin(data) else {}
 
 
-def size_names(sizes) -> list[str]:
-    """The integer settings of a kind's settings ``sizes`` (hidden_dim, num_layers, ...): what sets
-    a model's size, unlike its choices and weights."""
-    return [f.name for f in attrs.fields(type(sizes)) if f.metadata.get("rule") and f.metadata["rule"].kind is int]
-
-
 def build_model(settings: RunSettings, shape, label: Callable[[str], str] = str) -> Captioner:
     """A fresh model of ``settings`` for data of ``shape`` (:meth:`DataSpec.shape`; weights drawn from
     ``settings.training.seed``), refused by the one memory rule (``check_memory``) when its training
@@ -55,8 +49,9 @@ def build_model(settings: RunSettings, shape, label: Callable[[str], str] = str)
     kind, sizes, t = settings.kind, settings.sizes, settings.training
     V, D, P = len(shape.word_to_idx), shape.input_dim, shape.regions or 1
     numbers = 4 * kind.parameters(sizes, V, D) + kind.activations(sizes, t.batch_size, shape.length, V, D, P)
+    sized = [f.name for f in attrs.fields(type(sizes)) if f.metadata.get("rule") and f.metadata["rule"].kind is int]
     check_memory("", 4 * numbers, f"a training step of {settings.describe()} on {t.batch_size:,} captions",
-                 f"give smaller sizes ({', '.join(label(k) for k in ('batch_size', *size_names(sizes)))})")
+                 f"give smaller sizes ({', '.join(label(k) for k in ('batch_size', *sized))})")
     return kind.build(shape.word_to_idx, D, sizes, np.random.default_rng(t.seed))
 
 
@@ -135,7 +130,8 @@ class PreparedRun:
             lines = [f"resuming {self.resumed} at epoch {trainer.epoch}: {plural(trainer.config.num_epochs, 'epoch')} "
                      f"of {per_epoch} in all -> {self.out}"]
             if not self.needs_training:
-                lines.append(f"the run in {self.out} has all {plural(trainer.epoch, 'epoch')}: completing its files")
+                todo = "completing its files" if self.status is None or self.status.missing else "nothing is missing"
+                lines.append(f"the run in {self.out} has all {plural(trainer.epoch, 'epoch')}: {todo}")
             return lines + parallel * (ranks > 1)
         t = s.training
         return [f"data: {self.spec.describe()}: {trainer.num_train:,} training captions, {trainer.num_val:,} "
