@@ -24,7 +24,6 @@ examples:
 """
 
 
-WRITES = ("captions.png", "captions.html", "captions.json", "sample_metrics.json")
 
 
 def register(subparsers) -> None:
@@ -43,10 +42,11 @@ def run(args) -> int:
     from ..evaluation.reports import caption_report, is_builtin, results_folder, write_caption_outputs
     from ..captioners.base import kind_of
     from ..data.files import write_json
+    from ..training.run_dir import CAPTION_FILES
 
     _, model, data, _ = checkpoint_and_data(args)
-    with results_folder(args.checkpoint, "sample", WRITES, "sample_metrics.json", out=args.out,
-                        overwrite=args.overwrite, label=option) as out:
+    with results_folder(args.checkpoint, "sample", (*CAPTION_FILES, "sample_metrics.json"), "sample_metrics.json",
+                        out=args.out, overwrite=args.overwrite, label=option) as out:
         model.eval()
         report = caption_report(model, data, args.split, max_length=args.max_length, with_references=True,
                                 max_images=None if is_builtin(data, args.split) else args.num_images)

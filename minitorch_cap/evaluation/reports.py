@@ -186,8 +186,8 @@ def results_folder(checkpoint, command: str, writes: tuple[str, ...], record: st
     out = Path(out) if out else default
     held = [name for name in writes if (out / name).exists()]
     if held and not overwrite:
-        recorded = read_json_or_none(out / record)
-        recorded = recorded.get("checkpoint") if isinstance(recorded, dict) else None
+        found = read_json_or_none(out / record)
+        recorded = found.get("checkpoint") if isinstance(found, dict) else None
         recorded = recorded if isinstance(recorded, str) else None
         # this checkpoint's results, also after the run folder was moved or copied (they moved with it)
         ours = recorded == str(checkpoint.resolve()) or (

@@ -23,7 +23,7 @@ from ..data.spec import DataError, DataShape, DataSpec
 from ..evaluation.plots import plot_loss_curve
 from ..evaluation.reports import caption_report, is_builtin, model_caption_accuracy, write_caption_outputs
 from ..evaluation.scoring import split_images
-from ..nn.checks import MissingFileError, SettingsError, check_memory
+from ..nn.checks import SettingsError, check_memory
 from ..optim import Adam, ExponentialLR
 from ..training import Trainer, load_checkpoint
 from ..training.checkpoint import CheckpointError, checkpoint_path

@@ -43,10 +43,11 @@ from .checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 
 BEST_NAME, HISTORY_NAME = "best.h5", "history.json"
 LOSS_NAME, METRICS_NAME = "loss.png", "metrics.json"
-#: What a run writes after training: the loss curve, the caption picture (``CAPTION_PICTURES``: captions.png
-#: on the built-in data, captions.html on COCO), every caption and the metrics.
+#: What a run writes after training: the loss curve, the caption report (``CAPTION_FILES``: captions.png on
+#: the built-in data or captions.html on COCO, the two ``CAPTION_PICTURES``, and captions.json) and the metrics.
 CAPTION_PICTURES = ("captions.png", "captions.html")
-REPORT_FILES = (LOSS_NAME, *CAPTION_PICTURES, "captions.json", METRICS_NAME)
+CAPTION_FILES = (*CAPTION_PICTURES, "captions.json")
+REPORT_FILES = (LOSS_NAME, *CAPTION_FILES, METRICS_NAME)
 #: The files of a run; a folder holding either of the first two holds a run.
 RUN_FILES = (CHECKPOINT_NAME, HISTORY_NAME, BEST_NAME, *REPORT_FILES)
 LOCK_NAME, PID_NAME, PREVIOUS_NAME = ".lock", ".lock.pid", ".previous"
