@@ -136,9 +136,9 @@ def run_command(args) -> int:
     if trainer.config.keep_best and trainer.best_epoch and not (out / "best.h5").exists():
         say(f"note: best.h5 (epoch {trainer.best_epoch}) is missing and cannot be rebuilt: checkpoint.h5 holds "
             f"epoch {trainer.epoch}")
-    files = sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith("."))
-    say(f"wrote {', '.join(files)} in {out} ({time.perf_counter() - started:.0f} s in all)")
-    print(runs.result_line(metrics) if metrics else f"done: the run in {out} was complete")
+    files = ", ".join(sorted(p.name for p in out.iterdir() if p.is_file() and p.name[0] != "."))
+    say(f"wrote {files} in {out} ({time.perf_counter() - started:.0f} s in all)" if metrics else f"{out} holds {files}")
+    print(runs.result_line(metrics) if metrics else f"done: the run in {out} was complete; nothing to write")
     return 0
 
 

@@ -101,6 +101,18 @@ def test_resume_of_a_complete_run_completes_its_files_and_trains_nothing(tmp_pat
     assert all((tmp_path / name).is_file() for name in ("loss.png", "metrics.json", "captions.png"))
 
 
+def test_resume_of_a_complete_run_with_every_file_writes_nothing_and_says_so(tmp_path):
+    """A finished run whose files are all there is left as it is (repair counted captions.png and
+    captions.html both, so every finished run looked incomplete and was redrawn)."""
+    assert run_cli(["train", *tiny(2), "--out", tmp_path])[0] == 0
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in tmp_path.iterdir() if p.is_file() and p.name[0] != "."}
+    code, stdout, stderr = run_cli(["train", *tiny(2), "--resume", tmp_path])
+    assert code == 0, stderr
+    assert "has all 2 epochs: nothing is missing" in stdout and f"{tmp_path} holds best.h5, captions.json" in stdout
+    assert "wrote" not in stdout and f"done: the run in {tmp_path} was complete; nothing to write" in stdout
+    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in tmp_path.iterdir() if p.is_file() and p.name[0] != "."} == before
+
+
 @pytest.mark.parametrize("option, value, refusal", [
     ("--model", "gru", "differs from the run's lstm"), ("--hidden-dim", "32", "differs from the run's 16"),
     ("--wordvec-dim", "9", "differs from the run's 8"),
