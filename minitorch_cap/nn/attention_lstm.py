@@ -36,6 +36,7 @@ import numpy as np
 from .checks import SettingsError, choice_option, float_input, int_option
 from .functional import sigmoid_
 from .init import as_generator, scaled_randn
+from .lstm import cell_backward, cell_forward
 from .module import Module
 from .parameter import Parameter
 from .recurrent import Packing, check_lengths
@@ -159,12 +160,7 @@ class AttentionLSTM(Module):
         a += out["gated"] @ self.Wattn.data                          # a = x Wx + h Wh + context Wattn + b
         sigmoid_(a[:, :3 * H])                                       # i, f, o = sigmoid
         np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])                      # g = tanh
-        i, f, o, g = (a[:, k * H:(k + 1) * H] for k in range(4))
-        c_new, tanh_c = out["c"], out["tanh_c"]
-        np.multiply(f, c, out=c_new)
-        c_new += i * g                                               # c_t = f c_{t-1} + i g
-        np.tanh(c_new, out=tanh_c)
-        np.multiply(o, tanh_c, out=out["h"])                         # h_t = o tanh(c_t)
+        cell_forward(a.reshape(-1, 4, H).transpose(1, 0, 2), c, out["c"], out["tanh_c"], out["h"])
 
     def _step_buffers(self, K: int, P: int) -> dict:
         H, dt = self.hidden_dim, self.dtype
@@ -241,17 +237,9 @@ class AttentionLSTM(Module):
         dnext_c = np.zeros((N, H), dtype=self.dtype)
         for t in range(pack.steps - 1, -1, -1):
             k, s = pack.k[t], pack.slice(t)
-            i, f, o, g = (gates[s, q * H:(q + 1) * H] for q in range(4))
-            tanh_c, da = tanh_C[s], dA[s]
-            dh_t = dH[s] + dnext_h[:k]
-            # h_t = o tanh(c_t):  do = dh tanh(c_t),  dc = dnext_c + dh o (1 - tanh(c_t)^2)
-            dc = dnext_c[:k] + dh_t * o * (1 - tanh_c * tanh_c)
-            # c_t = f c_{t-1} + i g;  pre-activations: sigmoid' = s (1 - s), tanh' = 1 - g^2
-            da[:, :H] = dc * g * i * (1 - i)
-            da[:, H:2 * H] = dc * Cprev[s] * f * (1 - f)
-            da[:, 2 * H:3 * H] = dh_t * tanh_c * o * (1 - o)
-            da[:, 3 * H:] = dc * i * (1 - g * g)
-            dnext_c[:k] = dc * f
+            da = dA[s]
+            i_f_o_g, da_blocks = (y.reshape(k, 4, H).transpose(1, 0, 2) for y in (gates[s], da))   # (4, k, H)
+            dnext_c[:k] = cell_backward(dH[s] + dnext_h[:k], dnext_c[:k], i_f_o_g, tanh_C[s], Cprev[s], da_blocks)
             # a = x Wx + h Wh + context Wattn + b
             dgated = da @ WattnT
             if self.additive:

@@ -15,6 +15,36 @@ from .functional import sigmoid_
 from .recurrent import Recurrent
 
 
+def cell_forward(gates, prev_c, c_out, tanh_c_out, h_out) -> None:
+    """``c = f*prev_c + i*g``, ``h = o*tanh(c)`` from the activated gates ``(i, f, o, g)`` (each (K, H)),
+    into the outputs (K, H); ``c_out`` may be ``prev_c``. The one LSTM cell of :class:`LSTM` and
+    :class:`~minitorch_cap.nn.attention_lstm.AttentionLSTM`."""
+    i, f, o, g = gates
+    np.multiply(f, prev_c, out=c_out)
+    np.multiply(i, g, out=tanh_c_out)           # i*g, before tanh_c_out holds tanh(c)
+    c_out += tanh_c_out
+    np.tanh(c_out, out=tanh_c_out)
+    np.multiply(o, tanh_c_out, out=h_out)
+
+
+def cell_backward(dh, dnext_c, gates, tanh_c, prev_c, da) -> np.ndarray:
+    """The backward of :func:`cell_forward` and of the gate activations, for one step of K rows:
+    ``dh``, ``dnext_c`` (K, H) the gradients of ``h_t`` and ``c_t``; writes the gradients of the four
+    pre-activations into ``da`` (four writable (K, H) views, in the order i, f, o, g) and returns
+    ``dc_{t-1}`` (K, H), a new array.
+
+    From ``c_t = f c_{t-1} + i g`` and ``h_t = o tanh(c_t)`` (the course's ``lstm_step_backward``;
+    chainer's ``lstm.py``), with ``sigmoid' = s (1 - s)`` and ``tanh' = 1 - g^2``.
+    """
+    i, f, o, g = gates
+    dc = dnext_c + dh * o * (1 - tanh_c * tanh_c)
+    da[0][...] = dc * g * i * (1 - i)                     # di
+    da[1][...] = dc * prev_c * f * (1 - f)                # df
+    da[2][...] = dh * tanh_c * o * (1 - o)                # do
+    da[3][...] = dc * i * (1 - g * g)                     # dg
+    return dc * f
+
+
 class LSTM(Recurrent):
     """``x (N, T, D), h0 (N, H), c0 (N, H) = zeros, lengths (N,) = None -> h (N, T, H)``.
 
@@ -45,16 +75,6 @@ class LSTM(Recurrent):
         sigmoid_(out[:3])                       # i, f, o: one contiguous block
         np.tanh(out[3], out=out[3])             # g
 
-    @staticmethod
-    def _cell(gates, prev_c, c_out, tanh_c_out, h_out, tmp) -> None:
-        """``c = f*prev_c + i*g``, ``h = o*tanh(c)`` from gates (4, N, H), into the outputs; tmp (N, H) scratch."""
-        i, f, o, g = gates
-        np.multiply(f, prev_c, out=c_out)
-        np.multiply(i, g, out=tmp)
-        c_out += tmp
-        np.tanh(c_out, out=tanh_c_out)
-        np.multiply(o, tanh_c_out, out=h_out)
-
     def forward(self, x, h0, c0=None, lengths=None):
         x, h0, packing = self._check_sequence("LSTM.forward", x, h0, lengths)
         N, P, H = packing.N, packing.P, self.hidden_dim
@@ -67,14 +87,13 @@ class LSTM(Recurrent):
         Cs[packing.state(-1)] = packing.sort(float_input("LSTM.forward", "c0", c0, self.dtype, N=N, H=H)) \
             if has_c0 else 0
         a = np.empty((N, 4 * H), dtype=self.dtype)        # one step's pre-activations
-        tmp = np.empty((N, H), dtype=self.dtype)
         for t in range(packing.steps):
             k, rows, new, prev = packing.k[t], packing.slice(t), packing.state(t), packing.previous(t)
             gates = A[rows].reshape(4, k, H)              # step t's block of A, once consumed, holds its gates
             self._hidden_product(Hs[prev], a[:k])
             a[:k] += A[rows]
             self._activate(a[:k], gates)
-            self._cell(gates, Cs[prev], Cs[new], tanh_C[rows], Hs[new], tmp[:k])
+            cell_forward(gates, Cs[prev], Cs[new], tanh_C[rows], Hs[new])
         self._save_for_backward(packing=packing, X=X, gates=A, Hs=Hs, Cs=Cs, tanh_C=tanh_C, has_c0=has_c0)
         return packing.unpack(Hs[N:])
 
@@ -88,9 +107,7 @@ class LSTM(Recurrent):
         """``dh (N, T, H)``, ``dc (N, H) = None`` the gradient of :meth:`final_cell` -> ``(dx, dh0)``,
         or ``(dx, dh0, dc0)`` when the forward was given ``c0``.
 
-        Per step, from ``c_t = f c_{t-1} + i g`` and ``h_t = o tanh(c_t)`` (the course's
-        ``lstm_step_backward``; chainer's ``lstm.py``), with the pre-activation gradients
-        ``sigmoid' = s (1 - s)`` and ``tanh' = 1 - g^2``.
+        Per step (last first): :func:`cell_backward`, then ``dh_{t-1} = da Wh^T``.
         """
         cache = self._saved()
         packing, X, gates, Hs, Cs, tanh_C = (cache[k] for k in ("packing", "X", "gates", "Hs", "Cs", "tanh_C"))
@@ -104,16 +121,10 @@ class LSTM(Recurrent):
                    else packing.sort(float_input("LSTM.backward", "dc", dc, self.dtype, N=N, H=H)))
         for t in range(packing.steps - 1, -1, -1):
             k, rows = packing.k[t], packing.slice(t)
-            i, f, o, g = gates[rows].reshape(4, k, H)
-            tanh_c, prev_c = tanh_C[rows], Cs[packing.previous(t)]
-            da = dA[rows].reshape(k, 4, H)                       # gate blocks i, f, o, g of step t
+            da = dA[rows].reshape(k, 4, H).transpose(1, 0, 2)   # gate blocks i, f, o, g of step t
             dh_t = dHs[rows] + dnext_h[:k]
-            dc_t = dnext_c[:k] + dh_t * o * (1 - tanh_c * tanh_c)
-            da[:, 0] = dc_t * g * i * (1 - i)                    # di
-            da[:, 1] = dc_t * prev_c * f * (1 - f)               # df
-            da[:, 2] = dh_t * tanh_c * o * (1 - o)               # do
-            da[:, 3] = dc_t * i * (1 - g * g)                    # dg
-            dnext_c[:k] = dc_t * f
+            dnext_c[:k] = cell_backward(dh_t, dnext_c[:k], gates[rows].reshape(4, k, H), tanh_C[rows],
+                                        Cs[packing.previous(t)], da)
             self._hidden_grad(dA[rows], dnext_h[:k])              # dh_{t-1} = da Wh^T
         dx = self._accumulate_weight_grads(packing, X, Hs, dA)
         if cache["has_c0"]:
@@ -126,8 +137,8 @@ class LSTM(Recurrent):
         prev_c = float_input("LSTM.step", "prev_c", prev_c, self.dtype, N=x.shape[0], H=self.hidden_dim)
         gates = np.empty((4,) + prev_h.shape, dtype=self.dtype)
         self._activate(self._step_preactivation(x, prev_h), gates)
-        next_c, tanh_c, next_h, tmp = (np.empty_like(prev_h) for _ in range(4))
-        self._cell(gates, prev_c, next_c, tanh_c, next_h, tmp)
+        next_c, tanh_c, next_h = (np.empty_like(prev_h) for _ in range(3))
+        cell_forward(gates, prev_c, next_c, tanh_c, next_h)
         return next_h, next_c
 
     def initial_state(self, h0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
