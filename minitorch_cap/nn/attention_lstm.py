@@ -33,6 +33,7 @@ import math
 
 import numpy as np
 
+from .attention import masked_softmax
 from .checks import SettingsError, choice_option, float_input, int_option
 from .functional import sigmoid_
 from .init import as_generator, scaled_randn
@@ -42,14 +43,6 @@ from .parameter import Parameter
 from .recurrent import Packing, check_lengths
 
 ATTENTIONS = ("dot", "additive")
-
-
-def softmax_(e: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis, in place (shifted by the row maximum: no overflow)."""
-    e -= e.max(axis=-1, keepdims=True)
-    np.exp(e, out=e)
-    e /= e.sum(axis=-1, keepdims=True)
-    return e
 
 
 class AttentionLSTM(Module):
@@ -149,7 +142,7 @@ class AttentionLSTM(Module):
         else:
             np.matmul(regions, h[:, :, None], out=alpha[:, :, None])
             alpha *= 1.0 / math.sqrt(H)                              # e_p = h . r_p / sqrt(H)
-        softmax_(alpha)                                              # alpha = softmax_p(e)
+        masked_softmax(alpha, None)                                  # alpha = softmax_p(e)
         context = out["context"] if self.additive else out["gated"]
         np.matmul(alpha[:, None, :], regions, out=context[:, None, :])  # context = sum_p alpha_p r_p
         if self.additive:
