@@ -22,6 +22,7 @@ import numpy as np
 
 from ..nn.checks import setting
 from .checks import DataError
+from .files import from_record
 from .coco import (CAPTIONS_FILE, HOW_TO_GET, LAYOUT_FILES, URL_FILES, VOCAB_FILE, feature_file, features_hint,
                    load_coco_data, pca_features_of)
 from .shapes import DEFAULT_SIZES, load_shapes_data
@@ -76,8 +77,8 @@ class DataSpec:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "DataSpec":
-        known = {a.name for a in attrs.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        """The spec of a record (:func:`~minitorch_cap.data.files.from_record`: unknown options refused)."""
+        return from_record(cls, values)
 
     @classmethod
     def choose(cls, given: Mapping[str, Any], recorded: Mapping[str, Any] | None = None) -> "DataSpec":

@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
+from ..data.files import from_record
 from ..nn.checks import SettingsError, setting
 
 _NOT_SAVED = {"save": False}
@@ -90,11 +91,8 @@ class TrainerConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], **overrides) -> "TrainerConfig":
-        known = {a.name for a in attrs.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise SettingsError(f"TrainerConfig: unknown options {unknown}")
-        return cls(**{**values, **overrides})
+        """The config of a record, ``overrides`` on top (:func:`~minitorch_cap.data.files.from_record`)."""
+        return from_record(cls, values, **overrides)
 
 
 #: The options a resumed run must keep (changing them would change which captions are drawn).
