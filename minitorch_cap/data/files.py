@@ -159,13 +159,9 @@ def json_default(value):
 
 
 def from_record(cls, values: Mapping[str, Any], **overrides):
-    """``cls(**values, **overrides)``: the one rule for reading a settings record (a checkpoint's, a JSON
-    file's) into the attrs class ``cls`` (``TrainerConfig``, ``DataSpec``).
-
-    A key a record of an earlier version lacks takes its default; a key ``cls`` does not know (a
-    record of a newer version, or of another program) raises ``SettingsError`` naming the keys:
-    ignoring it could silently give other settings or other data.
-    """
+    """``cls(**values, **overrides)``, the one rule for reading a settings record into an attrs class: a key
+    an earlier version's record lacks takes its default; one ``cls`` does not know (a newer version's, another
+    program's) raises ``SettingsError`` naming the keys, as ignoring it could silently give other settings."""
     unknown = sorted(set(values) - {a.name for a in attrs.fields(cls)})
     if unknown:
         raise SettingsError(f"{cls.__name__}: unknown options {unknown}, not in minitorch_cap {__version__}'s "

@@ -75,10 +75,7 @@ class DataSpec:
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
 
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "DataSpec":
-        """The spec of a record (:func:`~minitorch_cap.data.files.from_record`: unknown options refused)."""
-        return from_record(cls, values)
+    from_dict = classmethod(from_record)      # a record (and overrides), unknown options refused
 
     @classmethod
     def choose(cls, given: Mapping[str, Any], recorded: Mapping[str, Any] | None = None) -> "DataSpec":

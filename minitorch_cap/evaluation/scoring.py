@@ -163,14 +163,13 @@ def train_document_frequency(data: dict) -> DocumentFrequency:
     tokenises what it scores (computed once per data dict)."""
     captions = data.get("train_captions")
     if captions is None or _TRAIN_DF[0] is not captions:
-        references = split_references(data, "train", text=caption_words)[1]
-        _TRAIN_DF[:] = [captions, document_frequencies([[tokenize(r) for r in refs] for refs in references])]
+        references = split_references(data, "train", text=lambda ids, words: tokenize(caption_words(ids, words)))
+        _TRAIN_DF[:] = [captions, document_frequencies(references[1])]
     return _TRAIN_DF[1]
 
 
 def caption_words(ids, idx_to_word) -> str:
-    """The words of one caption's ids as :func:`evaluate` records and scores them: :func:`tokens_from_ids`
-    (stop at ``<END>``, no special token) joined by spaces."""
+    """One caption's ids as :func:`evaluate` records and scores them: :func:`tokens_from_ids`, joined by spaces."""
     return " ".join(tokens_from_ids(ids, idx_to_word))
 
 

@@ -173,12 +173,9 @@ def saved_settings(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_resume_settings(checkpoint: Mapping[str, Any], given: Mapping[str, Any], path, *, model_only: bool = False,
                           label: Callable[[str], str] = str, init_hint: str | None = None) -> None:
-    """The rule of what a resumed run keeps: the training settings by the Trainer's one rule
-    (:func:`~minitorch_cap.training.config.check_resume_options`: ``epochs``, the new total, at
-    least the epochs done; ``batch_size``, ``seed`` and ``clip_grad_norm`` unchanged), the model's
-    settings, ``lr`` and ``lr_decay`` those of the checkpoint. With ``model_only`` it is the rule
-    of a new run started from the checkpoint's weights: its model settings are the checkpoint's,
-    the training ones are free.
+    """What a resumed run keeps: its model's settings, ``lr`` and ``lr_decay``, and the training settings
+    by the Trainer's one rule (:func:`~minitorch_cap.training.config.check_resume_options`). With
+    ``model_only``, the rule of a new run from the checkpoint's weights: its model's settings only.
 
     ``given``: the settings a user passed (``None`` = not given). A setting the checkpoint's model
     does not take, or a value that differs from the checkpoint's, raises :class:`SettingsError`

@@ -89,10 +89,7 @@ class TrainerConfig:
         """The options kept in checkpoints (all but ``overwrite``, ``data_options``, ``metrics`` and ``callbacks``)."""
         return attrs.asdict(self, filter=lambda a, v: a.metadata.get("save", True))
 
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any], **overrides) -> "TrainerConfig":
-        """The config of a record, ``overrides`` on top (:func:`~minitorch_cap.data.files.from_record`)."""
-        return from_record(cls, values, **overrides)
+    from_dict = classmethod(from_record)      # a record (and overrides), unknown options refused
 
 
 #: The options a resumed run must keep: changing them would change which captions are drawn (batch size,
