@@ -75,15 +75,25 @@ def pca_features_of(base_dir, pca_features: bool | None = None) -> bool:
     return any(has[True]) or not all(has[False])
 
 
-def _path(base_dir, name: str, pca_features: bool | None = None) -> str:
+def features_hint(base_dir, pca_features: bool, splits=SPLITS) -> str:
+    """The one hint for the ``pca_features`` files of ``splits`` missing in ``base_dir``: '' unless the
+    other kind of features is there in their place, else which files are and the option that reads them."""
+    def there(name):
+        return os.path.isfile(os.path.join(os.fspath(base_dir), name))
+    other = [feature_file(s, not pca_features) for s in splits
+             if not there(feature_file(s, pca_features)) and there(feature_file(s, not pca_features))]
+    if not other:
+        return ""
+    return (f"{' and '.join(other)} {'is' if len(other) == 1 else 'are'} there: pass pca_features={not pca_features} "
+            f"({'--no-pca' if pca_features else 'without --no-pca'} on the command line)")
+
+
+def _path(base_dir, name: str, split: str | None = None, pca_features: bool = True) -> str:
+    """The path of file ``name`` (the features of ``split``, when given) in ``base_dir``, which must be there."""
     path = os.path.join(os.fspath(base_dir), name)
     if not os.path.isfile(path):
-        hint = ""
-        if pca_features is not None:
-            other = os.path.join(os.fspath(base_dir), feature_file(name[:name.index("2014")], not pca_features))
-            if os.path.isfile(other):
-                hint = f" ({os.path.basename(other)} is there: pass pca_features={not pca_features})"
-        raise MissingFileError(f"load_coco_data: missing file {path!r}{hint}. {HOW_TO_GET}")
+        hint = split and features_hint(base_dir, pca_features, (split,))
+        raise MissingFileError(f"load_coco_data: missing file {path!r}{f' ({hint})' if hint else ''}. {HOW_TO_GET}")
     return path
 
 
@@ -173,7 +183,7 @@ def load_coco_data(base_dir=None, max_train: int | None = None,
                              f"got shape {data[f'{s}_captions'].shape}")
 
     for s in SPLITS:
-        path = _path(base_dir, feature_file(s, pca_features), pca_features)
+        path = _path(base_dir, feature_file(s, pca_features), s, pca_features)
         features = _read_h5(path, ["features"])["features"]
         _check_array(path, "features", features, "float", 2)
         data[f"{s}_features"] = features.astype(np.float32, copy=False)

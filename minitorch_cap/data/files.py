@@ -8,7 +8,7 @@ one ``WriteError`` naming the folder, removes the temporary file and leaves the 
 it was; ``remove_stale_temp_files`` deletes the temporary files of crashed processes.
 
 Reading. :func:`read_json` reads the small JSON files (vocabularies, captions) with errors that
-name the file.
+name the file; :func:`from_record` reads a settings record into its class.
 """
 
 from __future__ import annotations
@@ -20,11 +20,14 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+
+import attrs
 
 import numpy as np
 
-from ..nn.checks import MissingFileError, UserError
+from .._version import __version__
+from ..nn.checks import MissingFileError, SettingsError, UserError
 from .checks import DataError
 
 
@@ -153,6 +156,17 @@ def json_default(value):
         return value.tolist()
     raise TypeError(f"cannot store a {type(value).__name__} in a checkpoint (expected numbers, strings, "
                     "lists, dicts or arrays)")
+
+
+def from_record(cls, values: Mapping[str, Any], **overrides):
+    """``cls(**values, **overrides)``, the one rule for reading a settings record into an attrs class: a key
+    an earlier version's record lacks takes its default; one ``cls`` does not know (a newer version's, another
+    program's) raises ``SettingsError`` naming the keys, as ignoring it could silently give other settings."""
+    unknown = sorted(set(values) - {a.name for a in attrs.fields(cls)})
+    if unknown:
+        raise SettingsError(f"{cls.__name__}: unknown options {unknown}, not in minitorch_cap {__version__}'s "
+                            "records (written by a newer version, or not by minitorch_cap?)")
+    return cls(**{**values, **overrides})
 
 
 def read_json(path, owner: str, what: str = "file"):

@@ -22,8 +22,9 @@ import numpy as np
 
 from ..nn.checks import setting
 from .checks import DataError
-from .coco import (CAPTIONS_FILE, HOW_TO_GET, LAYOUT_FILES, URL_FILES, VOCAB_FILE, feature_file, load_coco_data,
-                   pca_features_of)
+from .files import from_record
+from .coco import (CAPTIONS_FILE, HOW_TO_GET, LAYOUT_FILES, URL_FILES, VOCAB_FILE, feature_file, features_hint,
+                   load_coco_data, pca_features_of)
 from .shapes import DEFAULT_SIZES, load_shapes_data
 
 
@@ -74,10 +75,7 @@ class DataSpec:
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
 
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "DataSpec":
-        known = {a.name for a in attrs.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+    from_dict = classmethod(from_record)      # a record (and overrides), unknown options refused
 
     @classmethod
     def choose(cls, given: Mapping[str, Any], recorded: Mapping[str, Any] | None = None) -> "DataSpec":
@@ -193,7 +191,8 @@ def check_coco_folder(data_dir, pca_features: bool = True) -> None:
     """The course's files must all be in ``data_dir``; else a ``DataError`` saying what is missing.
 
     The download hint is given only when the folder is missing or holds none of the files;
-    when only the other kind of features is there, the message says which option reads them.
+    when only the other kind of features is there, the message says which option reads them
+    (:func:`~minitorch_cap.data.coco.features_hint`, the loader's hint too).
     """
     data_dir = Path(data_dir)
     needed = [CAPTIONS_FILE, VOCAB_FILE, *(feature_file(s, pca_features) for s in ("train", "val")),
@@ -207,15 +206,8 @@ def check_coco_folder(data_dir, pca_features: bool = True) -> None:
     missing = [name for name in needed if not (data_dir / name).is_file()]
     if not missing:
         return
-    wanted = {feature_file(s, pca_features) for s in ("train", "val")}
-    other = [name for name in (feature_file(s, not pca_features) for s in ("train", "val"))
-             if (data_dir / name).is_file()]
-    if len(missing) == len(needed) and not other:
+    hint = features_hint(data_dir, pca_features)
+    if len(missing) == len(needed) and not hint:
         raise DataError(f"data folder {str(data_dir)!r} holds none of the CS231n COCO files "
                         f"({', '.join(needed)}). " + HOW_TO_GET)
-    text = f"data folder {str(data_dir)!r} lacks {', '.join(missing)}"
-    if other and wanted & set(missing):
-        kind, fix = (("the full (non-PCA) features", "pca_features=False, --no-pca on the command line")
-                     if pca_features else ("the PCA features", "pca_features=True, without --no-pca"))
-        text += f"; it has {kind} ({', '.join(other)}): use {fix}"
-    raise DataError(text)
+    raise DataError(f"data folder {str(data_dir)!r} lacks {', '.join(missing)}" + (f"; {hint}" if hint else ""))

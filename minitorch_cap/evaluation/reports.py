@@ -30,16 +30,18 @@ def is_builtin(data: dict, split: str = "val") -> bool:
 
 
 def caption_report(model, data: dict, split: str = "val", *, max_length: int | None = None,
-                   max_images: int | None = None, beam_size: int = 1, with_references: bool = False) -> dict:
+                   max_images: int | None = None, beam_size: int = 1, with_references: bool = False,
+                   owner: str = "caption_report") -> dict:
     """Caption the distinct images of ``split`` (all, or the first ``max_images``).
 
     Returns a dict with ``image_idxs (M,)``, ``generated`` (M display strings) and, with
     ``with_references``, ``references`` (M lists of display strings); on the built-in data
     set also ``correct`` (M bools) and ``accuracy`` (their mean; NaN for no image).
     ``max_length`` defaults to :data:`~minitorch_cap.captioners.decoding.DEFAULT_MAX_LENGTH`.
-    Raises ``ValueError`` when the model does not read this data (vocabulary, feature size).
+    Raises ``ValueError`` (a ``DataError`` naming ``owner``, the function called) when the model does
+    not read this data (vocabulary, feature size).
     """
-    check_model_data(model, data, "caption_report")
+    check_model_data(model, data, owner)
     max_length = DEFAULT_MAX_LENGTH if max_length is None else max_length
     if with_references:
         image_idxs, references = split_references(data, split, max_images, text=caption_text)
@@ -63,8 +65,7 @@ def model_caption_accuracy(model, data: dict, split: str = "val", max_length: in
     Signature ``fn(model, data) -> float`` with defaults, so it plugs into the Trainer's
     ``metrics=`` as is. The same figure as ``caption_report(...)["accuracy"]``, which it calls.
     """
-    check_model_data(model, data, "model_caption_accuracy")
-    return caption_report(model, data, split, max_length=max_length)["accuracy"]
+    return caption_report(model, data, split, max_length=max_length, owner="model_caption_accuracy")["accuracy"]
 
 
 #: A mean over the split's images: ``minitorch_cap.distributed`` may split it over ranks.

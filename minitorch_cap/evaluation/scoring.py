@@ -4,10 +4,12 @@
   the image features and its own previous words.
 * One hypothesis per image, scored against ALL the reference captions of that image: the
   caption rows of a split are grouped by ``{split}_image_idxs``.
-* Both sides go through :func:`minitorch_cap.metrics.tokens_from_ids` (stop at ``<END>``,
-  drop ``<NULL>``, ``<START>``, ``<END>``, ``<UNK>``) before BLEU-1..4, CIDEr-D and ROUGE-L
-  (:func:`minitorch_cap.metrics.score_captions`, coco-caption's scale) and the collapse
-  diagnostics. On the built-in shapes data set the share of captions the checker accepts
+* Both sides are read by :func:`caption_words` (:func:`minitorch_cap.metrics.tokens_from_ids`: stop
+  at ``<END>``, drop ``<NULL>``, ``<START>``, ``<END>``, ``<UNK>``) and scored by
+  :func:`minitorch_cap.metrics.score_captions` (its tokenisation: lower-cased, punctuation
+  dropped; BLEU-1..4, CIDEr-D and ROUGE-L on coco-caption's scale), so that
+  ``score_captions(result.hypotheses, result.references)`` gives ``result.metrics``; the collapse
+  diagnostics read the same tokens. On the built-in shapes data set the share of captions the checker accepts
   (``caption_accuracy``) is added, judged on the display text
   (:func:`~minitorch_cap.data.caption_text`: ``<UNK>`` kept) by
   :func:`~minitorch_cap.data.shapes.judge_captions`, the rule every command uses.
@@ -33,8 +35,8 @@ from ..data.coco import caption_text
 from ..data.shapes import judge_captions
 from ..captioners.decoding import DEFAULT_MAX_LENGTH, decode
 from ..nn.checks import int_option
-from ..metrics import (DIAGNOSTIC_NAMES, METRIC_NAMES, DocumentFrequency, caption_diagnostics, cider_d,
-                      corpus_bleu, document_frequencies, rouge_l, tokens_from_ids)
+from ..metrics import (DIAGNOSTIC_NAMES, METRIC_NAMES, DocumentFrequency, caption_diagnostics, document_frequencies,
+                       score_captions, tokenize, tokens_from_ids)
 
 #: What :func:`make_metric` accepts: the metrics, the diagnostics and the shapes checker's accuracy.
 SCORE_NAMES = METRIC_NAMES + DIAGNOSTIC_NAMES + ("caption_accuracy",)
@@ -157,11 +159,18 @@ _TRAIN_DF: list = [None, None]      # the training captions last seen and their 
 
 
 def train_document_frequency(data: dict) -> DocumentFrequency:
-    """CIDEr-D document frequencies of the training references (computed once per data dict)."""
+    """CIDEr-D document frequencies of the training references, tokenised as :func:`score_captions`
+    tokenises what it scores (computed once per data dict)."""
     captions = data.get("train_captions")
     if captions is None or _TRAIN_DF[0] is not captions:
-        _TRAIN_DF[:] = [captions, document_frequencies(split_references(data, "train")[1])]
+        references = split_references(data, "train", text=lambda ids, words: tokenize(caption_words(ids, words)))
+        _TRAIN_DF[:] = [captions, document_frequencies(references[1])]
     return _TRAIN_DF[1]
+
+
+def caption_words(ids, idx_to_word) -> str:
+    """One caption's ids as :func:`evaluate` records and scores them: :func:`tokens_from_ids`, joined by spaces."""
+    return " ".join(tokens_from_ids(ids, idx_to_word))
 
 
 def evaluate(model, data: dict, split: str = "val", *, beam_size: int = 1, max_length: int = DEFAULT_MAX_LENGTH,
@@ -174,12 +183,12 @@ def evaluate(model, data: dict, split: str = "val", *, beam_size: int = 1, max_l
     training references; needed for small evaluations) or a :class:`DocumentFrequency`.
     """
     check_model_data(model, data, "evaluate")
-    images, references = split_references(data, split, max_images)
+    images, references = split_references(data, split, max_images, text=caption_words)
     started = time.perf_counter()
     ids = decode_images(model, data[f"{split}_features"][images], beam_size=beam_size, max_length=max_length,
                         alpha=alpha, block_unk=block_unk, batch_size=batch_size)
     seconds = time.perf_counter() - started
-    hypotheses = [tokens_from_ids(row, data["idx_to_word"]) for row in ids]
+    texts = [caption_words(row, data["idx_to_word"]) for row in ids]
     if isinstance(cider_df, DocumentFrequency):
         df = cider_df
     elif cider_df == "split":
@@ -188,13 +197,8 @@ def evaluate(model, data: dict, split: str = "val", *, beam_size: int = 1, max_l
         df = train_document_frequency(data)
     else:
         raise ValueError(f"evaluate: cider_df must be 'split', 'train' or a DocumentFrequency, got {cider_df!r}")
-    bleu, _ = corpus_bleu(hypotheses, references)
-    cider, _ = cider_d(hypotheses, references, document_frequency=df)
-    rouge, _ = rouge_l(hypotheses, references)
-    factor = 100.0 if percent else 1.0
-    metrics = {name: float(v) * factor for name, v in zip(METRIC_NAMES, [*bleu, cider, rouge])}
-    diagnostics = caption_diagnostics(hypotheses)
-    texts = [" ".join(h) for h in hypotheses]
+    metrics = score_captions(texts, references, document_frequency=df, percent=percent)
+    diagnostics = caption_diagnostics([tokenize(text) for text in texts])
     correct = judge_captions(data, split, images, caption_text(ids, data["idx_to_word"]))
     if correct is not None:
         diagnostics["caption_accuracy"] = float(np.mean(correct)) if correct else float("nan")
@@ -202,8 +206,8 @@ def evaluate(model, data: dict, split: str = "val", *, beam_size: int = 1, max_l
                 "alpha": float(alpha), "block_unk": bool(block_unk),
                 "cider_df": cider_df if isinstance(cider_df, str) else "given",
                 "scale": "x100" if percent else "coco-caption"}
-    return Evaluation(metrics, diagnostics, images, image_ids(data, split, images), texts,
-                      [[" ".join(r) for r in refs] for refs in references], seconds, settings)
+    return Evaluation(metrics, diagnostics, images, image_ids(data, split, images), texts, references, seconds,
+                      settings)
 
 
 def make_metric(name: str = "CIDEr-D", *, split: str = "val", beam_size: int = 1, max_images: int | None = None,

@@ -15,6 +15,7 @@ import attrs
 
 from ..captioners.base import KINDS, ModelKind, kind_of
 from ..nn.checks import SettingsError, setting
+from ..training.config import FIXED_ON_RESUME, check_resume_options
 
 
 @attrs.frozen(kw_only=True)
@@ -172,9 +173,9 @@ def saved_settings(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_resume_settings(checkpoint: Mapping[str, Any], given: Mapping[str, Any], path, *, model_only: bool = False,
                           label: Callable[[str], str] = str, init_hint: str | None = None) -> None:
-    """The one rule of what a resumed run keeps: every setting but ``epochs``, which (the new total)
-    must be at least the epochs done. With ``model_only`` it is the rule of a new run started from
-    the checkpoint's weights: its model settings are the checkpoint's, the training ones are free.
+    """What a resumed run keeps: its model's settings, ``lr`` and ``lr_decay``, and the training settings
+    by the Trainer's one rule (:func:`~minitorch_cap.training.config.check_resume_options`). With
+    ``model_only``, the rule of a new run from the checkpoint's weights: its model's settings only.
 
     ``given``: the settings a user passed (``None`` = not given). A setting the checkpoint's model
     does not take, or a value that differs from the checkpoint's, raises :class:`SettingsError`
@@ -185,17 +186,19 @@ def check_resume_settings(checkpoint: Mapping[str, Any], given: Mapping[str, Any
     init_hint = init_hint or f"init={str(path)!r}"
     allowed = set(saved) | (set(TRAINING_FIELDS) if model_only else set())
     refuse_foreign(given, saved["model"], allowed, label)
-    epochs = given.get("epochs")
-    if not model_only and epochs is not None and epochs < (done := int(checkpoint["trainer"]["epoch"])):
-        raise SettingsError(f"epochs {epochs} is fewer than the {done} the run in {path} has done; give at least "
-                            f"{done} (the total), or none to keep the run's own number")
+    given = {k: v for k, v in given.items() if v is not None}
+    if not model_only:
+        options = {"num_epochs" if k == "epochs" else k: v for k, v in given.items() if k in TRAINING_FIELDS}
+        check_resume_options(checkpoint["trainer"]["config"], options, path,
+                             epochs_done=int(checkpoint["trainer"]["epoch"]), init_hint=init_hint,
+                             label=lambda k: label("epochs" if k == "num_epochs" else k))
     for name, value in given.items():
-        if (name == "epochs" or value is None or name not in saved or value == saved[name]
-                or (model_only and name in TRAINING_FIELDS)):
+        if name in TRAINING_FIELDS and (model_only or name in FIXED_ON_RESUME or name == "epochs") \
+                or value == saved[name]:
             continue
         if model_only:
             raise SettingsError(f"{label(name)} {value} differs from the checkpoint's {saved[name]}: a run started "
                                 f"from the weights of {path} has its model; drop {label(name)}, or train a new model")
         raise SettingsError(f"{label(name)} {value} differs from the run's {saved[name]}: a resumed run continues "
-                            "with the model, optimizer, schedule, batch size and random state it was started with; "
+                            "with the model, optimizer and schedule it was started with; "
                             f"drop {label(name)}, or start a new run from its weights with {init_hint}")

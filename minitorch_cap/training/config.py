@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
+from ..data.files import from_record
 from ..nn.checks import SettingsError, setting
 
 _NOT_SAVED = {"save": False}
@@ -73,8 +74,8 @@ class TrainerConfig:
     min_delta: float = setting(float, 0.0, low=0.0)
     patience: int | None = setting(int, None, low=1, optional=True)
     keep_best: bool = attrs.field(default=True, converter=bool)
-    clip_grad_norm: float | None = setting(float, None, low=0.0, low_open=True, optional=True)
-    clip_grad_value: float | None = setting(float, None, low=0.0, low_open=True, optional=True)
+    clip_grad_norm: float | None = setting(float, None, low=0.0, low_open=True, optional=True, fixed_on_resume=True)
+    clip_grad_value: float | None = setting(float, None, low=0.0, low_open=True, optional=True, fixed_on_resume=True)
     checkpoint_every: int | None = setting(int, None, low=1, optional=True)
     out_dir: str | None = attrs.field(default=None, converter=attrs.converters.optional(str))
     progress: bool | None = setting(bool, None, optional=True)
@@ -88,26 +89,32 @@ class TrainerConfig:
         """The options kept in checkpoints (all but ``overwrite``, ``data_options``, ``metrics`` and ``callbacks``)."""
         return attrs.asdict(self, filter=lambda a, v: a.metadata.get("save", True))
 
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any], **overrides) -> "TrainerConfig":
-        known = {a.name for a in attrs.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise SettingsError(f"TrainerConfig: unknown options {unknown}")
-        return cls(**{**values, **overrides})
+    from_dict = classmethod(from_record)      # a record (and overrides), unknown options refused
 
 
-#: The options a resumed run must keep (changing them would change which captions are drawn).
+#: The options a resumed run must keep: changing them would change which captions are drawn (batch size,
+#: sampling, seed, validation subset) or the steps taken on them (clipping).
 FIXED_ON_RESUME = tuple(a.name for a in attrs.fields(TrainerConfig) if a.metadata.get("fixed_on_resume"))
 
 
-def check_resume_options(saved: Mapping[str, Any], overrides: Mapping[str, Any], source) -> None:
-    """Refuse an override of a :data:`FIXED_ON_RESUME` option that differs from the run's ``saved`` config.
+def check_resume_options(saved: Mapping[str, Any], overrides: Mapping[str, Any], source, *, epochs_done: int = 0,
+                         label: Callable[[str], str] = str, init_hint: str = "init_from=...") -> None:
+    """The one rule of the options a resumed run may be given (``Trainer.resume`` and ``runs.prepare_run``
+    apply it): ``num_epochs`` (the new total) at least ``epochs_done``, and each :data:`FIXED_ON_RESUME`
+    option equal to the run's ``saved`` config.
 
-    Raises ``ValueError`` naming each option, the run's value and the one asked for.
+    Raises ``SettingsError`` naming each option (as ``label(name)``: the command line passes its
+    option names), the run's value and the one asked for, and the way out (``init_hint``: how to
+    start a new run from the weights).
     """
+    epochs = overrides.get("num_epochs")
+    if epochs is not None and epochs < epochs_done:
+        raise SettingsError(f"{label('num_epochs')} {epochs} is fewer than the {epochs_done} epochs the run in "
+                            f"{source} has done; give at least {epochs_done} (every epoch of the run counts), or "
+                            "none to keep the run's own number")
     changed = {k: (saved.get(k), overrides[k]) for k in FIXED_ON_RESUME if k in overrides and overrides[k] != saved.get(k)}
     if changed:
-        what = "; ".join(f"{k}: the run has {run!r}, asked for {new!r}" for k, (run, new) in changed.items())
-        raise SettingsError(f"cannot change {sorted(changed)} when resuming {source} (the run would no longer be the "
-                         f"same): {what}. Resume without them, or start a new run from its weights (init_from)")
+        what = "; ".join(f"{label(k)} {new} differs from the run's {run}" for k, (run, new) in changed.items())
+        raise SettingsError(f"cannot change {sorted(label(k) for k in changed)} when resuming {source} (the run "
+                            f"would no longer be the same): {what}. Resume without them, or start a new run from "
+                            f"its weights ({init_hint})")

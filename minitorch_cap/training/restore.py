@@ -109,10 +109,7 @@ def resume(trainer_class, path, model, data, optimizer, scheduler, *, checkpoint
     if saved is None:
         raise CheckpointError(f"{path} holds weights but no training state; start a new run from it with "
                               "init_from=... (weights only) instead of resume")
-    check_resume_options(saved["config"], overrides, path)
-    if overrides.get("num_epochs") is not None and overrides["num_epochs"] < int(saved["epoch"]):
-        raise SettingsError(f"Trainer.resume: num_epochs={overrides['num_epochs']} is fewer than the {saved['epoch']} "
-                            f"epochs the run in {path} has done (num_epochs counts every epoch of the run)")
+    check_resume_options(saved["config"], overrides, path, epochs_done=int(saved["epoch"]))
     if model is None:
         model = model_from_checkpoint(checkpoint, path)
     else:

@@ -208,7 +208,7 @@ def test_a_full_disk_while_pictures_are_redrawn_keeps_them_and_exits_1(tiny_run,
 def test_resume_with_fewer_epochs_than_done_is_refused(tiny_run):
     out, _ = tiny_run
     code, _, stderr = run_cli(["train", "--resume", out / "checkpoint.h5", "--epochs", "1"])
-    assert code == 2 and "epochs 1 is fewer than the 2 the run" in stderr
+    assert code == 2 and "--epochs 1 is fewer than the 2 epochs the run" in stderr
 
 
 @pytest.mark.parametrize("option", [["--max-train", "30"], ["--data-seed", "4"]])

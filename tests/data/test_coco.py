@@ -93,6 +93,28 @@ def test_missing_pca_file_suggests_the_other_features(coco_dir):
     assert load_coco_data(path, pca_features=False)["train_features"].shape[1] == 16
 
 
+def test_the_loader_and_the_folder_check_give_one_hint_for_the_other_features(coco_dir):
+    """One rule (features_hint): the loader's missing-file error and check_coco_folder's name the same files
+    of the other kind and the same option (they had two wordings)."""
+    from minitorch_cap.data.coco import features_hint
+    from minitorch_cap.data.spec import check_coco_folder
+
+    path, _ = coco_dir
+    assert features_hint(path, True) == ""                                  # nothing missing, nothing to say
+    for split in ("train", "val"):
+        (path / f"{split}2014_vgg16_fc7_pca.h5").unlink()
+    hint = features_hint(path, True, ("train",))
+    assert hint == "train2014_vgg16_fc7.h5 is there: pass pca_features=False (--no-pca on the command line)"
+    with pytest.raises(FileNotFoundError) as loader:
+        load_coco_data(path, pca_features=True)
+    with pytest.raises(ValueError) as folder:
+        check_coco_folder(path, True)
+    assert hint in str(loader.value)
+    assert str(folder.value).endswith("; train2014_vgg16_fc7.h5 and val2014_vgg16_fc7.h5 are there: pass "
+                                      "pca_features=False (--no-pca on the command line)")
+    assert features_hint(path, False) == ""                                  # the full ones are all there
+
+
 def _rewrite(path, file, key, value):
     with h5py.File(path / file, "a") as f:
         del f[key]

@@ -78,6 +78,24 @@ def test_evaluate_scores_what_score_captions_scores():
     assert percent.metrics["BLEU-1"] == pytest.approx(100 * result.metrics["BLEU-1"])
 
 
+def test_evaluate_tokenises_its_words_as_score_captions_does():
+    """One path (evaluate scored the vocabulary's words as they are, score_captions lower-cases them and drops
+    punctuation, as the README promises for evaluate): with a vocabulary of one's own holding capitals and
+    punctuation, evaluate's scores are score_captions' of the captions it records, CIDEr-D's training
+    frequencies counted on the same tokens."""
+    from minitorch_cap.metrics import document_frequencies, tokenize
+
+    data = toy_data()
+    data["idx_to_word"] = [{"red": "Red", "big": "."}.get(w, w) for w in WORDS]
+    data["word_to_idx"] = {w: i for i, w in enumerate(data["idx_to_word"])}
+    result = evaluate(FixedCaptioner(HYPS), data)
+    assert result.hypotheses == ["a Red square", "blue circle"] and result.references[0][1] == "a Red . square"
+    assert result.metrics == score_captions(result.hypotheses, result.references)
+    train = document_frequencies([[tokenize(t)] for t in ("a red square", "a blue square", "a red circle")])
+    assert evaluate(FixedCaptioner(HYPS), data, cider_df="train").metrics == \
+        score_captions(result.hypotheses, result.references, document_frequency=train)
+
+
 def test_image_ids_fall_back_on_rows():
     data = toy_data()
     data["val_urls"] = np.array(["shapes-val-a.png", "shapes-val-b.png"])

@@ -152,9 +152,10 @@ def test_from_dict_refuses_unknown_options_and_checks_values_and_overrides():
 
 
 def test_fixed_on_resume_holds_what_decides_the_captions_drawn():
-    """The minibatches depend on batch_size, sampling and the seed; the validation subset on val_size. Anything
-    else (how long, what to print, where to write, when to stop) may change when a run is resumed."""
-    assert set(FIXED_ON_RESUME) == {"batch_size", "seed", "sampling", "val_size"}
+    """The minibatches depend on batch_size, sampling and the seed; the validation subset on val_size; the steps
+    on the clipping (the command line refused a changed --clip-grad-norm, Trainer.resume took it: one rule, kept).
+    Anything else (how long, what to print, where to write, when to stop) may change when a run is resumed."""
+    assert set(FIXED_ON_RESUME) == {"batch_size", "seed", "sampling", "val_size", "clip_grad_norm", "clip_grad_value"}
     assert all(name in SAVED for name in FIXED_ON_RESUME)       # checked against the saved config
 
 
@@ -170,7 +171,22 @@ def test_check_resume_options_refuses_a_changed_fixed_option_and_names_each():
     message = str(info.value)
     assert isinstance(info.value, ValueError) and isinstance(info.value, UserError)
     assert message.startswith("cannot change ['batch_size', 'seed'] when resuming run/checkpoint.h5")
-    assert "batch_size: the run has 10, asked for 5" in message and "seed: the run has 0, asked for 1" in message
+    assert "batch_size 5 differs from the run's 10" in message and "seed 1 differs from the run's 0" in message
     assert "num_epochs" not in message and "init_from" in message
-    with pytest.raises(SettingsError, match=r"seed: the run has None, asked for 3"):
+    with pytest.raises(SettingsError, match=r"seed 3 differs from the run's None"):
         check_resume_options(TrainerConfig().to_dict(), {"seed": 3}, "x.h5")     # a fresh-entropy run stays one
+
+
+def test_check_resume_options_is_the_one_rule_of_both_entry_points():
+    """The epochs rule lived in runs.check_resume_settings and in Trainer.resume with two wordings; the fixed
+    options in runs and here with two lists. Now one rule, the option names given by ``label``."""
+    saved = TrainerConfig(batch_size=10, clip_grad_norm=5.0).to_dict()
+    check_resume_options(saved, {"num_epochs": 3}, "r.h5", epochs_done=3)
+    with pytest.raises(SettingsError, match=r"^num_epochs 2 is fewer than the 3 epochs the run in r.h5 has done"):
+        check_resume_options(saved, {"num_epochs": 2}, "r.h5", epochs_done=3)
+    flag = {"num_epochs": "--epochs", "clip_grad_norm": "--clip-grad-norm"}.get
+    with pytest.raises(SettingsError, match=r"^--epochs 2 is fewer than the 3 epochs"):
+        check_resume_options(saved, {"num_epochs": 2}, "r.h5", epochs_done=3, label=flag)
+    with pytest.raises(SettingsError, match=r"cannot change \['--clip-grad-norm'\] when resuming r.h5 .*: "
+                                            r"--clip-grad-norm 1.0 differs from the run's 5.0. .*\(--init r.h5\)$"):
+        check_resume_options(saved, {"clip_grad_norm": 1.0}, "r.h5", label=flag, init_hint="--init r.h5")

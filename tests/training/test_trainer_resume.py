@@ -98,6 +98,10 @@ def test_resume_refuses_what_would_change_the_run(data, tmp_path):
     with pytest.raises(ValueError, match=r"cannot change \['batch_size'\] when resuming"):
         Trainer.resume(path, data=data, batch_size=5)
     Trainer.resume(path, data=data, batch_size=10, seed=0)        # the same values are fine
+    # clipping changes the steps: refused as the command line's --clip-grad-norm was (Trainer.resume took it)
+    with pytest.raises(ValueError, match=r"cannot change \['clip_grad_norm'\] when resuming"):
+        Trainer.resume(path, data=data, clip_grad_norm=1.0)
+    Trainer.resume(path, data=data, clip_grad_norm=None, clip_grad_value=None)
     with pytest.raises(ValueError, match="the data has 30 train / 12 val captions, the run .* had 40 / 12"):
         Trainer.resume(path, data=make_caption_data(num_train=30))
     model, _, _ = make_setup(data, cell_type="rnn")
@@ -244,7 +248,7 @@ def test_resume_refuses_fewer_epochs_than_done(data, tmp_path):
     """num_epochs counts every epoch of the run: fewer than done was accepted and train() wrote a
     folder with best.h5 alone (the command line refused it already)."""
     run(data, tmp_path, batch_size=10, num_epochs=2, seed=0)
-    with pytest.raises(ValueError, match=r"num_epochs=1 is fewer than the 2 epochs the run in .* has done"):
+    with pytest.raises(ValueError, match=r"num_epochs 1 is fewer than the 2 epochs the run in .* has done"):
         Trainer.resume(tmp_path / "checkpoint.h5", data=data, num_epochs=1, out_dir=tmp_path / "other")
     assert not (tmp_path / "other").exists()
     assert Trainer.resume(tmp_path / "checkpoint.h5", data=data, num_epochs=2, progress=False).train() is not None
