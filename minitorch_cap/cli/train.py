@@ -100,7 +100,7 @@ def run_command(args) -> int:
     from ..distributed import RankFailed, only_root_prints, world
     from ..training import TrainingDiverged, WriteError, progress
 
-    started = time.perf_counter()
+    started, since = time.perf_counter(), time.time()      # since: the wall clock, to list the files written
     comm = world()          # under `mpiexec -n K` (K > 1): data-parallel over the K ranks, rank 0 reports
     only_root_prints(comm)
     say = (lambda *a: None) if args.quiet else print
@@ -108,8 +108,7 @@ def run_command(args) -> int:
                            out=args.out, overwrite=args.overwrite, comm=comm, label=option,
                            progress=None if args.progress else False,
                            callbacks=[] if args.quiet else [lambda t, r: progress.print_epoch(t, r)])
-    trainer, out = run.trainer, run.out
-    finished = False        # else a folder this command made and wrote nothing into is removed
+    trainer, out, finished = run.trainer, run.out, False    # not finished: a folder it made and left empty goes
     try:
         runs.check_outputs_fit(run.data, args.max_length, option)
         for line in run.describe(args.init):
@@ -136,8 +135,8 @@ def run_command(args) -> int:
     if trainer.config.keep_best and trainer.best_epoch and not (out / "best.h5").exists():
         say(f"note: best.h5 (epoch {trainer.best_epoch}) is missing and cannot be rebuilt: checkpoint.h5 holds "
             f"epoch {trainer.epoch}")
-    files = ", ".join(sorted(p.name for p in out.iterdir() if p.is_file() and p.name[0] != "."))
-    say(f"wrote {files} in {out} ({time.perf_counter() - started:.0f} s in all)" if metrics else f"{out} holds {files}")
+    written = sorted(p.name for p in out.iterdir() if p.is_file() and p.name[0] != "." and p.stat().st_mtime >= since)
+    say(f"wrote {', '.join(written) or 'nothing'} in {out} ({time.perf_counter() - started:.0f} s in all)")
     print(runs.result_line(metrics) if metrics else f"done: the run in {out} was complete; nothing to write")
     return 0
 

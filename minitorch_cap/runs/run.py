@@ -223,7 +223,9 @@ def finish_run(run: PreparedRun, *, max_length: int | None = None, num_images: i
     """After training: draw the pictures and ``metrics.json`` into the run's folder when training
     ran or any of them is missing (:func:`write_run_outputs`); returns the metrics (``None`` when
     nothing needed drawing, or on an MPI rank other than 0)."""
-    if run.run_dir is None or (run.status is not None and run.status.complete and not run.status.missing):
+    status = run.status         # what the folder held before this command (None: a new run)
+    if run.run_dir is None or (status is not None and status.complete and not status.missing
+                               and run.trainer.epoch == status.epoch):      # nothing trained, nothing missing
         return None
     return write_run_outputs(run.trainer, run.data, run.out, max_length=max_length, num_images=num_images,
                              started=started)

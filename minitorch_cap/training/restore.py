@@ -20,7 +20,7 @@ from ..data.fingerprint import fingerprint_differences
 from ..nn.checks import SettingsError
 from ..optim import optimizer_from_state, scheduler_from_state
 from ..captioners.base import Captioner, captioner_from_config
-from .checkpoint import CheckpointError, load_checkpoint
+from .checkpoint import CheckpointError, checkpoint_path, load_checkpoint
 from .config import TrainerConfig, check_resume_options
 from .randomness import warn_missing_streams
 
@@ -104,6 +104,7 @@ def resume(trainer_class, path, model, data, optimizer, scheduler, *, checkpoint
     """``Trainer.resume`` (see its docstring)."""
     if data is None:
         raise TypeError("Trainer.resume: data is required (the same data set the run was trained on)")
+    path = checkpoint_path(path)        # a run folder means its checkpoint.h5 (the run continues in that folder)
     checkpoint = load_checkpoint(path) if checkpoint is None else checkpoint
     saved = checkpoint["trainer"]
     if saved is None:

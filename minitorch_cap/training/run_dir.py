@@ -328,6 +328,9 @@ class RunDir:
                 and int(best_epoch) == epoch and _saved_epoch(self.path / BEST_NAME) != epoch):
             files.atomic_write_bytes(self.path / BEST_NAME, path.read_bytes())
             repaired.append(BEST_NAME)
+        report = files.read_json_or_none(self.path / METRICS_NAME)
+        if not missing and not (isinstance(report, dict) and report.get("epochs") == epoch):
+            missing = (METRICS_NAME,)    # the report is an earlier epoch's (a kill after the checkpoint): redraw it
         return RunStatus(self.path, path, complete, epoch, num_epochs, tuple(repaired), missing)
 
 
@@ -353,7 +356,8 @@ class RunStatus:
     * ``epoch`` / ``num_epochs``: epochs done / planned; ``checkpoint``: its path (``None``
       when the folder has none: the run never reached its first checkpoint).
     * ``repaired``: the files rewritten from the checkpoint (``history.json``, ``best.h5``).
-    * ``missing``: report files (``loss.png``, ``metrics.json``, ...) absent from the folder.
+    * ``missing``: report files (``loss.png``, ``metrics.json``, ...) absent from the folder, or
+      ``metrics.json`` when the report is of another epoch than the checkpoint.
     """
 
     folder: Path

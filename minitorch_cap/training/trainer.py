@@ -367,7 +367,7 @@ class Trainer:
     def resume(cls, path, model=None, data: Mapping[str, Any] | None = None, optimizer: Optimizer | None = None,
                scheduler=None, *, checkpoint: Mapping[str, Any] | None = None, comm=None,
                **overrides) -> "Trainer":
-        """Continue the run saved in checkpoint ``path`` exactly where it stopped.
+        """Continue the run saved in checkpoint ``path`` (a run folder: its checkpoint.h5) exactly where it stopped.
 
         ``model``, ``optimizer`` and ``scheduler`` are rebuilt from the checkpoint when not
         given (given ones must match it). ``data`` must be the same data set. ``overrides``

@@ -108,9 +108,36 @@ def test_resume_of_a_complete_run_with_every_file_writes_nothing_and_says_so(tmp
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in tmp_path.iterdir() if p.is_file() and p.name[0] != "."}
     code, stdout, stderr = run_cli(["train", *tiny(2), "--resume", tmp_path])
     assert code == 0, stderr
-    assert "has all 2 epochs: nothing is missing" in stdout and f"{tmp_path} holds best.h5, captions.json" in stdout
-    assert "wrote" not in stdout and f"done: the run in {tmp_path} was complete; nothing to write" in stdout
+    assert "has all 2 epochs: nothing is missing" in stdout and f"wrote nothing in {tmp_path}" in stdout
+    assert f"done: the run in {tmp_path} was complete; nothing to write" in stdout
     assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in tmp_path.iterdir() if p.is_file() and p.name[0] != "."} == before
+
+
+def test_resume_with_more_epochs_draws_the_report_of_the_last_epoch(tmp_path):
+    """A finished run resumed with more epochs trains them and redraws every report file (the
+    report of the earlier epoch was kept, and the command said there was nothing to write)."""
+    assert run_cli(["train", *tiny(1), "--out", tmp_path])[0] == 0
+    code, stdout, stderr = run_cli(["train", *tiny(2), "--resume", tmp_path])
+    assert code == 0, stderr
+    assert json.loads((tmp_path / "metrics.json").read_text())["epochs"] == 2
+    wrote = next(line for line in stdout.splitlines() if line.startswith("wrote "))
+    assert all(name in wrote for name in ("checkpoint.h5", "history.json", "loss.png", "metrics.json", "captions.png"))
+
+
+def test_a_report_older_than_the_checkpoint_is_redrawn_and_only_it_is_listed(tmp_path):
+    """A kill after an epoch's checkpoint but before its report leaves every report file of an
+    earlier epoch: --resume redraws them (metrics.json names the epoch) and says it wrote only them."""
+    earlier = tmp_path / "earlier"
+    assert run_cli(["train", *tiny(1), "--out", earlier])[0] == 0
+    run = tmp_path / "run"
+    assert run_cli(["train", *tiny(2), "--out", run])[0] == 0
+    for name in ("metrics.json", "loss.png", "captions.png", "captions.json"):
+        shutil.copy(earlier / name, run / name)                  # the report of epoch 1 beside epoch 2's checkpoint
+    code, stdout, stderr = run_cli(["train", *tiny(2), "--resume", run])
+    assert code == 0, stderr
+    assert json.loads((run / "metrics.json").read_text())["epochs"] == 2
+    wrote = next(line for line in stdout.splitlines() if line.startswith("wrote "))
+    assert "metrics.json" in wrote and "checkpoint.h5" not in wrote and "history.json" not in wrote
 
 
 @pytest.mark.parametrize("option, value, refusal", [

@@ -42,6 +42,14 @@ def test_a_folder_holding_another_run_is_refused_unless_overwrite(data, tmp_path
     assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.name != ".lock") == [BEST_NAME, CHECKPOINT_NAME, HISTORY_NAME]
 
 
+def test_resume_from_a_run_folder_continues_in_that_folder(data, tmp_path):
+    """Trainer.resume(folder) means folder/checkpoint.h5 (it wrote the run into the folder's parent)."""
+    trainer(data, tmp_path / "run").train()
+    Trainer.resume(tmp_path / "run", data=data, num_epochs=3, progress=False).train()
+    assert load_checkpoint(tmp_path / "run" / CHECKPOINT_NAME)["trainer"]["epoch"] == 3
+    assert not (tmp_path / CHECKPOINT_NAME).exists() and not (tmp_path / HISTORY_NAME).exists()
+
+
 def test_overwrite_keeps_the_old_run_until_the_new_one_has_a_checkpoint(data, tmp_path):
     trainer(data, tmp_path / "run").train()
     before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()}
